@@ -1,0 +1,213 @@
+//! Wiring: opens the store, builds the services and actors, and serves HTTP.
+//!
+//! The order matters and is the dependency order of DESIGN.md: store (migrated, admin user,
+//! signing key) > alert service > device arbiters and supervisor > HTTP. Shutdown runs it
+//! backwards: the HTTP server drains, device actors stop on purpose (no restarts), the device
+//! arbiters end, and the store's pools close when the last handle drops.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix::prelude::*;
+use actix_web::dev::ServerHandle;
+use actix_web::{middleware, web, App, HttpServer};
+use rand::distr::{Alphanumeric, SampleString};
+use thiserror::Error;
+
+use crate::alert::AlertService;
+use crate::auth::{password, Keys, Role};
+use crate::config::Config;
+use crate::device::actor::DeviceShared;
+use crate::device::lifecycle::FlapPolicy;
+use crate::device::Devices;
+use crate::http::{self, AppState};
+use crate::ids::IdGen;
+use crate::store::models::{alerts, devices, settings, users};
+use crate::store::{Store, StoreError};
+use crate::supervision::guard::install_panic_hook;
+use crate::supervision::RestartPolicy;
+use crate::time::{Clock, Millis, SystemClock};
+
+/// The settings key of the generated token signing key.
+pub const JWT_SECRET_KEY: &str = "jwt_secret";
+/// Length of a generated signing key.
+const GENERATED_SECRET_LEN: usize = 48;
+
+#[derive(Debug, Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("start-up task failed: {0}")]
+    Task(String),
+}
+
+/// What the blocking part of start-up reads from the store.
+struct Prepared {
+    store: Store,
+    secret: String,
+    device_rows: Vec<devices::Device>,
+    open_alerts: Vec<alerts::Alert>,
+}
+
+/// Opens and migrates the store and reads what the services start from. Blocking.
+fn prepare(config: &Config) -> Result<Prepared, StoreError> {
+    let store = Store::open(&config.database_url)?;
+    let ran = store.migrate()?;
+    log::info!("store ready backend={:?} migrations_run={}", store.backend(), ran.len());
+    ensure_admin(&store, config)?;
+    let secret = signing_secret(&store, config.jwt_secret.as_deref())?;
+    let device_rows = store.read_blocking(devices::all)?;
+    let open_alerts = store.read_blocking(alerts::unresolved)?;
+    Ok(Prepared { store, secret, device_rows, open_alerts })
+}
+
+/// The token signing key: configured, or generated once and kept in the store.
+pub fn signing_secret(store: &Store, configured: Option<&str>) -> Result<String, StoreError> {
+    if let Some(secret) = configured {
+        return Ok(secret.to_owned());
+    }
+    let fresh = Alphanumeric.sample_string(&mut rand::rng(), GENERATED_SECRET_LEN);
+    store.write_blocking(|c| settings::get_or_insert(c, JWT_SECRET_KEY, &fresh))
+}
+
+/// Creates `admin` on first start with an empty user table.
+fn ensure_admin(store: &Store, config: &Config) -> Result<(), StoreError> {
+    if store.read_blocking(users::count)? > 0 {
+        return Ok(());
+    }
+    let (password, generated) = match &config.admin_password {
+        Some(p) => (p.clone(), false),
+        None => (password::generate(), true),
+    };
+    let user = users::User {
+        username: "admin".into(),
+        password_hash: password::hash(&password),
+        role: Role::Admin.as_str().into(),
+        created_ms: Millis::now().0,
+    };
+    store.write_blocking(|c| users::insert(c, &user))?;
+    if generated {
+        log::warn!("admin user created username=admin password={password} (generated; shown only this once)");
+    } else {
+        log::info!("admin user created username=admin password=from KWANJE_ADMIN_PASSWORD");
+    }
+    Ok(())
+}
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: web::Data<AppState>,
+    handle: ServerHandle,
+    server: actix_web::dev::Server,
+    arbiters: Vec<Arbiter>,
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running").field("addr", &self.addr).finish()
+    }
+}
+
+impl Running {
+    /// A handle that stops the server (gracefully when `graceful`).
+    pub fn handle(&self) -> ServerHandle {
+        self.handle.clone()
+    }
+
+    /// Serves until the server stops (a signal, or [`ServerHandle::stop`]), then shuts the
+    /// actors down in order.
+    pub async fn wait(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        log::info!("http stopped; stopping device actors");
+        self.state.devices.stop_all();
+        for arbiter in &self.arbiters {
+            arbiter.stop();
+        }
+        log::info!("shutdown complete");
+        result
+    }
+}
+
+/// Starts everything and binds `config.bind`. With `signals`, SIGINT/SIGTERM stop it
+/// gracefully; tests pass `false` and stop it through the handle.
+pub async fn start(config: Config, signals: bool) -> Result<Running, StartError> {
+    install_panic_hook();
+    let config = Arc::new(config);
+    let cfg = config.clone();
+    let prepared = tokio::task::spawn_blocking(move || prepare(&cfg))
+        .await
+        .map_err(|e| StartError::Task(e.to_string()))??;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let ids = Arc::new(IdGen::new(config.node_id));
+    let store = prepared.store;
+    let alerts = AlertService::new(store.clone(), ids.clone(), clock.clone(), prepared.open_alerts).start();
+    let arbiters: Vec<Arbiter> = (0..config.device_threads()).map(|_| Arbiter::new()).collect();
+    let shared = Arc::new(DeviceShared::new(clock.clone(), alerts.clone(), ids.clone(), FlapPolicy::default()));
+    let devices = Devices::start(
+        store.clone(),
+        prepared.device_rows,
+        shared,
+        arbiters.iter().map(Arbiter::handle).collect(),
+        RestartPolicy::default(),
+    );
+    let state = web::Data::new(AppState {
+        config: config.clone(),
+        store,
+        keys: Arc::new(Keys::hs256(prepared.secret.as_bytes())),
+        devices,
+        alerts,
+        ids,
+        clock,
+    });
+    let app_state = state.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(app_state.clone())
+            .wrap(middleware::Logger::new("http request=\"%r\" status=%s bytes=%b ms=%D"))
+            .configure(http::routes)
+    })
+    .workers(config.http_workers())
+    .shutdown_timeout(config.shutdown_timeout().as_secs())
+    .disable_signals()
+    .bind(&config.bind)
+    .map_err(|source| StartError::Bind { addr: config.bind.clone(), source })?;
+    let addr = server.addrs().first().copied().ok_or_else(|| StartError::Bind {
+        addr: config.bind.clone(),
+        source: std::io::Error::other("no address bound"),
+    })?;
+    let server = server.run();
+    let handle = server.handle();
+    if signals {
+        actix_web::rt::spawn(stop_on_signal(handle.clone()));
+    }
+    log::info!("serving addr={addr} device_threads={} fault_injection={}", arbiters.len(), config.fault_injection);
+    Ok(Running { addr, state, handle, server, arbiters })
+}
+
+/// SIGINT and SIGTERM both stop the server gracefully: in-flight requests finish (up to the
+/// shutdown timeout), then [`Running::wait`] stops the actors.
+async fn stop_on_signal(handle: ServerHandle) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                log::warn!("cannot listen for SIGTERM error={e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => log::info!("signal=SIGINT stopping gracefully"),
+        _ = term => log::info!("signal=SIGTERM stopping gracefully"),
+    }
+    handle.stop(true).await;
+}

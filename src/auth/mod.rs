@@ -1,0 +1,37 @@
+//! Authentication and authorisation: JWT issue and verify, roles, operator passwords.
+//!
+//! Pure: no actix, no database. The HTTP extractor and the STOMP gate call [`Keys::verify`]
+//! and the role checks here; where the signing key comes from (configuration or the store) is
+//! decided by the caller.
+//!
+//! Errors: [`AuthError`] says why a request is refused; the edges map `Forbidden` to 403 and
+//! the rest to 401 (HTTP) or an ERROR frame (STOMP).
+
+pub mod jwt;
+pub mod password;
+pub mod roles;
+
+pub use jwt::{Claims, Keys, DEFAULT_TTL};
+pub use roles::{Principal, Role};
+
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum AuthError {
+    #[error("no bearer token was given")]
+    Missing,
+    #[error("the token is malformed: {0}")]
+    Malformed(String),
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token's signature is not valid")]
+    BadSignature,
+    #[error("the token is signed with an algorithm this server does not accept")]
+    WrongAlgorithm,
+    #[error("the token's claims are not valid: {0}")]
+    BadClaims(String),
+    #[error("wrong username or password")]
+    BadCredentials,
+    #[error("{0}")]
+    Forbidden(String),
+}

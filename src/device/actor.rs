@@ -1,0 +1,226 @@
+//! The device actor: owns one [`Lifecycle`], feeds it heartbeats and timer ticks, and carries
+//! out what it returns (update the live view, record the transition and its alerts).
+//!
+//! Every handler and timer callback runs under the panic guard; a panic stops this actor and
+//! reports the crash to the supervisor in `stopped`, which rebuilds a new actor from the
+//! stored state. The deadline timer is lazy: one pending timer per device, moved only when the
+//! deadline comes earlier; a heartbeat that pushes the deadline later costs no timer work, the
+//! timer just finds nothing due and re-arms for the new deadline.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use actix::prelude::*;
+
+use super::alerting;
+use super::lifecycle::{FlapPolicy, Lifecycle, Reason, Transition};
+use super::messages::{Crash, Heartbeat, SetMaintenance, Stop};
+use super::model::DeviceState;
+use super::registry::{DeviceEntry, Snapshot};
+use crate::alert::service::{Record, WriteFn};
+use crate::alert::AlertService;
+use crate::ids::{DeviceId, IdGen};
+use crate::store::models::{devices, transitions};
+use crate::supervision::{guarded, ChildExited, Crash as Caught, Exit, Guarded};
+use crate::time::{Clock, Millis};
+
+/// Added to every timer delay so a timer never fires a hair before its deadline and spins.
+const TIMER_SLACK: Duration = Duration::from_millis(1);
+
+/// A device changed state and the change is stored (sent to listeners such as the broker).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct DeviceChanged {
+    pub entry: Arc<DeviceEntry>,
+    pub transition: Transition,
+}
+
+/// What every device actor shares: one allocation for all of them.
+#[derive(Debug)]
+pub struct DeviceShared {
+    pub clock: Arc<dyn Clock>,
+    pub alerts: Addr<AlertService>,
+    pub ids: Arc<IdGen>,
+    pub flap: FlapPolicy,
+    listeners: RwLock<Vec<Recipient<DeviceChanged>>>,
+}
+
+impl DeviceShared {
+    pub fn new(clock: Arc<dyn Clock>, alerts: Addr<AlertService>, ids: Arc<IdGen>, flap: FlapPolicy) -> Self {
+        DeviceShared { clock, alerts, ids, flap, listeners: RwLock::new(Vec::new()) }
+    }
+
+    /// Be told of every stored device transition.
+    pub fn listen(&self, listener: Recipient<DeviceChanged>) {
+        self.listeners.write().unwrap_or_else(|p| p.into_inner()).push(listener);
+    }
+
+    fn notify(&self, event: DeviceChanged) {
+        for listener in self.listeners.read().unwrap_or_else(|p| p.into_inner()).iter() {
+            listener.do_send(event.clone());
+        }
+    }
+
+    /// Records a transition of `entry`: stored with its alerts in one transaction, then the
+    /// entry's stored snapshot moves and listeners are told.
+    pub fn record(self: &Arc<Self>, entry: &Arc<DeviceEntry>, tr: Transition, last_seen: Option<Millis>) {
+        let id: DeviceId = entry.spec.id.clone();
+        log::info!(
+            "device transition id={id} from={} to={} reason={} at_ms={}",
+            tr.from,
+            tr.to,
+            tr.reason.name(),
+            tr.at
+        );
+        let intents = alerting::intents(&id, &tr);
+        let detail = match &tr.reason {
+            Reason::Fault(d) | Reason::Quarantined(d) => format!("{}: {d}", tr.reason.name()),
+            other => other.name().to_owned(),
+        };
+        let row = transitions::Transition {
+            id: self.ids.next(tr.at),
+            device_id: id.to_string(),
+            from_state: tr.from.as_str().to_owned(),
+            to_state: tr.to.as_str().to_owned(),
+            reason: detail,
+            at_ms: tr.at.0,
+        };
+        let (state, since, seen) = (tr.to.as_str(), tr.at.0, last_seen.map(|t| t.0));
+        let writes: WriteFn = Arc::new(move |conn| {
+            devices::set_state(conn, &row.device_id, state, since, seen)?;
+            transitions::insert(conn, &row)
+        });
+        let snapshot = Snapshot { state: tr.to, since: tr.at, last_seen };
+        let (entry, shared) = (entry.clone(), self.clone());
+        let committed = Box::new(move || {
+            entry.set_stored(snapshot);
+            shared.notify(DeviceChanged { entry, transition: tr });
+        });
+        self.alerts.do_send(Record { writes: Some(writes), intents, committed: Some(committed) });
+    }
+}
+
+pub struct DeviceActor {
+    entry: Arc<DeviceEntry>,
+    core: Lifecycle,
+    shared: Arc<DeviceShared>,
+    exits: Recipient<ChildExited<DeviceId>>,
+    exit: Exit,
+    timer: Option<(SpawnHandle, Millis)>,
+}
+
+impl DeviceActor {
+    pub fn new(
+        entry: Arc<DeviceEntry>,
+        core: Lifecycle,
+        shared: Arc<DeviceShared>,
+        exits: Recipient<ChildExited<DeviceId>>,
+    ) -> Self {
+        DeviceActor { entry, core, shared, exits, exit: Exit::Normal, timer: None }
+    }
+
+    fn apply(&mut self, tr: Option<Transition>) {
+        if let Some(tr) = tr {
+            self.entry.set_state(tr.to, tr.at);
+            self.shared.record(&self.entry, tr, self.core.last_seen());
+        }
+    }
+
+    /// Arms the timer for the core's next deadline, unless an earlier one is already armed.
+    fn schedule(&mut self, ctx: &mut Context<Self>, now: Millis) {
+        let Some(due) = self.core.next_deadline() else {
+            if let Some((handle, _)) = self.timer.take() {
+                ctx.cancel_future(handle);
+            }
+            return;
+        };
+        if let Some((handle, armed)) = self.timer {
+            if armed <= due {
+                return;
+            }
+            ctx.cancel_future(handle);
+        }
+        let handle = ctx.run_later(due.since(now) + TIMER_SLACK, |act, ctx| {
+            act.timer = None;
+            guarded(act, ctx, |act, ctx| {
+                let now = act.shared.clock.now();
+                let tr = act.core.tick(now);
+                act.apply(tr);
+                act.schedule(ctx, now);
+            });
+        });
+        self.timer = Some((handle, due));
+    }
+}
+
+impl Actor for DeviceActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let now = self.shared.clock.now();
+        self.entry.set_state(self.core.state(), self.core.since());
+        self.schedule(ctx, now);
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        let exit = std::mem::replace(&mut self.exit, Exit::Normal);
+        self.exits.do_send(ChildExited { id: self.entry.spec.id.clone(), exit });
+    }
+}
+
+impl Guarded for DeviceActor {
+    fn crashed(&mut self, ctx: &mut Context<Self>, crash: Caught) {
+        log::error!("device actor crashed id={} message={:?}", self.entry.spec.id, crash.message);
+        self.entry.set_addr(None);
+        self.exit = Exit::Crashed(crash.message);
+        ctx.stop();
+    }
+}
+
+impl Handler<Heartbeat> for DeviceActor {
+    type Result = MessageResult<Heartbeat>;
+    fn handle(&mut self, msg: Heartbeat, ctx: &mut Context<Self>) -> Self::Result {
+        let state = guarded(self, ctx, |act, ctx| {
+            let now = act.shared.clock.now();
+            act.entry.seen(now);
+            let tr = act.core.heartbeat(&msg.status, msg.detail.as_deref(), now);
+            act.apply(tr);
+            act.schedule(ctx, now);
+            act.core.state()
+        });
+        MessageResult(state.unwrap_or(DeviceState::Unknown))
+    }
+}
+
+impl Handler<SetMaintenance> for DeviceActor {
+    type Result = MessageResult<SetMaintenance>;
+    fn handle(&mut self, msg: SetMaintenance, ctx: &mut Context<Self>) -> Self::Result {
+        let state = guarded(self, ctx, |act, ctx| {
+            let now = act.shared.clock.now();
+            let tr = act.core.set_maintenance(msg.on, now);
+            act.apply(tr);
+            act.schedule(ctx, now);
+            act.core.state()
+        });
+        MessageResult(state.unwrap_or(DeviceState::Unknown))
+    }
+}
+
+impl Handler<Crash> for DeviceActor {
+    type Result = ();
+    fn handle(&mut self, _: Crash, ctx: &mut Context<Self>) {
+        guarded(self, ctx, |act, _| {
+            // Leave the state half-changed, as a real bug would, before panicking.
+            act.core = Lifecycle::new(Duration::ZERO, act.shared.flap, Millis(0));
+            panic!("fault injection: crash requested for device {}", act.entry.spec.id);
+        });
+    }
+}
+
+impl Handler<Stop> for DeviceActor {
+    type Result = ();
+    fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
+        self.entry.set_addr(None);
+        ctx.stop();
+    }
+}

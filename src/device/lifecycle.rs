@@ -1,0 +1,438 @@
+//! A device's lifecycle: the pure core each device actor owns.
+//!
+//! Inputs are heartbeats, timer ticks and operator switches, each with the time; outputs are
+//! [`Transition`]s, or nothing. Nothing here reads a clock, allocates on the heartbeat path of
+//! a device that is up, or knows about actors, storage or alerts.
+//!
+//! Rules (DOMAIN.md "Supervision"):
+//! - a device is `up` from its first `ok` heartbeat; `down` when silent for interval ×
+//!   tolerance ([`Lifecycle::next_deadline`] says when to look), or at once on a `fault`;
+//!   an `ok` heartbeat after that brings it back `up`;
+//! - more than [`FlapPolicy::max_changes`] up/down changes within [`FlapPolicy::window`] make it
+//!   `flapping`, reported once; it stays so, whatever the heartbeats say, until no change has
+//!   happened for [`FlapPolicy::hold_down`], then it settles on what the heartbeats say;
+//! - `maintenance` silences it: heartbeats are still tracked, but no transition is reported
+//!   until maintenance ends, when it takes the state the heartbeats say.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use super::model::{DeviceState, HeartbeatStatus};
+use crate::time::Millis;
+
+pub const DEFAULT_FLAP_MAX_CHANGES: usize = 5;
+pub const DEFAULT_FLAP_WINDOW: Duration = Duration::from_secs(120);
+pub const DEFAULT_FLAP_HOLD_DOWN: Duration = Duration::from_secs(60);
+/// Longest fault detail kept from a report.
+pub const MAX_DETAIL_LEN: usize = 512;
+
+/// When changing state counts as flapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlapPolicy {
+    /// More changes than this within `window` is flapping.
+    pub max_changes: usize,
+    pub window: Duration,
+    /// Quiet time before a flapping device settles.
+    pub hold_down: Duration,
+}
+
+impl Default for FlapPolicy {
+    fn default() -> Self {
+        FlapPolicy {
+            max_changes: DEFAULT_FLAP_MAX_CHANGES,
+            window: DEFAULT_FLAP_WINDOW,
+            hold_down: DEFAULT_FLAP_HOLD_DOWN,
+        }
+    }
+}
+
+/// Why a transition happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// No heartbeat within interval × tolerance.
+    HeartbeatMissed,
+    /// The client reported a fault.
+    Fault(String),
+    /// A heartbeat arrived while not up.
+    Recovered,
+    Flapping,
+    /// Flapping ended.
+    Stable,
+    MaintenanceOn,
+    MaintenanceOff,
+    /// The supervisor gave up restarting the actor (never produced by this core).
+    Quarantined(String),
+    /// An operator lifted a quarantine (never produced by this core).
+    Released,
+}
+
+impl Reason {
+    /// The short name stored with the transition.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Reason::HeartbeatMissed => "heartbeat_missed",
+            Reason::Fault(_) => "fault",
+            Reason::Recovered => "recovered",
+            Reason::Flapping => "flapping",
+            Reason::Stable => "stable",
+            Reason::MaintenanceOn => "maintenance_on",
+            Reason::MaintenanceOff => "maintenance_off",
+            Reason::Quarantined(_) => "quarantined",
+            Reason::Released => "released",
+        }
+    }
+}
+
+/// A visible change of state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub from: DeviceState,
+    pub to: DeviceState,
+    pub at: Millis,
+    pub reason: Reason,
+}
+
+/// What the heartbeats alone say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signal {
+    Never,
+    Up,
+    Missed,
+    Fault,
+}
+
+#[derive(Debug, Clone)]
+pub struct Lifecycle {
+    state: DeviceState,
+    since: Millis,
+    last_seen: Option<Millis>,
+    window: Duration,
+    flap: FlapPolicy,
+    signal: Signal,
+    /// Times of recent up/down signal changes, oldest first (empty for a steady device).
+    changes: VecDeque<Millis>,
+    maintenance: bool,
+}
+
+impl Lifecycle {
+    /// A device never heard from.
+    pub fn new(window: Duration, flap: FlapPolicy, now: Millis) -> Self {
+        Lifecycle {
+            state: DeviceState::Unknown,
+            since: now,
+            last_seen: None,
+            window,
+            flap,
+            signal: Signal::Never,
+            changes: VecDeque::new(),
+            maintenance: false,
+        }
+    }
+
+    /// A device rebuilt from its stored state (after a restart or at boot). A device stored
+    /// `up` gets a full window from `now`, since its heartbeats were not stored.
+    pub fn restore(
+        window: Duration,
+        flap: FlapPolicy,
+        state: DeviceState,
+        since: Millis,
+        last_seen: Option<Millis>,
+        now: Millis,
+    ) -> Self {
+        let mut core = Lifecycle::new(window, flap, since);
+        core.last_seen = last_seen;
+        core.state = state;
+        core.signal = match state {
+            DeviceState::Up => {
+                core.last_seen = Some(now);
+                Signal::Up
+            }
+            DeviceState::Down => Signal::Missed,
+            DeviceState::Flapping => {
+                core.changes.push_back(now);
+                Signal::Missed
+            }
+            DeviceState::Maintenance => {
+                core.maintenance = true;
+                Signal::Never
+            }
+            DeviceState::Unknown | DeviceState::Unreachable | DeviceState::Quarantined => {
+                core.state = DeviceState::Unknown;
+                Signal::Never
+            }
+        };
+        core
+    }
+
+    pub fn state(&self) -> DeviceState {
+        self.state
+    }
+
+    pub fn since(&self) -> Millis {
+        self.since
+    }
+
+    pub fn last_seen(&self) -> Option<Millis> {
+        self.last_seen
+    }
+
+    /// A heartbeat at `now`.
+    pub fn heartbeat(&mut self, status: &HeartbeatStatus, detail: Option<&str>, now: Millis) -> Option<Transition> {
+        self.last_seen = Some(now);
+        match status {
+            HeartbeatStatus::Ok => self.signal_changed(Signal::Up, now, Reason::Recovered),
+            HeartbeatStatus::Fault => {
+                let detail: String = detail.unwrap_or("fault reported").chars().take(MAX_DETAIL_LEN).collect();
+                self.signal_changed(Signal::Fault, now, Reason::Fault(detail))
+            }
+        }
+    }
+
+    /// The timer fired (or any time): checks the deadline and the flapping hold-down.
+    pub fn tick(&mut self, now: Millis) -> Option<Transition> {
+        if self.signal == Signal::Up && self.last_seen.is_some_and(|seen| now >= seen + self.window) {
+            return self.signal_changed(Signal::Missed, now, Reason::HeartbeatMissed);
+        }
+        if self.state == DeviceState::Flapping && self.quiet_since().is_some_and(|t| now >= t + self.flap.hold_down) {
+            self.changes.clear();
+            let to = self.settled_state();
+            return self.move_to(to, now, Reason::Stable);
+        }
+        None
+    }
+
+    /// When [`Lifecycle::tick`] next has something to check, if ever.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        let missed = match (self.signal, self.last_seen) {
+            (Signal::Up, Some(seen)) => Some(seen + self.window),
+            _ => None,
+        };
+        let settle = match (self.state, self.quiet_since()) {
+            (DeviceState::Flapping, Some(t)) => Some(t + self.flap.hold_down),
+            _ => None,
+        };
+        match (missed, settle) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Turns maintenance on or off.
+    pub fn set_maintenance(&mut self, on: bool, now: Millis) -> Option<Transition> {
+        if on == self.maintenance {
+            return None;
+        }
+        self.maintenance = on;
+        if on {
+            self.changes.clear();
+            self.move_to(DeviceState::Maintenance, now, Reason::MaintenanceOn)
+        } else {
+            let to = self.settled_state();
+            self.move_to(to, now, Reason::MaintenanceOff)
+        }
+    }
+
+    fn quiet_since(&self) -> Option<Millis> {
+        self.changes.back().copied()
+    }
+
+    /// The state the heartbeats say, with no hold in force.
+    fn settled_state(&self) -> DeviceState {
+        match self.signal {
+            Signal::Never => DeviceState::Unknown,
+            Signal::Up => DeviceState::Up,
+            Signal::Missed | Signal::Fault => DeviceState::Down,
+        }
+    }
+
+    fn signal_changed(&mut self, signal: Signal, now: Millis, reason: Reason) -> Option<Transition> {
+        let was_up = self.signal == Signal::Up;
+        let first = self.signal == Signal::Never;
+        if self.signal == signal {
+            return None;
+        }
+        self.signal = signal;
+        if self.maintenance {
+            return None;
+        }
+        // Up/down changes count towards flapping; the first sighting and fault>missed do not.
+        if !first && (was_up || signal == Signal::Up) {
+            self.changes.push_back(now);
+            let window_start = now - self.flap.window;
+            while self.changes.front().is_some_and(|&t| t <= window_start) {
+                self.changes.pop_front();
+            }
+            if self.state == DeviceState::Flapping {
+                return None;
+            }
+            if self.changes.len() > self.flap.max_changes {
+                return self.move_to(DeviceState::Flapping, now, Reason::Flapping);
+            }
+        }
+        let to = self.settled_state();
+        self.move_to(to, now, reason)
+    }
+
+    fn move_to(&mut self, to: DeviceState, now: Millis, reason: Reason) -> Option<Transition> {
+        if to == self.state {
+            return None;
+        }
+        let from = self.state;
+        self.state = to;
+        self.since = now;
+        Some(Transition { from, to, at: now, reason })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use DeviceState::*;
+
+    const WINDOW: Duration = Duration::from_secs(15);
+
+    fn t(ms: i64) -> Millis {
+        Millis(ms)
+    }
+
+    fn ok(core: &mut Lifecycle, at: i64) -> Option<Transition> {
+        core.heartbeat(&HeartbeatStatus::Ok, None, t(at))
+    }
+
+    fn to(tr: Option<Transition>) -> Option<(DeviceState, DeviceState, &'static str)> {
+        tr.map(|tr| (tr.from, tr.to, tr.reason.name()))
+    }
+
+    fn device() -> Lifecycle {
+        Lifecycle::new(WINDOW, FlapPolicy::default(), t(0))
+    }
+
+    #[test]
+    fn first_heartbeat_brings_a_device_up_and_steady_ones_change_nothing() {
+        let mut d = device();
+        assert_eq!(d.state(), Unknown);
+        assert_eq!(d.next_deadline(), None);
+        assert_eq!(to(ok(&mut d, 1_000)), Some((Unknown, Up, "recovered")));
+        for at in (6_000..60_000).step_by(5_000) {
+            assert_eq!(ok(&mut d, at), None);
+        }
+        assert_eq!(d.last_seen(), Some(t(56_000)));
+        assert_eq!(d.next_deadline(), Some(t(71_000)));
+    }
+
+    #[test]
+    fn silence_past_interval_times_tolerance_is_down_and_not_a_moment_before() {
+        let mut d = device();
+        ok(&mut d, 1_000);
+        assert_eq!(d.tick(t(15_999)), None);
+        assert_eq!(to(d.tick(t(16_000))), Some((Up, Down, "heartbeat_missed")));
+        assert_eq!(d.tick(t(30_000)), None, "down is reported once");
+        assert_eq!(d.next_deadline(), None);
+        assert_eq!(to(ok(&mut d, 31_000)), Some((Down, Up, "recovered")));
+    }
+
+    #[test]
+    fn a_fault_is_down_at_once_and_repeats_are_one_transition() {
+        let mut d = device();
+        ok(&mut d, 0);
+        let tr = d.heartbeat(&HeartbeatStatus::Fault, Some("lens fogged"), t(100)).unwrap();
+        assert_eq!((tr.from, tr.to), (Up, Down));
+        assert_eq!(tr.reason, Reason::Fault("lens fogged".into()));
+        assert_eq!(d.heartbeat(&HeartbeatStatus::Fault, None, t(200)), None);
+        assert_eq!(d.tick(t(60_000)), None, "a faulty device is not also missed");
+        assert_eq!(to(ok(&mut d, 60_100)), Some((Down, Up, "recovered")));
+    }
+
+    #[test]
+    fn fault_details_are_capped() {
+        let mut d = device();
+        let long = "x".repeat(10 * MAX_DETAIL_LEN);
+        let tr = d.heartbeat(&HeartbeatStatus::Fault, Some(&long), t(0)).unwrap();
+        assert!(matches!(tr.reason, Reason::Fault(s) if s.len() == MAX_DETAIL_LEN));
+    }
+
+    #[test]
+    fn rapid_up_down_changes_are_one_flapping_transition_until_stable() {
+        let mut d = device();
+        ok(&mut d, 0);
+        let mut transitions = Vec::new();
+        let mut at = 1_000;
+        for _ in 0..6 {
+            transitions.extend(d.heartbeat(&HeartbeatStatus::Fault, None, t(at)));
+            transitions.extend(ok(&mut d, at + 500));
+            at += 1_000;
+        }
+        let kinds: Vec<_> = transitions.iter().map(|tr| (tr.to, tr.reason.name())).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (Down, "fault"),
+                (Up, "recovered"),
+                (Down, "fault"),
+                (Up, "recovered"),
+                (Down, "fault"),
+                (Flapping, "flapping"),
+            ]
+        );
+        assert_eq!(d.state(), Flapping);
+        let last_change = t(at - 500);
+        // The earlier of: silence after the last heartbeat, and the end of the hold-down.
+        assert_eq!(d.next_deadline(), Some(last_change + WINDOW));
+        // Heartbeats keep coming, steadily up: it settles after the hold-down.
+        let mut settled = None;
+        let mut now = at;
+        while settled.is_none() && now < at + 120_000 {
+            ok(&mut d, now);
+            settled = d.tick(t(now));
+            now += 5_000;
+        }
+        let settled = settled.unwrap();
+        assert_eq!((settled.from, settled.to, settled.reason.name()), (Flapping, Up, "stable"));
+        assert!(settled.at >= last_change + DEFAULT_FLAP_HOLD_DOWN);
+    }
+
+    #[test]
+    fn changes_spread_wider_than_the_window_are_not_flapping() {
+        let mut d = device();
+        ok(&mut d, 0);
+        let mut at = 0;
+        for _ in 0..10 {
+            at += 60_000;
+            assert_ne!(d.heartbeat(&HeartbeatStatus::Fault, None, t(at)).unwrap().to, Flapping);
+            at += 1_000;
+            assert_eq!(ok(&mut d, at).unwrap().to, Up);
+        }
+    }
+
+    #[test]
+    fn maintenance_silences_transitions_and_ends_on_what_heartbeats_say() {
+        let mut d = device();
+        ok(&mut d, 0);
+        assert_eq!(to(d.set_maintenance(true, t(100))), Some((Up, Maintenance, "maintenance_on")));
+        assert_eq!(d.set_maintenance(true, t(150)), None);
+        assert_eq!(d.tick(t(20_000)), None, "silent device in maintenance is not reported");
+        assert_eq!(d.heartbeat(&HeartbeatStatus::Fault, None, t(21_000)), None);
+        assert_eq!(ok(&mut d, 22_000), None);
+        assert_eq!(to(d.set_maintenance(false, t(23_000))), Some((Maintenance, Up, "maintenance_off")));
+
+        let mut silent = device();
+        ok(&mut silent, 0);
+        silent.set_maintenance(true, t(1));
+        silent.tick(t(20_000));
+        assert_eq!(to(silent.set_maintenance(false, t(20_001))), Some((Maintenance, Down, "maintenance_off")));
+    }
+
+    #[test]
+    fn restore_gives_an_up_device_a_fresh_window_and_keeps_down_down() {
+        let up = Lifecycle::restore(WINDOW, FlapPolicy::default(), Up, t(5), Some(t(10)), t(1_000));
+        assert_eq!(up.state(), Up);
+        assert_eq!(up.next_deadline(), Some(t(16_000)));
+        let mut down = Lifecycle::restore(WINDOW, FlapPolicy::default(), Down, t(5), Some(t(10)), t(1_000));
+        assert_eq!(down.tick(t(100_000)), None);
+        assert_eq!(to(ok(&mut down, 100_001)), Some((Down, Up, "recovered")));
+        let q = Lifecycle::restore(WINDOW, FlapPolicy::default(), Quarantined, t(5), None, t(1_000));
+        assert_eq!(q.state(), Unknown);
+        let m = Lifecycle::restore(WINDOW, FlapPolicy::default(), Maintenance, t(5), None, t(1_000));
+        assert_eq!(m.state(), Maintenance);
+    }
+}

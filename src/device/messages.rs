@@ -1,0 +1,30 @@
+//! Messages to a device actor, named by direction: requests in, events out.
+
+use actix::Message;
+
+use super::model::{DeviceState, HeartbeatStatus};
+
+/// A client reports a device's health. Answers the state after it.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "DeviceState")]
+pub struct Heartbeat {
+    pub status: HeartbeatStatus,
+    pub detail: Option<String>,
+}
+
+/// An operator (or policy) puts the device in maintenance or takes it out.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "DeviceState")]
+pub struct SetMaintenance {
+    pub on: bool,
+}
+
+/// Fault injection: make the actor's handler panic (drills, supervisor tests).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct Crash;
+
+/// Stop the actor on purpose (not a crash: it is not restarted).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct Stop;

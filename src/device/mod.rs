@@ -1,0 +1,24 @@
+//! Devices: one actor per registered field device, under a supervisor.
+//!
+//! - [`model`]: kinds, states, the registered spec;
+//! - [`lifecycle`] (pure): up / down / flapping / maintenance from heartbeats and time;
+//! - [`alerting`] (pure): which alerts a transition means;
+//! - [`actor`]: the device actor, wiring its lifecycle to timers, the registry and the alert
+//!   service; [`messages`]: what it is sent;
+//! - [`registry`]: id to live entry, read by the edges without asking an actor;
+//! - [`supervise`]: how actors are rebuilt from stored state and quarantined;
+//! - [`service`]: registration, boot, and the calls the edges make.
+//!
+//! Depends on `alert`, `supervision` and `store`; nothing here is imported by them.
+
+pub mod actor;
+pub mod alerting;
+pub mod lifecycle;
+pub mod messages;
+pub mod model;
+pub mod registry;
+pub mod service;
+pub mod supervise;
+
+pub use model::{DeviceKind, DeviceSpec, DeviceState, HeartbeatStatus};
+pub use service::{DeviceError, Devices, Registration};

@@ -1,0 +1,316 @@
+//! The device service: registration, boot from the store, and the calls the edges make
+//! (heartbeats, maintenance, fault injection). A cheap-to-clone handle, not an actor: the
+//! decisions live in the device actors and their lifecycle cores.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use thiserror::Error;
+
+use super::actor::{DeviceActor, DeviceShared};
+use super::messages::{Crash, Heartbeat, SetMaintenance, Stop};
+use super::model::{
+    DeviceKind, DeviceSpec, DeviceState, HeartbeatStatus, MAX_HEARTBEAT_INTERVAL, MAX_MISS_TOLERANCE,
+    MIN_HEARTBEAT_INTERVAL,
+};
+use super::registry::{DeviceEntry, Registry, Snapshot};
+use super::supervise::DeviceFactory;
+use crate::ids::{ClientId, DeviceId};
+use crate::store::models::{audit, clients, devices};
+use crate::store::{Store, StoreError};
+use crate::supervision::{RestartPolicy, StartChild, Supervisor};
+use crate::time::Millis;
+
+/// How long an edge waits for a device actor to answer.
+pub const ASK_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Error)]
+pub enum DeviceError {
+    #[error("device {0} is not registered")]
+    NotFound(String),
+    #[error("device {0} is already registered")]
+    Exists(String),
+    #[error("client {0} is not registered")]
+    UnknownClient(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("device {0} is quarantined after repeated crashes; restart it with a `restart` command")]
+    Quarantined(String),
+    #[error("device {0} is restarting; retry shortly")]
+    Restarting(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A registration as the API receives it, before validation.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub id: DeviceId,
+    pub kind: DeviceKind,
+    pub client_id: ClientId,
+    pub site: Option<String>,
+    pub zone: Option<String>,
+    pub lane: Option<String>,
+    pub standby_id: Option<DeviceId>,
+    pub heartbeat_interval_ms: Option<u64>,
+    pub miss_tolerance: Option<u32>,
+    pub auto_failover: Option<bool>,
+}
+
+impl Registration {
+    /// The spec this registration asks for, or why it cannot be had.
+    pub fn into_spec(self) -> Result<DeviceSpec, DeviceError> {
+        let (default_interval, default_tolerance) = self.kind.default_deadline();
+        let interval = self.heartbeat_interval_ms.map_or(default_interval, Duration::from_millis);
+        if !(MIN_HEARTBEAT_INTERVAL..=MAX_HEARTBEAT_INTERVAL).contains(&interval) {
+            return Err(DeviceError::Invalid(format!(
+                "heartbeat_interval_ms must be between {} and {}",
+                MIN_HEARTBEAT_INTERVAL.as_millis(),
+                MAX_HEARTBEAT_INTERVAL.as_millis()
+            )));
+        }
+        let tolerance = self.miss_tolerance.unwrap_or(default_tolerance);
+        if !(1..=MAX_MISS_TOLERANCE).contains(&tolerance) {
+            return Err(DeviceError::Invalid(format!("miss_tolerance must be between 1 and {MAX_MISS_TOLERANCE}")));
+        }
+        if self.standby_id.as_ref() == Some(&self.id) {
+            return Err(DeviceError::Invalid("a device cannot be its own standby".into()));
+        }
+        Ok(DeviceSpec {
+            id: self.id,
+            kind: self.kind,
+            client_id: self.client_id,
+            site: self.site,
+            zone: self.zone,
+            lane: self.lane,
+            standby_id: self.standby_id,
+            heartbeat_interval: interval,
+            miss_tolerance: tolerance,
+            auto_failover: self.auto_failover.unwrap_or(false),
+        })
+    }
+}
+
+fn spec_from_row(row: &devices::Device) -> Option<DeviceSpec> {
+    Some(DeviceSpec {
+        id: row.id.parse().ok()?,
+        kind: row.kind.parse().ok()?,
+        client_id: row.client_id.parse().ok()?,
+        site: row.site.clone(),
+        zone: row.zone.clone(),
+        lane: row.lane.clone(),
+        standby_id: row.standby_id.as_deref().and_then(|s| s.parse().ok()),
+        heartbeat_interval: Duration::from_millis(u64::try_from(row.heartbeat_interval_ms).ok()?),
+        miss_tolerance: u32::try_from(row.miss_tolerance).ok()?,
+        auto_failover: row.auto_failover,
+    })
+}
+
+fn entry_from_row(row: &devices::Device) -> Option<DeviceEntry> {
+    let spec = spec_from_row(row)?;
+    let stored = Snapshot {
+        state: row.state.parse().ok()?,
+        since: Millis(row.state_since_ms),
+        last_seen: row.last_seen_ms.map(Millis),
+    };
+    Some(DeviceEntry::new(spec, stored, u32::try_from(row.restarts).unwrap_or(0), row.active))
+}
+
+#[derive(Clone)]
+pub struct Devices {
+    registry: Arc<Registry>,
+    supervisor: Addr<Supervisor<DeviceFactory>>,
+    shared: Arc<DeviceShared>,
+    store: Store,
+}
+
+impl std::fmt::Debug for Devices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Devices").field("devices", &self.registry.len()).finish()
+    }
+}
+
+impl Devices {
+    /// Starts an actor for each registered device (`rows`, read from the store off the arbiter
+    /// threads by the caller) that is not quarantined. Must run on an arbiter: the supervisor
+    /// starts there.
+    pub fn start(
+        store: Store,
+        rows: Vec<devices::Device>,
+        shared: Arc<DeviceShared>,
+        arbiters: Vec<ArbiterHandle>,
+        policy: RestartPolicy,
+    ) -> Devices {
+        let registry = Arc::new(Registry::default());
+        for row in &rows {
+            match entry_from_row(row) {
+                Some(entry) => {
+                    registry.insert(Arc::new(entry));
+                }
+                None => log::error!("device row unreadable id={} skipped", row.id),
+            }
+        }
+        let factory = DeviceFactory::new(registry.clone(), shared.clone(), arbiters);
+        let supervisor = Supervisor::new("devices", factory, policy, shared.clock.clone()).start();
+        let devices = Devices { registry, supervisor, shared, store };
+        let mut started = 0;
+        for entry in devices.registry.all() {
+            if entry.state() != DeviceState::Quarantined {
+                devices.supervisor.do_send(StartChild { id: entry.spec.id.clone(), reset: false });
+                started += 1;
+            }
+        }
+        log::info!("devices loaded count={} started={started}", rows.len());
+        devices
+    }
+
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    pub fn shared(&self) -> &Arc<DeviceShared> {
+        &self.shared
+    }
+
+    pub fn supervisor(&self) -> &Addr<Supervisor<DeviceFactory>> {
+        &self.supervisor
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<DeviceEntry>> {
+        self.registry.get(id)
+    }
+
+    /// Registers a device on behalf of `by`: stored (with an audit entry) first, then its
+    /// actor is started.
+    pub async fn register(&self, spec: DeviceSpec, by: &str) -> Result<Arc<DeviceEntry>, DeviceError> {
+        if self.registry.get(spec.id.as_str()).is_some() {
+            return Err(DeviceError::Exists(spec.id.to_string()));
+        }
+        let now = self.shared.clock.now();
+        let row = devices::Device {
+            id: spec.id.to_string(),
+            kind: spec.kind.as_str().to_owned(),
+            client_id: spec.client_id.to_string(),
+            site: spec.site.clone(),
+            zone: spec.zone.clone(),
+            lane: spec.lane.clone(),
+            standby_id: spec.standby_id.as_ref().map(ToString::to_string),
+            heartbeat_interval_ms: i64::try_from(spec.heartbeat_interval.as_millis()).unwrap_or(i64::MAX),
+            miss_tolerance: i32::try_from(spec.miss_tolerance).unwrap_or(i32::MAX),
+            auto_failover: spec.auto_failover,
+            state: DeviceState::Unknown.as_str().to_owned(),
+            state_since_ms: now.0,
+            last_seen_ms: None,
+            restarts: 0,
+            active: true,
+            created_ms: now.0,
+        };
+        let client = row.client_id.clone();
+        let audit = audit::AuditEntry {
+            id: self.shared.ids.next(now),
+            at_ms: now.0,
+            principal: by.to_owned(),
+            action: "device.register".into(),
+            target: format!("device:{}", spec.id),
+            detail: None,
+        };
+        let stored = self
+            .store
+            .write(move |conn| {
+                if clients::find(conn, &client)?.is_none() {
+                    return Ok(false);
+                }
+                devices::insert(conn, &row)?;
+                audit::insert(conn, &audit)?;
+                Ok(true)
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => DeviceError::Exists(spec.id.to_string()),
+                other => DeviceError::Store(other),
+            })?;
+        if !stored {
+            return Err(DeviceError::UnknownClient(spec.client_id.to_string()));
+        }
+        let id = spec.id.clone();
+        let entry = Arc::new(DeviceEntry::new(
+            spec,
+            Snapshot { state: DeviceState::Unknown, since: now, last_seen: None },
+            0,
+            true,
+        ));
+        if !self.registry.insert(entry.clone()) {
+            return Err(DeviceError::Exists(id.to_string()));
+        }
+        self.supervisor
+            .send(StartChild { id: id.clone(), reset: false })
+            .await
+            .map_err(|e| DeviceError::Restarting(format!("{id}: {e}")))?
+            .map_err(DeviceError::Invalid)?;
+        log::info!("device registered id={id} kind={} client={}", entry.spec.kind.as_str(), entry.spec.client_id);
+        Ok(entry)
+    }
+
+    fn actor(&self, id: &str) -> Result<(Arc<DeviceEntry>, Addr<DeviceActor>), DeviceError> {
+        let entry = self.registry.get(id).ok_or_else(|| DeviceError::NotFound(id.to_owned()))?;
+        match entry.addr() {
+            Some(addr) => Ok((entry, addr)),
+            None if entry.state() == DeviceState::Quarantined => Err(DeviceError::Quarantined(id.to_owned())),
+            None => Err(DeviceError::Restarting(id.to_owned())),
+        }
+    }
+
+    /// A heartbeat that waits for the device's answer (the HTTP form).
+    pub async fn heartbeat(&self, id: &str, status: HeartbeatStatus, detail: Option<String>) -> Result<DeviceState, DeviceError> {
+        let (_, addr) = self.actor(id)?;
+        addr.send(Heartbeat { status, detail })
+            .timeout(ASK_TIMEOUT)
+            .await
+            .map_err(|_| DeviceError::Restarting(id.to_owned()))
+    }
+
+    /// A heartbeat that does not wait (the STOMP hot path).
+    pub fn heartbeat_nowait(&self, id: &str, status: HeartbeatStatus, detail: Option<String>) -> Result<(), DeviceError> {
+        let (_, addr) = self.actor(id)?;
+        addr.do_send(Heartbeat { status, detail });
+        Ok(())
+    }
+
+    pub async fn set_maintenance(&self, id: &str, on: bool) -> Result<DeviceState, DeviceError> {
+        let (_, addr) = self.actor(id)?;
+        addr.send(SetMaintenance { on })
+            .timeout(ASK_TIMEOUT)
+            .await
+            .map_err(|_| DeviceError::Restarting(id.to_owned()))
+    }
+
+    /// Fault injection: makes the device's actor panic.
+    pub fn crash(&self, id: &str) -> Result<(), DeviceError> {
+        let (_, addr) = self.actor(id)?;
+        addr.do_send(Crash);
+        Ok(())
+    }
+
+    /// Lifts a quarantine (or restarts a running device's actor) with a fresh restart history.
+    pub async fn restart(&self, id: &str) -> Result<(), DeviceError> {
+        let entry = self.registry.get(id).ok_or_else(|| DeviceError::NotFound(id.to_owned()))?;
+        if let Some(addr) = entry.addr() {
+            addr.send(Stop).await.map_err(|_| DeviceError::Restarting(id.to_owned()))?;
+        }
+        self.supervisor
+            .send(StartChild { id: entry.spec.id.clone(), reset: true })
+            .await
+            .map_err(|_| DeviceError::Restarting(id.to_owned()))?
+            .map_err(DeviceError::Invalid)
+    }
+
+    /// Stops every device actor on purpose (shutdown).
+    pub fn stop_all(&self) {
+        for entry in self.registry.all() {
+            if let Some(addr) = entry.addr() {
+                addr.do_send(Stop);
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! `/api/v1/clients`: gate PCs and kiosks.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use super::extract::Caller;
+use super::page::{Page, PageQuery};
+use super::AppState;
+use crate::auth::Role;
+use crate::ids::ClientId;
+use crate::store::models::{audit, clients};
+
+/// Longest name or site accepted.
+const MAX_TEXT: usize = 200;
+
+#[derive(Debug, Deserialize)]
+pub struct NewClient {
+    pub id: String,
+    pub name: String,
+    pub site: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClientView {
+    pub id: String,
+    pub name: String,
+    pub site: Option<String>,
+    pub created_ms: i64,
+    /// A session of this client is connected (live presence arrives with the realtime part).
+    pub online: bool,
+}
+
+impl From<clients::Client> for ClientView {
+    fn from(c: clients::Client) -> Self {
+        ClientView { id: c.id, name: c.name, site: c.site, created_ms: c.created_ms, online: false }
+    }
+}
+
+pub(super) fn text(field: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(v) if v.chars().count() > MAX_TEXT => {
+            Err(ApiError::Unprocessable(format!("{field} is longer than {MAX_TEXT} characters")))
+        }
+        other => Ok(other),
+    }
+}
+
+pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<NewClient>) -> Result<HttpResponse, ApiError> {
+    caller.require(Role::Admin)?;
+    let body = body.into_inner();
+    let id: ClientId = body.id.parse().map_err(|e: crate::ids::InvalidKey| ApiError::Unprocessable(e.to_string()))?;
+    let name = text("name", Some(body.name))?.unwrap_or_default();
+    if name.trim().is_empty() {
+        return Err(ApiError::Unprocessable("name must not be empty".into()));
+    }
+    let now = state.clock.now();
+    let row = clients::Client { id: id.to_string(), name, site: text("site", body.site)?, created_ms: now.0 };
+    let entry = audit::AuditEntry {
+        id: state.ids.next(now),
+        at_ms: now.0,
+        principal: caller.name.clone(),
+        action: "client.register".into(),
+        target: format!("client:{id}"),
+        detail: None,
+    };
+    let stored = row.clone();
+    state
+        .store
+        .write(move |c| {
+            clients::insert(c, &stored)?;
+            audit::insert(c, &entry)
+        })
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Conflict(_) => ApiError::Conflict(format!("client {id} is already registered")),
+            other => other.into(),
+        })?;
+    log::info!("client registered id={} by={}", row.id, caller.name);
+    Ok(HttpResponse::Created().json(ClientView::from(row)))
+}
+
+pub async fn list(state: web::Data<AppState>, caller: Caller, query: web::Query<PageQuery>) -> Result<HttpResponse, ApiError> {
+    caller.require(Role::Viewer)?;
+    let limit = query.limit()?;
+    let after = query.cursor.clone();
+    let rows = state.store.read(move |c| clients::page(c, after.as_deref(), limit)).await?;
+    let items: Vec<ClientView> = rows.into_iter().map(ClientView::from).collect();
+    Ok(HttpResponse::Ok().json(Page::new(items, limit, |c| c.id.clone())))
+}

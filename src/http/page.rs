@@ -1,0 +1,47 @@
+//! List parameters and envelopes (API.md): `?limit=` up to 1000, `?cursor=`,
+//! answered as `{"items": [...], "next_cursor": null | "..."}`.
+
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use crate::store::models::{DEFAULT_PAGE, MAX_PAGE};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PageQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub fn limit(&self) -> Result<i64, ApiError> {
+        match self.limit {
+            None => Ok(DEFAULT_PAGE),
+            Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+            Some(n) => Err(ApiError::Unprocessable(format!("limit must be between 1 and {MAX_PAGE}, got {n}"))),
+        }
+    }
+
+    /// The cursor of a list ordered by descending numeric id.
+    pub fn id_cursor(&self) -> Result<Option<i64>, ApiError> {
+        self.cursor
+            .as_deref()
+            .map(|c| c.parse::<i64>().map_err(|_| ApiError::Unprocessable(format!("invalid cursor {c:?}"))))
+            .transpose()
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Page<T: Serialize> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T: Serialize> Page<T> {
+    /// A page of `items` fetched with `limit`; the cursor is the key of the last item when the
+    /// page is full.
+    pub fn new(items: Vec<T>, limit: i64, key: impl Fn(&T) -> String) -> Self {
+        let full = usize::try_from(limit).is_ok_and(|l| items.len() >= l);
+        let next_cursor = if full { items.last().map(key) } else { None };
+        Page { items, next_cursor }
+    }
+}

@@ -1,0 +1,49 @@
+//! `POST /api/v1/auth/token`: a password for a token.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use super::AppState;
+use crate::auth::{password, AuthError, Claims, Role, DEFAULT_TTL};
+use crate::store::models::users;
+
+#[derive(Debug, Deserialize)]
+pub struct TokenRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+}
+
+pub async fn issue(state: web::Data<AppState>, body: web::Json<TokenRequest>) -> Result<HttpResponse, ApiError> {
+    let TokenRequest { username, password: given } = body.into_inner();
+    let name = username.clone();
+    let user = state.store.read(move |c| users::find(c, &name)).await?;
+    // Verify even for an unknown user, so timing does not tell which usernames exist.
+    let (hash, role) = match &user {
+        Some(u) => (u.password_hash.clone(), u.role.parse::<Role>().ok()),
+        None => (password::hash("not-a-user"), None),
+    };
+    let ok = web::block(move || password::verify(&given, &hash)).await?;
+    let role = match (ok, role) {
+        (true, Some(role)) => role,
+        _ => {
+            log::warn!("login refused username={username:?}");
+            return Err(AuthError::BadCredentials.into());
+        }
+    };
+    let claims = Claims::new(&username, role, state.clock.now(), DEFAULT_TTL);
+    let token = state.keys.issue(&claims)?;
+    log::info!("login username={username:?} role={role}");
+    Ok(HttpResponse::Ok().json(TokenResponse {
+        access_token: token,
+        token_type: "Bearer",
+        expires_in: DEFAULT_TTL.as_secs(),
+    }))
+}

@@ -1,0 +1,38 @@
+//! kwanje (관제, "control and monitoring"): the actor-based supervision runtime behind an
+//! airport's vehicle-control centre.
+//!
+//! Every field device and every taxi is an actor under a supervisor that restarts it when it
+//! crashes and raises alerts when it goes silent; operators watch and act over HTTP and STOMP.
+//!
+//! # Layout
+//!
+//! ```text
+//! http, transport            edges: HTTP routes, WebSocket/STOMP sessions
+//!    |
+//! device, taxi, alert, command   services: actors that own one pure core each
+//!    |
+//! broker, supervision, store     machinery: fan-out, restart policy, persistence
+//!    |
+//! stomp, auth, time, ids         pure: no actix, no I/O
+//! ```
+//!
+//! Dependencies point down only; nothing imports a module above it. Inside each part the pure
+//! core (decisions, tested without actix) and the actor (wiring and I/O) live in separate files:
+//! `device/lifecycle.rs` beside `device/actor.rs`, `supervision/policy.rs` beside
+//! `supervision/supervisor.rs`, `alert/book.rs` beside `alert/service.rs`.
+//!
+//! - [`app`] wires the parts into a running server; [`config`] reads the environment.
+//! - [`store`] owns every SQL statement; [`auth`] issues and checks tokens.
+//! - [`supervision`] is the restart machinery shared by device and taxi actors.
+//! - [`device`] and [`alert`] are the supervision core's services; [`http`] is the API edge.
+
+pub mod alert;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod device;
+pub mod http;
+pub mod ids;
+pub mod store;
+pub mod supervision;
+pub mod time;

@@ -1,0 +1,131 @@
+//! Storage: the connection pools, embedded migrations and the repository functions.
+//!
+//! Owns every SQL statement in the program; nothing above it builds queries. Backends: SQLite
+//! (bundled into the binary, the default: `sqlite://kwanje.db`) and PostgreSQL
+//! (`postgres://...`), behind one [`DbConnection`] type.
+//!
+//! Rules kept here so callers cannot get them wrong:
+//! - blocking diesel calls never run on an actix arbiter thread: [`Store::read`] and
+//!   [`Store::write`] move them to the blocking pool;
+//! - SQLite is put in WAL mode once, before the pools exist; every connection gets
+//!   `busy_timeout` and `foreign_keys` ([`pool`]);
+//! - writes go through one writer connection on SQLite (a pool of one), so writers queue in the
+//!   application instead of failing with `SQLITE_BUSY`;
+//! - a write closure runs inside one transaction: a state change and the rows that record it
+//!   commit together or not at all.
+//!
+//! Errors: repository functions return `QueryResult`; this module maps them to [`StoreError`].
+
+pub mod conn;
+pub mod error;
+pub mod models;
+pub mod pool;
+pub mod schema;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use diesel::connection::Connection;
+use diesel::QueryResult;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+pub use conn::DbConnection;
+pub use error::StoreError;
+pub use pool::{Backend, DbUrl};
+
+/// The migrations in `migrations/`, compiled into the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<pool::Pools>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.inner.backend).finish()
+    }
+}
+
+impl Store {
+    /// Opens the pools for `url` (see [`DbUrl`]). Fails when the database cannot be reached.
+    pub fn open(url: &str) -> Result<Store, StoreError> {
+        let url: DbUrl = url.parse()?;
+        Ok(Store { inner: Arc::new(pool::Pools::open(&url)?) })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    /// Runs the pending migrations; returns the names of those it ran.
+    pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.inner.writer.get()?;
+        let run = match &mut *conn {
+            DbConnection::Sqlite(c) => c.run_pending_migrations(MIGRATIONS).map(names),
+            DbConnection::Pg(c) => c.run_pending_migrations(MIGRATIONS).map(names),
+        };
+        run.map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    /// Runs `f` on a reader connection on the blocking pool.
+    pub fn read<T, F>(&self, f: F) -> impl Future<Output = Result<T, StoreError>> + 'static
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> QueryResult<T> + Send + 'static,
+    {
+        let store = self.clone();
+        run_blocking(move || store.read_blocking(f))
+    }
+
+    /// Runs `f` in one transaction on the writer, on the blocking pool.
+    pub fn write<T, F>(&self, f: F) -> impl Future<Output = Result<T, StoreError>> + 'static
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> QueryResult<T> + Send + 'static,
+    {
+        let store = self.clone();
+        run_blocking(move || store.write_blocking(f))
+    }
+
+    /// [`Store::read`] for code that is already off the arbiter threads (CLI, store actors).
+    pub fn read_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> QueryResult<T>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.inner.reader.get()?;
+        Ok(f(&mut conn)?)
+    }
+
+    /// [`Store::write`] for code that is already off the arbiter threads.
+    pub fn write_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> QueryResult<T>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.inner.writer.get()?;
+        let conn: &mut DbConnection = &mut conn;
+        Ok(conn.transaction(f)?)
+    }
+
+    /// True when a trivial query succeeds: `/readyz`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("SELECT 1").execute(c).map(|_| ())
+        })
+        .await
+    }
+}
+
+fn names(ran: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
+    ran.iter().map(|v| v.to_string()).collect()
+}
+
+async fn run_blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("blocking task failed: {e}")))?
+}

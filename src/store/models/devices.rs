@@ -1,0 +1,64 @@
+//! Registered devices and their last recorded state.
+
+use diesel::prelude::*;
+
+use crate::store::schema::devices;
+use crate::store::DbConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = devices)]
+pub struct Device {
+    pub id: String,
+    pub kind: String,
+    pub client_id: String,
+    pub site: Option<String>,
+    pub zone: Option<String>,
+    pub lane: Option<String>,
+    pub standby_id: Option<String>,
+    pub heartbeat_interval_ms: i64,
+    pub miss_tolerance: i32,
+    pub auto_failover: bool,
+    pub state: String,
+    pub state_since_ms: i64,
+    pub last_seen_ms: Option<i64>,
+    pub restarts: i32,
+    pub active: bool,
+    pub created_ms: i64,
+}
+
+pub fn insert(conn: &mut DbConnection, device: &Device) -> QueryResult<()> {
+    diesel::insert_into(devices::table).values(device).execute(conn).map(|_| ())
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Device>> {
+    devices::table.find(id).select(Device::as_select()).first(conn).optional()
+}
+
+pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<Device>> {
+    devices::table.select(Device::as_select()).order(devices::id).load(conn)
+}
+
+/// Records a state change (and when the device was last seen, as of that change).
+pub fn set_state(
+    conn: &mut DbConnection,
+    id: &str,
+    state: &str,
+    since_ms: i64,
+    last_seen_ms: Option<i64>,
+) -> QueryResult<()> {
+    diesel::update(devices::table.find(id))
+        .set((
+            devices::state.eq(state),
+            devices::state_since_ms.eq(since_ms),
+            devices::last_seen_ms.eq(last_seen_ms),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn set_restarts(conn: &mut DbConnection, id: &str, restarts: i32) -> QueryResult<()> {
+    diesel::update(devices::table.find(id))
+        .set(devices::restarts.eq(restarts))
+        .execute(conn)
+        .map(|_| ())
+}

@@ -1,0 +1,31 @@
+//! The history of device state changes.
+
+use diesel::prelude::*;
+
+use crate::store::schema::device_transitions;
+use crate::store::DbConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = device_transitions)]
+pub struct Transition {
+    pub id: i64,
+    pub device_id: String,
+    pub from_state: String,
+    pub to_state: String,
+    pub reason: String,
+    pub at_ms: i64,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &Transition) -> QueryResult<()> {
+    diesel::insert_into(device_transitions::table).values(row).execute(conn).map(|_| ())
+}
+
+/// The newest `limit` transitions of one device, newest first.
+pub fn recent(conn: &mut DbConnection, device_id: &str, limit: i64) -> QueryResult<Vec<Transition>> {
+    device_transitions::table
+        .filter(device_transitions::device_id.eq(device_id))
+        .order(device_transitions::id.desc())
+        .limit(limit)
+        .select(Transition::as_select())
+        .load(conn)
+}

@@ -1,0 +1,123 @@
+//! The diesel schema, matching `migrations/` (kept by hand so it stays portable; see diesel.toml).
+
+diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    users (username) {
+        username -> Text,
+        password_hash -> Text,
+        role -> Text,
+        created_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    clients (id) {
+        id -> Text,
+        name -> Text,
+        site -> Nullable<Text>,
+        created_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    devices (id) {
+        id -> Text,
+        kind -> Text,
+        client_id -> Text,
+        site -> Nullable<Text>,
+        zone -> Nullable<Text>,
+        lane -> Nullable<Text>,
+        standby_id -> Nullable<Text>,
+        heartbeat_interval_ms -> BigInt,
+        miss_tolerance -> Integer,
+        auto_failover -> Bool,
+        state -> Text,
+        state_since_ms -> BigInt,
+        last_seen_ms -> Nullable<BigInt>,
+        restarts -> Integer,
+        active -> Bool,
+        created_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    device_transitions (id) {
+        id -> BigInt,
+        device_id -> Text,
+        from_state -> Text,
+        to_state -> Text,
+        reason -> Text,
+        at_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    alerts (id) {
+        id -> BigInt,
+        subject_type -> Text,
+        subject_id -> Text,
+        kind -> Text,
+        severity -> Text,
+        state -> Text,
+        count -> Integer,
+        detail -> Nullable<Text>,
+        opened_ms -> BigInt,
+        updated_ms -> BigInt,
+        acked_by -> Nullable<Text>,
+        acked_ms -> Nullable<BigInt>,
+        ack_note -> Nullable<Text>,
+        resolved_by -> Nullable<Text>,
+        resolved_ms -> Nullable<BigInt>,
+        suppressed_by -> Nullable<BigInt>,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    commands (id) {
+        id -> BigInt,
+        device_id -> Text,
+        client_id -> Text,
+        kind -> Text,
+        state -> Text,
+        reason -> Nullable<Text>,
+        detail -> Nullable<Text>,
+        issued_by -> Text,
+        idempotency_key -> Nullable<Text>,
+        created_ms -> BigInt,
+        updated_ms -> BigInt,
+        expires_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at_ms -> BigInt,
+        principal -> Text,
+        action -> Text,
+        target -> Text,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(devices -> clients (client_id));
+diesel::joinable!(device_transitions -> devices (device_id));
+diesel::joinable!(commands -> devices (device_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    settings,
+    users,
+    clients,
+    devices,
+    device_transitions,
+    alerts,
+    commands,
+    audit_log,
+);

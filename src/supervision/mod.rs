@@ -1,0 +1,20 @@
+//! The restart machinery shared by device and taxi actors, modelled on Erlang/OTP supervisors.
+//!
+//! actix's own `Supervisor` restarts only an actor that stops itself and never sees a panic
+//! (actix issues #158, #204), so kwanje has its own:
+//! - [`policy`] (pure): restart types, intensity (R restarts in T), exponential backoff with
+//!   jitter, reset after a stable period, escalation;
+//! - [`guard`]: turns a panic inside a handler or timer callback into a [`guard::Crash`] the
+//!   actor reports, so no panic unwinds into an arbiter;
+//! - [`supervisor`]: the actor that receives exits, consults the policy and restarts children
+//!   through a [`supervisor::ChildFactory`], which rebuilds them from their stored state.
+//!
+//! This part knows nothing of devices or taxis.
+
+pub mod guard;
+pub mod policy;
+pub mod supervisor;
+
+pub use guard::{guarded, Crash, Guarded};
+pub use policy::{Decision, Exit, RestartPolicy, RestartTracker, RestartType};
+pub use supervisor::{ChildExited, ChildFactory, GetStats, StartChild, Supervisor, SupervisorStats};

@@ -1,0 +1,180 @@
+//! The supervisor actor: receives children's exits, applies the [`RestartPolicy`], and restarts
+//! or escalates through a [`ChildFactory`].
+//!
+//! Wiring only: every decision is [`RestartTracker::on_exit`]. The factory owns how a child is
+//! built (from its stored state, never from the crashed value) and what escalation means for
+//! that kind of child (a device is quarantined and a critical alert raised).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use actix::prelude::*;
+
+use super::policy::{Decision, Exit, RestartPolicy, RestartTracker};
+use crate::time::Clock;
+
+/// Builds children of one kind and handles their escalation.
+pub trait ChildFactory: Unpin + 'static {
+    type Id: Clone + Eq + Hash + fmt::Display + fmt::Debug + Unpin + Send + 'static;
+
+    /// Starts child `id` from its stored state. `restarts` counts its restarts so far (0 on
+    /// the first start). The child must send `exits` a [`ChildExited`] when it stops.
+    fn start_child(
+        &mut self,
+        id: &Self::Id,
+        restarts: u32,
+        exits: Recipient<ChildExited<Self::Id>>,
+    ) -> Result<(), String>;
+
+    /// The child crashed too often: it stays down until an operator acts.
+    fn escalate(&mut self, id: &Self::Id, reason: &str, restarts: u32);
+}
+
+/// A child stopped; `exit` says whether on purpose or by a crash.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct ChildExited<Id: Send> {
+    pub id: Id,
+    pub exit: Exit,
+}
+
+/// Start a child for the first time (or again after an operator lifted an escalation).
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), String>")]
+pub struct StartChild<Id: Send> {
+    pub id: Id,
+    /// Forget the child's restart history first.
+    pub reset: bool,
+}
+
+/// Ask for the supervisor's counters.
+#[derive(Debug, Message)]
+#[rtype(result = "SupervisorStats")]
+pub struct GetStats;
+
+/// What a supervisor has done since it started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, MessageResponse)]
+pub struct SupervisorStats {
+    pub starts: u64,
+    pub restarts: u64,
+    pub escalations: u64,
+    /// Children waiting out a backoff delay.
+    pub pending_restarts: u64,
+}
+
+#[derive(Debug, Default)]
+struct ChildRecord {
+    tracker: RestartTracker,
+    restarts: u32,
+}
+
+/// Supervises the children a [`ChildFactory`] builds.
+pub struct Supervisor<F: ChildFactory> {
+    name: &'static str,
+    factory: F,
+    policy: RestartPolicy,
+    clock: Arc<dyn Clock>,
+    children: HashMap<F::Id, ChildRecord>,
+    stats: SupervisorStats,
+}
+
+impl<F: ChildFactory> Supervisor<F> {
+    pub fn new(name: &'static str, factory: F, policy: RestartPolicy, clock: Arc<dyn Clock>) -> Self {
+        Supervisor { name, factory, policy, clock, children: HashMap::new(), stats: SupervisorStats::default() }
+    }
+
+    fn start(&mut self, id: &F::Id, ctx: &mut Context<Self>) -> Result<(), String> {
+        let restarts = self.children.get(id).map_or(0, |c| c.restarts);
+        let exits = ctx.address().recipient();
+        self.factory.start_child(id, restarts, exits)
+    }
+
+    fn restart(&mut self, id: F::Id, ctx: &mut Context<Self>) {
+        self.stats.restarts += 1;
+        if let Some(child) = self.children.get_mut(&id) {
+            child.restarts += 1;
+        }
+        if let Err(e) = self.start(&id, ctx) {
+            // The stored state could not be read: count it as another crash.
+            log::warn!("supervisor={} restart failed id={id} error={e:?}", self.name);
+            ctx.notify(ChildExited { id, exit: Exit::Crashed(format!("restart failed: {e}")) });
+        }
+    }
+}
+
+impl<F: ChildFactory> Actor for Supervisor<F> {
+    type Context = Context<Self>;
+}
+
+impl<F: ChildFactory> fmt::Debug for Supervisor<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Supervisor").field("name", &self.name).field("stats", &self.stats).finish()
+    }
+}
+
+impl<F: ChildFactory> Handler<StartChild<F::Id>> for Supervisor<F> {
+    type Result = Result<(), String>;
+    fn handle(&mut self, msg: StartChild<F::Id>, ctx: &mut Context<Self>) -> Self::Result {
+        let record = self.children.entry(msg.id.clone()).or_default();
+        if msg.reset {
+            record.tracker.reset();
+        }
+        self.stats.starts += 1;
+        self.start(&msg.id, ctx)
+    }
+}
+
+impl<F: ChildFactory> Handler<ChildExited<F::Id>> for Supervisor<F> {
+    type Result = ();
+    fn handle(&mut self, msg: ChildExited<F::Id>, ctx: &mut Context<Self>) {
+        let now = self.clock.now();
+        let record = self.children.entry(msg.id.clone()).or_default();
+        let decision = record.tracker.on_exit(&self.policy, &msg.exit, now, rand::random::<f64>());
+        let id = msg.id;
+        match decision {
+            Decision::Leave => {
+                log::debug!("supervisor={} child stopped id={id}", self.name);
+                self.children.remove(&id);
+            }
+            Decision::Restart { after, attempt } => {
+                log::info!(
+                    "supervisor={} restarting id={id} attempt={attempt} after_ms={} exit={:?}",
+                    self.name,
+                    after.as_millis(),
+                    msg.exit
+                );
+                if after.is_zero() {
+                    self.restart(id, ctx);
+                } else {
+                    self.stats.pending_restarts += 1;
+                    ctx.run_later(after, move |act, ctx| {
+                        act.stats.pending_restarts -= 1;
+                        act.restart(id, ctx);
+                    });
+                }
+            }
+            Decision::Escalate { restarts_in_period } => {
+                self.stats.escalations += 1;
+                let reason = match &msg.exit {
+                    Exit::Crashed(why) => why.clone(),
+                    Exit::Normal => "stopped".to_owned(),
+                };
+                log::error!(
+                    "supervisor={} escalating id={id} restarts_in_period={restarts_in_period} last_exit={reason:?}",
+                    self.name
+                );
+                let restarts = record.restarts;
+                self.factory.escalate(&id, &reason, restarts);
+            }
+        }
+    }
+}
+
+impl<F: ChildFactory> Handler<GetStats> for Supervisor<F> {
+    type Result = SupervisorStats;
+    fn handle(&mut self, _: GetStats, _: &mut Context<Self>) -> SupervisorStats {
+        self.stats
+    }
+}
