@@ -33,6 +33,7 @@ pub mod config;
 pub mod device;
 pub mod http;
 pub mod ids;
+pub mod stomp;
 pub mod store;
 pub mod supervision;
 pub mod time;

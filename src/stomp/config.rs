@@ -1,0 +1,43 @@
+//! The settings of one STOMP session, with the defaults operators may override through `Config`.
+//!
+//! Owns the defaults only; it must not read configuration itself (the server builds a
+//! [`SessionConfig`] from its own `Config`).
+
+use std::time::Duration;
+
+use super::codec::Limits;
+use super::heartbeat::{HeartBeat, DEFAULT_SERVER_HEART_BEAT};
+
+/// How long a new connection may take to send CONNECT before it is closed.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Cap on messages awaiting ACK per session. At the cap the next delivery that would need an ACK
+/// ends the session with an ERROR: a consumer that does not ack is broken, and buffering for it is
+/// unbounded.
+pub const DEFAULT_MAX_UNACKED: usize = 1024;
+
+/// Per-session settings; operators may change the defaults through the server's config.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Unique per server; sent in CONNECTED and used in `message-id`s (`{session_id}-{n}`).
+    pub session_id: String,
+    /// The CONNECTED `server` header, e.g. `kwanje/0.1.0`.
+    pub server: String,
+    /// The server's `sx,sy`.
+    pub heart_beat: HeartBeat,
+    pub connect_timeout: Duration,
+    pub max_unacked: usize,
+    pub limits: Limits,
+}
+
+impl SessionConfig {
+    pub fn new(session_id: impl Into<String>, server: impl Into<String>) -> Self {
+        SessionConfig {
+            session_id: session_id.into(),
+            server: server.into(),
+            heart_beat: DEFAULT_SERVER_HEART_BEAT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_unacked: DEFAULT_MAX_UNACKED,
+            limits: Limits::default(),
+        }
+    }
+}
