@@ -24,7 +24,6 @@ use crate::http::{self, AppState};
 use crate::ids::IdGen;
 use crate::store::models::{alerts, devices, settings, users};
 use crate::store::{Store, StoreError};
-use crate::supervision::guard::install_panic_hook;
 use crate::supervision::RestartPolicy;
 use crate::time::{Clock, Millis, SystemClock};
 
@@ -60,7 +59,12 @@ fn prepare(config: &Config) -> Result<Prepared, StoreError> {
     let secret = signing_secret(&store, config.jwt_secret.as_deref())?;
     let device_rows = store.read_blocking(devices::all)?;
     let open_alerts = store.read_blocking(alerts::unresolved)?;
-    Ok(Prepared { store, secret, device_rows, open_alerts })
+    Ok(Prepared {
+        store,
+        secret,
+        device_rows,
+        open_alerts,
+    })
 }
 
 /// The token signing key: configured, or generated once and kept in the store.
@@ -134,7 +138,6 @@ impl Running {
 /// Starts everything and binds `config.bind`. With `signals`, SIGINT/SIGTERM stop it
 /// gracefully; tests pass `false` and stop it through the handle.
 pub async fn start(config: Config, signals: bool) -> Result<Running, StartError> {
-    install_panic_hook();
     let config = Arc::new(config);
     let cfg = config.clone();
     let prepared = tokio::task::spawn_blocking(move || prepare(&cfg))
@@ -145,7 +148,12 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
     let store = prepared.store;
     let alerts = AlertService::new(store.clone(), ids.clone(), clock.clone(), prepared.open_alerts).start();
     let arbiters: Vec<Arbiter> = (0..config.device_threads()).map(|_| Arbiter::new()).collect();
-    let shared = Arc::new(DeviceShared::new(clock.clone(), alerts.clone(), ids.clone(), FlapPolicy::default()));
+    let shared = Arc::new(DeviceShared::new(
+        clock.clone(),
+        alerts.clone(),
+        ids.clone(),
+        FlapPolicy::default(),
+    ));
     let devices = Devices::start(
         store.clone(),
         prepared.device_rows,
@@ -173,7 +181,10 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
     .shutdown_timeout(config.shutdown_timeout().as_secs())
     .disable_signals()
     .bind(&config.bind)
-    .map_err(|source| StartError::Bind { addr: config.bind.clone(), source })?;
+    .map_err(|source| StartError::Bind {
+        addr: config.bind.clone(),
+        source,
+    })?;
     let addr = server.addrs().first().copied().ok_or_else(|| StartError::Bind {
         addr: config.bind.clone(),
         source: std::io::Error::other("no address bound"),
@@ -183,8 +194,18 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
     if signals {
         actix_web::rt::spawn(stop_on_signal(handle.clone()));
     }
-    log::info!("serving addr={addr} device_threads={} fault_injection={}", arbiters.len(), config.fault_injection);
-    Ok(Running { addr, state, handle, server, arbiters })
+    log::info!(
+        "serving addr={addr} device_threads={} fault_injection={}",
+        arbiters.len(),
+        config.fault_injection
+    );
+    Ok(Running {
+        addr,
+        state,
+        handle,
+        server,
+        arbiters,
+    })
 }
 
 /// SIGINT and SIGTERM both stop the server gracefully: in-flight requests finish (up to the

@@ -35,7 +35,10 @@ fn validate(what: &'static str, value: &str) -> Result<(), InvalidKey> {
     if ok {
         Ok(())
     } else {
-        Err(InvalidKey { what, value: value.chars().take(MAX_KEY_LEN + 8).collect() })
+        Err(InvalidKey {
+            what,
+            value: value.chars().take(MAX_KEY_LEN + 8).collect(),
+        })
     }
 }
 
@@ -123,7 +126,10 @@ pub struct IdGen {
 
 impl IdGen {
     pub fn new(node: u16) -> Self {
-        IdGen { node: u64::from(node) & ((1 << NODE_BITS) - 1), last: AtomicU64::new(0) }
+        IdGen {
+            node: u64::from(node) & ((1 << NODE_BITS) - 1),
+            last: AtomicU64::new(0),
+        }
     }
 
     /// The next id for a row created at `now`.
@@ -133,7 +139,10 @@ impl IdGen {
         let mut prev = self.last.load(Ordering::Relaxed);
         loop {
             let slot = if wanted > prev { wanted } else { prev + 1 };
-            match self.last.compare_exchange_weak(prev, slot, Ordering::Relaxed, Ordering::Relaxed) {
+            match self
+                .last
+                .compare_exchange_weak(prev, slot, Ordering::Relaxed, Ordering::Relaxed)
+            {
                 Ok(_) => {
                     let (ms, seq) = (slot >> SEQ_BITS, slot & ((1 << SEQ_BITS) - 1));
                     let id = (ms << (NODE_BITS + SEQ_BITS)) | (self.node << SEQ_BITS) | seq;

@@ -36,4 +36,5 @@ pub mod ids;
 pub mod stomp;
 pub mod store;
 pub mod supervision;
+pub mod taxi;
 pub mod time;

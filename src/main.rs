@@ -11,7 +11,11 @@ use kwanje::store::Store;
 use kwanje::time::Millis;
 
 #[derive(Debug, Parser)]
-#[command(name = "kwanje", version, about = "Supervision runtime for an airport's vehicle-control centre")]
+#[command(
+    name = "kwanje",
+    version,
+    about = "Supervision runtime for an airport's vehicle-control centre"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -50,12 +54,22 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    // Panics (a supervised actor's included) go to the log as one key=value line.
+    kwanje::supervision::guard::install_panic_hook();
     match Cli::parse().command {
         Command::Serve(config) => actix_web::rt::System::new().block_on(async move {
             let running = kwanje::app::start(config, true).await?;
             running.wait().await.context("server failed")
         }),
-        Command::Token { sub, role, client, taxi, ttl, database_url, jwt_secret } => {
+        Command::Token {
+            sub,
+            role,
+            client,
+            taxi,
+            ttl,
+            database_url,
+            jwt_secret,
+        } => {
             let secret = match jwt_secret {
                 Some(s) => s,
                 None => {

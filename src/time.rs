@@ -37,14 +37,20 @@ impl Millis {
 impl Add<Duration> for Millis {
     type Output = Millis;
     fn add(self, rhs: Duration) -> Millis {
-        Millis(self.0.saturating_add(i64::try_from(rhs.as_millis()).unwrap_or(i64::MAX)))
+        Millis(
+            self.0
+                .saturating_add(i64::try_from(rhs.as_millis()).unwrap_or(i64::MAX)),
+        )
     }
 }
 
 impl Sub<Duration> for Millis {
     type Output = Millis;
     fn sub(self, rhs: Duration) -> Millis {
-        Millis(self.0.saturating_sub(i64::try_from(rhs.as_millis()).unwrap_or(i64::MAX)))
+        Millis(
+            self.0
+                .saturating_sub(i64::try_from(rhs.as_millis()).unwrap_or(i64::MAX)),
+        )
     }
 }
 

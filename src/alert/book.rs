@@ -75,7 +75,12 @@ impl AlertBook {
     /// `new_id` is called only when an alert is opened.
     pub fn apply(&mut self, intent: Intent, now: Millis, new_id: impl FnOnce() -> i64) -> Option<Alert> {
         match intent {
-            Intent::Raise { subject, kind, severity, detail } => {
+            Intent::Raise {
+                subject,
+                kind,
+                severity,
+                detail,
+            } => {
                 let key = (subject, kind);
                 if let Some(alert) = self.open.get_mut(&key) {
                     alert.count = alert.count.saturating_add(1);
@@ -118,7 +123,13 @@ impl AlertBook {
     }
 
     /// An operator acknowledges alert `id`. Acknowledging twice changes nothing.
-    pub fn acknowledge(&mut self, id: i64, by: &str, note: Option<&str>, now: Millis) -> Result<Option<Alert>, BookError> {
+    pub fn acknowledge(
+        &mut self,
+        id: i64,
+        by: &str,
+        note: Option<&str>,
+        now: Millis,
+    ) -> Result<Option<Alert>, BookError> {
         let key = self.by_id.get(&id).ok_or(BookError::NotOpen(id))?;
         let alert = self.open.get_mut(key).ok_or(BookError::NotOpen(id))?;
         if alert.state == AlertState::Acknowledged {
@@ -156,19 +167,32 @@ mod tests {
     use crate::alert::model::{Severity, SubjectType};
 
     fn cam() -> Subject {
-        Subject { kind: SubjectType::Device, id: "cam-1".into() }
+        Subject {
+            kind: SubjectType::Device,
+            id: "cam-1".into(),
+        }
     }
 
     fn raise(kind: AlertKind) -> Intent {
-        Intent::Raise { subject: cam(), kind, severity: Severity::Major, detail: None }
+        Intent::Raise {
+            subject: cam(),
+            kind,
+            severity: Severity::Major,
+            detail: None,
+        }
     }
 
     #[test]
     fn repeats_of_an_open_alert_count_instead_of_opening_another() {
         let mut book = AlertBook::default();
         let first = book.apply(raise(AlertKind::HeartbeatMissed), Millis(1), || 10).unwrap();
-        assert_eq!((first.id, first.count, first.version, first.state), (10, 1, 1, AlertState::Open));
-        let again = book.apply(raise(AlertKind::HeartbeatMissed), Millis(2), || unreachable!()).unwrap();
+        assert_eq!(
+            (first.id, first.count, first.version, first.state),
+            (10, 1, 1, AlertState::Open)
+        );
+        let again = book
+            .apply(raise(AlertKind::HeartbeatMissed), Millis(2), || unreachable!())
+            .unwrap();
         assert_eq!((again.id, again.count, again.version), (10, 2, 2));
         let other = book.apply(raise(AlertKind::DeviceFault), Millis(3), || 11).unwrap();
         assert_eq!(other.id, 11);
@@ -180,11 +204,36 @@ mod tests {
         let mut book = AlertBook::default();
         book.apply(raise(AlertKind::HeartbeatMissed), Millis(1), || 10);
         let resolved = book
-            .apply(Intent::Resolve { subject: cam(), kind: AlertKind::HeartbeatMissed }, Millis(5), || 0)
+            .apply(
+                Intent::Resolve {
+                    subject: cam(),
+                    kind: AlertKind::HeartbeatMissed,
+                },
+                Millis(5),
+                || 0,
+            )
             .unwrap();
-        assert_eq!((resolved.state, resolved.resolved_ms, resolved.resolved_by.clone()), (AlertState::Resolved, Some(5), None));
-        assert_eq!(book.apply(Intent::Resolve { subject: cam(), kind: AlertKind::HeartbeatMissed }, Millis(6), || 0), None);
-        assert_eq!(book.apply(raise(AlertKind::HeartbeatMissed), Millis(7), || 12).unwrap().id, 12);
+        assert_eq!(
+            (resolved.state, resolved.resolved_ms, resolved.resolved_by.clone()),
+            (AlertState::Resolved, Some(5), None)
+        );
+        assert_eq!(
+            book.apply(
+                Intent::Resolve {
+                    subject: cam(),
+                    kind: AlertKind::HeartbeatMissed
+                },
+                Millis(6),
+                || 0
+            ),
+            None
+        );
+        assert_eq!(
+            book.apply(raise(AlertKind::HeartbeatMissed), Millis(7), || 12)
+                .unwrap()
+                .id,
+            12
+        );
     }
 
     #[test]
@@ -192,13 +241,25 @@ mod tests {
         let mut book = AlertBook::default();
         book.apply(raise(AlertKind::CrashLoop), Millis(1), || 10);
         let acked = book.acknowledge(10, "kim", Some("on it"), Millis(2)).unwrap().unwrap();
-        assert_eq!((acked.state, acked.acked_by.as_deref(), acked.version), (AlertState::Acknowledged, Some("kim"), 2));
+        assert_eq!(
+            (acked.state, acked.acked_by.as_deref(), acked.version),
+            (AlertState::Acknowledged, Some("kim"), 2)
+        );
         assert_eq!(book.acknowledge(10, "lee", None, Millis(3)).unwrap(), None);
         // Still open for dedupe purposes: a repeat counts on the acknowledged alert.
-        assert_eq!(book.apply(raise(AlertKind::CrashLoop), Millis(4), || 99).unwrap().id, 10);
+        assert_eq!(
+            book.apply(raise(AlertKind::CrashLoop), Millis(4), || 99).unwrap().id,
+            10
+        );
         let done = book.resolve_by(10, "kim", Millis(5)).unwrap();
-        assert_eq!((done.state, done.resolved_by.as_deref()), (AlertState::Resolved, Some("kim")));
-        assert_eq!(book.acknowledge(10, "kim", None, Millis(6)), Err(BookError::NotOpen(10)));
+        assert_eq!(
+            (done.state, done.resolved_by.as_deref()),
+            (AlertState::Resolved, Some("kim"))
+        );
+        assert_eq!(
+            book.acknowledge(10, "kim", None, Millis(6)),
+            Err(BookError::NotOpen(10))
+        );
         assert_eq!(book.resolve_by(10, "kim", Millis(6)), Err(BookError::NotOpen(10)));
     }
 
@@ -212,6 +273,9 @@ mod tests {
         let mut book = AlertBook::from_open([open, resolved]);
         assert_eq!(book.open_count(), 1);
         assert_eq!(book.for_subject(&cam()).len(), 1);
-        assert_eq!(book.apply(raise(AlertKind::Flapping), Millis(2), || 99).unwrap().count, 2);
+        assert_eq!(
+            book.apply(raise(AlertKind::Flapping), Millis(2), || 99).unwrap().count,
+            2
+        );
     }
 }

@@ -97,7 +97,10 @@ pub struct Alert {
 
 impl Alert {
     pub fn subject(&self) -> Subject {
-        Subject { kind: self.subject_type, id: self.subject_id.clone() }
+        Subject {
+            kind: self.subject_type,
+            id: self.subject_id.clone(),
+        }
     }
 
     pub fn to_row(&self) -> rows::Alert {
@@ -150,7 +153,12 @@ impl Alert {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intent {
     /// Open it, or count a repeat of the open one.
-    Raise { subject: Subject, kind: AlertKind, severity: Severity, detail: Option<String> },
+    Raise {
+        subject: Subject,
+        kind: AlertKind,
+        severity: Severity,
+        detail: Option<String>,
+    },
     /// Resolve the open one, if any, by recovery.
     Resolve { subject: Subject, kind: AlertKind },
 }

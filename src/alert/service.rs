@@ -22,7 +22,7 @@ use thiserror::Error;
 use tokio::sync::oneshot;
 
 use super::book::{AlertBook, BookError};
-use super::model::{Alert, Intent};
+use super::model::{Alert, Intent, Subject};
 use crate::ids::IdGen;
 use crate::store::models::{alerts as alert_rows, audit};
 use crate::store::{DbConnection, Store, StoreError};
@@ -84,6 +84,11 @@ pub struct AlertChanged {
 #[rtype(result = "()")]
 pub struct SubscribeAlerts(pub Recipient<AlertChanged>);
 
+/// The open alerts of one subject, from memory (answers while the store is down).
+#[derive(Debug, Message)]
+#[rtype(result = "Vec<Alert>")]
+pub struct OpenAlertsOf(pub Subject);
+
 /// Ask how many alerts are open and how many records wait to be written.
 #[derive(Debug, Message)]
 #[rtype(result = "AlertStats")]
@@ -139,7 +144,14 @@ impl AlertService {
         }
     }
 
-    fn audit_entry(&self, by: &str, action: &str, alert: &Alert, detail: Option<String>, now: Millis) -> audit::AuditEntry {
+    fn audit_entry(
+        &self,
+        by: &str,
+        action: &str,
+        alert: &Alert,
+        detail: Option<String>,
+        now: Millis,
+    ) -> audit::AuditEntry {
         audit::AuditEntry {
             id: self.ids.next(now),
             at_ms: now.0,
@@ -182,7 +194,11 @@ impl AlertService {
             match result {
                 Ok(()) => act.committed(batch),
                 Err(e) if e.is_unavailable() => {
-                    log::warn!("alert store unavailable records={} retry_ms={} error={e}", batch.len(), RETRY_DELAY.as_millis());
+                    log::warn!(
+                        "alert store unavailable records={} retry_ms={} error={e}",
+                        batch.len(),
+                        RETRY_DELAY.as_millis()
+                    );
                     for item in batch.into_iter().rev() {
                         act.queue.push_front(item);
                     }
@@ -194,7 +210,10 @@ impl AlertService {
                     return;
                 }
                 Err(e) if batch.len() > 1 => {
-                    log::warn!("alert batch failed records={} error={e}; retrying one by one", batch.len());
+                    log::warn!(
+                        "alert batch failed records={} error={e}; retrying one by one",
+                        batch.len()
+                    );
                     act.solo += batch.len();
                     for item in batch.into_iter().rev() {
                         act.queue.push_front(item);
@@ -259,11 +278,21 @@ impl AlertService {
         let (tx, rx) = oneshot::channel();
         let audit = self.audit_entry(by, action, &alert, note, now);
         self.enqueue(
-            Item { writes: None, alerts: vec![alert.clone()], audit: Some(audit), reply: Some((tx, alert)), committed: None },
+            Item {
+                writes: None,
+                alerts: vec![alert.clone()],
+                audit: Some(audit),
+                reply: Some((tx, alert)),
+                committed: None,
+            },
             ctx,
         );
         Box::pin(async move {
-            rx.await.unwrap_or_else(|_| Err(AlertError::Store(StoreError::Unavailable("alert service stopped".into()))))
+            rx.await.unwrap_or_else(|_| {
+                Err(AlertError::Store(StoreError::Unavailable(
+                    "alert service stopped".into(),
+                )))
+            })
         })
     }
 }
@@ -277,8 +306,11 @@ impl Handler<Record> for AlertService {
     fn handle(&mut self, msg: Record, ctx: &mut Context<Self>) {
         let now = self.clock.now();
         let ids = &self.ids;
-        let alerts: Vec<Alert> =
-            msg.intents.into_iter().filter_map(|intent| self.book.apply(intent, now, || ids.next(now))).collect();
+        let alerts: Vec<Alert> = msg
+            .intents
+            .into_iter()
+            .filter_map(|intent| self.book.apply(intent, now, || ids.next(now)))
+            .collect();
         for alert in &alerts {
             log::info!(
                 "alert changed id={} subject={}:{} kind={} state={} count={}",
@@ -290,7 +322,16 @@ impl Handler<Record> for AlertService {
                 alert.count
             );
         }
-        self.enqueue(Item { writes: msg.writes, alerts, audit: None, reply: None, committed: msg.committed }, ctx);
+        self.enqueue(
+            Item {
+                writes: msg.writes,
+                alerts,
+                audit: None,
+                reply: None,
+                committed: msg.committed,
+            },
+            ctx,
+        );
     }
 }
 
@@ -320,9 +361,20 @@ impl Handler<SubscribeAlerts> for AlertService {
     }
 }
 
+impl Handler<OpenAlertsOf> for AlertService {
+    type Result = MessageResult<OpenAlertsOf>;
+    fn handle(&mut self, msg: OpenAlertsOf, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.book.for_subject(&msg.0).into_iter().cloned().collect())
+    }
+}
+
 impl Handler<GetAlertStats> for AlertService {
     type Result = AlertStats;
     fn handle(&mut self, _: GetAlertStats, _: &mut Context<Self>) -> AlertStats {
-        AlertStats { open: self.book.open_count(), queued: self.queue.len(), batches_written: self.batches_written }
+        AlertStats {
+            open: self.book.open_count(),
+            queued: self.queue.len(),
+            batches_written: self.batches_written,
+        }
     }
 }

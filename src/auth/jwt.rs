@@ -83,26 +83,19 @@ impl Keys {
 
     /// Signs `claims`.
     pub fn issue(&self, claims: &Claims) -> Result<String, AuthError> {
-        encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
-            .map_err(|e| AuthError::Malformed(e.to_string()))
+        encode(&Header::new(Algorithm::HS256), claims, &self.encoding).map_err(|e| AuthError::Malformed(e.to_string()))
     }
 
     /// Verifies a token and returns the principal it names.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
-        let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
-            match e.kind() {
-                ErrorKind::ExpiredSignature => AuthError::Expired,
-                ErrorKind::InvalidSignature => AuthError::BadSignature,
-                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-                    AuthError::WrongAlgorithm
-                }
-                ErrorKind::MissingRequiredClaim(c) => {
-                    AuthError::BadClaims(format!("missing claim {c}"))
-                }
-                ErrorKind::InvalidIssuer => AuthError::BadClaims("wrong issuer".into()),
-                ErrorKind::Json(err) => AuthError::BadClaims(err.to_string()),
-                _ => AuthError::Malformed(e.to_string()),
-            }
+        let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
+            ErrorKind::ExpiredSignature => AuthError::Expired,
+            ErrorKind::InvalidSignature => AuthError::BadSignature,
+            ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => AuthError::WrongAlgorithm,
+            ErrorKind::MissingRequiredClaim(c) => AuthError::BadClaims(format!("missing claim {c}")),
+            ErrorKind::InvalidIssuer => AuthError::BadClaims("wrong issuer".into()),
+            ErrorKind::Json(err) => AuthError::BadClaims(err.to_string()),
+            _ => AuthError::Malformed(e.to_string()),
         })?;
         let c = data.claims;
         Ok(Principal {
@@ -145,7 +138,9 @@ mod tests {
     #[test]
     fn expired_forged_and_unsigned_tokens_are_refused() {
         let past = Millis::now() - Duration::from_secs(7_200);
-        let expired = keys().issue(&Claims::new("op", Role::Operator, past, DEFAULT_TTL)).unwrap();
+        let expired = keys()
+            .issue(&Claims::new("op", Role::Operator, past, DEFAULT_TTL))
+            .unwrap();
         assert_eq!(keys().verify(&expired), Err(AuthError::Expired));
 
         let claims = Claims::new("op", Role::Admin, Millis::now(), DEFAULT_TTL);
@@ -159,7 +154,10 @@ mod tests {
         );
         assert!(keys().verify(&none).is_err());
 
-        assert!(matches!(keys().verify("not.a.token"), Err(AuthError::Malformed(_) | AuthError::BadClaims(_))));
+        assert!(matches!(
+            keys().verify("not.a.token"),
+            Err(AuthError::Malformed(_) | AuthError::BadClaims(_))
+        ));
     }
 
     #[test]

@@ -103,8 +103,7 @@ impl Principal {
 
     /// True for the client `client_id` itself (or an admin).
     pub fn is_client(&self, client_id: &str) -> bool {
-        self.role == Role::Admin
-            || (self.role == Role::Client && self.client.as_deref() == Some(client_id))
+        self.role == Role::Admin || (self.role == Role::Client && self.client.as_deref() == Some(client_id))
     }
 }
 

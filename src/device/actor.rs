@@ -47,7 +47,13 @@ pub struct DeviceShared {
 
 impl DeviceShared {
     pub fn new(clock: Arc<dyn Clock>, alerts: Addr<AlertService>, ids: Arc<IdGen>, flap: FlapPolicy) -> Self {
-        DeviceShared { clock, alerts, ids, flap, listeners: RwLock::new(Vec::new()) }
+        DeviceShared {
+            clock,
+            alerts,
+            ids,
+            flap,
+            listeners: RwLock::new(Vec::new()),
+        }
     }
 
     /// Be told of every stored device transition.
@@ -90,13 +96,21 @@ impl DeviceShared {
             devices::set_state(conn, &row.device_id, state, since, seen)?;
             transitions::insert(conn, &row)
         });
-        let snapshot = Snapshot { state: tr.to, since: tr.at, last_seen };
+        let snapshot = Snapshot {
+            state: tr.to,
+            since: tr.at,
+            last_seen,
+        };
         let (entry, shared) = (entry.clone(), self.clone());
         let committed = Box::new(move || {
             entry.set_stored(snapshot);
             shared.notify(DeviceChanged { entry, transition: tr });
         });
-        self.alerts.do_send(Record { writes: Some(writes), intents, committed: Some(committed) });
+        self.alerts.do_send(Record {
+            writes: Some(writes),
+            intents,
+            committed: Some(committed),
+        });
     }
 }
 
@@ -116,7 +130,14 @@ impl DeviceActor {
         shared: Arc<DeviceShared>,
         exits: Recipient<ChildExited<DeviceId>>,
     ) -> Self {
-        DeviceActor { entry, core, shared, exits, exit: Exit::Normal, timer: None }
+        DeviceActor {
+            entry,
+            core,
+            shared,
+            exits,
+            exit: Exit::Normal,
+            timer: None,
+        }
     }
 
     fn apply(&mut self, tr: Option<Transition>) {
@@ -164,13 +185,20 @@ impl Actor for DeviceActor {
 
     fn stopped(&mut self, _: &mut Context<Self>) {
         let exit = std::mem::replace(&mut self.exit, Exit::Normal);
-        self.exits.do_send(ChildExited { id: self.entry.spec.id.clone(), exit });
+        self.exits.do_send(ChildExited {
+            id: self.entry.spec.id.clone(),
+            exit,
+        });
     }
 }
 
 impl Guarded for DeviceActor {
     fn crashed(&mut self, ctx: &mut Context<Self>, crash: Caught) {
-        log::error!("device actor crashed id={} message={:?}", self.entry.spec.id, crash.message);
+        log::error!(
+            "device actor crashed id={} message={:?}",
+            self.entry.spec.id,
+            crash.message
+        );
         self.entry.set_addr(None);
         self.exit = Exit::Crashed(crash.message);
         ctx.stop();

@@ -18,9 +18,20 @@ use crate::ids::DeviceId;
 
 /// The alert intents for one transition of device `id`.
 pub fn intents(id: &DeviceId, tr: &Transition) -> Vec<Intent> {
-    let subject = || Subject { kind: SubjectType::Device, id: id.to_string() };
-    let raise = |kind, severity, detail: Option<String>| Intent::Raise { subject: subject(), kind, severity, detail };
-    let resolve = |kind| Intent::Resolve { subject: subject(), kind };
+    let subject = || Subject {
+        kind: SubjectType::Device,
+        id: id.to_string(),
+    };
+    let raise = |kind, severity, detail: Option<String>| Intent::Raise {
+        subject: subject(),
+        kind,
+        severity,
+        detail,
+    };
+    let resolve = |kind| Intent::Resolve {
+        subject: subject(),
+        kind,
+    };
     let mut out = Vec::new();
     match tr.from {
         DeviceState::Flapping => out.push(resolve(AlertKind::Flapping)),
@@ -55,7 +66,12 @@ mod tests {
     use crate::time::Millis;
 
     fn tr(from: DeviceState, to: DeviceState, reason: Reason) -> Transition {
-        Transition { from, to, at: Millis(1), reason }
+        Transition {
+            from,
+            to,
+            at: Millis(1),
+            reason,
+        }
     }
 
     fn kinds(intents: &[Intent]) -> Vec<(&'static str, AlertKind)> {
@@ -73,13 +89,25 @@ mod tests {
         use DeviceState::*;
         let id: DeviceId = "cam-1".parse().unwrap();
         let case = |from, to, reason| kinds(&intents(&id, &tr(from, to, reason)));
-        assert_eq!(case(Up, Down, Reason::HeartbeatMissed), vec![("raise", AlertKind::HeartbeatMissed)]);
-        assert_eq!(case(Up, Down, Reason::Fault("x".into())), vec![("raise", AlertKind::DeviceFault)]);
+        assert_eq!(
+            case(Up, Down, Reason::HeartbeatMissed),
+            vec![("raise", AlertKind::HeartbeatMissed)]
+        );
+        assert_eq!(
+            case(Up, Down, Reason::Fault("x".into())),
+            vec![("raise", AlertKind::DeviceFault)]
+        );
         assert_eq!(
             case(Down, Up, Reason::Recovered),
-            vec![("resolve", AlertKind::HeartbeatMissed), ("resolve", AlertKind::DeviceFault)]
+            vec![
+                ("resolve", AlertKind::HeartbeatMissed),
+                ("resolve", AlertKind::DeviceFault)
+            ]
         );
-        assert_eq!(case(Down, Flapping, Reason::Flapping), vec![("raise", AlertKind::Flapping)]);
+        assert_eq!(
+            case(Down, Flapping, Reason::Flapping),
+            vec![("raise", AlertKind::Flapping)]
+        );
         assert_eq!(
             case(Flapping, Up, Reason::Stable),
             vec![
@@ -88,8 +116,14 @@ mod tests {
                 ("resolve", AlertKind::DeviceFault)
             ]
         );
-        assert_eq!(case(Up, Quarantined, Reason::Quarantined("boom".into())), vec![("raise", AlertKind::CrashLoop)]);
-        assert_eq!(case(Quarantined, Unknown, Reason::Released), vec![("resolve", AlertKind::CrashLoop)]);
+        assert_eq!(
+            case(Up, Quarantined, Reason::Quarantined("boom".into())),
+            vec![("raise", AlertKind::CrashLoop)]
+        );
+        assert_eq!(
+            case(Quarantined, Unknown, Reason::Released),
+            vec![("resolve", AlertKind::CrashLoop)]
+        );
         assert!(case(Up, Maintenance, Reason::MaintenanceOn).is_empty());
         assert!(case(Maintenance, Down, Reason::MaintenanceOff).is_empty());
         assert_eq!(case(Unknown, Up, Reason::Recovered).len(), 2);

@@ -182,7 +182,11 @@ impl Lifecycle {
         match status {
             HeartbeatStatus::Ok => self.signal_changed(Signal::Up, now, Reason::Recovered),
             HeartbeatStatus::Fault => {
-                let detail: String = detail.unwrap_or("fault reported").chars().take(MAX_DETAIL_LEN).collect();
+                let detail: String = detail
+                    .unwrap_or("fault reported")
+                    .chars()
+                    .take(MAX_DETAIL_LEN)
+                    .collect();
                 self.signal_changed(Signal::Fault, now, Reason::Fault(detail))
             }
         }
@@ -280,7 +284,12 @@ impl Lifecycle {
         let from = self.state;
         self.state = to;
         self.since = now;
-        Some(Transition { from, to, at: now, reason })
+        Some(Transition {
+            from,
+            to,
+            at: now,
+            reason,
+        })
     }
 }
 
@@ -335,7 +344,9 @@ mod tests {
     fn a_fault_is_down_at_once_and_repeats_are_one_transition() {
         let mut d = device();
         ok(&mut d, 0);
-        let tr = d.heartbeat(&HeartbeatStatus::Fault, Some("lens fogged"), t(100)).unwrap();
+        let tr = d
+            .heartbeat(&HeartbeatStatus::Fault, Some("lens fogged"), t(100))
+            .unwrap();
         assert_eq!((tr.from, tr.to), (Up, Down));
         assert_eq!(tr.reason, Reason::Fault("lens fogged".into()));
         assert_eq!(d.heartbeat(&HeartbeatStatus::Fault, None, t(200)), None);
@@ -387,7 +398,10 @@ mod tests {
             now += 5_000;
         }
         let settled = settled.unwrap();
-        assert_eq!((settled.from, settled.to, settled.reason.name()), (Flapping, Up, "stable"));
+        assert_eq!(
+            (settled.from, settled.to, settled.reason.name()),
+            (Flapping, Up, "stable")
+        );
         assert!(settled.at >= last_change + DEFAULT_FLAP_HOLD_DOWN);
     }
 
@@ -408,18 +422,27 @@ mod tests {
     fn maintenance_silences_transitions_and_ends_on_what_heartbeats_say() {
         let mut d = device();
         ok(&mut d, 0);
-        assert_eq!(to(d.set_maintenance(true, t(100))), Some((Up, Maintenance, "maintenance_on")));
+        assert_eq!(
+            to(d.set_maintenance(true, t(100))),
+            Some((Up, Maintenance, "maintenance_on"))
+        );
         assert_eq!(d.set_maintenance(true, t(150)), None);
         assert_eq!(d.tick(t(20_000)), None, "silent device in maintenance is not reported");
         assert_eq!(d.heartbeat(&HeartbeatStatus::Fault, None, t(21_000)), None);
         assert_eq!(ok(&mut d, 22_000), None);
-        assert_eq!(to(d.set_maintenance(false, t(23_000))), Some((Maintenance, Up, "maintenance_off")));
+        assert_eq!(
+            to(d.set_maintenance(false, t(23_000))),
+            Some((Maintenance, Up, "maintenance_off"))
+        );
 
         let mut silent = device();
         ok(&mut silent, 0);
         silent.set_maintenance(true, t(1));
         silent.tick(t(20_000));
-        assert_eq!(to(silent.set_maintenance(false, t(20_001))), Some((Maintenance, Down, "maintenance_off")));
+        assert_eq!(
+            to(silent.set_maintenance(false, t(20_001))),
+            Some((Maintenance, Down, "maintenance_off"))
+        );
     }
 
     #[test]

@@ -107,7 +107,10 @@ impl DeviceState {
     }
 
     pub fn from_u8(v: u8) -> DeviceState {
-        DeviceState::ALL.get(usize::from(v)).copied().unwrap_or(DeviceState::Unknown)
+        DeviceState::ALL
+            .get(usize::from(v))
+            .copied()
+            .unwrap_or(DeviceState::Unknown)
     }
 }
 

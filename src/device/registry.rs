@@ -158,7 +158,12 @@ impl Registry {
             Some(after) => map.range::<str, _>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded)),
             None => map.range::<str, _>(..),
         };
-        range.map(|(_, e)| e).filter(|e| filter.matches(e)).take(limit).cloned().collect()
+        range
+            .map(|(_, e)| e)
+            .filter(|e| filter.matches(e))
+            .take(limit)
+            .cloned()
+            .collect()
     }
 
     /// How many devices are in each state.
@@ -173,6 +178,11 @@ impl Registry {
 
     /// Every entry (for shutdown and for start-up).
     pub fn all(&self) -> Vec<Arc<DeviceEntry>> {
-        self.devices.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
+        self.devices
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
     }
 }

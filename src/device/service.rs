@@ -62,7 +62,9 @@ impl Registration {
     /// The spec this registration asks for, or why it cannot be had.
     pub fn into_spec(self) -> Result<DeviceSpec, DeviceError> {
         let (default_interval, default_tolerance) = self.kind.default_deadline();
-        let interval = self.heartbeat_interval_ms.map_or(default_interval, Duration::from_millis);
+        let interval = self
+            .heartbeat_interval_ms
+            .map_or(default_interval, Duration::from_millis);
         if !(MIN_HEARTBEAT_INTERVAL..=MAX_HEARTBEAT_INTERVAL).contains(&interval) {
             return Err(DeviceError::Invalid(format!(
                 "heartbeat_interval_ms must be between {} and {}",
@@ -72,7 +74,9 @@ impl Registration {
         }
         let tolerance = self.miss_tolerance.unwrap_or(default_tolerance);
         if !(1..=MAX_MISS_TOLERANCE).contains(&tolerance) {
-            return Err(DeviceError::Invalid(format!("miss_tolerance must be between 1 and {MAX_MISS_TOLERANCE}")));
+            return Err(DeviceError::Invalid(format!(
+                "miss_tolerance must be between 1 and {MAX_MISS_TOLERANCE}"
+            )));
         }
         if self.standby_id.as_ref() == Some(&self.id) {
             return Err(DeviceError::Invalid("a device cannot be its own standby".into()));
@@ -114,7 +118,12 @@ fn entry_from_row(row: &devices::Device) -> Option<DeviceEntry> {
         since: Millis(row.state_since_ms),
         last_seen: row.last_seen_ms.map(Millis),
     };
-    Some(DeviceEntry::new(spec, stored, u32::try_from(row.restarts).unwrap_or(0), row.active))
+    Some(DeviceEntry::new(
+        spec,
+        stored,
+        u32::try_from(row.restarts).unwrap_or(0),
+        row.active,
+    ))
 }
 
 #[derive(Clone)]
@@ -127,7 +136,9 @@ pub struct Devices {
 
 impl std::fmt::Debug for Devices {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Devices").field("devices", &self.registry.len()).finish()
+        f.debug_struct("Devices")
+            .field("devices", &self.registry.len())
+            .finish()
     }
 }
 
@@ -153,11 +164,19 @@ impl Devices {
         }
         let factory = DeviceFactory::new(registry.clone(), shared.clone(), arbiters);
         let supervisor = Supervisor::new("devices", factory, policy, shared.clock.clone()).start();
-        let devices = Devices { registry, supervisor, shared, store };
+        let devices = Devices {
+            registry,
+            supervisor,
+            shared,
+            store,
+        };
         let mut started = 0;
         for entry in devices.registry.all() {
             if entry.state() != DeviceState::Quarantined {
-                devices.supervisor.do_send(StartChild { id: entry.spec.id.clone(), reset: false });
+                devices.supervisor.do_send(StartChild {
+                    id: entry.spec.id.clone(),
+                    reset: false,
+                });
                 started += 1;
             }
         }
@@ -236,7 +255,11 @@ impl Devices {
         let id = spec.id.clone();
         let entry = Arc::new(DeviceEntry::new(
             spec,
-            Snapshot { state: DeviceState::Unknown, since: now, last_seen: None },
+            Snapshot {
+                state: DeviceState::Unknown,
+                since: now,
+                last_seen: None,
+            },
             0,
             true,
         ));
@@ -244,16 +267,26 @@ impl Devices {
             return Err(DeviceError::Exists(id.to_string()));
         }
         self.supervisor
-            .send(StartChild { id: id.clone(), reset: false })
+            .send(StartChild {
+                id: id.clone(),
+                reset: false,
+            })
             .await
             .map_err(|e| DeviceError::Restarting(format!("{id}: {e}")))?
             .map_err(DeviceError::Invalid)?;
-        log::info!("device registered id={id} kind={} client={}", entry.spec.kind.as_str(), entry.spec.client_id);
+        log::info!(
+            "device registered id={id} kind={} client={}",
+            entry.spec.kind.as_str(),
+            entry.spec.client_id
+        );
         Ok(entry)
     }
 
     fn actor(&self, id: &str) -> Result<(Arc<DeviceEntry>, Addr<DeviceActor>), DeviceError> {
-        let entry = self.registry.get(id).ok_or_else(|| DeviceError::NotFound(id.to_owned()))?;
+        let entry = self
+            .registry
+            .get(id)
+            .ok_or_else(|| DeviceError::NotFound(id.to_owned()))?;
         match entry.addr() {
             Some(addr) => Ok((entry, addr)),
             None if entry.state() == DeviceState::Quarantined => Err(DeviceError::Quarantined(id.to_owned())),
@@ -262,7 +295,12 @@ impl Devices {
     }
 
     /// A heartbeat that waits for the device's answer (the HTTP form).
-    pub async fn heartbeat(&self, id: &str, status: HeartbeatStatus, detail: Option<String>) -> Result<DeviceState, DeviceError> {
+    pub async fn heartbeat(
+        &self,
+        id: &str,
+        status: HeartbeatStatus,
+        detail: Option<String>,
+    ) -> Result<DeviceState, DeviceError> {
         let (_, addr) = self.actor(id)?;
         addr.send(Heartbeat { status, detail })
             .timeout(ASK_TIMEOUT)
@@ -271,7 +309,12 @@ impl Devices {
     }
 
     /// A heartbeat that does not wait (the STOMP hot path).
-    pub fn heartbeat_nowait(&self, id: &str, status: HeartbeatStatus, detail: Option<String>) -> Result<(), DeviceError> {
+    pub fn heartbeat_nowait(
+        &self,
+        id: &str,
+        status: HeartbeatStatus,
+        detail: Option<String>,
+    ) -> Result<(), DeviceError> {
         let (_, addr) = self.actor(id)?;
         addr.do_send(Heartbeat { status, detail });
         Ok(())
@@ -294,12 +337,20 @@ impl Devices {
 
     /// Lifts a quarantine (or restarts a running device's actor) with a fresh restart history.
     pub async fn restart(&self, id: &str) -> Result<(), DeviceError> {
-        let entry = self.registry.get(id).ok_or_else(|| DeviceError::NotFound(id.to_owned()))?;
+        let entry = self
+            .registry
+            .get(id)
+            .ok_or_else(|| DeviceError::NotFound(id.to_owned()))?;
         if let Some(addr) = entry.addr() {
-            addr.send(Stop).await.map_err(|_| DeviceError::Restarting(id.to_owned()))?;
+            addr.send(Stop)
+                .await
+                .map_err(|_| DeviceError::Restarting(id.to_owned()))?;
         }
         self.supervisor
-            .send(StartChild { id: entry.spec.id.clone(), reset: true })
+            .send(StartChild {
+                id: entry.spec.id.clone(),
+                reset: true,
+            })
             .await
             .map_err(|_| DeviceError::Restarting(id.to_owned()))?
             .map_err(DeviceError::Invalid)

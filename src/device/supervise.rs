@@ -27,7 +27,11 @@ pub struct DeviceFactory {
 
 impl DeviceFactory {
     pub fn new(registry: Arc<Registry>, shared: Arc<DeviceShared>, arbiters: Vec<ArbiterHandle>) -> Self {
-        DeviceFactory { registry, shared, arbiters }
+        DeviceFactory {
+            registry,
+            shared,
+            arbiters,
+        }
     }
 
     fn arbiter_for(&self, id: &DeviceId) -> Option<&ArbiterHandle> {
@@ -41,23 +45,53 @@ impl DeviceFactory {
 impl ChildFactory for DeviceFactory {
     type Id = DeviceId;
 
-    fn start_child(&mut self, id: &DeviceId, restarts: u32, exits: Recipient<ChildExited<DeviceId>>) -> Result<(), String> {
-        let entry = self.registry.get(id.as_str()).ok_or_else(|| format!("device {id} is not registered"))?;
+    fn start_child(
+        &mut self,
+        id: &DeviceId,
+        restarts: u32,
+        exits: Recipient<ChildExited<DeviceId>>,
+    ) -> Result<(), String> {
+        let entry = self
+            .registry
+            .get(id.as_str())
+            .ok_or_else(|| format!("device {id} is not registered"))?;
         let now = self.shared.clock.now();
         let stored = entry.stored();
-        let mut core =
-            Lifecycle::restore(entry.spec.deadline_window(), self.shared.flap, stored.state, stored.since, stored.last_seen, now);
+        let mut core = Lifecycle::restore(
+            entry.spec.deadline_window(),
+            self.shared.flap,
+            stored.state,
+            stored.since,
+            stored.last_seen,
+            now,
+        );
         if stored.state == DeviceState::Quarantined {
             // An operator lifted the quarantine: record the release.
-            let tr = Transition { from: DeviceState::Quarantined, to: core.state(), at: now, reason: Reason::Released };
+            let tr = Transition {
+                from: DeviceState::Quarantined,
+                to: core.state(),
+                at: now,
+                reason: Reason::Released,
+            };
             self.shared.record(&entry, tr, stored.last_seen);
-            core = Lifecycle::restore(entry.spec.deadline_window(), self.shared.flap, core.state(), now, stored.last_seen, now);
+            core = Lifecycle::restore(
+                entry.spec.deadline_window(),
+                self.shared.flap,
+                core.state(),
+                now,
+                stored.last_seen,
+                now,
+            );
         }
         if restarts != entry.restarts() {
             entry.set_restarts(restarts);
             let (device, count) = (id.to_string(), i32::try_from(restarts).unwrap_or(i32::MAX));
             let writes: WriteFn = Arc::new(move |conn| devices::set_restarts(conn, &device, count));
-            self.shared.alerts.do_send(Record { writes: Some(writes), intents: Vec::new(), committed: None });
+            self.shared.alerts.do_send(Record {
+                writes: Some(writes),
+                intents: Vec::new(),
+                committed: None,
+            });
         }
         let actor = DeviceActor::new(entry.clone(), core, self.shared.clone(), exits);
         let addr = match self.arbiter_for(id) {
@@ -69,12 +103,19 @@ impl ChildFactory for DeviceFactory {
     }
 
     fn escalate(&mut self, id: &DeviceId, reason: &str, _restarts: u32) {
-        let Some(entry) = self.registry.get(id.as_str()) else { return };
+        let Some(entry) = self.registry.get(id.as_str()) else {
+            return;
+        };
         let now = self.shared.clock.now();
         entry.set_addr(None);
         let from = entry.state();
         entry.set_state(DeviceState::Quarantined, now);
-        let tr = Transition { from, to: DeviceState::Quarantined, at: now, reason: Reason::Quarantined(reason.to_owned()) };
+        let tr = Transition {
+            from,
+            to: DeviceState::Quarantined,
+            at: now,
+            reason: Reason::Quarantined(reason.to_owned()),
+        };
         self.shared.record(&entry, tr, entry.last_seen());
     }
 }

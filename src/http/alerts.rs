@@ -27,13 +27,21 @@ pub struct AlertQuery {
 }
 
 fn parse_id(id: &str) -> Result<i64, ApiError> {
-    id.parse().map_err(|_| ApiError::NotFound(format!("alert {id} does not exist")))
+    id.parse()
+        .map_err(|_| ApiError::NotFound(format!("alert {id} does not exist")))
 }
 
-pub async fn list(state: web::Data<AppState>, caller: Caller, query: web::Query<AlertQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<AlertQuery>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Viewer)?;
     let q = query.into_inner();
-    let page = PageQuery { limit: q.limit, cursor: q.cursor };
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
     let (limit, before) = (page.limit()?, page.id_cursor()?);
     if let Some(s) = &q.state {
         s.parse::<AlertState>().map_err(ApiError::Unprocessable)?;
@@ -41,7 +49,11 @@ pub async fn list(state: web::Data<AppState>, caller: Caller, query: web::Query<
     if let Some(k) = &q.kind {
         k.parse::<AlertKind>().map_err(ApiError::Unprocessable)?;
     }
-    let filter = rows::Filter { state: q.state, subject_id: q.subject_id, kind: q.kind };
+    let filter = rows::Filter {
+        state: q.state,
+        subject_id: q.subject_id,
+        kind: q.kind,
+    };
     let found = state.store.read(move |c| rows::page(c, &filter, before, limit)).await?;
     let items: Vec<Alert> = found.into_iter().filter_map(Alert::from_row).collect();
     Ok(HttpResponse::Ok().json(Page::new(items, limit, |a| a.id.to_string())))
@@ -78,20 +90,31 @@ pub async fn acknowledge(
     let note = body.and_then(|b| b.into_inner().note);
     let alert = state
         .alerts
-        .send(Acknowledge { id, by: caller.name.clone(), note })
+        .send(Acknowledge {
+            id,
+            by: caller.name.clone(),
+            note,
+        })
         .timeout(WRITE_TIMEOUT)
         .await
         .map_err(|_| ApiError::Unavailable("the alert could not be stored in time; retrying is safe".into()))??;
     Ok(HttpResponse::Ok().json(alert))
 }
 
-pub async fn resolve(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn resolve(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Operator)?;
     let id = parse_id(&id)?;
     load(&state, id).await?;
     let alert = state
         .alerts
-        .send(ResolveAlert { id, by: caller.name.clone() })
+        .send(ResolveAlert {
+            id,
+            by: caller.name.clone(),
+        })
         .timeout(WRITE_TIMEOUT)
         .await
         .map_err(|_| ApiError::Unavailable("the alert could not be stored in time; retrying is safe".into()))??;

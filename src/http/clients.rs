@@ -33,29 +33,47 @@ pub struct ClientView {
 
 impl From<clients::Client> for ClientView {
     fn from(c: clients::Client) -> Self {
-        ClientView { id: c.id, name: c.name, site: c.site, created_ms: c.created_ms, online: false }
+        ClientView {
+            id: c.id,
+            name: c.name,
+            site: c.site,
+            created_ms: c.created_ms,
+            online: false,
+        }
     }
 }
 
 pub(super) fn text(field: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
     match value {
-        Some(v) if v.chars().count() > MAX_TEXT => {
-            Err(ApiError::Unprocessable(format!("{field} is longer than {MAX_TEXT} characters")))
-        }
+        Some(v) if v.chars().count() > MAX_TEXT => Err(ApiError::Unprocessable(format!(
+            "{field} is longer than {MAX_TEXT} characters"
+        ))),
         other => Ok(other),
     }
 }
 
-pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<NewClient>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<NewClient>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Admin)?;
     let body = body.into_inner();
-    let id: ClientId = body.id.parse().map_err(|e: crate::ids::InvalidKey| ApiError::Unprocessable(e.to_string()))?;
+    let id: ClientId = body
+        .id
+        .parse()
+        .map_err(|e: crate::ids::InvalidKey| ApiError::Unprocessable(e.to_string()))?;
     let name = text("name", Some(body.name))?.unwrap_or_default();
     if name.trim().is_empty() {
         return Err(ApiError::Unprocessable("name must not be empty".into()));
     }
     let now = state.clock.now();
-    let row = clients::Client { id: id.to_string(), name, site: text("site", body.site)?, created_ms: now.0 };
+    let row = clients::Client {
+        id: id.to_string(),
+        name,
+        site: text("site", body.site)?,
+        created_ms: now.0,
+    };
     let entry = audit::AuditEntry {
         id: state.ids.next(now),
         at_ms: now.0,
@@ -80,11 +98,18 @@ pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<
     Ok(HttpResponse::Created().json(ClientView::from(row)))
 }
 
-pub async fn list(state: web::Data<AppState>, caller: Caller, query: web::Query<PageQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Viewer)?;
     let limit = query.limit()?;
     let after = query.cursor.clone();
-    let rows = state.store.read(move |c| clients::page(c, after.as_deref(), limit)).await?;
+    let rows = state
+        .store
+        .read(move |c| clients::page(c, after.as_deref(), limit))
+        .await?;
     let items: Vec<ClientView> = rows.into_iter().map(ClientView::from).collect();
     Ok(HttpResponse::Ok().json(Page::new(items, limit, |c| c.id.clone())))
 }

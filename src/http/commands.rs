@@ -54,17 +54,30 @@ pub struct CommandQuery {
     pub cursor: Option<String>,
 }
 
-pub async fn list(state: web::Data<AppState>, caller: Caller, query: web::Query<CommandQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<CommandQuery>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Viewer)?;
     let q = query.into_inner();
     if let Some(s) = &q.state {
         if !STATES.contains(&s.as_str()) {
-            return Err(ApiError::Unprocessable(format!("unknown command state {s:?}; use one of {}", STATES.join(", "))));
+            return Err(ApiError::Unprocessable(format!(
+                "unknown command state {s:?}; use one of {}",
+                STATES.join(", ")
+            )));
         }
     }
-    let page = PageQuery { limit: q.limit, cursor: q.cursor };
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
     let (limit, before) = (page.limit()?, page.id_cursor()?);
-    let filter = rows::Filter { device_id: q.device_id, state: q.state };
+    let filter = rows::Filter {
+        device_id: q.device_id,
+        state: q.state,
+    };
     let found = state.store.read(move |c| rows::page(c, &filter, before, limit)).await?;
     let items: Vec<CommandView> = found.into_iter().map(CommandView::from).collect();
     Ok(HttpResponse::Ok().json(Page::new(items, limit, |c| c.id.to_string())))
@@ -72,7 +85,9 @@ pub async fn list(state: web::Data<AppState>, caller: Caller, query: web::Query<
 
 pub async fn show(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Viewer)?;
-    let id: i64 = id.parse().map_err(|_| ApiError::NotFound(format!("command {id} does not exist")))?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("command {id} does not exist")))?;
     let found = state.store.read(move |c| rows::find(c, id)).await?;
     let command = found.ok_or_else(|| ApiError::NotFound(format!("command {id} does not exist")))?;
     Ok(HttpResponse::Ok().json(CommandView::from(command)))

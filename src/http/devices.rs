@@ -11,12 +11,12 @@ use super::error::ApiError;
 use super::extract::Caller;
 use super::page::{Page, PageQuery};
 use super::AppState;
-use crate::alert::Alert;
+use crate::alert::service::OpenAlertsOf;
+use crate::alert::{Alert, Subject, SubjectType};
 use crate::auth::Role;
 use crate::device::registry::{DeviceEntry, DeviceFilter};
 use crate::device::{DeviceKind, DeviceState, HeartbeatStatus, Registration};
 use crate::ids::InvalidKey;
-use crate::store::models::alerts as alert_rows;
 
 #[derive(Debug, Deserialize)]
 pub struct NewDevice {
@@ -83,7 +83,11 @@ fn unprocessable(e: InvalidKey) -> ApiError {
     ApiError::Unprocessable(e.to_string())
 }
 
-pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<NewDevice>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<NewDevice>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Admin)?;
     let b = body.into_inner();
     let registration = Registration {
@@ -115,37 +119,57 @@ pub struct DeviceQuery {
     pub cursor: Option<String>,
 }
 
-pub async fn list(state: web::Data<AppState>, caller: Caller, query: web::Query<DeviceQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<DeviceQuery>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Viewer)?;
     let q = query.into_inner();
-    let page = PageQuery { limit: q.limit, cursor: q.cursor };
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
     let limit = page.limit()?;
     let filter = DeviceFilter {
-        state: q.state.map(|s| s.parse()).transpose().map_err(ApiError::Unprocessable)?,
+        state: q
+            .state
+            .map(|s| s.parse())
+            .transpose()
+            .map_err(ApiError::Unprocessable)?,
         kind: q.kind.map(|k| k.parse()).transpose().map_err(ApiError::Unprocessable)?,
         client_id: q.client_id,
     };
-    let entries = state.devices.registry().page(&filter, page.cursor.as_deref(), usize::try_from(limit).unwrap_or(0));
+    let entries = state
+        .devices
+        .registry()
+        .page(&filter, page.cursor.as_deref(), usize::try_from(limit).unwrap_or(0));
     let items: Vec<DeviceView> = entries.iter().map(|e| DeviceView::of(e)).collect();
     Ok(HttpResponse::Ok().json(Page::new(items, limit, |d| d.id.clone())))
 }
 
 fn entry(state: &AppState, id: &str) -> Result<Arc<DeviceEntry>, ApiError> {
-    state.devices.get(id).ok_or_else(|| ApiError::NotFound(format!("device {id} is not registered")))
+    state
+        .devices
+        .get(id)
+        .ok_or_else(|| ApiError::NotFound(format!("device {id} is not registered")))
 }
 
 pub async fn show(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Viewer)?;
     let entry = entry(&state, &id)?;
     let mut view = DeviceView::of(&entry);
-    let filter = alert_rows::Filter { subject_id: Some(id.into_inner()), ..Default::default() };
-    let rows = state.store.read(move |c| alert_rows::page(c, &filter, None, 100)).await?;
-    view.alerts = Some(
-        rows.into_iter()
-            .filter_map(Alert::from_row)
-            .filter(|a| a.subject_type == crate::alert::SubjectType::Device && a.state != crate::alert::AlertState::Resolved)
-            .collect(),
-    );
+    // From the alert book in memory: the live view answers while the store is down.
+    let subject = Subject {
+        kind: SubjectType::Device,
+        id: id.into_inner(),
+    };
+    let open = state
+        .alerts
+        .send(OpenAlertsOf(subject))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    view.alerts = Some(open);
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -173,9 +197,15 @@ pub async fn heartbeat(
     Ok(HttpResponse::Ok().json(json!({ "id": id.as_str(), "state": now_state })))
 }
 
-pub async fn crash(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn crash(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     if !state.config.fault_injection {
-        return Err(ApiError::NotFound("fault injection is disabled; start the server with KWANJE_FAULT_INJECTION=1".into()));
+        return Err(ApiError::NotFound(
+            "fault injection is disabled; start the server with KWANJE_FAULT_INJECTION=1".into(),
+        ));
     }
     caller.require(Role::Admin)?;
     entry(&state, &id)?;

@@ -90,7 +90,12 @@ impl ResponseError for ApiError {
         if matches!(self, ApiError::Unavailable(_)) {
             response.insert_header(("Retry-After", "1"));
         }
-        response.json(Problem { kind: format!("urn:kwanje:problem:{slug}"), title, status: status.as_u16(), detail })
+        response.json(Problem {
+            kind: format!("urn:kwanje:problem:{slug}"),
+            title,
+            status: status.as_u16(),
+            detail,
+        })
     }
 }
 

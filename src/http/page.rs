@@ -17,7 +17,9 @@ impl PageQuery {
         match self.limit {
             None => Ok(DEFAULT_PAGE),
             Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-            Some(n) => Err(ApiError::Unprocessable(format!("limit must be between 1 and {MAX_PAGE}, got {n}"))),
+            Some(n) => Err(ApiError::Unprocessable(format!(
+                "limit must be between 1 and {MAX_PAGE}, got {n}"
+            ))),
         }
     }
 
@@ -25,7 +27,10 @@ impl PageQuery {
     pub fn id_cursor(&self) -> Result<Option<i64>, ApiError> {
         self.cursor
             .as_deref()
-            .map(|c| c.parse::<i64>().map_err(|_| ApiError::Unprocessable(format!("invalid cursor {c:?}"))))
+            .map(|c| {
+                c.parse::<i64>()
+                    .map_err(|_| ApiError::Unprocessable(format!("invalid cursor {c:?}")))
+            })
             .transpose()
     }
 }

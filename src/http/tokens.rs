@@ -22,7 +22,10 @@ pub struct TokenResponse {
 }
 
 pub async fn issue(state: web::Data<AppState>, body: web::Json<TokenRequest>) -> Result<HttpResponse, ApiError> {
-    let TokenRequest { username, password: given } = body.into_inner();
+    let TokenRequest {
+        username,
+        password: given,
+    } = body.into_inner();
     let name = username.clone();
     let user = state.store.read(move |c| users::find(c, &name)).await?;
     // Verify even for an unknown user, so timing does not tell which usernames exist.

@@ -66,11 +66,7 @@ impl ClientFrame {
 }
 
 /// A header that must be present and not empty.
-fn required(
-    frame: &Frame,
-    command: &'static str,
-    header: &'static str,
-) -> Result<String, FrameError> {
+fn required(frame: &Frame, command: &'static str, header: &'static str) -> Result<String, FrameError> {
     match frame.header(header) {
         Some(value) if !value.is_empty() => Ok(value.to_owned()),
         _ => Err(FrameError::MissingHeader { command, header }),
@@ -114,8 +110,7 @@ impl Connect {
             host: optional(frame, "host"),
             login: optional(frame, "login"),
             passcode: optional(frame, "passcode"),
-            authorization: optional(frame, "Authorization")
-                .or_else(|| optional(frame, "authorization")),
+            authorization: optional(frame, "Authorization").or_else(|| optional(frame, "authorization")),
             heart_beat,
         })
     }
@@ -241,8 +236,9 @@ pub struct Unsubscribe {
 impl Unsubscribe {
     pub fn parse(frame: &Frame, version: Version) -> Result<Unsubscribe, FrameError> {
         let id = match version {
-            Version::V1_0 => required(frame, "UNSUBSCRIBE", "id")
-                .or_else(|_| required(frame, "UNSUBSCRIBE", "destination"))?,
+            Version::V1_0 => {
+                required(frame, "UNSUBSCRIBE", "id").or_else(|_| required(frame, "UNSUBSCRIBE", "destination"))?
+            }
             _ => required(frame, "UNSUBSCRIBE", "id")?,
         };
         Ok(Unsubscribe {
@@ -262,11 +258,7 @@ pub struct AckTarget {
 }
 
 impl AckTarget {
-    fn parse(
-        frame: &Frame,
-        command: &'static str,
-        version: Version,
-    ) -> Result<AckTarget, FrameError> {
+    fn parse(frame: &Frame, command: &'static str, version: Version) -> Result<AckTarget, FrameError> {
         Ok(match version {
             Version::V1_2 => AckTarget {
                 message_id: required(frame, command, "id")?,
@@ -455,23 +447,11 @@ mod tests {
 
     #[test]
     fn ack_spelling_depends_on_version() {
-        let f = frame(
-            Command::Ack,
-            &[("id", "a"), ("message-id", "m"), ("subscription", "s")],
-        );
-        assert_eq!(
-            Ack::parse(&f, Version::V1_2).unwrap().target.message_id,
-            "a"
-        );
+        let f = frame(Command::Ack, &[("id", "a"), ("message-id", "m"), ("subscription", "s")]);
+        assert_eq!(Ack::parse(&f, Version::V1_2).unwrap().target.message_id, "a");
         let t = Ack::parse(&f, Version::V1_1).unwrap().target;
-        assert_eq!(
-            (t.message_id.as_str(), t.subscription.as_deref()),
-            ("m", Some("s"))
-        );
-        assert_eq!(
-            Ack::parse(&f, Version::V1_0).unwrap().target.message_id,
-            "m"
-        );
+        assert_eq!((t.message_id.as_str(), t.subscription.as_deref()), ("m", Some("s")));
+        assert_eq!(Ack::parse(&f, Version::V1_0).unwrap().target.message_id, "m");
         let only_id = frame(Command::Ack, &[("message-id", "m")]);
         assert!(Ack::parse(&only_id, Version::V1_1).is_err());
         assert!(matches!(

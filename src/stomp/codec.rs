@@ -124,8 +124,7 @@ impl Decoder {
         };
         self.scan = Scan::default();
         let raw = buf.split_to(frame_len).freeze();
-        self.parse(raw, body_start)
-            .map(|frame| Some(Inbound::Frame(frame)))
+        self.parse(raw, body_start).map(|frame| Some(Inbound::Frame(frame)))
     }
 
     /// Step one: is a whole frame buffered? Returns where its body starts and its length with the
@@ -248,11 +247,7 @@ impl Decoder {
             headers.push((name, value));
         }
         let body = raw.slice(body_start..raw.len() - 1);
-        Ok(Frame {
-            command,
-            headers,
-            body,
-        })
+        Ok(Frame { command, headers, body })
     }
 }
 

@@ -55,10 +55,7 @@ pub enum FrameError {
         expected: &'static str,
     },
     #[error("{command} does not exist in STOMP {version}")]
-    NotInVersion {
-        command: &'static str,
-        version: Version,
-    },
+    NotInVersion { command: &'static str, version: Version },
 }
 
 /// Why a session sends an ERROR frame and closes. `Display` is the ERROR's `message` header.
@@ -103,11 +100,7 @@ pub enum ProtocolError {
     #[error("too many open transactions")]
     TooManyTransactions { limit: usize },
     #[error("transaction too large")]
-    TransactionTooLarge {
-        id: String,
-        frames: usize,
-        bytes: usize,
-    },
+    TransactionTooLarge { id: String, frames: usize, bytes: usize },
     #[error("heart-beat timeout")]
     HeartBeatTimeout { silent: Duration, limit: Duration },
     #[error("no CONNECT received")]
@@ -138,8 +131,7 @@ impl ProtocolError {
             ProtocolError::TokenExpired { at } => {
                 format!("the access token expired at {at} ms; reconnect with a fresh token")
             }
-            ProtocolError::SubscribeDenied { reason, .. }
-            | ProtocolError::SendDenied { reason, .. } => reason.clone(),
+            ProtocolError::SubscribeDenied { reason, .. } | ProtocolError::SendDenied { reason, .. } => reason.clone(),
             ProtocolError::DuplicateSubscription { id } => {
                 format!("subscription id {id:?} is already in use on this session")
             }
@@ -162,9 +154,9 @@ impl ProtocolError {
             ProtocolError::TooManyTransactions { limit } => {
                 format!("a session may hold at most {limit} open transactions")
             }
-            ProtocolError::TransactionTooLarge { id, frames, bytes } => format!(
-                "transaction {id:?} may buffer at most {frames} frames and {bytes} body bytes"
-            ),
+            ProtocolError::TransactionTooLarge { id, frames, bytes } => {
+                format!("transaction {id:?} may buffer at most {frames} frames and {bytes} body bytes")
+            }
             ProtocolError::HeartBeatTimeout { silent, limit } => format!(
                 "nothing received for {} ms; the limit is {} ms",
                 silent.as_millis(),

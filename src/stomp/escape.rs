@@ -135,23 +135,15 @@ mod tests {
             escaped(Escaping::V12, "a:b\nc\rd\\e", Part::Value),
             "a\\cb\\nc\\rd\\\\e"
         );
-        assert_eq!(
-            unescape(Escaping::V12, b"a\\cb\\nc\\rd\\\\e").unwrap(),
-            "a:b\nc\rd\\e"
-        );
+        assert_eq!(unescape(Escaping::V12, b"a\\cb\\nc\\rd\\\\e").unwrap(), "a:b\nc\rd\\e");
     }
 
     #[test]
     fn v11_has_no_carriage_return_escape() {
-        assert_eq!(
-            escaped(Escaping::V11, "a:b\nc\rd\\", Part::Value),
-            "a\\cb\\nc d\\\\"
-        );
+        assert_eq!(escaped(Escaping::V11, "a:b\nc\rd\\", Part::Value), "a\\cb\\nc d\\\\");
         assert_eq!(
             unescape(Escaping::V11, b"\\r"),
-            Err(CodecError::InvalidEscape {
-                sequence: "\\r".into()
-            })
+            Err(CodecError::InvalidEscape { sequence: "\\r".into() })
         );
     }
 
@@ -160,15 +152,11 @@ mod tests {
         for escaping in [Escaping::V11, Escaping::V12] {
             assert_eq!(
                 unescape(escaping, b"a\\tb"),
-                Err(CodecError::InvalidEscape {
-                    sequence: "\\t".into()
-                })
+                Err(CodecError::InvalidEscape { sequence: "\\t".into() })
             );
             assert_eq!(
                 unescape(escaping, b"a\\"),
-                Err(CodecError::InvalidEscape {
-                    sequence: "\\".into()
-                })
+                Err(CodecError::InvalidEscape { sequence: "\\".into() })
             );
         }
     }
@@ -188,29 +176,11 @@ mod tests {
 
     #[test]
     fn handshake_frames_are_never_escaped() {
-        assert_eq!(
-            Escaping::for_frame(Version::V1_2, &Command::Connect),
-            Escaping::Raw
-        );
-        assert_eq!(
-            Escaping::for_frame(Version::V1_2, &Command::Stomp),
-            Escaping::Raw
-        );
-        assert_eq!(
-            Escaping::for_frame(Version::V1_2, &Command::Connected),
-            Escaping::Raw
-        );
-        assert_eq!(
-            Escaping::for_frame(Version::V1_2, &Command::Send),
-            Escaping::V12
-        );
-        assert_eq!(
-            Escaping::for_frame(Version::V1_1, &Command::Message),
-            Escaping::V11
-        );
-        assert_eq!(
-            Escaping::for_frame(Version::V1_0, &Command::Error),
-            Escaping::Raw
-        );
+        assert_eq!(Escaping::for_frame(Version::V1_2, &Command::Connect), Escaping::Raw);
+        assert_eq!(Escaping::for_frame(Version::V1_2, &Command::Stomp), Escaping::Raw);
+        assert_eq!(Escaping::for_frame(Version::V1_2, &Command::Connected), Escaping::Raw);
+        assert_eq!(Escaping::for_frame(Version::V1_2, &Command::Send), Escaping::V12);
+        assert_eq!(Escaping::for_frame(Version::V1_1, &Command::Message), Escaping::V11);
+        assert_eq!(Escaping::for_frame(Version::V1_0, &Command::Error), Escaping::Raw);
     }
 }

@@ -13,11 +13,7 @@ pub trait Gate {
 
     /// Checks CONNECT credentials: an `Authorization: Bearer <jwt>` header, or the jwt as
     /// `passcode` (login may be anything); [`Connect::credential`] picks the one to check.
-    fn authenticate(
-        &self,
-        connect: &Connect,
-        now: Millis,
-    ) -> Result<Authenticated<Self::Principal>, Denied>;
+    fn authenticate(&self, connect: &Connect, now: Millis) -> Result<Authenticated<Self::Principal>, Denied>;
 
     fn may_subscribe(&self, who: &Self::Principal, destination: &str) -> Result<(), Denied>;
 
@@ -40,8 +36,6 @@ pub struct Denied {
 
 impl Denied {
     pub fn new(reason: impl Into<String>) -> Self {
-        Denied {
-            reason: reason.into(),
-        }
+        Denied { reason: reason.into() }
     }
 }

@@ -75,9 +75,7 @@ impl Negotiated {
 /// The STOMP rule: outgoing is max(sx, cy) and incoming is max(cx, sy), each off when either side
 /// is 0.
 pub fn negotiate(client: HeartBeat, server: HeartBeat) -> Negotiated {
-    let agree = |ours: u64, theirs: u64| {
-        (ours != 0 && theirs != 0).then(|| Duration::from_millis(ours.max(theirs)))
-    };
+    let agree = |ours: u64, theirs: u64| (ours != 0 && theirs != 0).then(|| Duration::from_millis(ours.max(theirs)));
     Negotiated {
         outgoing: agree(server.send_ms, client.receive_ms),
         incoming: agree(client.send_ms, server.receive_ms),
@@ -118,8 +116,7 @@ impl Liveness {
     /// How long the client may stay silent: the incoming interval times [`INCOMING_GRACE_FACTOR`].
     pub fn silence_limit(&self) -> Option<Duration> {
         self.negotiated.incoming.map(|interval| {
-            Duration::try_from_secs_f64(interval.as_secs_f64() * INCOMING_GRACE_FACTOR)
-                .unwrap_or(Duration::MAX)
+            Duration::try_from_secs_f64(interval.as_secs_f64() * INCOMING_GRACE_FACTOR).unwrap_or(Duration::MAX)
         })
     }
 
@@ -153,10 +150,7 @@ mod tests {
     use super::*;
 
     fn hb(send_ms: u64, receive_ms: u64) -> HeartBeat {
-        HeartBeat {
-            send_ms,
-            receive_ms,
-        }
+        HeartBeat { send_ms, receive_ms }
     }
 
     #[test]
@@ -164,16 +158,7 @@ mod tests {
         assert_eq!(HeartBeat::parse("10000,20000"), Some(hb(10_000, 20_000)));
         assert_eq!(HeartBeat::parse(" 0 , 5 "), Some(hb(0, 5)));
         assert_eq!(hb(1, 2).to_string(), "1,2");
-        for bad in [
-            "",
-            "1",
-            "1,",
-            ",1",
-            "a,b",
-            "-1,0",
-            "1,2,3",
-            "99999999999999999999,0",
-        ] {
+        for bad in ["", "1", "1,", ",1", "a,b", "-1,0", "1,2,3", "99999999999999999999,0"] {
             assert_eq!(HeartBeat::parse(bad), None, "{bad:?}");
         }
     }
@@ -188,10 +173,7 @@ mod tests {
         assert_eq!(n.outgoing, Some(Duration::from_secs(10)));
         assert_eq!(n.incoming, Some(Duration::from_secs(8)));
         assert_eq!(negotiate(hb(0, 0), server), Negotiated::NONE);
-        assert_eq!(
-            negotiate(hb(1_000, 1_000), HeartBeat::NONE),
-            Negotiated::NONE
-        );
+        assert_eq!(negotiate(hb(1_000, 1_000), HeartBeat::NONE), Negotiated::NONE);
         let n = negotiate(hb(0, 1_000), server);
         assert_eq!((n.outgoing.is_some(), n.incoming), (true, None));
     }
@@ -210,17 +192,11 @@ mod tests {
         live.sent(Millis(100));
         assert!(!live.beat_due(Millis(150)));
         assert_eq!(live.peer_silent(Millis(599)), None);
-        assert_eq!(
-            live.peer_silent(Millis(600)),
-            Some(Duration::from_millis(600))
-        );
+        assert_eq!(live.peer_silent(Millis(600)), Some(Duration::from_millis(600)));
         live.received(Millis(500));
         assert_eq!(live.peer_silent(Millis(600)), None);
         live.sent(Millis(1_000));
         assert_eq!(live.next_deadline(), Some(Millis(1_100)));
-        assert_eq!(
-            Liveness::new(Negotiated::NONE, Millis(0)).next_deadline(),
-            None
-        );
+        assert_eq!(Liveness::new(Negotiated::NONE, Millis(0)).next_deadline(), None);
     }
 }

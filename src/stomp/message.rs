@@ -45,11 +45,7 @@ pub struct MessageId<'a> {
 impl SharedMessage {
     /// `headers` (e.g. `content-type`, `sender`, application headers) go out in order after
     /// `destination`; any named in [`RESERVED_MESSAGE_HEADERS`] is dropped.
-    pub fn new(
-        destination: impl Into<String>,
-        headers: Vec<(String, String)>,
-        body: Bytes,
-    ) -> Self {
+    pub fn new(destination: impl Into<String>, headers: Vec<(String, String)>, body: Bytes) -> Self {
         let headers = headers
             .into_iter()
             .filter(|(name, _)| !RESERVED_MESSAGE_HEADERS.contains(&name.as_str()))
@@ -113,22 +109,11 @@ impl SharedMessage {
 
     /// The whole MESSAGE frame for one subscription. `ack` adds an `ack` header equal to the
     /// message id (STOMP 1.2, for subscriptions that are not `auto`).
-    pub fn encode_for(
-        &self,
-        escaping: Escaping,
-        subscription: &str,
-        message_id: MessageId<'_>,
-        ack: bool,
-    ) -> Bytes {
+    pub fn encode_for(&self, escaping: Escaping, subscription: &str, message_id: MessageId<'_>, ack: bool) -> Bytes {
         let tail = self.tail(escaping);
         let id_bytes = 2 * message_id.session.len() + 21;
-        let capacity = 8
-            + 14
-            + 2 * subscription.len()
-            + 12
-            + id_bytes
-            + if ack { 5 + id_bytes } else { 0 }
-            + tail.len();
+        let capacity =
+            8 + 14 + 2 * subscription.len() + 12 + id_bytes + if ack { 5 + id_bytes } else { 0 } + tail.len();
         let mut dst = BytesMut::with_capacity(capacity);
         dst.put_slice(b"MESSAGE\nsubscription:");
         escape_into(escaping, subscription, Part::Value, &mut dst);

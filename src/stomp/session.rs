@@ -155,13 +155,7 @@ impl<P: Clone + fmt::Debug> Session<P> {
 
     /// Handles one decoded item. A transport with its own decoder must call
     /// `decoder.set_version(v)` when [`Session::version`] becomes `Some(v)`.
-    pub fn on_inbound<G: Gate<Principal = P>>(
-        &mut self,
-        item: Inbound,
-        now: Millis,
-        gate: &G,
-        out: &mut Vec<Action>,
-    ) {
+    pub fn on_inbound<G: Gate<Principal = P>>(&mut self, item: Inbound, now: Millis, gate: &G, out: &mut Vec<Action>) {
         self.liveness.received(now);
         match item {
             Inbound::HeartBeat => {}
@@ -209,12 +203,7 @@ impl<P: Clone + fmt::Debug> Session<P> {
                     self.fail(err, None, now, out);
                 } else if let Some(silent) = self.liveness.peer_silent(now) {
                     let limit = self.liveness.silence_limit().unwrap_or_default();
-                    self.fail(
-                        ProtocolError::HeartBeatTimeout { silent, limit },
-                        None,
-                        now,
-                        out,
-                    );
+                    self.fail(ProtocolError::HeartBeatTimeout { silent, limit }, None, now, out);
                 } else if self.liveness.beat_due(now) {
                     out.push(Action::Send {
                         bytes: Bytes::from_static(HEART_BEAT_EOL),
@@ -284,13 +273,7 @@ impl<P: Clone + fmt::Debug> Session<P> {
         Delivery::Sent
     }
 
-    fn on_frame<G: Gate<Principal = P>>(
-        &mut self,
-        frame: Frame,
-        now: Millis,
-        gate: &G,
-        out: &mut Vec<Action>,
-    ) {
+    fn on_frame<G: Gate<Principal = P>>(&mut self, frame: Frame, now: Millis, gate: &G, out: &mut Vec<Action>) {
         let receipt = frame.header("receipt").map(str::to_owned);
         let result = match self.phase {
             Phase::Closed => return,
@@ -333,17 +316,14 @@ impl<P: Clone + fmt::Debug> Session<P> {
         out: &mut Vec<Action>,
     ) -> Result<(), ProtocolError> {
         let connect = Connect::parse(frame)?;
-        let version =
-            connect
-                .negotiate_version()
-                .ok_or_else(|| ProtocolError::NoCommonVersion {
-                    offered: connect.accept_version.clone().unwrap_or_default(),
-                })?;
-        let authenticated = gate.authenticate(&connect, now).map_err(|denied| {
-            ProtocolError::AuthenticationFailed {
-                reason: denied.reason,
-            }
-        })?;
+        let version = connect
+            .negotiate_version()
+            .ok_or_else(|| ProtocolError::NoCommonVersion {
+                offered: connect.accept_version.clone().unwrap_or_default(),
+            })?;
+        let authenticated = gate
+            .authenticate(&connect, now)
+            .map_err(|denied| ProtocolError::AuthenticationFailed { reason: denied.reason })?;
         if let Some(at) = authenticated.expires.filter(|&at| now >= at) {
             return Err(ProtocolError::TokenExpired { at });
         }
@@ -399,11 +379,12 @@ impl<P: Clone + fmt::Debug> Session<P> {
                 Ok(())
             }
             ClientFrame::Unsubscribe(unsubscribe) => {
-                let destination = self.subscriptions.remove(&unsubscribe.id).ok_or_else(|| {
-                    ProtocolError::UnknownSubscription {
-                        id: unsubscribe.id.clone(),
-                    }
-                })?;
+                let destination =
+                    self.subscriptions
+                        .remove(&unsubscribe.id)
+                        .ok_or_else(|| ProtocolError::UnknownSubscription {
+                            id: unsubscribe.id.clone(),
+                        })?;
                 out.push(Action::Unsubscribe {
                     id: unsubscribe.id,
                     destination,
@@ -458,42 +439,26 @@ impl<P: Clone + fmt::Debug> Session<P> {
             let destination = destination.to_owned();
             let reason = denied.reason;
             if sending {
-                ProtocolError::SendDenied {
-                    destination,
-                    reason,
-                }
+                ProtocolError::SendDenied { destination, reason }
             } else {
-                ProtocolError::SubscribeDenied {
-                    destination,
-                    reason,
-                }
+                ProtocolError::SubscribeDenied { destination, reason }
             }
         })
     }
 
     /// An ACK or NACK: validated now, applied now or at COMMIT.
-    fn settle(
-        &mut self,
-        target: AckTarget,
-        transaction: Option<String>,
-        nack: bool,
-    ) -> Result<(), ProtocolError> {
+    fn settle(&mut self, target: AckTarget, transaction: Option<String>, nack: bool) -> Result<(), ProtocolError> {
         if let Some(transaction) = &transaction {
             self.transactions.ensure_open(transaction)?;
         }
         let seq = self
             .parse_message_id(&target.message_id)
-            .filter(|&seq| {
-                self.subscriptions
-                    .is_pending(seq, target.subscription.as_deref())
-            })
+            .filter(|&seq| self.subscriptions.is_pending(seq, target.subscription.as_deref()))
             .ok_or_else(|| ProtocolError::UnknownAck {
                 id: target.message_id.clone(),
             })?;
         match transaction {
-            Some(transaction) => self
-                .transactions
-                .push(&transaction, TxOp::Settle { seq, target, nack }),
+            Some(transaction) => self.transactions.push(&transaction, TxOp::Settle { seq, target, nack }),
             None => {
                 self.settle_now(seq, nack);
                 Ok(())
@@ -511,9 +476,7 @@ impl<P: Clone + fmt::Debug> Session<P> {
     }
 
     fn parse_message_id(&self, id: &str) -> Option<u64> {
-        let digits = id
-            .strip_prefix(self.config.session_id.as_str())?
-            .strip_prefix('-')?;
+        let digits = id.strip_prefix(self.config.session_id.as_str())?.strip_prefix('-')?;
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
@@ -538,13 +501,7 @@ impl<P: Clone + fmt::Debug> Session<P> {
     }
 
     /// ERROR frame, release, Close.
-    fn fail(
-        &mut self,
-        err: ProtocolError,
-        receipt: Option<&str>,
-        now: Millis,
-        out: &mut Vec<Action>,
-    ) {
+    fn fail(&mut self, err: ProtocolError, receipt: Option<&str>, now: Millis, out: &mut Vec<Action>) {
         let detail = err.detail();
         info!(
             "stomp error session={} message={err} detail={detail:?}",

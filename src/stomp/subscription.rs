@@ -134,8 +134,7 @@ mod tests {
     fn client_mode_settles_cumulatively_and_individual_mode_one_by_one() {
         let mut subs = Subscriptions::default();
         subs.add("c", "/topic/a", AckMode::Client).unwrap();
-        subs.add("i", "/topic/a", AckMode::ClientIndividual)
-            .unwrap();
+        subs.add("i", "/topic/a", AckMode::ClientIndividual).unwrap();
         for seq in 0..3 {
             subs.record("c", seq);
         }

@@ -52,7 +52,9 @@ impl Store {
     /// Opens the pools for `url` (see [`DbUrl`]). Fails when the database cannot be reached.
     pub fn open(url: &str) -> Result<Store, StoreError> {
         let url: DbUrl = url.parse()?;
-        Ok(Store { inner: Arc::new(pool::Pools::open(&url)?) })
+        Ok(Store {
+            inner: Arc::new(pool::Pools::open(&url)?),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -90,19 +92,13 @@ impl Store {
     }
 
     /// [`Store::read`] for code that is already off the arbiter threads (CLI, store actors).
-    pub fn read_blocking<T>(
-        &self,
-        f: impl FnOnce(&mut DbConnection) -> QueryResult<T>,
-    ) -> Result<T, StoreError> {
+    pub fn read_blocking<T>(&self, f: impl FnOnce(&mut DbConnection) -> QueryResult<T>) -> Result<T, StoreError> {
         let mut conn = self.inner.reader.get()?;
         Ok(f(&mut conn)?)
     }
 
     /// [`Store::write`] for code that is already off the arbiter threads.
-    pub fn write_blocking<T>(
-        &self,
-        f: impl FnOnce(&mut DbConnection) -> QueryResult<T>,
-    ) -> Result<T, StoreError> {
+    pub fn write_blocking<T>(&self, f: impl FnOnce(&mut DbConnection) -> QueryResult<T>) -> Result<T, StoreError> {
         let mut conn = self.inner.writer.get()?;
         let conn: &mut DbConnection = &mut conn;
         Ok(conn.transaction(f)?)

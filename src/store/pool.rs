@@ -94,17 +94,27 @@ impl Pools {
                 // WAL is a property of the database file: set it once, before any pool exists.
                 let mut first = SqliteConnection::establish(path)
                     .map_err(|e| StoreError::Unavailable(format!("cannot open {path}: {e}")))?;
-                first.batch_execute("PRAGMA journal_mode = WAL;")?;
+                first.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL;"
+                ))?;
                 let writer = build(path, 1)?;
                 let reader = build(path, SQLITE_READERS)?;
                 // An in-memory database lives while one connection is open: the pools keep
                 // one idle connection each, so the first one can go now.
                 drop(first);
-                Ok(Pools { backend: Backend::Sqlite, reader, writer })
+                Ok(Pools {
+                    backend: Backend::Sqlite,
+                    reader,
+                    writer,
+                })
             }
             DbUrl::Postgres(url) => {
                 let pool = build(url, PG_CONNECTIONS)?;
-                Ok(Pools { backend: Backend::Postgres, reader: pool.clone(), writer: pool })
+                Ok(Pools {
+                    backend: Backend::Postgres,
+                    reader: pool.clone(),
+                    writer: pool,
+                })
             }
         }
     }
@@ -116,9 +126,18 @@ mod tests {
 
     #[test]
     fn urls_select_the_backend() {
-        assert_eq!("sqlite://kwanje.db".parse::<DbUrl>().unwrap(), DbUrl::Sqlite("kwanje.db".into()));
-        assert_eq!("sqlite:///var/k.db".parse::<DbUrl>().unwrap(), DbUrl::Sqlite("/var/k.db".into()));
-        assert!(matches!("postgres://u@h/db".parse::<DbUrl>().unwrap(), DbUrl::Postgres(_)));
+        assert_eq!(
+            "sqlite://kwanje.db".parse::<DbUrl>().unwrap(),
+            DbUrl::Sqlite("kwanje.db".into())
+        );
+        assert_eq!(
+            "sqlite:///var/k.db".parse::<DbUrl>().unwrap(),
+            DbUrl::Sqlite("/var/k.db".into())
+        );
+        assert!(matches!(
+            "postgres://u@h/db".parse::<DbUrl>().unwrap(),
+            DbUrl::Postgres(_)
+        ));
         assert!(matches!("sqlite::memory:".parse::<DbUrl>().unwrap(), DbUrl::Sqlite(s) if s.contains("mode=memory")));
         assert!("mysql://x".parse::<DbUrl>().is_err());
         assert!("sqlite://".parse::<DbUrl>().is_err());

@@ -24,18 +24,19 @@ pub trait Guarded: Actor<Context = Context<Self>> {
 }
 
 /// Runs `f`; a panic inside it is reported to the actor as a crash and gives `None`.
-pub fn guarded<A, R>(
-    actor: &mut A,
-    ctx: &mut Context<A>,
-    f: impl FnOnce(&mut A, &mut Context<A>) -> R,
-) -> Option<R>
+pub fn guarded<A, R>(actor: &mut A, ctx: &mut Context<A>, f: impl FnOnce(&mut A, &mut Context<A>) -> R) -> Option<R>
 where
     A: Guarded,
 {
     match catch_unwind(AssertUnwindSafe(|| f(actor, ctx))) {
         Ok(value) => Some(value),
         Err(payload) => {
-            actor.crashed(ctx, Crash { message: panic_message(payload.as_ref()) });
+            actor.crashed(
+                ctx,
+                Crash {
+                    message: panic_message(payload.as_ref()),
+                },
+            );
             None
         }
     }

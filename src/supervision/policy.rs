@@ -104,13 +104,18 @@ impl RestartTracker {
         }
         let in_period = u32::try_from(self.recent.len()).unwrap_or(u32::MAX);
         if in_period >= policy.max_restarts {
-            return Decision::Escalate { restarts_in_period: in_period };
+            return Decision::Escalate {
+                restarts_in_period: in_period,
+            };
         }
         let after = backoff(policy, self.consecutive, jitter);
         self.consecutive += 1;
         self.last_crash = Some(now);
         self.recent.push_back(now);
-        Decision::Restart { after, attempt: self.consecutive }
+        Decision::Restart {
+            after,
+            attempt: self.consecutive,
+        }
     }
 
     /// Forgets the history, as after an operator lifts a quarantine.
@@ -154,20 +159,35 @@ mod tests {
         let mut t = RestartTracker::default();
         let transient = RestartPolicy::default();
         assert_eq!(t.on_exit(&transient, &Exit::Normal, now, 0.0), Decision::Leave);
-        assert!(matches!(t.on_exit(&transient, &crash(), now, 0.0), Decision::Restart { .. }));
+        assert!(matches!(
+            t.on_exit(&transient, &crash(), now, 0.0),
+            Decision::Restart { .. }
+        ));
 
-        let permanent = RestartPolicy { restart: RestartType::Permanent, ..Default::default() };
+        let permanent = RestartPolicy {
+            restart: RestartType::Permanent,
+            ..Default::default()
+        };
         assert!(matches!(
             RestartTracker::default().on_exit(&permanent, &Exit::Normal, now, 0.0),
             Decision::Restart { .. }
         ));
-        let temporary = RestartPolicy { restart: RestartType::Temporary, ..Default::default() };
-        assert_eq!(RestartTracker::default().on_exit(&temporary, &crash(), now, 0.0), Decision::Leave);
+        let temporary = RestartPolicy {
+            restart: RestartType::Temporary,
+            ..Default::default()
+        };
+        assert_eq!(
+            RestartTracker::default().on_exit(&temporary, &crash(), now, 0.0),
+            Decision::Leave
+        );
     }
 
     #[test]
     fn backoff_doubles_from_the_second_crash_and_is_capped() {
-        let policy = RestartPolicy { max_restarts: 100, ..Default::default() };
+        let policy = RestartPolicy {
+            max_restarts: 100,
+            ..Default::default()
+        };
         let mut t = RestartTracker::default();
         let mut now = Millis(0);
         let mut delays = Vec::new();
@@ -196,10 +216,16 @@ mod tests {
         let mut t = RestartTracker::default();
         let mut now = Millis(0);
         for _ in 0..5 {
-            assert!(matches!(t.on_exit(&policy, &crash(), now, 0.0), Decision::Restart { .. }));
+            assert!(matches!(
+                t.on_exit(&policy, &crash(), now, 0.0),
+                Decision::Restart { .. }
+            ));
             now = now + Duration::from_secs(1);
         }
-        assert_eq!(t.on_exit(&policy, &crash(), now, 0.0), Decision::Escalate { restarts_in_period: 5 });
+        assert_eq!(
+            t.on_exit(&policy, &crash(), now, 0.0),
+            Decision::Escalate { restarts_in_period: 5 }
+        );
     }
 
     #[test]
@@ -212,7 +238,10 @@ mod tests {
             now = now + Duration::from_secs(13);
         }
         // The first restart (t=0) is now more than 60 s old.
-        assert!(matches!(t.on_exit(&policy, &crash(), now, 0.0), Decision::Restart { .. }));
+        assert!(matches!(
+            t.on_exit(&policy, &crash(), now, 0.0),
+            Decision::Restart { .. }
+        ));
     }
 
     #[test]
@@ -220,7 +249,10 @@ mod tests {
         let policy = RestartPolicy::default();
         let mut t = RestartTracker::default();
         assert_eq!(delay(&t.on_exit(&policy, &crash(), Millis(0), 0.0)), Duration::ZERO);
-        assert_eq!(delay(&t.on_exit(&policy, &crash(), Millis(10), 0.0)), Duration::from_millis(50));
+        assert_eq!(
+            delay(&t.on_exit(&policy, &crash(), Millis(10), 0.0)),
+            Duration::from_millis(50)
+        );
         let later = Millis(10) + policy.stable_after;
         assert_eq!(delay(&t.on_exit(&policy, &crash(), later, 0.0)), Duration::ZERO);
     }

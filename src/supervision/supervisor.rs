@@ -82,7 +82,14 @@ pub struct Supervisor<F: ChildFactory> {
 
 impl<F: ChildFactory> Supervisor<F> {
     pub fn new(name: &'static str, factory: F, policy: RestartPolicy, clock: Arc<dyn Clock>) -> Self {
-        Supervisor { name, factory, policy, clock, children: HashMap::new(), stats: SupervisorStats::default() }
+        Supervisor {
+            name,
+            factory,
+            policy,
+            clock,
+            children: HashMap::new(),
+            stats: SupervisorStats::default(),
+        }
     }
 
     fn start(&mut self, id: &F::Id, ctx: &mut Context<Self>) -> Result<(), String> {
@@ -99,7 +106,10 @@ impl<F: ChildFactory> Supervisor<F> {
         if let Err(e) = self.start(&id, ctx) {
             // The stored state could not be read: count it as another crash.
             log::warn!("supervisor={} restart failed id={id} error={e:?}", self.name);
-            ctx.notify(ChildExited { id, exit: Exit::Crashed(format!("restart failed: {e}")) });
+            ctx.notify(ChildExited {
+                id,
+                exit: Exit::Crashed(format!("restart failed: {e}")),
+            });
         }
     }
 }
@@ -110,7 +120,10 @@ impl<F: ChildFactory> Actor for Supervisor<F> {
 
 impl<F: ChildFactory> fmt::Debug for Supervisor<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Supervisor").field("name", &self.name).field("stats", &self.stats).finish()
+        f.debug_struct("Supervisor")
+            .field("name", &self.name)
+            .field("stats", &self.stats)
+            .finish()
     }
 }
 
@@ -131,7 +144,9 @@ impl<F: ChildFactory> Handler<ChildExited<F::Id>> for Supervisor<F> {
     fn handle(&mut self, msg: ChildExited<F::Id>, ctx: &mut Context<Self>) {
         let now = self.clock.now();
         let record = self.children.entry(msg.id.clone()).or_default();
-        let decision = record.tracker.on_exit(&self.policy, &msg.exit, now, rand::random::<f64>());
+        let decision = record
+            .tracker
+            .on_exit(&self.policy, &msg.exit, now, rand::random::<f64>());
         let id = msg.id;
         match decision {
             Decision::Leave => {

@@ -49,24 +49,14 @@ fn decode_err(version: Version, limits: Limits, input: &[u8]) -> CodecError {
 }
 
 fn pairs(frame: &Frame) -> Vec<(&str, &str)> {
-    frame
-        .headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect()
+    frame.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
 #[test]
 fn decodes_command_headers_and_body_to_the_first_nul() {
-    let frame = decode_one(
-        Version::V1_2,
-        b"SEND\ndestination:/app/x\nk:a\nk:b\n\nhello\0",
-    );
+    let frame = decode_one(Version::V1_2, b"SEND\ndestination:/app/x\nk:a\nk:b\n\nhello\0");
     assert_eq!(frame.command, Command::Send);
-    assert_eq!(
-        pairs(&frame),
-        [("destination", "/app/x"), ("k", "a"), ("k", "b")]
-    );
+    assert_eq!(pairs(&frame), [("destination", "/app/x"), ("k", "a"), ("k", "b")]);
     assert_eq!(frame.header("k"), Some("a"));
     assert_eq!(frame.body, Bytes::from_static(b"hello"));
 }
@@ -87,10 +77,7 @@ fn content_length_bodies_may_hold_nuls() {
 
 #[test]
 fn first_content_length_wins() {
-    let frame = decode_one(
-        Version::V1_2,
-        b"SEND\ncontent-length:1\ncontent-length:3\n\nx\0",
-    );
+    let frame = decode_one(Version::V1_2, b"SEND\ncontent-length:1\ncontent-length:3\n\nx\0");
     assert_eq!(frame.body, Bytes::from_static(b"x"));
 }
 
@@ -105,18 +92,12 @@ fn eols_between_frames_are_heart_beats() {
             Inbound::Frame(_) => "frame",
         })
         .collect();
-    assert_eq!(
-        kinds,
-        ["beat", "beat", "frame", "beat", "beat", "frame", "beat"]
-    );
+    assert_eq!(kinds, ["beat", "beat", "frame", "beat", "beat", "frame", "beat"]);
 }
 
 #[test]
 fn several_frames_in_one_buffer_come_out_in_order() {
-    let (items, _) = decode_all(
-        Version::V1_1,
-        b"BEGIN\ntransaction:t\n\n\0COMMIT\ntransaction:t\n\n\0",
-    );
+    let (items, _) = decode_all(Version::V1_1, b"BEGIN\ntransaction:t\n\n\0COMMIT\ntransaction:t\n\n\0");
     let commands: Vec<Command> = items
         .into_iter()
         .filter_map(|item| match item {
@@ -200,10 +181,7 @@ fn headers_are_unescaped_per_version() {
     let frame = decode_one(Version::V1_2, raw);
     assert_eq!(pairs(&frame), [("a:b", "c\nd\\e")]);
     assert_eq!(pairs(&decode_one(Version::V1_1, raw)), [("a:b", "c\nd\\e")]);
-    assert_eq!(
-        pairs(&decode_one(Version::V1_0, raw)),
-        [("a\\cb", "c\\nd\\\\e")]
-    );
+    assert_eq!(pairs(&decode_one(Version::V1_0, raw)), [("a\\cb", "c\\nd\\\\e")]);
     assert_eq!(
         pairs(&decode_one(Version::V1_2, b"SEND\nk:a\\rb\n\n\0")),
         [("k", "a\rb")]
@@ -231,16 +209,12 @@ fn undefined_escapes_are_errors_in_1_1_and_1_2() {
     for version in [Version::V1_1, Version::V1_2] {
         assert_eq!(
             decode_err(version, limits, b"SEND\nk:a\\tb\n\n\0"),
-            CodecError::InvalidEscape {
-                sequence: "\\t".into()
-            }
+            CodecError::InvalidEscape { sequence: "\\t".into() }
         );
     }
     assert_eq!(
         decode_err(Version::V1_1, limits, b"SEND\nk:\\r\n\n\0"),
-        CodecError::InvalidEscape {
-            sequence: "\\r".into()
-        }
+        CodecError::InvalidEscape { sequence: "\\r".into() }
     );
 }
 
@@ -304,10 +278,7 @@ fn header_count_is_capped() {
     );
     let mut decoder = Decoder::new(limits);
     let mut ok = BytesMut::from(&b"SEND\na:1\nb:2\nc:3\n\n\0"[..]);
-    assert!(matches!(
-        decoder.decode(&mut ok),
-        Ok(Some(Inbound::Frame(_)))
-    ));
+    assert!(matches!(decoder.decode(&mut ok), Ok(Some(Inbound::Frame(_)))));
 }
 
 #[test]
@@ -331,10 +302,7 @@ fn header_line_length_is_capped_even_before_its_end_arrives() {
     // 16 bytes plus CRLF is within the limit.
     let mut decoder = Decoder::new(limits);
     let mut ok = BytesMut::from(&b"SEND\nkey:0123456789ab\r\n\n\0"[..]);
-    assert!(matches!(
-        decoder.decode(&mut ok),
-        Ok(Some(Inbound::Frame(_)))
-    ));
+    assert!(matches!(decoder.decode(&mut ok), Ok(Some(Inbound::Frame(_)))));
 }
 
 #[test]
@@ -367,9 +335,7 @@ fn bad_content_lengths_are_errors() {
         let raw = format!("SEND\ncontent-length:{value}\n\nx\0");
         assert_eq!(
             decode_err(Version::V1_2, limits, raw.as_bytes()),
-            CodecError::InvalidContentLength {
-                value: value.into()
-            },
+            CodecError::InvalidContentLength { value: value.into() },
             "{value:?}"
         );
     }
@@ -394,20 +360,11 @@ fn encoding_escapes_per_version_and_sets_content_length() {
         .with_header("content-length", "999")
         .with_body(&b"x\0y"[..]);
     let v12 = encode_to_bytes(&frame, Version::V1_2);
-    assert_eq!(
-        &v12[..],
-        b"MESSAGE\nk\\c1:a\\nb\\\\c\\r\ncontent-length:3\n\nx\0y\0"
-    );
+    assert_eq!(&v12[..], b"MESSAGE\nk\\c1:a\\nb\\\\c\\r\ncontent-length:3\n\nx\0y\0");
     let v11 = encode_to_bytes(&frame, Version::V1_1);
-    assert_eq!(
-        &v11[..],
-        b"MESSAGE\nk\\c1:a\\nb\\\\c \ncontent-length:3\n\nx\0y\0"
-    );
+    assert_eq!(&v11[..], b"MESSAGE\nk\\c1:a\\nb\\\\c \ncontent-length:3\n\nx\0y\0");
     let v10 = encode_to_bytes(&frame, Version::V1_0);
-    assert_eq!(
-        &v10[..],
-        b"MESSAGE\nk 1:a b\\c \ncontent-length:3\n\nx\0y\0"
-    );
+    assert_eq!(&v10[..], b"MESSAGE\nk 1:a b\\c \ncontent-length:3\n\nx\0y\0");
 }
 
 #[test]

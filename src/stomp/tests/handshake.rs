@@ -45,10 +45,7 @@ fn connected_carries_version_heart_beat_session_and_server() {
     assert_eq!(connected.header("session"), Some("s1"));
     assert_eq!(connected.header("server"), Some("kwanje/0.1.0"));
     assert_eq!(client.session.version(), Some(Version::V1_2));
-    assert_eq!(
-        client.session.principal().map(String::as_str),
-        Some("alice")
-    );
+    assert_eq!(client.session.principal().map(String::as_str), Some("alice"));
     assert_eq!(
         client.session.heart_beat(),
         Negotiated {
@@ -96,11 +93,7 @@ fn no_common_version_is_an_error_listing_the_supported_ones() {
 
 #[test]
 fn a_malformed_heart_beat_is_an_error() {
-    let (client, out) = connect_with(&[
-        ("accept-version", "1.2"),
-        ("heart-beat", "soon"),
-        ("passcode", "good"),
-    ]);
+    let (client, out) = connect_with(&[("accept-version", "1.2"), ("heart-beat", "soon"), ("passcode", "good")]);
     let error = client.expect_error(&out);
     assert!(error.header("message").unwrap().contains("heart-beat"));
 }
@@ -144,10 +137,7 @@ fn connect_twice_is_an_error() {
         Command::Connect,
         &[("accept-version", "1.2"), ("passcode", "good")],
     ));
-    assert_eq!(
-        client.expect_error(&out).header("message"),
-        Some("already connected")
-    );
+    assert_eq!(client.expect_error(&out).header("message"), Some("already connected"));
 }
 
 #[test]
@@ -159,10 +149,7 @@ fn a_silent_connection_is_closed_at_the_connect_timeout() {
     assert!(client.tick().is_empty());
     client.now = deadline;
     let out = client.tick();
-    assert_eq!(
-        client.expect_error(&out).header("message"),
-        Some("no CONNECT received")
-    );
+    assert_eq!(client.expect_error(&out).header("message"), Some("no CONNECT received"));
     assert_eq!(client.session.next_deadline(), None);
 }
 
@@ -177,10 +164,7 @@ fn the_server_beats_only_when_idle() {
             ("passcode", "good"),
         ],
     ));
-    assert_eq!(
-        client.session.next_deadline(),
-        Some(T0 + Duration::from_secs(1))
-    );
+    assert_eq!(client.session.next_deadline(), Some(T0 + Duration::from_secs(1)));
     client.advance(999);
     assert!(client.tick().is_empty());
     client.advance(1);
@@ -212,10 +196,7 @@ fn a_silent_client_is_closed_after_its_interval_times_the_grace_factor() {
         ],
     ));
     // incoming = max(3000, 2000) = 3 s; silence limit = 6 s.
-    assert_eq!(
-        client.session.next_deadline(),
-        Some(T0 + Duration::from_secs(6))
-    );
+    assert_eq!(client.session.next_deadline(), Some(T0 + Duration::from_secs(6)));
     client.advance(4_000);
     client.bytes(b"\n");
     client.advance(5_999);
@@ -242,10 +223,7 @@ fn an_expiring_token_closes_the_session_on_tick() {
             ("passcode", "short"),
         ],
     ));
-    assert_eq!(
-        client.session.next_deadline(),
-        Some(T0 + Duration::from_secs(1))
-    );
+    assert_eq!(client.session.next_deadline(), Some(T0 + Duration::from_secs(1)));
     client.now = Millis(SHORT_EXPIRY.0 - 1);
     client.session.on_data_received(client.now);
     client.session.on_sent(client.now);

@@ -3,9 +3,7 @@
 use bytes::Bytes;
 
 use crate::stomp::frame::{Command, Frame};
-use crate::stomp::transaction::{
-    MAX_OPEN_TRANSACTIONS, MAX_TRANSACTION_BYTES, MAX_TRANSACTION_FRAMES,
-};
+use crate::stomp::transaction::{MAX_OPEN_TRANSACTIONS, MAX_TRANSACTION_BYTES, MAX_TRANSACTION_FRAMES};
 use crate::stomp::{Action, Delivery, Phase};
 
 use super::support::{frame, text_message, Client};
@@ -22,10 +20,7 @@ fn send_in(client: &mut Client, transaction: &str, body: &'static str) -> Vec<Ac
     client.send(
         frame(
             Command::Send,
-            &[
-                ("destination", "/app/heartbeat"),
-                ("transaction", transaction),
-            ],
+            &[("destination", "/app/heartbeat"), ("transaction", transaction)],
         )
         .with_body(body),
     )
@@ -34,32 +29,20 @@ fn send_in(client: &mut Client, transaction: &str, body: &'static str) -> Vec<Ac
 #[test]
 fn sends_in_a_transaction_take_effect_at_commit_in_order() {
     let mut client = Client::connected(Some("1.2"));
-    assert!(client
-        .send(frame(Command::Begin, &[("transaction", "t1")]))
-        .is_empty());
+    assert!(client.send(frame(Command::Begin, &[("transaction", "t1")])).is_empty());
     assert!(send_in(&mut client, "t1", "one").is_empty());
-    let plain =
-        client.send(frame(Command::Send, &[("destination", "/app/faults")]).with_body("now"));
+    let plain = client.send(frame(Command::Send, &[("destination", "/app/faults")]).with_body("now"));
     assert_eq!(plain, [publish("/app/faults", "now")]);
     assert!(send_in(&mut client, "t1", "two").is_empty());
-    let out = client.send(frame(
-        Command::Commit,
-        &[("transaction", "t1"), ("receipt", "c")],
-    ));
+    let out = client.send(frame(Command::Commit, &[("transaction", "t1"), ("receipt", "c")]));
     assert_eq!(
         out[..2],
-        [
-            publish("/app/heartbeat", "one"),
-            publish("/app/heartbeat", "two")
-        ]
+        [publish("/app/heartbeat", "one"), publish("/app/heartbeat", "two")]
     );
     assert_eq!(client.replies(&out[2..])[0].header("receipt-id"), Some("c"));
     // Committed: the transaction is gone.
     let out = client.send(frame(Command::Commit, &[("transaction", "t1")]));
-    assert_eq!(
-        client.expect_error(&out).header("message"),
-        Some("unknown transaction")
-    );
+    assert_eq!(client.expect_error(&out).header("message"), Some("unknown transaction"));
 }
 
 #[test]
@@ -67,9 +50,7 @@ fn abort_drops_what_the_transaction_buffered() {
     let mut client = Client::connected(Some("1.2"));
     client.send(frame(Command::Begin, &[("transaction", "t1")]));
     send_in(&mut client, "t1", "one");
-    assert!(client
-        .send(frame(Command::Abort, &[("transaction", "t1")]))
-        .is_empty());
+    assert!(client.send(frame(Command::Abort, &[("transaction", "t1")])).is_empty());
     let out = send_in(&mut client, "t1", "late");
     let error = client.expect_error(&out);
     assert_eq!(error.header("message"), Some("unknown transaction"));
@@ -81,11 +62,7 @@ fn acks_in_a_transaction_take_effect_at_commit() {
     let mut client = Client::connected(Some("1.2"));
     client.send(frame(
         Command::Subscribe,
-        &[
-            ("id", "a"),
-            ("destination", "/topic/alerts"),
-            ("ack", "client"),
-        ],
+        &[("id", "a"), ("destination", "/topic/alerts"), ("ack", "client")],
     ));
     let (_, out) = client.deliver("a", &text_message("{}"));
     let id = client.replies(&out)[0].header("ack").unwrap().to_owned();
@@ -116,11 +93,7 @@ fn unknown_transactions_are_errors_on_every_command() {
         let mut client = Client::connected(Some("1.2"));
         let out = client.send(frame(command.clone(), &[("transaction", "nope"), extra]));
         let error = client.expect_error(&out);
-        assert_eq!(
-            error.header("message"),
-            Some("unknown transaction"),
-            "{command}"
-        );
+        assert_eq!(error.header("message"), Some("unknown transaction"), "{command}");
         assert!(String::from_utf8_lossy(&error.body).contains("nope"));
     }
 }
@@ -141,11 +114,7 @@ fn transaction_commands_require_the_transaction_header() {
     for command in [Command::Begin, Command::Commit, Command::Abort] {
         let mut client = Client::connected(Some("1.2"));
         let out = client.send(frame(command.clone(), &[]));
-        let message = client
-            .expect_error(&out)
-            .header("message")
-            .unwrap()
-            .to_owned();
+        let message = client.expect_error(&out).header("message").unwrap().to_owned();
         assert_eq!(
             message,
             format!("{command} frame is missing the \"transaction\" header")
@@ -171,16 +140,10 @@ fn transactions_are_capped_in_size_and_number() {
     let body = Bytes::from(vec![b'x'; 64 * 1024]);
     let per_frame = MAX_TRANSACTION_BYTES / body.len();
     for _ in 0..per_frame {
-        let send = frame(
-            Command::Send,
-            &[("destination", "/app/x"), ("transaction", "big")],
-        );
+        let send = frame(Command::Send, &[("destination", "/app/x"), ("transaction", "big")]);
         assert!(client.send(send.with_body(body.clone())).is_empty());
     }
-    let send = frame(
-        Command::Send,
-        &[("destination", "/app/x"), ("transaction", "big")],
-    );
+    let send = frame(Command::Send, &[("destination", "/app/x"), ("transaction", "big")]);
     let out = client.send(send.with_body(body));
     assert_eq!(
         client.expect_error(&out).header("message"),
@@ -190,9 +153,7 @@ fn transactions_are_capped_in_size_and_number() {
     let mut client = Client::connected(Some("1.2"));
     for n in 0..MAX_OPEN_TRANSACTIONS {
         let id = n.to_string();
-        assert!(client
-            .send(frame(Command::Begin, &[("transaction", &id)]))
-            .is_empty());
+        assert!(client.send(frame(Command::Begin, &[("transaction", &id)])).is_empty());
     }
     let out = client.send(frame(Command::Begin, &[("transaction", "one-more")]));
     assert_eq!(
@@ -229,10 +190,7 @@ fn disconnect_aborts_open_transactions_releases_subscriptions_and_receipts_befor
 #[test]
 fn disconnect_without_receipt_just_closes() {
     let mut client = Client::connected(Some("1.1"));
-    assert_eq!(
-        client.send(frame(Command::Disconnect, &[])),
-        [Action::Close]
-    );
+    assert_eq!(client.send(frame(Command::Disconnect, &[])), [Action::Close]);
     assert!(client.session.is_closed());
     assert_eq!(client.session.next_deadline(), None);
 }
@@ -272,14 +230,8 @@ fn a_closed_session_ignores_everything() {
 #[test]
 fn a_lost_transport_releases_subscriptions_without_frames() {
     let mut client = Client::connected(Some("1.2"));
-    client.send(frame(
-        Command::Subscribe,
-        &[("id", "b"), ("destination", "/topic/b")],
-    ));
-    client.send(frame(
-        Command::Subscribe,
-        &[("id", "a"), ("destination", "/topic/a")],
-    ));
+    client.send(frame(Command::Subscribe, &[("id", "b"), ("destination", "/topic/b")]));
+    client.send(frame(Command::Subscribe, &[("id", "a"), ("destination", "/topic/a")]));
     client.send(frame(Command::Begin, &[("transaction", "t")]));
     let mut out = Vec::new();
     client.session.on_transport_closed(&mut out);

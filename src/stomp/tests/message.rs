@@ -9,9 +9,7 @@ use crate::stomp::frame::{Command, Frame, Version};
 use crate::stomp::message::{MessageId, SharedMessage};
 
 fn headers(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
+    list.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
 }
 
 fn message() -> SharedMessage {
@@ -47,11 +45,7 @@ fn delivery_equals_the_generic_encoding_in_every_version() {
             expected.push_header("content-type", "application/json");
             expected.push_header("sender", "ops\nroom");
             expected.body = message.body().clone();
-            assert_eq!(
-                bytes,
-                encode_to_bytes(&expected, version),
-                "{version} ack={ack}"
-            );
+            assert_eq!(bytes, encode_to_bytes(&expected, version), "{version} ack={ack}");
             if version != Version::V1_0 {
                 let mut decoder = Decoder::new(Limits::default());
                 decoder.set_version(version);

@@ -30,11 +30,7 @@ fn subscribe_registers_with_the_broker_then_receipts() {
     let mut client = Client::connected(Some("1.2"));
     let out = client.send(frame(
         Command::Subscribe,
-        &[
-            ("id", "0"),
-            ("destination", "/topic/alerts"),
-            ("receipt", "r-7"),
-        ],
+        &[("id", "0"), ("destination", "/topic/alerts"), ("receipt", "r-7")],
     ));
     assert_eq!(
         out[0],
@@ -52,10 +48,7 @@ fn subscribe_registers_with_the_broker_then_receipts() {
 fn subscribe_requires_destination_and_id_from_1_1_on() {
     for version in ["1.1", "1.2"] {
         let mut client = Client::connected(Some(version));
-        let out = client.send(frame(
-            Command::Subscribe,
-            &[("destination", "/topic/alerts")],
-        ));
+        let out = client.send(frame(Command::Subscribe, &[("destination", "/topic/alerts")]));
         let error = client.expect_error(&out);
         assert_eq!(
             error.header("message"),
@@ -74,10 +67,7 @@ fn subscribe_requires_destination_and_id_from_1_1_on() {
 #[test]
 fn in_1_0_the_subscription_id_defaults_to_the_destination() {
     let mut client = Client::connected(None);
-    let out = client.send(frame(
-        Command::Subscribe,
-        &[("destination", "/topic/alerts")],
-    ));
+    let out = client.send(frame(Command::Subscribe, &[("destination", "/topic/alerts")]));
     assert_eq!(
         out,
         [Action::Subscribe {
@@ -85,10 +75,7 @@ fn in_1_0_the_subscription_id_defaults_to_the_destination() {
             destination: "/topic/alerts".into()
         }]
     );
-    let out = client.send(frame(
-        Command::Unsubscribe,
-        &[("destination", "/topic/alerts")],
-    ));
+    let out = client.send(frame(Command::Unsubscribe, &[("destination", "/topic/alerts")]));
     assert_eq!(
         out,
         [Action::Unsubscribe {
@@ -196,10 +183,7 @@ fn send_requires_a_destination_and_permission() {
         &[("destination", "/app/forbidden/x"), ("receipt", "r")],
     ));
     let error = client.expect_error(&out);
-    assert_eq!(
-        error.header("message"),
-        Some("not allowed to send to /app/forbidden/x")
-    );
+    assert_eq!(error.header("message"), Some("not allowed to send to /app/forbidden/x"));
     assert_eq!(error.header("receipt-id"), Some("r"));
     assert!(!out.iter().any(|a| matches!(a, Action::Publish { .. })));
 }
@@ -213,10 +197,7 @@ fn an_expired_token_is_caught_on_subscribe_and_on_send() {
             &[("accept-version", "1.2"), ("passcode", "short")],
         ));
         client.now = SHORT_EXPIRY;
-        let out = client.send(frame(
-            command.clone(),
-            &[("id", "1"), ("destination", "/topic/alerts")],
-        ));
+        let out = client.send(frame(command.clone(), &[("id", "1"), ("destination", "/topic/alerts")]));
         let error = client.expect_error(&out);
         assert_eq!(error.header("message"), Some("token expired"), "{command}");
         assert!(!out
@@ -273,25 +254,15 @@ fn client_mode_acks_are_cumulative() {
     subscribe(&mut client, "a", "/topic/alerts", "client");
     subscribe(&mut client, "b", "/topic/devices", "client");
     let ids: Vec<String> = (0..3)
-        .map(|_| {
-            delivered(&mut client, "a")
-                .header("ack")
-                .unwrap()
-                .to_owned()
-        })
+        .map(|_| delivered(&mut client, "a").header("ack").unwrap().to_owned())
         .collect();
     delivered(&mut client, "b");
     assert_eq!(client.session.unacked(), 4);
-    assert!(client
-        .send(frame(Command::Ack, &[("id", &ids[1])]))
-        .is_empty());
+    assert!(client.send(frame(Command::Ack, &[("id", &ids[1])])).is_empty());
     // The two earlier of subscription `a` are settled; b's message is not.
     assert_eq!(client.session.unacked(), 2);
     let out = client.send(frame(Command::Ack, &[("id", &ids[0])]));
-    assert_eq!(
-        client.expect_error(&out).header("message"),
-        Some("unknown ack id")
-    );
+    assert_eq!(client.expect_error(&out).header("message"), Some("unknown ack id"));
 }
 
 #[test]
@@ -299,18 +270,11 @@ fn client_individual_acks_settle_one_message() {
     let mut client = Client::connected(Some("1.2"));
     subscribe(&mut client, "a", "/topic/alerts", "client-individual");
     let ids: Vec<String> = (0..3)
-        .map(|_| {
-            delivered(&mut client, "a")
-                .header("ack")
-                .unwrap()
-                .to_owned()
-        })
+        .map(|_| delivered(&mut client, "a").header("ack").unwrap().to_owned())
         .collect();
     client.send(frame(Command::Ack, &[("id", &ids[1])]));
     assert_eq!(client.session.unacked(), 2);
-    assert!(client
-        .send(frame(Command::Ack, &[("id", &ids[0])]))
-        .is_empty());
+    assert!(client.send(frame(Command::Ack, &[("id", &ids[0])])).is_empty());
     let out = client.send(frame(Command::Ack, &[("id", &ids[1]), ("receipt", "r")]));
     let error = client.expect_error(&out);
     assert_eq!(error.header("message"), Some("unknown ack id"));
@@ -321,10 +285,7 @@ fn client_individual_acks_settle_one_message() {
 fn nack_settles_like_ack_in_1_2() {
     let mut client = Client::connected(Some("1.2"));
     subscribe(&mut client, "a", "/topic/alerts", "client");
-    let id = delivered(&mut client, "a")
-        .header("ack")
-        .unwrap()
-        .to_owned();
+    let id = delivered(&mut client, "a").header("ack").unwrap().to_owned();
     assert!(client.send(frame(Command::Nack, &[("id", &id)])).is_empty());
     assert_eq!(client.session.unacked(), 0);
 }
@@ -337,24 +298,12 @@ fn in_1_1_acks_name_message_id_and_subscription() {
     let message = delivered(&mut client, "a");
     assert_eq!(message.header("ack"), None);
     let id = message.header("message-id").unwrap().to_owned();
-    let out = client.send(frame(
-        Command::Ack,
-        &[("message-id", &id), ("subscription", "a")],
-    ));
+    let out = client.send(frame(Command::Ack, &[("message-id", &id), ("subscription", "a")]));
     assert!(out.is_empty());
     assert_eq!(client.session.unacked(), 0);
-    let id = delivered(&mut client, "a")
-        .header("message-id")
-        .unwrap()
-        .to_owned();
-    let out = client.send(frame(
-        Command::Nack,
-        &[("message-id", &id), ("subscription", "b")],
-    ));
-    assert_eq!(
-        client.expect_error(&out).header("message"),
-        Some("unknown ack id")
-    );
+    let id = delivered(&mut client, "a").header("message-id").unwrap().to_owned();
+    let out = client.send(frame(Command::Nack, &[("message-id", &id), ("subscription", "b")]));
+    assert_eq!(client.expect_error(&out).header("message"), Some("unknown ack id"));
 }
 
 #[test]
@@ -368,9 +317,7 @@ fn in_1_0_acks_name_the_message_id_and_nack_does_not_exist() {
         .header("message-id")
         .unwrap()
         .to_owned();
-    assert!(client
-        .send(frame(Command::Ack, &[("message-id", &id)]))
-        .is_empty());
+    assert!(client.send(frame(Command::Ack, &[("message-id", &id)])).is_empty());
     assert_eq!(client.session.unacked(), 0);
     let out = client.send(frame(Command::Nack, &[("message-id", &id)]));
     assert_eq!(
@@ -406,10 +353,7 @@ fn the_unacked_cap_ends_a_consumer_that_does_not_ack() {
     let (delivery, out) = client.deliver("a", &text_message("{}"));
     assert_eq!(delivery, Delivery::ClosedSession);
     let error = client.expect_error(&out);
-    assert_eq!(
-        error.header("message"),
-        Some("too many unacknowledged messages")
-    );
+    assert_eq!(error.header("message"), Some("too many unacknowledged messages"));
 }
 
 #[test]
@@ -423,10 +367,7 @@ fn a_delivery_after_the_token_expired_closes_the_session() {
     client.now = Millis(SHORT_EXPIRY.0 + 5);
     let (delivery, out) = client.deliver("a", &text_message("{}"));
     assert_eq!(delivery, Delivery::ClosedSession);
-    assert_eq!(
-        client.expect_error(&out).header("message"),
-        Some("token expired")
-    );
+    assert_eq!(client.expect_error(&out).header("message"), Some("token expired"));
 }
 
 #[test]

@@ -23,17 +23,9 @@ pub struct TestGate;
 impl Gate for TestGate {
     type Principal = String;
 
-    fn authenticate(
-        &self,
-        connect: &Connect,
-        _now: Millis,
-    ) -> Result<Authenticated<String>, Denied> {
+    fn authenticate(&self, connect: &Connect, _now: Millis) -> Result<Authenticated<String>, Denied> {
         let (principal, expires) = match connect.credential() {
-            None => {
-                return Err(Denied::new(
-                    "no token: send Authorization: Bearer <jwt> or passcode",
-                ))
-            }
+            None => return Err(Denied::new("no token: send Authorization: Bearer <jwt> or passcode")),
             Some("good") => ("alice", None),
             Some("short") => ("bob", Some(SHORT_EXPIRY)),
             Some("stale") => ("carol", Some(Millis(T0.0 - 1))),
@@ -116,8 +108,7 @@ impl Client {
     pub fn bytes(&mut self, bytes: &[u8]) -> Vec<Action> {
         let mut out = Vec::new();
         let mut buf = BytesMut::from(bytes);
-        self.session
-            .on_bytes(&mut buf, self.now, &self.gate, &mut out);
+        self.session.on_bytes(&mut buf, self.now, &self.gate, &mut out);
         out
     }
 
@@ -127,15 +118,9 @@ impl Client {
         out
     }
 
-    pub fn deliver(
-        &mut self,
-        subscription: &str,
-        message: &SharedMessage,
-    ) -> (Delivery, Vec<Action>) {
+    pub fn deliver(&mut self, subscription: &str, message: &SharedMessage) -> (Delivery, Vec<Action>) {
         let mut out = Vec::new();
-        let delivery = self
-            .session
-            .deliver(subscription, message, self.now, &mut out);
+        let delivery = self.session.deliver(subscription, message, self.now, &mut out);
         (delivery, out)
     }
 

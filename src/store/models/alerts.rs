@@ -59,7 +59,11 @@ pub struct Filter {
 
 /// Alerts newest first, with ids below `before` (the cursor).
 pub fn page(conn: &mut DbConnection, filter: &Filter, before: Option<i64>, limit: i64) -> QueryResult<Vec<Alert>> {
-    let mut q = alerts::table.select(Alert::as_select()).order(alerts::id.desc()).limit(limit).into_boxed();
+    let mut q = alerts::table
+        .select(Alert::as_select())
+        .order(alerts::id.desc())
+        .limit(limit)
+        .into_boxed();
     if let Some(state) = &filter.state {
         q = q.filter(alerts::state.eq(state.clone()));
     }

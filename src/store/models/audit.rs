@@ -17,7 +17,10 @@ pub struct AuditEntry {
 }
 
 pub fn insert(conn: &mut DbConnection, entry: &AuditEntry) -> QueryResult<()> {
-    diesel::insert_into(audit_log::table).values(entry).execute(conn).map(|_| ())
+    diesel::insert_into(audit_log::table)
+        .values(entry)
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// Entries about `target`, oldest first.

@@ -15,16 +15,27 @@ pub struct Client {
 }
 
 pub fn insert(conn: &mut DbConnection, client: &Client) -> QueryResult<()> {
-    diesel::insert_into(clients::table).values(client).execute(conn).map(|_| ())
+    diesel::insert_into(clients::table)
+        .values(client)
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Client>> {
-    clients::table.find(id).select(Client::as_select()).first(conn).optional()
+    clients::table
+        .find(id)
+        .select(Client::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// Clients with ids after `after`, in id order.
 pub fn page(conn: &mut DbConnection, after: Option<&str>, limit: i64) -> QueryResult<Vec<Client>> {
-    let mut q = clients::table.select(Client::as_select()).order(clients::id).limit(limit).into_boxed();
+    let mut q = clients::table
+        .select(Client::as_select())
+        .order(clients::id)
+        .limit(limit)
+        .into_boxed();
     if let Some(after) = after {
         q = q.filter(clients::id.gt(after.to_owned()));
     }

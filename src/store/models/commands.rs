@@ -23,11 +23,18 @@ pub struct Command {
 }
 
 pub fn insert(conn: &mut DbConnection, command: &Command) -> QueryResult<()> {
-    diesel::insert_into(commands::table).values(command).execute(conn).map(|_| ())
+    diesel::insert_into(commands::table)
+        .values(command)
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Command>> {
-    commands::table.find(id).select(Command::as_select()).first(conn).optional()
+    commands::table
+        .find(id)
+        .select(Command::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// Filters for [`page`].
@@ -39,7 +46,11 @@ pub struct Filter {
 
 /// Commands newest first, with ids below `before` (the cursor).
 pub fn page(conn: &mut DbConnection, filter: &Filter, before: Option<i64>, limit: i64) -> QueryResult<Vec<Command>> {
-    let mut q = commands::table.select(Command::as_select()).order(commands::id.desc()).limit(limit).into_boxed();
+    let mut q = commands::table
+        .select(Command::as_select())
+        .order(commands::id.desc())
+        .limit(limit)
+        .into_boxed();
     if let Some(device) = &filter.device_id {
         q = q.filter(commands::device_id.eq(device.clone()));
     }

@@ -27,11 +27,18 @@ pub struct Device {
 }
 
 pub fn insert(conn: &mut DbConnection, device: &Device) -> QueryResult<()> {
-    diesel::insert_into(devices::table).values(device).execute(conn).map(|_| ())
+    diesel::insert_into(devices::table)
+        .values(device)
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Device>> {
-    devices::table.find(id).select(Device::as_select()).first(conn).optional()
+    devices::table
+        .find(id)
+        .select(Device::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<Device>> {

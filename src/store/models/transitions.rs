@@ -17,7 +17,10 @@ pub struct Transition {
 }
 
 pub fn insert(conn: &mut DbConnection, row: &Transition) -> QueryResult<()> {
-    diesel::insert_into(device_transitions::table).values(row).execute(conn).map(|_| ())
+    diesel::insert_into(device_transitions::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// The newest `limit` transitions of one device, newest first.

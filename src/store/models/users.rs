@@ -15,7 +15,11 @@ pub struct User {
 }
 
 pub fn find(conn: &mut DbConnection, username: &str) -> QueryResult<Option<User>> {
-    users::table.find(username).select(User::as_select()).first(conn).optional()
+    users::table
+        .find(username)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {

@@ -1,0 +1,202 @@
+//! The lot entrance: LPR arrivals, the service region a taxi queues for, the short-trip
+//! priority decision, and holds (unregistered, blacklisted, region not allowed).
+
+use log::{info, warn};
+
+use super::{Arrival, Dispatcher, Place, Registration, TaxiRecord, MAX_HELD_TRACKED, MAX_TAXIS_PER_TERMINAL};
+use crate::taxi::events::{ArrivalOutcome, DispatchError, DispatchEvent, HoldReason, PriorityDecision, Step};
+use crate::taxi::lifecycle::{Liveness, LivenessStep};
+use crate::taxi::model::{Plate, Region, TaxiClass};
+use crate::taxi::queue::Ticket;
+use crate::time::Millis;
+
+impl Dispatcher {
+    /// An LPR reading at the lot entrance: queues the taxi with a ticket, or holds the plate.
+    /// Re-reading a taxi already in line is idempotent (it only counts as a sign of life).
+    pub fn arrive(&mut self, arrival: Arrival, now: Millis) -> Result<Step<ArrivalOutcome>, DispatchError> {
+        let Arrival { plate, registration } = arrival;
+        let mut events = Vec::new();
+        let Some(reg) = registration else {
+            let outcome = self.hold(&plate, HoldReason::Unregistered, None, now, &mut events);
+            return Ok(self.finish(outcome, events, now));
+        };
+        let service = match (reg.blacklisted, self.pick_service_region(&reg)) {
+            (false, Some(service)) => service,
+            (blacklisted, service) => {
+                let reason = if blacklisted {
+                    HoldReason::Blacklisted
+                } else {
+                    HoldReason::RegionNotAllowed
+                };
+                let key = service
+                    .or_else(|| self.known(&reg.licence_region))
+                    .map(|r| (r, reg.class));
+                let outcome = self.hold(&plate, reason, key, now, &mut events);
+                return Ok(self.finish(outcome, events, now));
+            }
+        };
+
+        let mut no_shows = 0;
+        if let Some(rec) = self.taxis.get_mut(&plate) {
+            match rec.place {
+                Place::Waiting => {
+                    if let Some(LivenessStep::Resumed { .. }) = rec.liveness.ping(now) {
+                        events.push(DispatchEvent::Resumed {
+                            plate: plate.clone(),
+                            line: rec.line(self.mode),
+                            at: now,
+                        });
+                    }
+                    let ticket = rec.ticket;
+                    let (line, position) = self.position_of(&plate);
+                    let outcome = ArrivalOutcome::AlreadyQueued { line, ticket, position };
+                    return Ok(self.finish(outcome, events, now));
+                }
+                Place::Called { .. } | Place::Assigned { .. } => {
+                    return Ok(Step {
+                        outcome: ArrivalOutcome::Busy {
+                            state: rec.place.kind(),
+                        },
+                        events,
+                    });
+                }
+                // Back from a trip not reported complete: queue afresh; the trip stays open.
+                Place::OnTrip { .. } => no_shows = rec.no_shows,
+            }
+        } else if self.taxis.len() >= MAX_TAXIS_PER_TERMINAL {
+            return Err(DispatchError::LotFull {
+                capacity: MAX_TAXIS_PER_TERMINAL,
+            });
+        }
+
+        let priority = self.take_priority(&plate, now);
+        let priority_earned_at = match priority {
+            PriorityDecision::Honoured { earned_at } => Some(earned_at),
+            PriorityDecision::NotEligible | PriorityDecision::Lapsed { .. } => None,
+        };
+        let ticket = Ticket {
+            seq: self.next_seq(),
+            entered_at: now,
+            priority_earned_at,
+        };
+        self.held.remove(&plate);
+        self.lines.insert(plate.clone(), reg.class, service.clone(), ticket);
+        let record = TaxiRecord {
+            class: reg.class,
+            licence_region: reg.licence_region,
+            service_region: service,
+            ticket,
+            place: Place::Waiting,
+            liveness: Liveness::new(now),
+            no_shows,
+        };
+        self.taxis.insert(plate.clone(), record);
+        let (line, position) = self.position_of(&plate);
+        info!(
+            "taxi queued terminal={} plate={plate} line={line} seq={} priority={}",
+            self.terminal,
+            ticket.seq,
+            ticket.is_priority()
+        );
+        events.push(DispatchEvent::Queued {
+            plate,
+            line: line.clone(),
+            ticket,
+            position,
+            priority,
+            at: now,
+        });
+        Ok(self.finish(
+            ArrivalOutcome::Queued {
+                line,
+                ticket,
+                position,
+                priority,
+            },
+            events,
+            now,
+        ))
+    }
+
+    fn known(&self, region: &Region) -> Option<Region> {
+        self.rules.is_known(region).then(|| region.clone())
+    }
+
+    fn pick_service_region(&self, reg: &Registration) -> Option<Region> {
+        reg.service_region
+            .as_ref()
+            .filter(|chosen| self.rules.allows(&reg.licence_region, chosen))
+            .or_else(|| Some(&reg.licence_region).filter(|l| self.rules.allows(l, l)))
+            .cloned()
+    }
+
+    /// The short-trip rule at a fresh entry: honour, discard as late, or nothing to do.
+    fn take_priority(&mut self, plate: &Plate, now: Millis) -> PriorityDecision {
+        let Some(grant) = self.grants.get(plate).copied() else {
+            return PriorityDecision::NotEligible;
+        };
+        if now < grant.earned_at {
+            // A reading stamped before the completion cannot be the re-entry that follows it.
+            return PriorityDecision::NotEligible;
+        }
+        self.grants.remove(plate);
+        if now <= grant.expires_at {
+            PriorityDecision::Honoured {
+                earned_at: grant.earned_at,
+            }
+        } else {
+            PriorityDecision::Lapsed {
+                expired_at: grant.expires_at,
+            }
+        }
+    }
+
+    /// Holds a plate for an operator, taking it out of line or off the curb first.
+    fn hold(
+        &mut self,
+        plate: &Plate,
+        reason: HoldReason,
+        key: Option<(Region, TaxiClass)>,
+        now: Millis,
+        events: &mut Vec<DispatchEvent>,
+    ) -> ArrivalOutcome {
+        let key = key.or_else(|| self.taxis.get(plate).map(|r| (r.service_region.clone(), r.class)));
+        self.evict(plate, reason.into(), now, events);
+        let repeated = self.held.contains_key(plate);
+        if !repeated {
+            if self.held.len() >= MAX_HELD_TRACKED {
+                let oldest = self.held.iter().min_by_key(|(_, at)| **at).map(|(p, _)| p.clone());
+                if let Some(oldest) = oldest {
+                    self.held.remove(&oldest);
+                }
+            }
+            self.held.insert(plate.clone(), now);
+            self.stats.record_hold(key.as_ref().map(|(r, c)| (r, *c)));
+            warn!("taxi held terminal={} plate={plate} reason={reason:?}", self.terminal);
+            events.push(DispatchEvent::Held {
+                plate: plate.clone(),
+                reason,
+                at: now,
+            });
+        }
+        ArrivalOutcome::Held { reason, repeated }
+    }
+
+    /// An operator blacklisted the plate: a taxi here is taken out of line (or off the curb,
+    /// its passenger passed on) and held. Returns whether the taxi was in line or at the curb.
+    pub fn blacklist(&mut self, plate: &Plate, now: Millis) -> Step<bool> {
+        let present = self
+            .taxis
+            .get(plate)
+            .is_some_and(|r| !matches!(r.place, Place::OnTrip { .. }));
+        let mut events = Vec::new();
+        self.hold(plate, HoldReason::Blacklisted, None, now, &mut events);
+        self.finish(present, events, now)
+    }
+
+    /// Forgets a hold (the plate was registered or taken off the blacklist), so a later hold
+    /// raises a new event. Bookkeeping only: no event. Returns whether it was held.
+    pub fn clear_hold(&mut self, plate: &Plate) -> bool {
+        self.held.remove(plate).is_some()
+    }
+}

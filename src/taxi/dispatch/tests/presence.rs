@@ -1,0 +1,230 @@
+//! Short-trip fairness and liveness.
+
+use super::*;
+
+// ---- short-trip fairness ----
+
+/// A taxi "A" that took request 1 at 06:03 and was picked up at 06:04, with B and C behind it.
+fn out_on_a_trip() -> Dispatcher {
+    let mut d = terminal(&[("seoul", 1)]);
+    arrive(&mut d, "A", "seoul", at(0));
+    arrive(&mut d, "B", "seoul", at(1));
+    arrive(&mut d, "C", "seoul", at(2));
+    request(&mut d, 1, "seoul", at(3));
+    d.pickup(RequestId(1), at(4)).unwrap();
+    d
+}
+
+#[test]
+fn short_trip_and_prompt_reentry_earn_a_priority_ticket() {
+    let mut d = out_on_a_trip();
+    let done = d.complete(RequestId(1), 4.0, at(20)).unwrap();
+    assert_eq!(done.outcome.priority_until, Some(at(80)));
+    assert!(matches!(
+        done.events[..],
+        [DispatchEvent::TripCompleted { short: true, .. }]
+    ));
+    assert_eq!(d.taxi(&p("A")).unwrap().priority_until, Some(at(80)));
+    arrive(&mut d, "D", "seoul", at(30));
+    let step = arrive(&mut d, "A", "seoul", at(80));
+    assert!(matches!(step.outcome, ArrivalOutcome::Queued {
+        priority: PriorityDecision::Honoured { earned_at }, position: 1, ticket, ..
+    } if earned_at == at(20) && ticket.entered_at == at(80)));
+    assert_eq!(waiting(&d, &seoul()), ["A", "C", "D"]);
+    let view = &d.queues().lines[0].waiting[0];
+    assert!(view.priority && view.priority_earned_at == Some(at(20)));
+}
+
+#[test]
+fn priority_tickets_go_in_the_order_they_were_earned() {
+    let mut d = terminal(&[("seoul", 2)]);
+    for (i, plate) in ["A", "B"].iter().enumerate() {
+        arrive(&mut d, plate, "seoul", at(i as i64));
+        request(&mut d, i as i64 + 1, "seoul", at(2));
+        d.pickup(RequestId(i as i64 + 1), at(3)).unwrap();
+    }
+    arrive(&mut d, "C", "seoul", at(4));
+    arrive(&mut d, "D", "seoul", at(5));
+    arrive(&mut d, "E", "seoul", at(6));
+    d.complete(RequestId(1), 2.0, at(10)).unwrap();
+    d.complete(RequestId(2), 2.0, at(12)).unwrap();
+    arrive(&mut d, "B", "seoul", at(20));
+    arrive(&mut d, "A", "seoul", at(25));
+    assert_eq!(waiting(&d, &seoul()), ["A", "B", "E"]);
+}
+
+#[test]
+fn priority_is_refused_when_the_reentry_is_too_late() {
+    let mut d = out_on_a_trip();
+    d.complete(RequestId(1), 4.0, at(20)).unwrap();
+    let step = arrive(&mut d, "A", "seoul", at(81));
+    assert!(
+        matches!(step.outcome, ArrivalOutcome::Queued { priority: PriorityDecision::Lapsed { expired_at }, .. } if expired_at == at(80))
+    );
+    assert_eq!(waiting(&d, &seoul()), ["C", "A"]);
+}
+
+#[test]
+fn priority_is_refused_for_a_trip_that_is_not_short() {
+    let mut d = out_on_a_trip();
+    let done = d.complete(RequestId(1), 10.0, at(20)).unwrap();
+    assert_eq!(
+        done.outcome,
+        TripOutcome {
+            short: false,
+            priority_until: None
+        }
+    );
+    let step = arrive(&mut d, "A", "seoul", at(30));
+    assert!(matches!(
+        step.outcome,
+        ArrivalOutcome::Queued {
+            priority: PriorityDecision::NotEligible,
+            ..
+        }
+    ));
+    assert_eq!(waiting(&d, &seoul()), ["C", "A"]);
+}
+
+#[test]
+fn priority_lapses_without_an_lpr_sighting() {
+    let mut d = terminal(&[("seoul", 1)]);
+    arrive(&mut d, "A", "seoul", at(0));
+    request(&mut d, 1, "seoul", at(1));
+    d.pickup(RequestId(1), at(2)).unwrap();
+    d.complete(RequestId(1), 4.0, at(20)).unwrap();
+    // Driver-app pings are not camera sightings.
+    assert!(matches!(
+        d.ping(&p("A"), at(30)),
+        Err(DispatchError::UnknownTaxi { .. })
+    ));
+    assert_eq!(d.next_deadline(), Some(at(80) + Duration::from_millis(1)));
+    assert!(d.tick(at(80)).is_empty());
+    let lapsed = d.tick(at(81));
+    assert_eq!(
+        lapsed,
+        [DispatchEvent::PriorityLapsed {
+            plate: p("A"),
+            expired_at: at(80)
+        }]
+    );
+    assert_eq!(d.taxi(&p("A")), None);
+    let step = arrive(&mut d, "A", "seoul", at(82));
+    assert!(matches!(
+        step.outcome,
+        ArrivalOutcome::Queued {
+            priority: PriorityDecision::NotEligible,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn priority_is_refused_when_the_trip_was_never_completed_before_reentry() {
+    let mut d = out_on_a_trip();
+    let step = arrive(&mut d, "A", "seoul", at(10));
+    assert!(matches!(
+        step.outcome,
+        ArrivalOutcome::Queued {
+            priority: PriorityDecision::NotEligible,
+            ..
+        }
+    ));
+    let done = d.complete(RequestId(1), 1.0, at(11)).unwrap();
+    assert_eq!(
+        done.outcome,
+        TripOutcome {
+            short: true,
+            priority_until: None
+        }
+    );
+    assert_eq!(d.taxi(&p("A")).unwrap().priority_until, None);
+    assert_eq!(waiting(&d, &seoul()), ["C", "A"]);
+}
+
+#[test]
+fn a_double_arrival_neither_doubles_nor_consumes_priority_twice() {
+    let mut d = out_on_a_trip();
+    d.complete(RequestId(1), 4.0, at(20)).unwrap();
+    arrive(&mut d, "A", "seoul", at(30));
+    let again = arrive(&mut d, "A", "seoul", at(31));
+    assert!(
+        matches!(again.outcome, ArrivalOutcome::AlreadyQueued { position: 1, ticket, .. } if ticket.seq == 4 && ticket.is_priority())
+    );
+    assert!(again.events.is_empty());
+    assert_eq!(waiting(&d, &seoul()), ["A", "C"]);
+    // At the curb or assigned, a reading is ignored.
+    let a = request(&mut d, 2, "seoul", at(33));
+    assert_eq!(a.plate.as_str(), "B");
+    d.pickup(RequestId(2), at(34)).unwrap();
+    let busy = arrive(&mut d, "A", "seoul", at(35));
+    assert_eq!(
+        busy,
+        Step {
+            outcome: ArrivalOutcome::Busy {
+                state: TaxiStateKind::Called
+            },
+            events: vec![]
+        }
+    );
+    assert_eq!(d.taxi(&p("A")).unwrap().ticket.map(|t| t.seq), Some(4));
+}
+
+// ---- liveness ----
+
+#[test]
+fn silent_taxis_are_suspended_keep_their_place_and_are_removed_after_grace() {
+    let mut d = terminal(&[]);
+    arrive(&mut d, "A", "seoul", at_s(0));
+    arrive(&mut d, "B", "seoul", at_s(0));
+    arrive(&mut d, "C", "seoul", at_s(0));
+    d.ping(&p("B"), at_s(20)).unwrap();
+    let events = d.tick(at_s(30));
+    let suspended: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            DispatchEvent::Suspended { plate, at, .. } if *at == at_s(30) => Some(plate.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(suspended, ["A", "C"]);
+    assert_eq!(waiting(&d, &seoul()), ["A", "B", "C"]);
+
+    // Call-forward skips the suspended head, which keeps its place.
+    let step = d.configure(&regional(&[("seoul", 1)]), at_s(31)).unwrap();
+    assert_eq!(called(&step.events), [("B".to_owned(), 1)]);
+    let resumed = d.ping(&p("A"), at_s(40)).unwrap();
+    assert!(matches!(&resumed.events[..], [DispatchEvent::Resumed { plate, .. }] if plate.as_str() == "A"));
+    assert_eq!(waiting(&d, &seoul()), ["A", "C"]);
+
+    let events = d.tick(at_s(150));
+    assert!(
+        matches!(&events[0], DispatchEvent::Suspended { plate, at, .. } if plate.as_str() == "A" && *at == at_s(70))
+    );
+    assert!(matches!(
+        &events[1],
+        DispatchEvent::RemovedFromLine { plate, reason: RemovalReason::Silent, at, .. } if plate.as_str() == "C" && *at == at_s(150)
+    ));
+    assert_eq!(events.len(), 2);
+    assert_eq!(waiting(&d, &seoul()), ["A"]);
+    assert!(matches!(
+        d.ping(&p("C"), at_s(151)),
+        Err(DispatchError::UnknownTaxi { .. })
+    ));
+    assert_eq!(d.next_deadline(), Some(at_s(190)));
+}
+
+#[test]
+fn a_request_skips_suspended_taxis_and_says_so() {
+    let mut d = terminal(&[("seoul", 1)]);
+    arrive(&mut d, "A", "seoul", at_s(0));
+    arrive(&mut d, "B", "seoul", at_s(0));
+    arrive(&mut d, "C", "seoul", at_s(10));
+    d.request(ask(1, "seoul", TaxiClass::Standard), at_s(1)).unwrap();
+    d.tick(at_s(35));
+    let a = request(&mut d, 2, "seoul", at_s(36));
+    assert_eq!(
+        (a.plate.as_str(), a.position, a.skipped_suspended.clone()),
+        ("C", 2, vec![p("B")])
+    );
+}

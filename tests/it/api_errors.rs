@@ -1,0 +1,237 @@
+//! The HTTP contract for bad input: every refusal is problem+json with API.md's status.
+
+use std::time::Duration;
+
+use kwanje::auth::{Claims, Keys, Role};
+use kwanje::time::Millis;
+use serde_json::{json, Value};
+
+use crate::support::{Backend, Server};
+
+fn assert_problem(status: u16, body: &Value, want: u16) {
+    assert_eq!(status, want, "{body}");
+    assert_eq!(body["status"], want, "{body}");
+    assert!(
+        body["type"].as_str().unwrap().starts_with("urn:kwanje:problem:"),
+        "{body}"
+    );
+    assert!(!body["detail"].as_str().unwrap().is_empty(), "{body}");
+}
+
+#[actix_web::test]
+async fn tokens_that_are_missing_expired_forged_or_unsigned_get_401() {
+    let s = Server::start(Backend::Sqlite).await;
+    let (status, body) = s.call("GET", "/api/v1/devices", None, None).await;
+    assert_problem(status, &body, 401);
+
+    let past = Millis::now() - Duration::from_secs(7_200);
+    let expired = s
+        .state
+        .keys
+        .issue(&Claims::new("op", Role::Admin, past, Duration::from_secs(60)))
+        .unwrap();
+    let (status, body) = s.call("GET", "/api/v1/devices", Some(&expired), None).await;
+    assert_problem(status, &body, 401);
+    assert!(body["detail"].as_str().unwrap().contains("expired"), "{body}");
+
+    let forged = Keys::hs256(b"not-the-server-key")
+        .issue(&Claims::new("op", Role::Admin, Millis::now(), Duration::from_secs(60)))
+        .unwrap();
+    let (status, body) = s.call("GET", "/api/v1/devices", Some(&forged), None).await;
+    assert_problem(status, &body, 401);
+
+    let payload = forged.split('.').nth(1).unwrap();
+    let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
+    let (status, body) = s.call("GET", "/api/v1/devices", Some(&unsigned), None).await;
+    assert_problem(status, &body, 401);
+
+    let (status, body) = s.call("GET", "/api/v1/devices", Some("garbage"), None).await;
+    assert_problem(status, &body, 401);
+}
+
+#[actix_web::test]
+async fn roles_are_enforced_with_403() {
+    let s = Server::start(Backend::Sqlite).await;
+    s.register("pc-1", &["cam-1"], 5_000, 3).await;
+    let viewer = s.token("val", Role::Viewer, None);
+    let operator = s.token("oli", Role::Operator, None);
+    let client = s.token("pc-2", Role::Client, Some("pc-2"));
+    let device = json!({"id": "cam-2", "kind": "gate", "client_id": "pc-1"});
+
+    let (status, body) = s
+        .call("POST", "/api/v1/devices", Some(&viewer), Some(device.clone()))
+        .await;
+    assert_problem(status, &body, 403);
+    let (status, body) = s.call("POST", "/api/v1/devices", Some(&operator), Some(device)).await;
+    assert_problem(status, &body, 403);
+    let (status, body) = s.call("GET", "/api/v1/devices", Some(&client), None).await;
+    assert_problem(status, &body, 403);
+    // A client may only heartbeat the devices it hosts.
+    let (status, body) = s
+        .call(
+            "POST",
+            "/api/v1/devices/cam-1/heartbeat",
+            Some(&client),
+            Some(json!({"status": "ok"})),
+        )
+        .await;
+    assert_problem(status, &body, 403);
+    let (status, _) = s.call("GET", "/api/v1/devices", Some(&viewer), None).await;
+    assert_eq!(status, 200);
+}
+
+#[actix_web::test]
+async fn malformed_bodies_get_400_and_invalid_ones_422() {
+    let s = Server::start(Backend::Sqlite).await;
+    s.register("pc-1", &[], 5_000, 3).await;
+    let admin = s.admin.clone();
+    let client = awc::Client::default();
+    let mut resp = client
+        .post(s.url("/api/v1/devices"))
+        .insert_header(("Authorization", format!("Bearer {admin}")))
+        .insert_header(("Content-Type", "application/json"))
+        .send_body("{\"id\": ")
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    assert_eq!(resp.headers().get("content-type").unwrap(), "application/problem+json");
+    let body: Value = resp.json().await.unwrap();
+    assert_problem(400, &body, 400);
+
+    let (status, body) = s.post("/api/v1/devices", json!({"id": 5, "kind": "gate"})).await;
+    assert_problem(status, &body, 400);
+    let (status, body) = s
+        .post(
+            "/api/v1/devices",
+            json!({"id": "x", "kind": "toaster", "client_id": "pc-1"}),
+        )
+        .await;
+    assert_problem(status, &body, 422);
+    assert!(
+        body["detail"].as_str().unwrap().contains("lpr_camera"),
+        "lists the known kinds: {body}"
+    );
+    let (status, body) = s
+        .post(
+            "/api/v1/devices",
+            json!({"id": "has space", "kind": "gate", "client_id": "pc-1"}),
+        )
+        .await;
+    assert_problem(status, &body, 422);
+    let (status, body) = s
+        .post(
+            "/api/v1/devices",
+            json!({"id": "g", "kind": "gate", "client_id": "nobody"}),
+        )
+        .await;
+    assert_problem(status, &body, 422);
+    let (status, body) = s
+        .post(
+            "/api/v1/devices",
+            json!({"id": "g", "kind": "gate", "client_id": "pc-1", "heartbeat_interval_ms": 1}),
+        )
+        .await;
+    assert_problem(status, &body, 422);
+    let (status, body) = s.get("/api/v1/devices?limit=5000").await;
+    assert_problem(status, &body, 422);
+    // Nothing half-stored: the refused device does not exist.
+    let (status, _) = s.get("/api/v1/devices/g").await;
+    assert_eq!(status, 404);
+}
+
+#[actix_web::test]
+async fn unknown_things_get_404_and_duplicates_409() {
+    let s = Server::start(Backend::Sqlite).await;
+    s.register("pc-1", &["cam-1"], 5_000, 3).await;
+    for path in [
+        "/api/v1/devices/nope",
+        "/api/v1/alerts/123",
+        "/api/v1/alerts/abc",
+        "/api/v1/commands/9",
+        "/api/v1/nothing",
+    ] {
+        let (status, body) = s.get(path).await;
+        assert_problem(status, &body, 404);
+    }
+    let (status, body) = s.heartbeat("pc-1", "nope", "ok").await;
+    assert_problem(status, &body, 404);
+    let (status, body) = s
+        .post(
+            "/api/v1/devices",
+            json!({"id": "cam-1", "kind": "gate", "client_id": "pc-1"}),
+        )
+        .await;
+    assert_problem(status, &body, 409);
+    let (status, body) = s.post("/api/v1/clients", json!({"id": "pc-1", "name": "again"})).await;
+    assert_problem(status, &body, 409);
+    // Fault injection is off unless KWANJE_FAULT_INJECTION=1.
+    let (status, body) = s.post("/api/v1/devices/cam-1/faults/crash", json!({})).await;
+    assert_problem(status, &body, 404);
+}
+
+#[actix_web::test]
+async fn a_password_buys_a_token_and_a_wrong_one_does_not() {
+    let s = Server::start(Backend::Sqlite).await;
+    let (status, body) = s
+        .call(
+            "POST",
+            "/api/v1/auth/token",
+            None,
+            Some(json!({"username": "admin", "password": "nope"})),
+        )
+        .await;
+    assert_problem(status, &body, 401);
+    let (status, body) = s
+        .call(
+            "POST",
+            "/api/v1/auth/token",
+            None,
+            Some(json!({"username": "ghost", "password": "x"})),
+        )
+        .await;
+    assert_problem(status, &body, 401);
+    let (status, body) = s
+        .call(
+            "POST",
+            "/api/v1/auth/token",
+            None,
+            Some(json!({"username": "admin", "password": "admin-pw"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3_600);
+    let token = body["access_token"].as_str().unwrap();
+    let (status, _) = s.call("GET", "/api/v1/devices", Some(token), None).await;
+    assert_eq!(status, 200);
+}
+
+#[actix_web::test]
+async fn lists_page_with_a_cursor() {
+    let s = Server::start(Backend::Sqlite).await;
+    s.register("pc-1", &["a", "b", "c"], 5_000, 3).await;
+    let (_, first) = s.get("/api/v1/devices?limit=2").await;
+    let ids: Vec<&str> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["a", "b"]);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let (_, rest) = s.get(&format!("/api/v1/devices?limit=2&cursor={cursor}")).await;
+    assert_eq!(rest["items"][0]["id"], "c");
+    assert_eq!(rest["next_cursor"], Value::Null);
+    let (_, clients) = s.get("/api/v1/clients").await;
+    assert_eq!(clients["items"][0]["id"], "pc-1");
+    assert_eq!(clients["items"][0]["online"], false);
+}
+
+#[actix_web::test]
+async fn health_and_readiness_answer() {
+    let s = Server::start(Backend::Sqlite).await;
+    let (status, _) = s.call("GET", "/healthz", None, None).await;
+    assert_eq!(status, 200);
+    let (status, body) = s.call("GET", "/readyz", None, None).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ready")));
+}

@@ -1,0 +1,122 @@
+//! The binary as an operator runs it: `kwanje serve` with no configuration, `token`, `migrate`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kwanje::auth::{Keys, Role};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kwanje");
+
+#[test]
+fn token_prints_a_token_signed_with_the_configured_key() {
+    let out = Command::new(BIN)
+        .args([
+            "token",
+            "--sub",
+            "gate-pc-7",
+            "--role",
+            "client",
+            "--client",
+            "gate-pc-7",
+            "--ttl",
+            "2h",
+        ])
+        .env("KWANJE_JWT_SECRET", "cli-test-secret")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap();
+    let p = Keys::hs256(b"cli-test-secret").verify(token.trim()).unwrap();
+    assert_eq!(
+        (p.name.as_str(), p.role, p.client.as_deref()),
+        ("gate-pc-7", Role::Client, Some("gate-pc-7"))
+    );
+    let ttl = p.expires_ms - kwanje::time::Millis::now().0;
+    assert!((7_100_000..=7_200_000).contains(&ttl), "{ttl}");
+
+    let bad = Command::new(BIN)
+        .args(["token", "--sub", "x", "--role", "root"])
+        .env("KWANJE_JWT_SECRET", "s")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown role"));
+}
+
+#[test]
+fn migrate_creates_the_schema_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    for _ in 0..2 {
+        let out = Command::new(BIN)
+            .args(["migrate", "--database-url", &url])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert!(dir.path().join("m.db").exists());
+}
+
+/// `kwanje serve` with nothing configured: SQLite in the working directory, a generated admin
+/// password logged once, a token key kept in the database, and a graceful stop on SIGTERM.
+#[test]
+fn serve_needs_no_configuration_and_stops_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("KWANJE_ADMIN_PASSWORD")
+        .env_remove("KWANJE_JWT_SECRET")
+        .env("KWANJE_BIND", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let (mut password, mut addr) = (None, None);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while addr.is_none() && Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        if let Some(rest) = line.split("password=").nth(1) {
+            password = rest.split_whitespace().next().map(str::to_owned);
+        }
+        if let Some(rest) = line.split("serving addr=").nth(1) {
+            addr = rest.split_whitespace().next().map(str::to_owned);
+        }
+    }
+    let (password, addr) = (
+        password.expect("generated password logged"),
+        addr.expect("serving line"),
+    );
+    assert!(dir.path().join("kwanje.db").exists());
+
+    let body = serde_json::json!({"username": "admin", "password": password}).to_string();
+    let resp = actix_web::rt::System::new().block_on(async move {
+        let mut r = awc::Client::default()
+            .post(format!("http://{addr}/api/v1/auth/token"))
+            .insert_header(("content-type", "application/json"))
+            .send_body(body)
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.body().await.unwrap())
+    });
+    assert_eq!(resp.0, 200, "{:?}", resp.1);
+
+    // SIGTERM: the server drains and exits 0.
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let mut rest = String::new();
+    for line in lines.map_while(Result::ok) {
+        rest.push_str(&line);
+        rest.push('\n');
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}\n{rest}");
+    assert!(rest.contains("SIGTERM stopping gracefully"), "{rest}");
+    assert!(rest.contains("shutdown complete"), "{rest}");
+}

@@ -1,0 +1,250 @@
+//! Supervision by counting and by breaking things (DESIGN.md; actix's test_supervisor.rs).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use kwanje::supervision::{
+    guarded, ChildExited, ChildFactory, Crash, Exit, GetStats, Guarded, RestartPolicy, StartChild, Supervisor,
+};
+use kwanje::time::SystemClock;
+use serde_json::Value;
+
+use crate::support::{Backend, Server};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn fault_injection(c: &mut kwanje::config::Config) {
+    c.fault_injection = true;
+    c.device_threads = Some(1);
+}
+
+async fn crash(s: &Server, id: &str) {
+    let (status, body) = s
+        .post(&format!("/api/v1/devices/{id}/faults/crash"), serde_json::json!({}))
+        .await;
+    assert_eq!(status, 202, "{body}");
+}
+
+async fn stats(s: &Server) -> kwanje::supervision::SupervisorStats {
+    s.state.devices.supervisor().send(GetStats).await.unwrap()
+}
+
+#[actix_web::test]
+async fn a_crashed_device_is_restarted_once_and_serves_from_its_stored_state() {
+    let s = Server::start_with(Backend::Sqlite, fault_injection).await;
+    s.register("pc-1", &["cam-1"], 100, 2).await;
+    s.heartbeat("pc-1", "cam-1", "ok").await;
+    s.wait_for("/api/v1/devices/cam-1", WAIT, |d| d["state"] == "down")
+        .await;
+    s.wait_for("/api/v1/alerts?state=open", WAIT, |b| {
+        b["items"].as_array().is_some_and(|a| a.len() == 1)
+    })
+    .await;
+    let before = stats(&s).await;
+
+    crash(&s, "cam-1").await;
+    let after = s.wait_for("/api/v1/devices/cam-1", WAIT, |d| d["restarts"] == 1).await;
+    assert_eq!(
+        after["state"], "down",
+        "rebuilt from the stored state, not the crashed value: {after}"
+    );
+    let now = stats(&s).await;
+    assert_eq!(now.restarts - before.restarts, 1);
+    assert_eq!(now.escalations, 0);
+
+    // It serves again: a heartbeat brings it up and resolves the stored alert.
+    let (status, body) = s.heartbeat("pc-1", "cam-1", "ok").await;
+    assert_eq!((status, body["state"].as_str()), (200, Some("up")), "{body}");
+    s.wait_for("/api/v1/alerts?state=open", WAIT, |b| {
+        b["items"].as_array().is_some_and(Vec::is_empty)
+    })
+    .await;
+    // The restart count is stored.
+    s.wait_for("/api/v1/devices/cam-1", WAIT, |d| d["restarts"] == 1).await;
+    let count: i32 = s
+        .state
+        .store
+        .read(|c| kwanje::store::models::devices::find(c, "cam-1").map(|d| d.unwrap().restarts))
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+}
+
+#[actix_web::test]
+async fn a_crash_loop_quarantines_the_device_and_raises_one_critical_alert() {
+    let s = Server::start_with(Backend::Sqlite, fault_injection).await;
+    s.register("pc-1", &["gate-1"], 5_000, 3).await;
+    // Default policy: 5 restarts within 60 s; the 6th crash escalates.
+    for n in 1..=5u32 {
+        crash(&s, "gate-1").await;
+        s.wait_for("/api/v1/devices/gate-1", WAIT, |d| d["restarts"] == n).await;
+        // Wait for the new actor (backoff doubles from 50 ms) before crashing it again.
+        let deadline = std::time::Instant::now() + WAIT;
+        while s.state.devices.get("gate-1").unwrap().addr().is_none() {
+            assert!(std::time::Instant::now() < deadline);
+            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    crash(&s, "gate-1").await;
+    let q = s
+        .wait_for("/api/v1/devices/gate-1", WAIT, |d| d["state"] == "quarantined")
+        .await;
+    assert_eq!(q["restarts"], 5);
+    let st = stats(&s).await;
+    assert_eq!((st.restarts, st.escalations), (5, 1));
+    let open = s
+        .wait_for("/api/v1/alerts?state=open&kind=crash_loop", WAIT, |b| {
+            b["items"].as_array().is_some_and(|a| a.len() == 1)
+        })
+        .await;
+    assert_eq!(open["items"][0]["severity"], "critical");
+    // A quarantined device refuses heartbeats with a clear 409.
+    let (status, body) = s.heartbeat("pc-1", "gate-1", "ok").await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("quarantined"));
+    // Lifting the quarantine starts it afresh and resolves the crash-loop alert.
+    s.state.devices.restart("gate-1").await.unwrap();
+    let (status, _) = s.heartbeat("pc-1", "gate-1", "ok").await;
+    assert_eq!(status, 200);
+    s.wait_for("/api/v1/alerts?state=open&kind=crash_loop", WAIT, |b| {
+        b["items"].as_array().is_some_and(Vec::is_empty)
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn other_devices_on_the_same_arbiter_keep_running_through_a_panic() {
+    // One device thread: every device actor shares the arbiter of the one that panics.
+    let s = Server::start_with(Backend::Sqlite, fault_injection).await;
+    s.register("pc-1", &["a", "b"], 150, 2).await;
+    s.heartbeat("pc-1", "b", "ok").await;
+    for _ in 0..3 {
+        crash(&s, "a").await;
+        let (status, body) = s.heartbeat("pc-1", "b", "ok").await;
+        assert_eq!((status, body["state"].as_str()), (200, Some("up")), "{body}");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    // b's own timer still fires on that arbiter: it goes down when silent.
+    s.wait_for("/api/v1/devices/b", WAIT, |d| d["state"] == "down").await;
+    let (_, a) = s.get("/api/v1/devices/a").await;
+    assert_eq!(a["restarts"], 3, "{a}");
+}
+
+// A generic child, counted as actix's own supervisor test does.
+
+#[derive(Default)]
+struct Counts {
+    starts: AtomicU32,
+    stops: AtomicU32,
+}
+
+struct Child {
+    counts: Arc<Counts>,
+    exits: Recipient<ChildExited<u32>>,
+    exit: Exit,
+}
+
+impl Actor for Child {
+    type Context = Context<Self>;
+    fn started(&mut self, _: &mut Context<Self>) {
+        self.counts.starts.fetch_add(1, Ordering::SeqCst);
+    }
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.counts.stops.fetch_add(1, Ordering::SeqCst);
+        self.exits.do_send(ChildExited {
+            id: 1,
+            exit: std::mem::replace(&mut self.exit, Exit::Normal),
+        });
+    }
+}
+
+impl Guarded for Child {
+    fn crashed(&mut self, ctx: &mut Context<Self>, crash: Crash) {
+        self.exit = Exit::Crashed(crash.message);
+        ctx.stop();
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+enum Order {
+    Panic,
+    Stop,
+}
+
+impl Handler<Order> for Child {
+    type Result = ();
+    fn handle(&mut self, msg: Order, ctx: &mut Context<Self>) {
+        guarded(self, ctx, |_, ctx| match msg {
+            Order::Panic => panic!("child told to panic"),
+            Order::Stop => ctx.stop(),
+        });
+    }
+}
+
+struct Factory {
+    counts: Arc<Counts>,
+    current: Arc<std::sync::Mutex<Option<Addr<Child>>>>,
+    escalated: Arc<AtomicU32>,
+}
+
+impl ChildFactory for Factory {
+    type Id = u32;
+    fn start_child(&mut self, _: &u32, _: u32, exits: Recipient<ChildExited<u32>>) -> Result<(), String> {
+        let addr = Child {
+            counts: self.counts.clone(),
+            exits,
+            exit: Exit::Normal,
+        }
+        .start();
+        *self.current.lock().unwrap() = Some(addr);
+        Ok(())
+    }
+    fn escalate(&mut self, _: &u32, _: &str, _: u32) {
+        self.escalated.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+async fn settle() {
+    actix_web::rt::time::sleep(Duration::from_millis(150)).await;
+}
+
+#[actix_web::test]
+async fn panics_restart_a_child_and_a_deliberate_stop_does_not() {
+    let counts = Arc::new(Counts::default());
+    let current = Arc::new(std::sync::Mutex::new(None));
+    let escalated = Arc::new(AtomicU32::new(0));
+    let factory = Factory {
+        counts: counts.clone(),
+        current: current.clone(),
+        escalated: escalated.clone(),
+    };
+    let policy = RestartPolicy {
+        backoff_initial: Duration::from_millis(10),
+        ..RestartPolicy::default()
+    };
+    let sup = Supervisor::new("test", factory, policy, Arc::new(SystemClock)).start();
+    sup.send(StartChild { id: 1, reset: false }).await.unwrap().unwrap();
+    for _ in 0..2 {
+        let child = current.lock().unwrap().clone().unwrap();
+        child.send(Order::Panic).await.unwrap();
+        settle().await;
+    }
+    assert_eq!(counts.starts.load(Ordering::SeqCst), 3);
+    assert_eq!(counts.stops.load(Ordering::SeqCst), 2);
+    let st = sup.send(GetStats).await.unwrap();
+    assert_eq!((st.starts, st.restarts, st.escalations), (1, 2, 0));
+
+    let child = current.lock().unwrap().clone().unwrap();
+    child.send(Order::Stop).await.unwrap();
+    settle().await;
+    assert_eq!(
+        counts.starts.load(Ordering::SeqCst),
+        3,
+        "a deliberate stop is not restarted"
+    );
+    assert_eq!(escalated.load(Ordering::SeqCst), 0);
+    let _: Value = Value::Null;
+}
