@@ -7,6 +7,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
 use actix_web::dev::ServerHandle;
@@ -14,6 +15,7 @@ use actix_web::{middleware, web, App, HttpServer};
 use rand::distr::{Alphanumeric, SampleString};
 use thiserror::Error;
 
+use crate::alert::service::ReplayOutbox;
 use crate::alert::AlertService;
 use crate::auth::{password, Keys, Role};
 use crate::config::Config;
@@ -146,7 +148,9 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ids = Arc::new(IdGen::new(config.node_id));
     let store = prepared.store;
-    let alerts = AlertService::new(store.clone(), ids.clone(), clock.clone(), prepared.open_alerts).start();
+    let alerts = AlertService::new(store.clone(), ids.clone(), clock.clone(), prepared.open_alerts)
+        .renotify_every(Duration::from_secs(config.renotify_secs.max(1)))
+        .start();
     let arbiters: Vec<Arbiter> = (0..config.device_threads()).map(|_| Arbiter::new()).collect();
     let shared = Arc::new(DeviceShared::new(
         clock.clone(),
@@ -161,6 +165,9 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
         arbiters.iter().map(Arbiter::handle).collect(),
         RestartPolicy::default(),
     );
+    // Every subscriber of alert changes is wired above this line: replay what a crash left
+    // unpublished only now, so nobody misses it.
+    alerts.do_send(ReplayOutbox);
     let state = web::Data::new(AppState {
         config: config.clone(),
         store,

@@ -31,6 +31,9 @@ pub struct Config {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "KWANJE_HTTP_WORKERS")]
     pub http_workers: Option<usize>,
+    /// Seconds between re-notifications of an unacknowledged critical alert.
+    #[arg(long, env = "KWANJE_RENOTIFY_SECS", default_value_t = 300)]
+    pub renotify_secs: u64,
     /// Seconds to finish in-flight requests at shutdown.
     #[arg(long, env = "KWANJE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10)]
     pub shutdown_timeout_secs: u64,
@@ -61,6 +64,7 @@ impl Config {
             node_id: 0,
             device_threads: None,
             http_workers: None,
+            renotify_secs: 300,
             shutdown_timeout_secs: 10,
         }
     }

@@ -90,6 +90,7 @@ impl AlertBook {
                         alert.detail = cap(detail.as_deref());
                     }
                     alert.version += 1;
+                    alert.notified_ms = Some(now.0);
                     return Some(alert.clone());
                 }
                 let alert = Alert {
@@ -110,6 +111,7 @@ impl AlertBook {
                     resolved_ms: None,
                     suppressed_by: None,
                     version: 1,
+                    notified_ms: Some(now.0),
                 };
                 self.insert(alert.clone());
                 Some(alert)
@@ -120,6 +122,22 @@ impl AlertBook {
                 Some(alert)
             }
         }
+    }
+
+    /// Open, unacknowledged critical alerts last notified `every` or longer ago: each is marked
+    /// notified at `now` and returned, to be told again.
+    pub fn due_for_renotification(&mut self, now: Millis, every: std::time::Duration) -> Vec<Alert> {
+        let cutoff = (now - every).0;
+        let mut due: Vec<Alert> = Vec::new();
+        for alert in self.open.values_mut() {
+            let stale = alert.notified_ms.is_none_or(|t| t <= cutoff);
+            if alert.state == AlertState::Open && alert.severity == super::model::Severity::Critical && stale {
+                alert.notified_ms = Some(now.0);
+                due.push(alert.clone());
+            }
+        }
+        due.sort_by_key(|a| a.id);
+        due
     }
 
     /// An operator acknowledges alert `id`. Acknowledging twice changes nothing.
@@ -141,6 +159,7 @@ impl AlertBook {
         alert.ack_note = cap(note);
         alert.updated_ms = now.0;
         alert.version += 1;
+        alert.notified_ms = Some(now.0);
         Ok(Some(alert.clone()))
     }
 
@@ -159,6 +178,7 @@ fn resolve(alert: &mut Alert, by: Option<&str>, now: Millis) {
     alert.resolved_ms = Some(now.0);
     alert.updated_ms = now.0;
     alert.version += 1;
+    alert.notified_ms = Some(now.0);
 }
 
 #[cfg(test)]
@@ -261,6 +281,46 @@ mod tests {
             Err(BookError::NotOpen(10))
         );
         assert_eq!(book.resolve_by(10, "kim", Millis(6)), Err(BookError::NotOpen(10)));
+    }
+
+    #[test]
+    fn only_unacknowledged_critical_alerts_are_renotified_each_interval() {
+        use std::time::Duration;
+        let mut book = AlertBook::default();
+        let every = Duration::from_secs(300);
+        let critical = |kind| Intent::Raise {
+            subject: cam(),
+            kind,
+            severity: Severity::Critical,
+            detail: None,
+        };
+        book.apply(critical(AlertKind::CrashLoop), Millis(0), || 1);
+        book.apply(critical(AlertKind::FailoverFailed), Millis(0), || 2);
+        book.apply(raise(AlertKind::HeartbeatMissed), Millis(0), || 3);
+        assert!(book.due_for_renotification(Millis(299_999), every).is_empty());
+        let due: Vec<i64> = book
+            .due_for_renotification(Millis(300_000), every)
+            .iter()
+            .map(|a| a.id)
+            .collect();
+        assert_eq!(due, vec![1, 2], "major alerts are not re-notified");
+        assert!(
+            book.due_for_renotification(Millis(300_001), every).is_empty(),
+            "once per interval"
+        );
+        book.acknowledge(1, "kim", None, Millis(400_000)).unwrap();
+        let due: Vec<i64> = book
+            .due_for_renotification(Millis(700_000), every)
+            .iter()
+            .map(|a| a.id)
+            .collect();
+        assert_eq!(due, vec![2], "an acknowledged alert is not re-notified");
+        let versions: Vec<u32> = book
+            .due_for_renotification(Millis(1_000_000), every)
+            .iter()
+            .map(|a| a.version)
+            .collect();
+        assert_eq!(versions, vec![1], "re-notification does not change the alert");
     }
 
     #[test]

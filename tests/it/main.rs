@@ -4,6 +4,7 @@
 mod api_errors;
 mod cli;
 mod devices;
+mod durability;
 mod store_outage;
 mod supervision;
 mod support;

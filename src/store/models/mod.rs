@@ -10,6 +10,7 @@ pub mod audit;
 pub mod clients;
 pub mod commands;
 pub mod devices;
+pub mod outbox;
 pub mod settings;
 pub mod transitions;
 pub mod users;
