@@ -53,9 +53,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[idx.min(sorted.len() - 1)]
 }
 
+/// Each device that went down, and when.
+type Downs = Arc<Mutex<Vec<(Arc<kwanje::device::registry::DeviceEntry>, Millis)>>>;
+
 /// Collects the time each device went down.
 struct Collector {
-    downs: Arc<Mutex<Vec<(Arc<kwanje::device::registry::DeviceEntry>, Millis)>>>,
+    downs: Downs,
     count: Arc<AtomicUsize>,
 }
 
