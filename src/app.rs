@@ -18,13 +18,14 @@ use thiserror::Error;
 use crate::alert::service::ReplayOutbox;
 use crate::alert::AlertService;
 use crate::auth::{password, Keys, Role};
+use crate::command::CommandService;
 use crate::config::Config;
 use crate::device::actor::DeviceShared;
 use crate::device::lifecycle::FlapPolicy;
 use crate::device::Devices;
 use crate::http::{self, AppState};
 use crate::ids::IdGen;
-use crate::store::models::{alerts, devices, settings, users};
+use crate::store::models::{alerts, commands, devices, settings, users};
 use crate::store::{Store, StoreError};
 use crate::supervision::RestartPolicy;
 use crate::time::{Clock, Millis, SystemClock};
@@ -50,6 +51,7 @@ struct Prepared {
     secret: String,
     device_rows: Vec<devices::Device>,
     open_alerts: Vec<alerts::Alert>,
+    open_commands: Vec<commands::Command>,
 }
 
 /// Opens and migrates the store and reads what the services start from. Blocking.
@@ -61,11 +63,13 @@ fn prepare(config: &Config) -> Result<Prepared, StoreError> {
     let secret = signing_secret(&store, config.jwt_secret.as_deref())?;
     let device_rows = store.read_blocking(devices::all)?;
     let open_alerts = store.read_blocking(alerts::unresolved)?;
+    let open_commands = store.read_blocking(commands::open)?;
     Ok(Prepared {
         store,
         secret,
         device_rows,
         open_alerts,
+        open_commands,
     })
 }
 
@@ -151,6 +155,15 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
     let alerts = AlertService::new(store.clone(), ids.clone(), clock.clone(), prepared.open_alerts)
         .renotify_every(Duration::from_secs(config.renotify_secs.max(1)))
         .start();
+    let commands = CommandService::new(
+        store.clone(),
+        ids.clone(),
+        clock.clone(),
+        alerts.clone(),
+        config.command_ack_timeout(),
+        prepared.open_commands,
+    )
+    .start();
     let arbiters: Vec<Arbiter> = (0..config.device_threads()).map(|_| Arbiter::new()).collect();
     let shared = Arc::new(DeviceShared::new(
         clock.clone(),
@@ -165,6 +178,7 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
         arbiters.iter().map(Arbiter::handle).collect(),
         RestartPolicy::default(),
     );
+    crate::device::failover_watch::start(&devices, &commands, &alerts, config.command_ttl());
     // Every subscriber of alert changes is wired above this line: replay what a crash left
     // unpublished only now, so nobody misses it.
     alerts.do_send(ReplayOutbox);
@@ -174,6 +188,7 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
         keys: Arc::new(Keys::hs256(prepared.secret.as_bytes())),
         devices,
         alerts,
+        commands,
         ids,
         clock,
     });

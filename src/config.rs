@@ -34,6 +34,12 @@ pub struct Config {
     /// Seconds between re-notifications of an unacknowledged critical alert.
     #[arg(long, env = "KWANJE_RENOTIFY_SECS", default_value_t = 300)]
     pub renotify_secs: u64,
+    /// Milliseconds a delivered command waits for the client's ack before it times out.
+    #[arg(long, env = "KWANJE_COMMAND_ACK_TIMEOUT_MS", default_value_t = 10_000)]
+    pub command_ack_timeout_ms: u64,
+    /// Milliseconds an undelivered command waits for its client, when the request names none.
+    #[arg(long, env = "KWANJE_COMMAND_TTL_MS", default_value_t = 300_000)]
+    pub command_ttl_ms: u64,
     /// Seconds to finish in-flight requests at shutdown.
     #[arg(long, env = "KWANJE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10)]
     pub shutdown_timeout_secs: u64,
@@ -65,6 +71,8 @@ impl Config {
             device_threads: None,
             http_workers: None,
             renotify_secs: 300,
+            command_ack_timeout_ms: 10_000,
+            command_ttl_ms: 300_000,
             shutdown_timeout_secs: 10,
         }
     }
@@ -75,6 +83,14 @@ impl Config {
 
     pub fn http_workers(&self) -> usize {
         self.http_workers.unwrap_or_else(cores).max(1)
+    }
+
+    pub fn command_ack_timeout(&self) -> Duration {
+        Duration::from_millis(self.command_ack_timeout_ms.max(1))
+    }
+
+    pub fn command_ttl(&self) -> Duration {
+        Duration::from_millis(self.command_ttl_ms)
     }
 
     pub fn shutdown_timeout(&self) -> Duration {

@@ -29,6 +29,7 @@
 pub mod alert;
 pub mod app;
 pub mod auth;
+pub mod command;
 pub mod config;
 pub mod device;
 pub mod http;

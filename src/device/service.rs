@@ -356,6 +356,20 @@ impl Devices {
             .map_err(DeviceError::Invalid)
     }
 
+    /// Records whether the device does its work now (`false`: its standby does, after a failover).
+    pub async fn set_active(&self, id: &str, active: bool) -> Result<(), DeviceError> {
+        let entry = self
+            .registry
+            .get(id)
+            .ok_or_else(|| DeviceError::NotFound(id.to_owned()))?;
+        let key = id.to_owned();
+        self.store
+            .write(move |conn| devices::set_active(conn, &key, active))
+            .await?;
+        entry.set_active(active);
+        Ok(())
+    }
+
     /// Stops every device actor on purpose (shutdown).
     pub fn stop_all(&self) {
         for entry in self.registry.all() {

@@ -19,6 +19,7 @@ use actix_web::web;
 
 use crate::alert::AlertService;
 use crate::auth::Keys;
+use crate::command::CommandService;
 use crate::config::Config;
 use crate::device::Devices;
 use crate::ids::IdGen;
@@ -37,6 +38,7 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub devices: Devices,
     pub alerts: Addr<AlertService>,
+    pub commands: Addr<CommandService>,
     pub ids: Arc<IdGen>,
     pub clock: Arc<dyn Clock>,
 }
@@ -65,6 +67,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/devices/{id}", web::get().to(devices::show))
             .route("/devices/{id}/heartbeat", web::post().to(devices::heartbeat))
             .route("/devices/{id}/faults/crash", web::post().to(devices::crash))
+            .route("/devices/{id}/commands", web::post().to(commands::issue))
             .route("/commands", web::get().to(commands::list))
             .route("/commands/{id}", web::get().to(commands::show))
             .route("/alerts", web::get().to(alerts::list))

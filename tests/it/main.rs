@@ -3,6 +3,7 @@
 
 mod api_errors;
 mod cli;
+mod commands;
 mod devices;
 mod durability;
 mod store_outage;
