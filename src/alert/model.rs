@@ -200,4 +200,12 @@ pub enum Intent {
     },
     /// Resolve the open one, if any, by recovery.
     Resolve { subject: Subject, kind: AlertKind },
+    /// Raise it, but recorded under `parent`'s open `client_disconnected` alert instead of
+    /// being told to anyone (topology suppression). With no such parent open, a plain raise.
+    RaiseSuppressed {
+        subject: Subject,
+        kind: AlertKind,
+        severity: Severity,
+        parent: Subject,
+    },
 }

@@ -241,8 +241,10 @@ impl AlertService {
         let writes: Vec<WriteFn> = batch.iter().filter_map(|i| i.writes.clone()).collect();
         let changed: Vec<(Alert, AlertEvent)> = batch.iter().flat_map(|i| i.alerts.iter().cloned()).collect();
         let rows: Vec<alert_rows::Alert> = changed.iter().map(|(a, _)| a.to_row()).collect();
-        let outbox_rows: Vec<OutboxRow> = changed.iter().map(|(a, e)| self.outbox_row(a, *e, now)).collect();
-        let published: Vec<AlertChanged> = changed
+        // A suppressed alert is stored but told to no one: its parent's alert speaks for it.
+        let told: Vec<(Alert, AlertEvent)> = changed.into_iter().filter(|(a, _)| a.suppressed_by.is_none()).collect();
+        let outbox_rows: Vec<OutboxRow> = told.iter().map(|(a, e)| self.outbox_row(a, *e, now)).collect();
+        let published: Vec<AlertChanged> = told
             .into_iter()
             .zip(&outbox_rows)
             .map(|((alert, event), row)| AlertChanged {

@@ -14,7 +14,7 @@ use actix::prelude::*;
 
 use super::alerting;
 use super::lifecycle::{FlapPolicy, Lifecycle, Reason, Transition};
-use super::messages::{Crash, Heartbeat, SetMaintenance, Stop};
+use super::messages::{Crash, Heartbeat, SetClientConnected, SetMaintenance, Stop};
 use super::model::DeviceState;
 use super::registry::{DeviceEntry, Snapshot};
 use crate::alert::service::{Record, WriteFn};
@@ -86,7 +86,7 @@ impl DeviceShared {
             tr.reason.name(),
             tr.at
         );
-        let intents = alerting::intents(&id, &tr);
+        let intents = alerting::intents(&id, entry.spec.client_id.as_str(), &tr);
         let detail = match &tr.reason {
             Reason::Fault(d) | Reason::Quarantined(d) => format!("{}: {d}", tr.reason.name()),
             other => other.name().to_owned(),
@@ -235,6 +235,18 @@ impl Handler<SetMaintenance> for DeviceActor {
             act.core.state()
         });
         MessageResult(state.unwrap_or(DeviceState::Unknown))
+    }
+}
+
+impl Handler<SetClientConnected> for DeviceActor {
+    type Result = ();
+    fn handle(&mut self, msg: SetClientConnected, ctx: &mut Context<Self>) {
+        guarded(self, ctx, |act, ctx| {
+            let now = act.shared.clock.now();
+            let tr = act.core.set_client_connected(msg.connected, now);
+            act.apply(tr);
+            act.schedule(ctx, now);
+        });
     }
 }
 

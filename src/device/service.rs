@@ -9,13 +9,15 @@ use actix::prelude::*;
 use thiserror::Error;
 
 use super::actor::{DeviceActor, DeviceShared};
-use super::messages::{Crash, Heartbeat, SetMaintenance, Stop};
+use super::messages::{Crash, Heartbeat, SetClientConnected, SetMaintenance, Stop};
 use super::model::{
     DeviceKind, DeviceSpec, DeviceState, HeartbeatStatus, MAX_HEARTBEAT_INTERVAL, MAX_MISS_TOLERANCE,
     MIN_HEARTBEAT_INTERVAL,
 };
-use super::registry::{DeviceEntry, Registry, Snapshot};
+use super::registry::{DeviceEntry, DeviceFilter, Registry, Snapshot};
 use super::supervise::DeviceFactory;
+use crate::alert::service::Record;
+use crate::alert::{AlertKind, Intent, Severity, Subject, SubjectType};
 use crate::ids::{ClientId, DeviceId};
 use crate::store::models::{audit, clients, devices};
 use crate::store::{Store, StoreError};
@@ -368,6 +370,44 @@ impl Devices {
             .await?;
         entry.set_active(active);
         Ok(())
+    }
+
+    /// A client (gate PC, kiosk) disconnected (`false`) or came back (`true`): one
+    /// `client_disconnected` alert for it, raised before its devices become unreachable so
+    /// their alerts are recorded under it; resolved when it comes back.
+    pub fn client_presence(&self, client: &str, connected: bool) {
+        let subject = Subject {
+            kind: SubjectType::Client,
+            id: client.to_owned(),
+        };
+        let intent = if connected {
+            Intent::Resolve {
+                subject,
+                kind: AlertKind::ClientDisconnected,
+            }
+        } else {
+            Intent::Raise {
+                subject,
+                kind: AlertKind::ClientDisconnected,
+                severity: Severity::Major,
+                detail: Some("the client's session closed; its devices are unreachable".into()),
+            }
+        };
+        log::info!("client presence client={client} connected={connected}");
+        self.shared.alerts.do_send(Record {
+            writes: None,
+            intents: vec![intent],
+            committed: None,
+        });
+        let filter = DeviceFilter {
+            client_id: Some(client.to_owned()),
+            ..DeviceFilter::default()
+        };
+        for entry in self.registry.page(&filter, None, usize::MAX) {
+            if let Some(addr) = entry.addr() {
+                addr.do_send(SetClientConnected { connected });
+            }
+        }
     }
 
     /// Stops every device actor on purpose (shutdown).

@@ -314,3 +314,58 @@ async fn command_requests_are_checked() {
     let (_, d) = s.get("/api/v1/devices/lpr-1").await;
     assert_eq!(d["state"], "maintenance");
 }
+
+#[actix_web::test]
+async fn a_gate_pc_that_drops_raises_one_alert_and_its_devices_wait_under_it() {
+    let s = Server::start(Backend::Sqlite).await;
+    s.register("pc-1", &["a", "b", "c"], 150, 2).await;
+    for d in ["a", "b", "c"] {
+        s.heartbeat("pc-1", d, "ok").await;
+    }
+    // Presence (from the broker when a session closes) says pc-1 is gone.
+    s.state.devices.client_presence("pc-1", false);
+    s.wait_for("/api/v1/devices?state=unreachable", WAIT, |b| {
+        b["items"].as_array().is_some_and(|a| a.len() == 3)
+    })
+    .await;
+    let open = s
+        .wait_for("/api/v1/alerts?state=open", WAIT, |b| {
+            b["items"].as_array().is_some_and(|a| a.len() == 4)
+        })
+        .await;
+    let items = open["items"].as_array().unwrap();
+    let parent = items
+        .iter()
+        .find(|a| a["kind"] == "client_disconnected")
+        .expect("one parent alert");
+    assert_eq!(parent["subject_id"], "pc-1");
+    let children: Vec<&Value> = items.iter().filter(|a| a["kind"] == "heartbeat_missed").collect();
+    assert_eq!(children.len(), 3);
+    assert!(children.iter().all(|c| c["suppressed_by"] == parent["id"]), "{open}");
+    // Silence while gone raises nothing more.
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    let (_, still) = s.get("/api/v1/alerts?state=open").await;
+    assert_eq!(still["items"].as_array().unwrap().len(), 4);
+
+    // It comes back: the parent resolves; a and b heartbeat and recover, c stays silent and
+    // raises its own (no longer suppressed) alert.
+    s.state.devices.client_presence("pc-1", true);
+    let keep = async {
+        for _ in 0..10 {
+            s.heartbeat("pc-1", "a", "ok").await;
+            s.heartbeat("pc-1", "b", "ok").await;
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    keep.await;
+    let open = s
+        .wait_for("/api/v1/alerts?state=open", WAIT, |b| {
+            b["items"]
+                .as_array()
+                .is_some_and(|a| a.len() == 1 && a[0]["subject_id"] == "c" && a[0]["suppressed_by"].is_null())
+        })
+        .await;
+    assert_eq!(open["items"][0]["kind"], "heartbeat_missed");
+    let (_, parent_now) = s.get(&format!("/api/v1/alerts/{}", parent["id"])).await;
+    assert_eq!(parent_now["state"], "resolved");
+}
