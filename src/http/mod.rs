@@ -9,6 +9,7 @@ pub mod devices;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod metrics;
 pub mod page;
 pub mod tokens;
 
@@ -57,6 +58,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
+    .route("/metrics", web::get().to(metrics::metrics))
     .service(
         web::scope("/api/v1")
             .route("/auth/token", web::post().to(tokens::issue))

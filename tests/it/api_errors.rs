@@ -235,3 +235,25 @@ async fn health_and_readiness_answer() {
     let (status, body) = s.call("GET", "/readyz", None, None).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("ready")));
 }
+
+#[actix_web::test]
+async fn metrics_are_prometheus_text_for_loopback() {
+    let s = Server::start(Backend::Sqlite).await;
+    s.register("pc-1", &["a", "b"], 5_000, 3).await;
+    s.heartbeat("pc-1", "a", "ok").await;
+    let client = awc::Client::default();
+    let mut resp = client.get(s.url("/metrics")).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(resp
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let body = String::from_utf8(resp.body().await.unwrap().to_vec()).unwrap();
+    assert!(body.contains("kwanje_devices{state=\"up\"} 1"), "{body}");
+    assert!(body.contains("kwanje_devices{state=\"unknown\"} 1"), "{body}");
+    assert!(body.contains("kwanje_device_actor_restarts_total 0"), "{body}");
+    assert!(body.contains("kwanje_alerts_open 0"), "{body}");
+}
