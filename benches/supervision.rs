@@ -77,6 +77,13 @@ impl Handler<DeviceChanged> for Collector {
     }
 }
 
+fn ok() -> Heartbeat {
+    Heartbeat {
+        status: HeartbeatStatus::Ok,
+        detail: None,
+    }
+}
+
 fn main() {
     let n = env("BENCH_DEVICES", 100_000);
     let total_heartbeats = env("BENCH_HEARTBEATS", 3_000_000);
@@ -164,46 +171,28 @@ fn main() {
         }
         let addrs: Vec<_> = entries.iter().map(|e| e.addr().unwrap()).collect();
         for addr in &addrs {
-            addr.send(Heartbeat {
-                status: HeartbeatStatus::Ok,
-                detail: None,
-            })
-            .await
-            .unwrap();
+            addr.send(ok()).await.unwrap();
         }
         let start_secs = started.elapsed().as_secs_f64();
         actix_web::rt::time::sleep(Duration::from_millis(200)).await;
         let rss_after = rss_bytes();
         let per_actor = (rss_after.saturating_sub(rss_before)) as f64 / n as f64;
 
-        // Heartbeat throughput: round-robin over every device, then one request per arbiter
-        // shard... simpler and exact: a final send to every device flushes every mailbox.
+        // Heartbeat throughput: passes round-robin over every device; a final request to every
+        // device proves every heartbeat before it was handled.
         let t0 = Instant::now();
         let per_pass = total_heartbeats / n.max(1);
         for _ in 0..per_pass {
             for addr in &addrs {
-                addr.do_send(Heartbeat {
-                    status: HeartbeatStatus::Ok,
-                    detail: None,
-                });
+                addr.do_send(ok());
             }
             // Keep mailboxes bounded: let the arbiters drain between passes.
             for addr in addrs.iter().step_by((n / 64).max(1)) {
-                addr.send(Heartbeat {
-                    status: HeartbeatStatus::Ok,
-                    detail: None,
-                })
-                .await
-                .unwrap();
+                addr.send(ok()).await.unwrap();
             }
         }
         for addr in &addrs {
-            addr.send(Heartbeat {
-                status: HeartbeatStatus::Ok,
-                detail: None,
-            })
-            .await
-            .unwrap();
+            addr.send(ok()).await.unwrap();
         }
         let sent = per_pass * n + n + per_pass * n.div_ceil((n / 64).max(1));
         let hb_secs = t0.elapsed().as_secs_f64();
@@ -218,12 +207,7 @@ fn main() {
             loop {
                 match e.addr() {
                     Some(a) if a != old => {
-                        a.send(Heartbeat {
-                            status: HeartbeatStatus::Ok,
-                            detail: None,
-                        })
-                        .await
-                        .unwrap();
+                        a.send(ok()).await.unwrap();
                         break;
                     }
                     _ => actix_web::rt::task::yield_now().await,
@@ -243,10 +227,7 @@ fn main() {
         let silence_from = Millis::now();
         for (i, chunk) in addrs.chunks(batch).enumerate() {
             for addr in chunk {
-                addr.do_send(Heartbeat {
-                    status: HeartbeatStatus::Ok,
-                    detail: None,
-                });
+                addr.do_send(ok());
             }
             let due = spread.mul_f64((i + 1) as f64 / 100.0);
             if let Some(wait) = due.checked_sub(t_spread.elapsed()) {

@@ -233,16 +233,21 @@ impl CommandService {
         self.timer = Some((handle, due));
     }
 
+    /// Forgets what only an open command needs, and logs how it ended.
+    fn finished(&mut self, command: &Command) {
+        self.standby.remove(&command.id);
+        log::info!(
+            "command finished id={} client={} state={}",
+            command.id,
+            command.client_id,
+            command.state.as_str()
+        );
+    }
+
     fn tick(&mut self, ctx: &mut Context<Self>) {
         let now = self.clock.now();
         for command in self.book.tick(now) {
-            self.standby.remove(&command.id);
-            log::warn!(
-                "command {} id={} client={}",
-                command.state.as_str(),
-                command.id,
-                command.client_id
-            );
+            self.finished(&command);
             let intents = match command.state {
                 CommandState::TimedOut => vec![Intent::Raise {
                     subject: Subject {
@@ -387,13 +392,7 @@ impl Handler<AckCommand> for CommandService {
             .book
             .ack(msg.command_id, &msg.client_id, msg.ok, msg.detail.as_deref(), now)?;
         let command = command.ok_or(CommandError::NotOpen(msg.command_id))?;
-        self.standby.remove(&command.id);
-        log::info!(
-            "command {} id={} client={}",
-            command.state.as_str(),
-            command.id,
-            command.client_id
-        );
+        self.finished(&command);
         self.record(command.clone(), Vec::new());
         Ok(command)
     }

@@ -169,35 +169,18 @@ async fn unknown_things_get_404_and_duplicates_409() {
     assert_problem(status, &body, 404);
 }
 
+async fn login(s: &Server, body: Value) -> (u16, Value) {
+    s.call("POST", "/api/v1/auth/token", None, Some(body)).await
+}
+
 #[actix_web::test]
 async fn a_password_buys_a_token_and_a_wrong_one_does_not() {
     let s = Server::start(Backend::Sqlite).await;
-    let (status, body) = s
-        .call(
-            "POST",
-            "/api/v1/auth/token",
-            None,
-            Some(json!({"username": "admin", "password": "nope"})),
-        )
-        .await;
+    let (status, body) = login(&s, json!({"username": "admin", "password": "nope"})).await;
     assert_problem(status, &body, 401);
-    let (status, body) = s
-        .call(
-            "POST",
-            "/api/v1/auth/token",
-            None,
-            Some(json!({"username": "ghost", "password": "x"})),
-        )
-        .await;
+    let (status, body) = login(&s, json!({"username": "ghost", "password": "x"})).await;
     assert_problem(status, &body, 401);
-    let (status, body) = s
-        .call(
-            "POST",
-            "/api/v1/auth/token",
-            None,
-            Some(json!({"username": "admin", "password": "admin-pw"})),
-        )
-        .await;
+    let (status, body) = login(&s, json!({"username": "admin", "password": "admin-pw"})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 3_600);
