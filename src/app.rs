@@ -16,6 +16,7 @@ use thiserror::Error;
 
 use crate::alert::AlertService;
 use crate::auth::{password, Keys, Role};
+use crate::broker::Broker;
 use crate::config::Config;
 use crate::device::actor::DeviceShared;
 use crate::device::lifecycle::FlapPolicy;
@@ -27,6 +28,7 @@ use crate::store::{Store, StoreError};
 use crate::supervision::guard::install_panic_hook;
 use crate::supervision::RestartPolicy;
 use crate::time::{Clock, Millis, SystemClock};
+use crate::transport::{self, relay::Relay};
 
 /// The settings key of the generated token signing key.
 pub const JWT_SECRET_KEY: &str = "jwt_secret";
@@ -153,20 +155,28 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
         arbiters.iter().map(Arbiter::handle).collect(),
         RestartPolicy::default(),
     );
+    // The broker fans out to thousands of sessions: its own thread, off the HTTP workers.
+    let broker_arbiter = Arbiter::new();
+    let broker_clock = clock.clone();
+    let broker = Broker::start_in_arbiter(&broker_arbiter.handle(), move |_| Broker::new(broker_clock));
+    Relay::start(broker.clone(), &devices, &alerts);
     let state = web::Data::new(AppState {
         config: config.clone(),
         store,
         keys: Arc::new(Keys::hs256(prepared.secret.as_bytes())),
         devices,
         alerts,
+        broker,
         ids,
         clock,
     });
     let app_state = state.clone();
+    let conformance = config.conformance;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
             .wrap(middleware::Logger::new("http request=\"%r\" status=%s bytes=%b ms=%D"))
+            .configure(|cfg| transport::routes(cfg, conformance))
             .configure(http::routes)
     })
     .workers(config.http_workers())
@@ -184,6 +194,8 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
         actix_web::rt::spawn(stop_on_signal(handle.clone()));
     }
     log::info!("serving addr={addr} device_threads={} fault_injection={}", arbiters.len(), config.fault_injection);
+    let mut arbiters = arbiters;
+    arbiters.push(broker_arbiter);
     Ok(Running { addr, state, handle, server, arbiters })
 }
 

@@ -19,6 +19,7 @@ use actix_web::web;
 
 use crate::alert::AlertService;
 use crate::auth::Keys;
+use crate::broker::Broker;
 use crate::config::Config;
 use crate::device::Devices;
 use crate::ids::IdGen;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub devices: Devices,
     pub alerts: Addr<AlertService>,
+    /// Realtime fan-out and presence.
+    pub broker: Addr<Broker>,
     pub ids: Arc<IdGen>,
     pub clock: Arc<dyn Clock>,
 }
