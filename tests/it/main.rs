@@ -1,0 +1,6 @@
+//! The integration suite: one binary, a real server on port 0 per test, real clients over real
+//! sockets, against SQLite always and PostgreSQL when `TEST_DATABASE_URL` is set.
+
+mod realtime;
+#[allow(dead_code)]
+mod support;

@@ -1,0 +1,218 @@
+//! Test support: start a server, mint tokens, call the API.
+
+pub mod proxy;
+
+use std::time::{Duration, Instant};
+
+use actix_web::dev::ServerHandle;
+use actix_web::web;
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use kwanje::auth::{Claims, Role};
+use kwanje::config::Config;
+use kwanje::http::AppState;
+use kwanje::time::Millis;
+use serde_json::Value;
+
+/// Which database a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// SQLite always; PostgreSQL too when `TEST_DATABASE_URL` is set.
+pub fn backends() -> Vec<Backend> {
+    let mut all = vec![Backend::Sqlite];
+    if pg_url().is_some() {
+        all.push(Backend::Postgres);
+    }
+    all
+}
+
+pub fn pg_url() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A database URL for one test: a fresh SQLite file, or a fresh PostgreSQL schema.
+pub fn database_url(backend: Backend, dir: &tempfile::TempDir) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.path().join("kwanje.db").display()),
+        Backend::Postgres => fresh_pg_schema(&pg_url().expect("TEST_DATABASE_URL")),
+    }
+}
+
+/// Creates an empty schema and returns a URL whose connections use it.
+pub fn fresh_pg_schema(base: &str) -> String {
+    let schema = format!("kw_test_{}", rand::random::<u64>());
+    let mut conn = diesel::PgConnection::establish(base).expect("connect to TEST_DATABASE_URL");
+    conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .expect("create schema");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-csearch_path%3D{schema}")
+}
+
+pub struct Server {
+    pub base: String,
+    pub state: web::Data<AppState>,
+    pub admin: String,
+    handle: ServerHandle,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    pub async fn start(backend: Backend) -> Server {
+        Server::start_with(backend, |_| {}).await
+    }
+
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let url = database_url(backend, &dir);
+        Server::start_on(backend, &url, dir, tweak).await
+    }
+
+    pub async fn start_on(
+        backend: Backend,
+        url: &str,
+        dir: tempfile::TempDir,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Server {
+        let mut config = Config::with_database(url);
+        config.bind = "127.0.0.1:0".into();
+        config.admin_password = Some("admin-pw".into());
+        config.http_workers = Some(2);
+        config.shutdown_timeout_secs = 1;
+        tweak(&mut config);
+        let running = kwanje::app::start(config, false)
+            .await
+            .expect("server starts");
+        let base = format!("http://{}", running.addr);
+        let state = running.state.clone();
+        let handle = running.handle();
+        actix_web::rt::spawn(running.wait());
+        let admin = token_for(&state, "admin", Role::Admin, None);
+        let _ = backend;
+        Server {
+            base,
+            state,
+            admin,
+            handle,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn token(&self, sub: &str, role: Role, client: Option<&str>) -> String {
+        token_for(&self.state, sub, role, client)
+    }
+
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+
+    /// Sends a request and returns the status and the JSON body (Null when there is none).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let client = awc::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .finish();
+        let mut req = client.request(method.parse().unwrap(), self.url(path));
+        if let Some(token) = token {
+            req = req.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        let mut resp = match body {
+            Some(body) => req.send_json(&body).await.unwrap(),
+            None => req.send().await.unwrap(),
+        };
+        let status = resp.status().as_u16();
+        let bytes = resp.body().await.unwrap();
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
+        (status, json)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let admin = self.admin.clone();
+        self.call("GET", path, Some(&admin), None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let admin = self.admin.clone();
+        self.call("POST", path, Some(&admin), Some(body)).await
+    }
+
+    /// Registers a client and the devices named, each with the given interval and tolerance.
+    pub async fn register(&self, client: &str, devices: &[&str], interval_ms: u64, tolerance: u32) {
+        let (status, body) = self
+            .post(
+                "/api/v1/clients",
+                serde_json::json!({"id": client, "name": client}),
+            )
+            .await;
+        assert!(status == 201 || status == 409, "client: {status} {body}");
+        for id in devices {
+            let (status, body) = self
+                .post(
+                    "/api/v1/devices",
+                    serde_json::json!({
+                        "id": id, "kind": "lpr_camera", "client_id": client,
+                        "heartbeat_interval_ms": interval_ms, "miss_tolerance": tolerance
+                    }),
+                )
+                .await;
+            assert_eq!(status, 201, "device {id}: {body}");
+        }
+    }
+
+    pub async fn heartbeat(&self, client: &str, device: &str, status: &str) -> (u16, Value) {
+        let token = self.token(client, Role::Client, Some(client));
+        let path = format!("/api/v1/devices/{device}/heartbeat");
+        self.call(
+            "POST",
+            &path,
+            Some(&token),
+            Some(serde_json::json!({ "status": status })),
+        )
+        .await
+    }
+
+    /// Polls `GET path` until `check` holds, or panics after `within`.
+    pub async fn wait_for(
+        &self,
+        path: &str,
+        within: Duration,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let (status, body) = self.get(path).await;
+            if status == 200 && check(&body) {
+                return body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting on {path}; last: {status} {body}"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+pub fn token_for(state: &AppState, sub: &str, role: Role, client: Option<&str>) -> String {
+    let mut claims = Claims::new(sub, role, Millis::now(), Duration::from_secs(600));
+    claims.client = client.map(str::to_owned);
+    state.keys.issue(&claims).unwrap()
+}
