@@ -18,6 +18,7 @@ use thiserror::Error;
 use crate::alert::service::ReplayOutbox;
 use crate::alert::AlertService;
 use crate::auth::{password, Keys, Role};
+use crate::broker::Broker;
 use crate::command::CommandService;
 use crate::config::Config;
 use crate::device::actor::DeviceShared;
@@ -29,6 +30,7 @@ use crate::store::models::{alerts, commands, devices, settings, users};
 use crate::store::{Store, StoreError};
 use crate::supervision::RestartPolicy;
 use crate::time::{Clock, Millis, SystemClock};
+use crate::transport::{self, relay::Relay};
 
 /// The settings key of the generated token signing key.
 pub const JWT_SECRET_KEY: &str = "jwt_secret";
@@ -178,6 +180,11 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
         arbiters.iter().map(Arbiter::handle).collect(),
         RestartPolicy::default(),
     );
+    // The broker fans out to thousands of sessions: its own thread, off the HTTP workers.
+    let broker_arbiter = Arbiter::new();
+    let broker_clock = clock.clone();
+    let broker = Broker::start_in_arbiter(&broker_arbiter.handle(), move |_| Broker::new(broker_clock));
+    Relay::start(broker.clone(), &devices, &alerts, &commands);
     crate::device::failover_watch::start(&devices, &commands, &alerts, config.command_ttl());
     // Every subscriber of alert changes is wired above this line: replay what a crash left
     // unpublished only now, so nobody misses it.
@@ -189,14 +196,17 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
         devices,
         alerts,
         commands,
+        broker,
         ids,
         clock,
     });
     let app_state = state.clone();
+    let conformance = config.conformance;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
             .wrap(middleware::Logger::new("http request=\"%r\" status=%s bytes=%b ms=%D"))
+            .configure(|cfg| transport::routes(cfg, conformance))
             .configure(http::routes)
     })
     .workers(config.http_workers())
@@ -221,6 +231,8 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
         arbiters.len(),
         config.fault_injection
     );
+    let mut arbiters = arbiters;
+    arbiters.push(broker_arbiter);
     Ok(Running {
         addr,
         state,

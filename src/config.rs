@@ -4,6 +4,11 @@ use std::time::Duration;
 
 use clap::Args;
 
+/// Default bytes queued for one WebSocket client before it is dropped as a slow consumer.
+pub const DEFAULT_WS_OUTBOUND_LIMIT: usize = 1024 * 1024;
+/// Default STOMP heart-beat, both directions (the server's `sx,sy`).
+pub const DEFAULT_STOMP_HEART_BEAT_MS: u64 = 10_000;
+
 /// `kwanje serve` settings. Every field has an environment variable and a default.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -43,6 +48,15 @@ pub struct Config {
     /// Seconds to finish in-flight requests at shutdown.
     #[arg(long, env = "KWANJE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10)]
     pub shutdown_timeout_secs: u64,
+    /// Also serves `/ws-echo`, a plain WebSocket echo for the Autobahn suite (never by default).
+    #[arg(long, env = "KWANJE_CONFORMANCE", value_parser = parse_flag, default_value = "0")]
+    pub conformance: bool,
+    /// The STOMP heart-beat the server offers and asks for, in ms, both directions (0: none).
+    #[arg(long, env = "KWANJE_STOMP_HEART_BEAT_MS", default_value_t = DEFAULT_STOMP_HEART_BEAT_MS)]
+    pub stomp_heart_beat_ms: u64,
+    /// Bytes queued for one WebSocket client past which it is dropped as a slow consumer.
+    #[arg(long, env = "KWANJE_WS_OUTBOUND_LIMIT_BYTES", default_value_t = DEFAULT_WS_OUTBOUND_LIMIT)]
+    pub ws_outbound_limit_bytes: usize,
 }
 
 /// Accepts `1/0`, `true/false`, `yes/no`, `on/off`.
@@ -74,6 +88,9 @@ impl Config {
             command_ack_timeout_ms: 10_000,
             command_ttl_ms: 300_000,
             shutdown_timeout_secs: 10,
+            conformance: false,
+            stomp_heart_beat_ms: DEFAULT_STOMP_HEART_BEAT_MS,
+            ws_outbound_limit_bytes: DEFAULT_WS_OUTBOUND_LIMIT,
         }
     }
 

@@ -10,7 +10,7 @@
 //! | to `quarantined`               | raise `crash_loop` (critical)                           |
 //! | from `quarantined`             | resolve `crash_loop`                                    |
 //! | to or from `maintenance`       | nothing (maintenance silences the device)               |
-//! | to `unreachable` from up/unknown | `heartbeat_missed` recorded under the client's alert (suppressed) |
+//! | to `unreachable` from up       | `heartbeat_missed` recorded under the client's alert (suppressed) |
 //! | back from `unreachable`        | as the state it returns to (up resolves, down raises)   |
 
 use super::lifecycle::{Reason, Transition};
@@ -44,7 +44,7 @@ pub fn intents(id: &DeviceId, client: &str, tr: &Transition) -> Vec<Intent> {
         return out;
     }
     match (tr.to, &tr.reason) {
-        (DeviceState::Unreachable, _) if matches!(tr.from, DeviceState::Up | DeviceState::Unknown) => {
+        (DeviceState::Unreachable, _) if tr.from == DeviceState::Up => {
             out.push(Intent::RaiseSuppressed {
                 subject: subject(),
                 kind: AlertKind::HeartbeatMissed,

@@ -376,6 +376,16 @@ impl Devices {
     /// `client_disconnected` alert for it, raised before its devices become unreachable so
     /// their alerts are recorded under it; resolved when it comes back.
     pub fn client_presence(&self, client: &str, connected: bool) {
+        let filter = DeviceFilter {
+            client_id: Some(client.to_owned()),
+            ..DeviceFilter::default()
+        };
+        let hosted = self.registry.page(&filter, None, usize::MAX);
+        if hosted.is_empty() {
+            // A session for a client that hosts no device: nothing becomes unreachable.
+            log::debug!("client presence client={client} connected={connected} devices=0");
+            return;
+        }
         let subject = Subject {
             kind: SubjectType::Client,
             id: client.to_owned(),
@@ -390,20 +400,22 @@ impl Devices {
                 subject,
                 kind: AlertKind::ClientDisconnected,
                 severity: Severity::Major,
-                detail: Some("the client's session closed; its devices are unreachable".into()),
+                detail: Some(format!(
+                    "the client's session closed; {} devices are unreachable",
+                    hosted.len()
+                )),
             }
         };
-        log::info!("client presence client={client} connected={connected}");
+        log::info!(
+            "client presence client={client} connected={connected} devices={}",
+            hosted.len()
+        );
         self.shared.alerts.do_send(Record {
             writes: None,
             intents: vec![intent],
             committed: None,
         });
-        let filter = DeviceFilter {
-            client_id: Some(client.to_owned()),
-            ..DeviceFilter::default()
-        };
-        for entry in self.registry.page(&filter, None, usize::MAX) {
+        for entry in hosted {
             if let Some(addr) = entry.addr() {
                 addr.do_send(SetClientConnected { connected });
             }

@@ -20,6 +20,7 @@ use actix_web::web;
 
 use crate::alert::AlertService;
 use crate::auth::Keys;
+use crate::broker::Broker;
 use crate::command::CommandService;
 use crate::config::Config;
 use crate::device::Devices;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub devices: Devices,
     pub alerts: Addr<AlertService>,
+    /// Realtime fan-out and presence.
+    pub broker: Addr<Broker>,
     pub commands: Addr<CommandService>,
     pub ids: Arc<IdGen>,
     pub clock: Arc<dyn Clock>,
