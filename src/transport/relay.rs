@@ -14,9 +14,7 @@ use crate::alert::AlertService;
 use crate::broker::actor::JSON;
 use crate::broker::messages::{ListenPresence, PresenceChanged, Publish, PublishToUser};
 use crate::broker::Broker;
-use crate::command::service::{
-    ClientOffline, ClientOnline, CommandChanged, DeliverCommand, SetDeliverySink, SubscribeCommands,
-};
+use crate::command::service::{ClientOffline, CommandChanged, DeliverCommand, SetDeliverySink, SubscribeCommands};
 use crate::command::CommandService;
 use crate::device::actor::DeviceChanged;
 use crate::device::Devices;
@@ -115,9 +113,9 @@ impl Handler<PresenceChanged> for Relay {
     type Result = ();
     fn handle(&mut self, msg: PresenceChanged, _: &mut Context<Self>) {
         self.devices.client_presence(&msg.client, msg.online);
-        if msg.online {
-            self.commands.do_send(ClientOnline { client_id: msg.client });
-        } else {
+        // Coming online, commands wait for the client's SUBSCRIBE to its queue (see ws.rs);
+        // going offline, the command service stops delivering at once.
+        if !msg.online {
             self.commands.do_send(ClientOffline { client_id: msg.client });
         }
     }

@@ -37,11 +37,13 @@ use bytestring::ByteString;
 use super::gate::StompGate;
 use super::meter::Meter;
 use super::reassembly::{Assembled, Fragment, Reassembler, ReassemblyError};
+use super::relay::COMMAND_QUEUE;
 use super::routes;
 use crate::auth::{Principal, Role};
 use crate::broker::acl::{self, Destination};
 use crate::broker::messages::{Deliver, Deregister, Evict, Outlet, Publish, Register, Subscribe, Unsubscribe};
 use crate::broker::{Broker, SessionKey};
+use crate::command::service::ClientOnline;
 use crate::config::Config;
 use crate::http::AppState;
 use crate::stomp::codec::MAX_FRAME_BYTES;
@@ -169,6 +171,12 @@ pub struct StompSocket {
 }
 
 impl StompSocket {
+    /// The gate PC or kiosk this session speaks for, when its principal is a client.
+    fn client_id(&self) -> Option<String> {
+        let who = self.session.principal()?;
+        (who.role == Role::Client).then(|| acl::user_of(who).to_owned())
+    }
+
     fn on_data(&mut self, data: &[u8], ctx: &mut WebsocketContext<Self>) {
         let now = self.clock.now();
         self.inbound.extend_from_slice(data);
@@ -217,11 +225,17 @@ impl StompSocket {
             match action {
                 Action::Send { bytes, text } => self.write(bytes, text, ctx),
                 Action::Subscribe { id, destination } => {
+                    let commands_queue = destination == COMMAND_QUEUE;
                     self.broker.do_send(Subscribe {
                         session: self.key,
                         id,
                         destination,
                     });
+                    // Commands waiting for this client go out once it listens for them, not at
+                    // CONNECT: the subscription is in the broker's mailbox ahead of them.
+                    if let (true, Some(client)) = (commands_queue, self.client_id()) {
+                        self.services.commands.do_send(ClientOnline { client_id: client });
+                    }
                 }
                 Action::Unsubscribe { id, .. } => {
                     if self.registered {

@@ -3,6 +3,7 @@
 
 mod client;
 mod connect;
+mod failover;
 mod messaging;
 mod runtime;
 mod security;
