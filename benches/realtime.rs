@@ -10,271 +10,27 @@
 //! `BENCH_CLIENTS`, `BENCH_DEVICES_PER_CLIENT`, `BENCH_FRAMES_PER_CLIENT`). Needs an open-file
 //! limit above the session count (`ulimit -n 20000`).
 
-use std::io::Write as _;
-use std::process::{Child, Command as Process, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context as _};
-use bytes::BytesMut;
-use futures_util::{SinkExt, StreamExt};
-use kwanje::auth::{Claims, Keys, Role};
-use kwanje::stomp::{Command, Decoder, Frame, Inbound, Limits, Version};
-use kwanje::store::models::{clients, devices};
-use kwanje::store::Store;
+use anyhow::Context as _;
+use futures_util::SinkExt;
+use kwanje::auth::{Keys, Role};
+use kwanje::stomp::Command;
 use kwanje::time::Millis;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::{Barrier, Semaphore};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
 
-const SECRET: &str = "realtime-bench-secret-0123456789abcdef";
-/// Connections opened at once (the listen backlog must not overflow).
-const CONNECT_CONCURRENCY: usize = 200;
+mod support;
+
+use support::*;
+
 const FANOUT_TOPIC: &str = "/topic/ops/bench";
-const TOKEN_TTL: Duration = Duration::from_secs(3_600);
-/// `sysconf(_SC_CLK_TCK)` on Linux.
-const CLOCK_TICKS_PER_SEC: u64 = 100;
-/// The bench client's WebSocket read buffer.
-const CLIENT_READ_BUFFER: usize = 4 * 1024;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn out(line: &str) {
-    let _ = writeln!(std::io::stdout(), "{line}");
-}
-
-/// The server under test, killed on drop.
-struct ServerProcess {
-    child: Child,
-    addr: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl ServerProcess {
-    /// User + system CPU time the server has used, in microseconds.
-    fn cpu_us(&self) -> anyhow::Result<u64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
-        // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
-        let after = stat.rsplit_once(')').context("stat format")?.1;
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
-        Ok(ticks * 1_000_000 / CLOCK_TICKS_PER_SEC)
-    }
-
-    fn rss_kib(&self) -> anyhow::Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
-        let line = status.lines().find(|l| l.starts_with("VmRSS:")).context("no VmRSS")?;
-        Ok(line.split_whitespace().nth(1).context("VmRSS value")?.parse()?)
-    }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// Prepares a database with `clients` clients of `per_client` devices each, then starts the
-/// binary on it.
-async fn start_server(clients_n: usize, per_client: usize) -> anyhow::Result<ServerProcess> {
-    let dir = tempfile::tempdir()?;
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let store = Store::open(&url)?;
-    store.migrate()?;
-    let now = Millis::now().0;
-    store.write_blocking(move |c| {
-        for n in 0..clients_n {
-            let id = format!("gate-{n}");
-            clients::insert(
-                c,
-                &clients::Client {
-                    id: id.clone(),
-                    name: id.clone(),
-                    site: None,
-                    created_ms: now,
-                },
-            )?;
-            for d in 0..per_client {
-                devices::insert(
-                    c,
-                    &devices::Device {
-                        id: format!("dev-{n}-{d}"),
-                        kind: "lpr_camera".into(),
-                        client_id: id.clone(),
-                        site: None,
-                        zone: None,
-                        lane: None,
-                        standby_id: None,
-                        heartbeat_interval_ms: 60_000,
-                        miss_tolerance: 3,
-                        auto_failover: false,
-                        state: "unknown".into(),
-                        state_since_ms: now,
-                        last_seen_ms: None,
-                        restarts: 0,
-                        active: true,
-                        created_ms: now,
-                    },
-                )?;
-            }
-        }
-        Ok(())
-    })?;
-    drop(store);
-    let addr = format!("127.0.0.1:{}", free_port()?);
-    let child = Process::new(env!("CARGO_BIN_EXE_kwanje"))
-        .arg("serve")
-        .env("KWANJE_BIND", &addr)
-        .env("DATABASE_URL", &url)
-        .env("KWANJE_JWT_SECRET", SECRET)
-        .env("KWANJE_ADMIN_PASSWORD", "bench-admin")
-        .env(
-            "RUST_LOG",
-            std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .stdout(Stdio::null())
-        .spawn()
-        .context("starting the kwanje binary")?;
-    let server = ServerProcess { child, addr, _dir: dir };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while http_get(&server.addr, "/healthz", None).await.is_err() {
-        if Instant::now() > deadline {
-            bail!("the server did not come up");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(server)
-}
-
-/// A bare HTTP/1.1 GET (the body; the server answers with a content length).
-async fn http_get(addr: &str, path: &str, token: Option<&str>) -> anyhow::Result<String> {
-    let mut stream = TcpStream::connect(addr).await?;
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await?;
-    let (head, body) = response.split_once("\r\n\r\n").context("no header end")?;
-    if !head.starts_with("HTTP/1.1 200") {
-        bail!("GET {path}: {head}");
-    }
-    Ok(body.to_owned())
-}
-
-fn token(keys: &Keys, sub: &str, role: Role, client: Option<&str>) -> String {
-    let mut claims = Claims::new(sub, role, Millis::now(), TOKEN_TTL);
-    claims.client = client.map(str::to_owned);
-    keys.issue(&claims).expect("a token")
-}
-
-fn frame_text(command: &str, headers: &[(&str, &str)], body: &str) -> String {
-    let mut out = format!("{command}\n");
-    for (name, value) in headers {
-        out.push_str(name);
-        out.push(':');
-        out.push_str(value);
-        out.push('\n');
-    }
-    out.push('\n');
-    out.push_str(body);
-    out.push('\0');
-    out
-}
-
-/// A bench STOMP session.
-struct Session {
-    ws: WebSocketStream<TcpStream>,
-    decoder: Decoder,
-    buf: BytesMut,
-}
-
-impl Session {
-    async fn open(addr: &str, token: &str) -> anyhow::Result<Session> {
-        let stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        let mut request = format!("ws://{addr}/ws").into_client_request()?;
-        request
-            .headers_mut()
-            .insert("Sec-WebSocket-Protocol", "v12.stomp".parse()?);
-        // tungstenite zero-fills its read buffer on every read: the 128 KiB default would make
-        // the load generator, not the server, the bottleneck.
-        let config = WebSocketConfig::default().read_buffer_size(CLIENT_READ_BUFFER);
-        let (ws, _) = tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await?;
-        let mut session = Session {
-            ws,
-            decoder: Decoder::new(Limits::default()),
-            buf: BytesMut::new(),
-        };
-        let connect = frame_text(
-            "CONNECT",
-            &[("accept-version", "1.2"), ("heart-beat", "0,0"), ("passcode", token)],
-            "",
-        );
-        session.send(connect).await?;
-        let connected = session.recv().await?;
-        if connected.command != Command::Connected {
-            bail!("CONNECT refused: {connected:?}");
-        }
-        session.decoder.set_version(Version::V1_2);
-        Ok(session)
-    }
-
-    async fn send(&mut self, text: String) -> anyhow::Result<()> {
-        self.ws.send(Message::text(text)).await?;
-        Ok(())
-    }
-
-    async fn recv(&mut self) -> anyhow::Result<Frame> {
-        loop {
-            while let Some(item) = self.decoder.decode(&mut self.buf)? {
-                if let Inbound::Frame(frame) = item {
-                    return Ok(frame);
-                }
-            }
-            match self.ws.next().await {
-                Some(Ok(Message::Text(text))) => self.buf.extend_from_slice(text.as_bytes()),
-                Some(Ok(Message::Binary(data))) => self.buf.extend_from_slice(&data),
-                Some(Ok(_)) => {}
-                Some(Err(err)) => bail!("socket error: {err}"),
-                None => bail!("socket closed"),
-            }
-        }
-    }
-
-    async fn expect(&mut self, command: Command) -> anyhow::Result<Frame> {
-        let frame = self.recv().await?;
-        if frame.command != command {
-            bail!("expected {command}, got {frame:?}");
-        }
-        Ok(frame)
-    }
-}
-
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
 
 /// Phases 1 and 2: idle RSS at `n` sessions, then fan-out of `messages` messages to them all.
 async fn idle_and_fanout(n: usize, messages: usize) -> anyhow::Result<()> {
-    let server = start_server(0, 0).await?;
+    let server = start_server(ServerSpec::devices(0, 0)).await?;
     let keys = Keys::hs256(SECRET.as_bytes());
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_before = server.rss_kib()?;
@@ -399,7 +155,7 @@ async fn idle_and_fanout(n: usize, messages: usize) -> anyhow::Result<()> {
 /// Phase 3: `clients` client sessions each send `frames` heartbeat frames of `per_client`
 /// devices, pipelined, the last with a receipt.
 async fn heartbeat_ingest(clients_n: usize, per_client: usize, frames: usize) -> anyhow::Result<()> {
-    let server = start_server(clients_n, per_client).await?;
+    let server = start_server(ServerSpec::devices(clients_n, per_client)).await?;
     let keys = Keys::hs256(SECRET.as_bytes());
     let gate = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
     let ready = Arc::new(Barrier::new(clients_n + 1));

@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use clap::Args;
 
-/// Default bytes queued for one WebSocket client before it is dropped as a slow consumer.
-pub const DEFAULT_WS_OUTBOUND_LIMIT: usize = 1024 * 1024;
+/// Default bytes queued for one WebSocket client before it is dropped as a slow consumer: room
+/// for an alert storm (10,000 alerts are about 4.5 MB to each console), still a hard bound.
+pub const DEFAULT_WS_OUTBOUND_LIMIT: usize = 16 * 1024 * 1024;
 /// Default STOMP heart-beat, both directions (the server's `sx,sy`).
 pub const DEFAULT_STOMP_HEART_BEAT_MS: u64 = 10_000;
 

@@ -85,9 +85,8 @@ pub struct ResolveAlert {
     pub by: String,
 }
 
-/// An alert change was committed (or is replayed from the outbox): publish it.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
+/// An alert change was committed (or is replayed from the outbox).
+#[derive(Debug, Clone)]
 pub struct AlertChanged {
     pub alert: Alert,
     pub event: AlertEvent,
@@ -106,10 +105,18 @@ impl AlertChanged {
     }
 }
 
+/// Alert changes committed together, in order: publish them. One message for a whole batch,
+/// so a storm of thousands of alerts costs subscribers a handful of messages.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct AlertsChanged {
+    pub changes: Arc<[AlertChanged]>,
+}
+
 /// Be told of every committed alert change.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct SubscribeAlerts(pub Recipient<AlertChanged>);
+pub struct SubscribeAlerts(pub Recipient<AlertsChanged>);
 
 /// Publish what the outbox holds unmarked (send once, after the subscribers are wired).
 #[derive(Debug, Message)]
@@ -163,7 +170,7 @@ pub struct AlertService {
     /// Records to write one per transaction, after a batch failed for a reason other than
     /// the store being unavailable.
     solo: usize,
-    subscribers: Vec<Recipient<AlertChanged>>,
+    subscribers: Vec<Recipient<AlertsChanged>>,
     renotify_every: Duration,
     stats: AlertStats,
 }
@@ -333,11 +340,12 @@ impl AlertService {
             return;
         }
         let ids: Vec<i64> = events.iter().map(|e| e.outbox_id).collect();
-        for event in events {
-            for subscriber in &self.subscribers {
-                subscriber.do_send(event.clone());
-            }
-            self.stats.published += 1;
+        self.stats.published += events.len() as u64;
+        let changes: Arc<[AlertChanged]> = events.into();
+        for subscriber in &self.subscribers {
+            subscriber.do_send(AlertsChanged {
+                changes: changes.clone(),
+            });
         }
         let at = self.clock.now().0;
         let mark = self

@@ -20,7 +20,7 @@ use actix::prelude::*;
 
 use super::messages::{
     BrokerStats, Deliver, Deregister, Evict, GetBrokerStats, ListenPresence, OnlineClients, Outlet, PresenceChanged,
-    Publish, PublishToUser, Register, Subscribe, Unsubscribe,
+    Publish, PublishBatch, PublishToUser, Register, Subscribe, Unsubscribe,
 };
 use super::presence::{presence_json, Presence, PresenceChange};
 use super::table::{SessionKey, Subscriber, Table};
@@ -72,7 +72,7 @@ impl Broker {
     fn fan_out<'a>(
         routes: &HashMap<SessionKey, Route>,
         subscribers: impl Iterator<Item = &'a Subscriber>,
-        message: &Arc<SharedMessage>,
+        messages: &Arc<[Arc<SharedMessage>]>,
         failed: &mut Vec<(SessionKey, Failure)>,
     ) -> u64 {
         let mut delivered = 0;
@@ -82,10 +82,10 @@ impl Broker {
             };
             let deliver = Deliver {
                 subscription: subscriber.subscription.clone(),
-                message: message.clone(),
+                messages: messages.clone(),
             };
             match route.outlet.deliver.try_send(deliver) {
-                Ok(()) => delivered += 1,
+                Ok(()) => delivered += messages.len() as u64,
                 Err(SendError::Full(_)) => failed.push((subscriber.session, Failure::Full)),
                 Err(SendError::Closed(_)) => failed.push((subscriber.session, Failure::Gone)),
             }
@@ -94,20 +94,26 @@ impl Broker {
     }
 
     fn publish_to(&mut self, user: Option<&str>, message: SharedMessage) {
-        self.stats.published += 1;
-        let message = Arc::new(message);
-        let destination = message.destination();
+        self.publish_all(user, vec![Arc::new(message)]);
+    }
+
+    /// Fans `messages` (all to one destination) out to every subscriber in one delivery each.
+    fn publish_all(&mut self, user: Option<&str>, messages: Vec<Arc<SharedMessage>>) {
+        let Some(first) = messages.first() else { return };
+        self.stats.published += messages.len() as u64;
+        let destination = first.destination().to_owned();
+        let messages: Arc<[Arc<SharedMessage>]> = messages.into();
         let delivered = match user {
             None => Self::fan_out(
                 &self.routes,
-                self.table.subscribers(destination),
-                &message,
+                self.table.subscribers(&destination),
+                &messages,
                 &mut self.failed,
             ),
             Some(user) => Self::fan_out(
                 &self.routes,
-                self.table.user_subscribers(user, destination),
-                &message,
+                self.table.user_subscribers(user, &destination),
+                &messages,
                 &mut self.failed,
             ),
         };
@@ -238,6 +244,22 @@ impl Handler<Publish> for Broker {
             return;
         }
         self.publish_to(None, SharedMessage::new(msg.destination, msg.headers, msg.body));
+    }
+}
+
+impl Handler<PublishBatch> for Broker {
+    type Result = ();
+    fn handle(&mut self, msg: PublishBatch, _: &mut Context<Self>) {
+        if self.table.subscribers(&msg.destination).next().is_none() {
+            self.stats.published += msg.bodies.len() as u64;
+            return;
+        }
+        let messages = msg
+            .bodies
+            .into_iter()
+            .map(|body| Arc::new(SharedMessage::new(msg.destination.clone(), msg.headers.clone(), body)))
+            .collect();
+        self.publish_all(None, messages);
     }
 }
 

@@ -80,12 +80,23 @@ pub struct PublishToUser {
     pub body: Bytes,
 }
 
-/// Out, to a session: one message for one of its subscriptions.
+/// Out, to a session: messages for one of its subscriptions, in order. A batch takes one
+/// place in the session's bounded mailbox, so a storm of thousands of messages published
+/// together does not look like a slow consumer.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Deliver {
     pub subscription: Arc<str>,
-    pub message: Arc<SharedMessage>,
+    pub messages: Arc<[Arc<SharedMessage>]>,
+}
+
+/// In: several messages to one topic, fanned out together (one [`Deliver`] per subscriber).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct PublishBatch {
+    pub destination: String,
+    pub headers: Vec<(String, String)>,
+    pub bodies: Vec<Bytes>,
 }
 
 /// Out, to a session the broker dropped because its mailbox was full: it must close.

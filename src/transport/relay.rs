@@ -9,10 +9,10 @@
 use actix::prelude::*;
 
 use super::payloads::{device_state, device_topic, DEVICES_TOPIC};
-use crate::alert::service::{AlertChanged, SubscribeAlerts, ALERTS_TOPIC};
+use crate::alert::service::{AlertsChanged, SubscribeAlerts, ALERTS_TOPIC};
 use crate::alert::AlertService;
 use crate::broker::actor::JSON;
-use crate::broker::messages::{ListenPresence, PresenceChanged, Publish, PublishToUser};
+use crate::broker::messages::{ListenPresence, PresenceChanged, Publish, PublishBatch, PublishToUser};
 use crate::broker::Broker;
 use crate::command::service::{ClientOffline, CommandChanged, DeliverCommand, SetDeliverySink, SubscribeCommands};
 use crate::command::CommandService;
@@ -76,10 +76,15 @@ impl Handler<DeviceChanged> for Relay {
     }
 }
 
-impl Handler<AlertChanged> for Relay {
+impl Handler<AlertsChanged> for Relay {
     type Result = ();
-    fn handle(&mut self, msg: AlertChanged, _: &mut Context<Self>) {
-        self.publish(ALERTS_TOPIC.to_owned(), bytes::Bytes::from(msg.to_json()));
+    fn handle(&mut self, msg: AlertsChanged, _: &mut Context<Self>) {
+        // One batch in, one batch out: every console gets the storm as a few deliveries.
+        self.broker.do_send(PublishBatch {
+            destination: ALERTS_TOPIC.to_owned(),
+            headers: vec![("content-type".to_owned(), JSON.to_owned())],
+            bodies: msg.changes.iter().map(|c| bytes::Bytes::from(c.to_json())).collect(),
+        });
     }
 }
 

@@ -415,8 +415,9 @@ impl Handler<Deliver> for StompSocket {
     type Result = ();
     fn handle(&mut self, msg: Deliver, ctx: &mut Self::Context) {
         let now = self.clock.now();
-        self.session
-            .deliver(&msg.subscription, &msg.message, now, &mut self.actions);
+        for message in msg.messages.iter() {
+            self.session.deliver(&msg.subscription, message, now, &mut self.actions);
+        }
         self.carry_out(ctx, now);
         let pending = self.meter.pending();
         if pending > self.outbound_limit {

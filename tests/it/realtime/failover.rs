@@ -192,3 +192,69 @@ async fn a_command_for_an_offline_gate_pc_is_delivered_on_reconnect_once() {
     .await;
     pc.expect_silence(Duration::from_millis(300)).await;
 }
+
+/// More alerts at once than a session's mailbox holds (1,024) reach a console whole, over a
+/// real socket. (That a batch takes one mailbox place is proven at the broker level, in
+/// `realtime::slow`, with a session that cannot keep up.)
+#[actix_web::test]
+async fn an_alert_storm_reaches_a_console_whole() {
+    const DEVICES: usize = 1_500;
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::support::database_url(Backend::Sqlite, &dir);
+    let store = kwanje::store::Store::open(&url).unwrap();
+    store.migrate().unwrap();
+    let now = kwanje::time::Millis::now().0;
+    store
+        .write_blocking(|c| {
+            use kwanje::store::models::{clients, devices};
+            clients::insert(
+                c,
+                &clients::Client {
+                    id: "pc-1".into(),
+                    name: "pc".into(),
+                    site: None,
+                    created_ms: now,
+                },
+            )?;
+            for i in 0..DEVICES {
+                let mut row = devices::Device {
+                    id: format!("d{i}"),
+                    kind: "gate".into(),
+                    client_id: "pc-1".into(),
+                    site: None,
+                    zone: None,
+                    lane: None,
+                    standby_id: None,
+                    heartbeat_interval_ms: 300,
+                    miss_tolerance: 2,
+                    auto_failover: false,
+                    state: "unknown".into(),
+                    state_since_ms: now,
+                    last_seen_ms: None,
+                    restarts: 0,
+                    active: true,
+                    created_ms: now,
+                };
+                row.id = format!("d{i}");
+                devices::insert(c, &row)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    let s = Server::start_on(Backend::Sqlite, &url, dir, |_| {}).await;
+    let mut console = session(&s, "op-1", Role::Operator).await;
+    console.subscribe("alerts", "/topic/alerts", "auto").await;
+    let mut pc = gate_pc(&s).await;
+    let ids: Vec<String> = (0..DEVICES).map(|i| format!("d{i}")).collect();
+    for (n, chunk) in ids.chunks(1_000).enumerate() {
+        let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        heartbeat(&mut pc, &refs, &format!("hb-{n}")).await;
+    }
+    let mut raised = std::collections::HashSet::new();
+    while raised.len() < DEVICES {
+        let alert = console.recv_json_until(|m| m["type"] == "alert.raised").await;
+        raised.insert(alert["subject_id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(raised.len(), DEVICES);
+}

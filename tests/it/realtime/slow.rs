@@ -72,3 +72,127 @@ async fn a_slow_consumer_is_dropped_while_a_fast_one_keeps_receiving() {
     op.await_receipt("r").await;
     assert_eq!(&fast.expect(Command::Message).await.body[..], b"after");
 }
+
+mod batches {
+    //! A batch of messages takes one place in a session's bounded mailbox: a storm published
+    //! together does not evict a session that is momentarily busy, while the same storm
+    //! published message by message does.
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use actix::prelude::*;
+    use kwanje::broker::messages::{Deliver, Evict, Outlet, Publish, PublishBatch, Register, Subscribe};
+    use kwanje::broker::{Broker, SessionKey};
+    use kwanje::time::SystemClock;
+
+    const STORM: usize = 2_000;
+    const MAILBOX: usize = 1_024;
+
+    #[derive(Default)]
+    struct Seen {
+        messages: AtomicUsize,
+        evicted: AtomicUsize,
+    }
+
+    /// A session whose thread is busy for a while: deliveries pile up in its mailbox.
+    struct BusySession(Arc<Seen>);
+
+    impl Actor for BusySession {
+        type Context = Context<Self>;
+        fn started(&mut self, ctx: &mut Context<Self>) {
+            ctx.set_mailbox_capacity(MAILBOX);
+        }
+    }
+
+    impl Handler<Deliver> for BusySession {
+        type Result = ();
+        fn handle(&mut self, msg: Deliver, _: &mut Context<Self>) {
+            self.0.messages.fetch_add(msg.messages.len(), Ordering::SeqCst);
+        }
+    }
+
+    impl Handler<Evict> for BusySession {
+        type Result = ();
+        fn handle(&mut self, _: Evict, _: &mut Context<Self>) {
+            self.0.evicted.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[derive(Message)]
+    #[rtype(result = "()")]
+    struct Busy(Duration);
+
+    impl Handler<Busy> for BusySession {
+        type Result = ();
+        fn handle(&mut self, msg: Busy, _: &mut Context<Self>) {
+            std::thread::sleep(msg.0);
+        }
+    }
+
+    async fn storm(batched: bool) -> Arc<Seen> {
+        let seen = Arc::new(Seen::default());
+        let arbiter = Arbiter::new();
+        let s2 = seen.clone();
+        let session = BusySession::start_in_arbiter(&arbiter.handle(), move |_| BusySession(s2));
+        let broker = Broker::new(Arc::new(SystemClock)).start();
+        let key = SessionKey(1);
+        let outlet = Outlet {
+            deliver: session.clone().recipient(),
+            evict: session.clone().recipient(),
+        };
+        broker.do_send(Register {
+            session: key,
+            user: "op".into(),
+            client: None,
+            outlet,
+        });
+        broker.do_send(Subscribe {
+            session: key,
+            id: "a".into(),
+            destination: "/topic/alerts".into(),
+        });
+        session.do_send(Busy(Duration::from_millis(300)));
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        let bodies: Vec<bytes::Bytes> = (0..STORM)
+            .map(|i| bytes::Bytes::from(format!("{{\"n\":{i}}}")))
+            .collect();
+        if batched {
+            broker.do_send(PublishBatch {
+                destination: "/topic/alerts".into(),
+                headers: vec![],
+                bodies,
+            });
+        } else {
+            for body in bodies {
+                broker.do_send(Publish {
+                    destination: "/topic/alerts".into(),
+                    headers: vec![],
+                    body,
+                });
+            }
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(800)).await;
+        arbiter.stop();
+        seen
+    }
+
+    #[actix_web::test]
+    async fn a_storm_published_as_a_batch_reaches_a_busy_session_whole() {
+        let seen = storm(true).await;
+        assert_eq!(seen.evicted.load(Ordering::SeqCst), 0);
+        assert_eq!(seen.messages.load(Ordering::SeqCst), STORM);
+    }
+
+    #[actix_web::test]
+    async fn the_same_storm_message_by_message_overflows_it() {
+        let seen = storm(false).await;
+        assert_eq!(
+            seen.evicted.load(Ordering::SeqCst),
+            1,
+            "the control: without batches the mailbox fills"
+        );
+        assert!(seen.messages.load(Ordering::SeqCst) < STORM);
+    }
+}
