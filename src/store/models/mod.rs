@@ -10,7 +10,9 @@ pub mod audit;
 pub mod clients;
 pub mod commands;
 pub mod devices;
+pub mod dispatch;
 pub mod settings;
+pub mod taxis;
 pub mod transitions;
 pub mod users;
 
