@@ -37,7 +37,11 @@ fn env(name: &str, default: usize) -> usize {
 
 fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     pages * 4096
 }
 
@@ -49,9 +53,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[idx.min(sorted.len() - 1)]
 }
 
+/// Each device that went down, with when.
+type Downs = Arc<Mutex<Vec<(Arc<kwanje::device::registry::DeviceEntry>, Millis)>>>;
+
 /// Collects the time each device went down.
 struct Collector {
-    downs: Arc<Mutex<Vec<(Arc<kwanje::device::registry::DeviceEntry>, Millis)>>>,
+    downs: Downs,
     count: Arc<AtomicUsize>,
 }
 
@@ -83,7 +90,15 @@ fn main() {
     let now = Millis::now().0;
     store
         .write_blocking(|c| {
-            clients::insert(c, &clients::Client { id: "pc".into(), name: "pc".into(), site: None, created_ms: now })?;
+            clients::insert(
+                c,
+                &clients::Client {
+                    id: "pc".into(),
+                    name: "pc".into(),
+                    site: None,
+                    created_ms: now,
+                },
+            )?;
             for i in 0..n {
                 devices::insert(
                     c,
@@ -120,7 +135,11 @@ fn main() {
         let shared = Arc::new(DeviceShared::new(clock.clone(), alerts, ids, FlapPolicy::default()));
         let downs = Arc::new(Mutex::new(Vec::new()));
         let down_count = Arc::new(AtomicUsize::new(0));
-        let collector = Collector { downs: downs.clone(), count: down_count.clone() }.start();
+        let collector = Collector {
+            downs: downs.clone(),
+            count: down_count.clone(),
+        }
+        .start();
         shared.listen(collector.recipient());
 
         let rss_before = rss_bytes();
@@ -142,7 +161,12 @@ fn main() {
         }
         let addrs: Vec<_> = entries.iter().map(|e| e.addr().unwrap()).collect();
         for addr in &addrs {
-            addr.send(Heartbeat { status: HeartbeatStatus::Ok, detail: None }).await.unwrap();
+            addr.send(Heartbeat {
+                status: HeartbeatStatus::Ok,
+                detail: None,
+            })
+            .await
+            .unwrap();
         }
         let start_secs = started.elapsed().as_secs_f64();
         actix_web::rt::time::sleep(Duration::from_millis(200)).await;
@@ -155,15 +179,28 @@ fn main() {
         let per_pass = total_heartbeats / n.max(1);
         for _ in 0..per_pass {
             for addr in &addrs {
-                addr.do_send(Heartbeat { status: HeartbeatStatus::Ok, detail: None });
+                addr.do_send(Heartbeat {
+                    status: HeartbeatStatus::Ok,
+                    detail: None,
+                });
             }
             // Keep mailboxes bounded: let the arbiters drain between passes.
             for addr in addrs.iter().step_by((n / 64).max(1)) {
-                addr.send(Heartbeat { status: HeartbeatStatus::Ok, detail: None }).await.unwrap();
+                addr.send(Heartbeat {
+                    status: HeartbeatStatus::Ok,
+                    detail: None,
+                })
+                .await
+                .unwrap();
             }
         }
         for addr in &addrs {
-            addr.send(Heartbeat { status: HeartbeatStatus::Ok, detail: None }).await.unwrap();
+            addr.send(Heartbeat {
+                status: HeartbeatStatus::Ok,
+                detail: None,
+            })
+            .await
+            .unwrap();
         }
         let sent = per_pass * n + n + per_pass * n.div_ceil((n / 64).max(1));
         let hb_secs = t0.elapsed().as_secs_f64();
@@ -178,7 +215,12 @@ fn main() {
             loop {
                 match e.addr() {
                     Some(a) if a != old => {
-                        a.send(Heartbeat { status: HeartbeatStatus::Ok, detail: None }).await.unwrap();
+                        a.send(Heartbeat {
+                            status: HeartbeatStatus::Ok,
+                            detail: None,
+                        })
+                        .await
+                        .unwrap();
                         break;
                     }
                     _ => actix_web::rt::task::yield_now().await,
@@ -197,7 +239,10 @@ fn main() {
         let t_spread = Instant::now();
         for (i, chunk) in addrs.chunks(batch).enumerate() {
             for addr in chunk {
-                addr.do_send(Heartbeat { status: HeartbeatStatus::Ok, detail: None });
+                addr.do_send(Heartbeat {
+                    status: HeartbeatStatus::Ok,
+                    detail: None,
+                });
             }
             let due = spread.mul_f64((i + 1) as f64 / 100.0);
             if let Some(wait) = due.checked_sub(t_spread.elapsed()) {
@@ -250,7 +295,11 @@ struct Figures {
 fn log_figures(f: &Figures) {
     println!("kwanje supervision bench: devices={} device_threads={}", f.n, f.threads);
     println!("  start {} device actors (each brought up): {:.2} s", f.n, f.start_secs);
-    println!("  RSS per idle device actor (up, timer armed): {:.0} bytes ({:.2} KiB)", f.per_actor, f.per_actor / 1024.0);
+    println!(
+        "  RSS per idle device actor (up, timer armed): {:.0} bytes ({:.2} KiB)",
+        f.per_actor,
+        f.per_actor / 1024.0
+    );
     println!("  heartbeats handled: {:.0}/s ({} heartbeats)", f.hb_rate, f.sent);
     println!(
         "  restart latency after a panic (n={}): p50 {:.0} us, p99 {:.0} us, max {:.0} us",
