@@ -1,9 +1,10 @@
 //! Wiring: opens the store, builds the services and actors, and serves HTTP.
 //!
 //! The order matters and is the dependency order of DESIGN.md: store (migrated, admin user,
-//! signing key) > alert service > device arbiters and supervisor > HTTP. Shutdown runs it
-//! backwards: the HTTP server drains, device actors stop on purpose (no restarts), the device
-//! arbiters end, and the store's pools close when the last handle drops.
+//! signing key) > alert service > device arbiters and supervisor > taxi journal, supervisors
+//! and actors > HTTP. Shutdown runs it backwards: the HTTP server drains, device and taxi actors
+//! stop on purpose (no restarts; each terminal hands its final snapshot to the journal, which
+//! stores it), the arbiters end, and the store's pools close when the last handle drops.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use crate::ids::IdGen;
 use crate::store::models::{alerts, devices, settings, users};
 use crate::store::{Store, StoreError};
 use crate::supervision::RestartPolicy;
+use crate::taxi::{TaxiBoot, TaxiDeps, Taxis};
 use crate::time::{Clock, Millis, SystemClock};
 
 /// The settings key of the generated token signing key.
@@ -34,6 +36,8 @@ const GENERATED_SECRET_LEN: usize = 48;
 
 #[derive(Debug, Error)]
 pub enum StartError {
+    #[error("invalid setting: {0}")]
+    Setting(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
@@ -48,6 +52,7 @@ struct Prepared {
     secret: String,
     device_rows: Vec<devices::Device>,
     open_alerts: Vec<alerts::Alert>,
+    taxi_boot: TaxiBoot,
 }
 
 /// Opens and migrates the store and reads what the services start from. Blocking.
@@ -59,11 +64,13 @@ fn prepare(config: &Config) -> Result<Prepared, StoreError> {
     let secret = signing_secret(&store, config.jwt_secret.as_deref())?;
     let device_rows = store.read_blocking(devices::all)?;
     let open_alerts = store.read_blocking(alerts::unresolved)?;
+    let taxi_boot = TaxiBoot::read(&store)?;
     Ok(Prepared {
         store,
         secret,
         device_rows,
         open_alerts,
+        taxi_boot,
     })
 }
 
@@ -125,8 +132,9 @@ impl Running {
     /// actors down in order.
     pub async fn wait(self) -> std::io::Result<()> {
         let result = self.server.await;
-        log::info!("http stopped; stopping device actors");
+        log::info!("http stopped; stopping device and taxi actors");
         self.state.devices.stop_all();
+        self.state.taxis.shutdown().await;
         for arbiter in &self.arbiters {
             arbiter.stop();
         }
@@ -138,12 +146,17 @@ impl Running {
 /// Starts everything and binds `config.bind`. With `signals`, SIGINT/SIGTERM stop it
 /// gracefully; tests pass `false` and stop it through the handle.
 pub async fn start(config: Config, signals: bool) -> Result<Running, StartError> {
+    start_with_clock(config, signals, Arc::new(SystemClock)).await
+}
+
+/// [`start`] with a given clock (tests step a [`crate::time::ManualClock`] through a morning).
+pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Clock>) -> Result<Running, StartError> {
+    let taxi_settings = config.taxi_settings().parse().map_err(StartError::Setting)?;
     let config = Arc::new(config);
     let cfg = config.clone();
     let prepared = tokio::task::spawn_blocking(move || prepare(&cfg))
         .await
         .map_err(|e| StartError::Task(e.to_string()))??;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ids = Arc::new(IdGen::new(config.node_id));
     let store = prepared.store;
     let alerts = AlertService::new(store.clone(), ids.clone(), clock.clone(), prepared.open_alerts).start();
@@ -161,11 +174,25 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
         arbiters.iter().map(Arbiter::handle).collect(),
         RestartPolicy::default(),
     );
+    let taxis = Taxis::start(
+        TaxiDeps {
+            store: store.clone(),
+            clock: clock.clone(),
+            ids: ids.clone(),
+            alerts: alerts.clone(),
+            arbiters: arbiters.iter().map(Arbiter::handle).collect(),
+            policy: RestartPolicy::default(),
+        },
+        prepared.taxi_boot,
+        &taxi_settings,
+    )
+    .map_err(|e| StartError::Setting(e.to_string()))?;
     let state = web::Data::new(AppState {
         config: config.clone(),
         store,
         keys: Arc::new(Keys::hs256(prepared.secret.as_bytes())),
         devices,
+        taxis,
         alerts,
         ids,
         clock,
