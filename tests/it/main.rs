@@ -7,3 +7,4 @@ mod devices;
 mod store_outage;
 mod supervision;
 mod support;
+mod taxi;
