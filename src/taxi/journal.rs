@@ -31,6 +31,10 @@ use crate::time::{Clock, Millis};
 pub const MAX_BATCH: usize = 4_096;
 /// Wait before retrying a batch the store could not take.
 pub const RETRY_DELAY: Duration = Duration::from_millis(500);
+/// How long the first item handed to an idle journal waits for others to share its
+/// transaction: a few milliseconds of delay on the records and the live updates, for one
+/// transaction per burst instead of one per change.
+pub const GATHER: Duration = Duration::from_millis(5);
 /// Items waiting beyond this are reported (once per crossing) as a store falling behind.
 pub const BACKLOG_WARNING: usize = 100_000;
 
@@ -107,6 +111,8 @@ pub struct Journal {
     waiters: Vec<oneshot::Sender<()>>,
     stats: JournalStats,
     warned: bool,
+    /// A flush is due after [`GATHER`].
+    gathering: bool,
 }
 
 impl Journal {
@@ -122,6 +128,7 @@ impl Journal {
             waiters: Vec::new(),
             stats: JournalStats::default(),
             warned: false,
+            gathering: false,
         }
     }
 
@@ -131,7 +138,14 @@ impl Journal {
             self.warned = true;
             log::warn!("dispatch journal behind queued={}", self.queue.len());
         }
-        self.flush(ctx);
+        if self.in_flight || self.gathering {
+            return;
+        }
+        self.gathering = true;
+        ctx.run_later(GATHER, |act, ctx| {
+            act.gathering = false;
+            act.flush(ctx);
+        });
     }
 
     fn flush(&mut self, ctx: &mut Context<Self>) {

@@ -151,7 +151,11 @@ impl ChildFactory for TerminalFactory {
         }
         entry.set_quarantined(false);
         let actor = TerminalActor::new(entry.clone(), core, self.shared.clone(), exits);
-        let addr = match pick(&self.arbiters, id) {
+        // Terminals take the arbiters in turn, so that two busy terminals never share one
+        // while another has none; taxi actors are spread over the same arbiters by hash.
+        let index = self.shared.registry.terminals().position(|t| t.id == *id).unwrap_or(0);
+        let arbiter = self.arbiters.get(index % self.arbiters.len().max(1));
+        let addr = match arbiter {
             Some(arbiter) => TerminalActor::start_in_arbiter(arbiter, move |_| actor),
             None => actor.start(),
         };
