@@ -24,7 +24,8 @@
 //! - [`app`] wires the parts into a running server; [`config`] reads the environment.
 //! - [`store`] owns every SQL statement; [`auth`] issues and checks tokens.
 //! - [`supervision`] is the restart machinery shared by device and taxi actors.
-//! - [`device`] and [`alert`] are the supervision core's services; [`http`] is the API edge.
+//! - [`device`] and [`alert`] are the supervision core's services; [`taxi`] runs taxi
+//!   auto-dispatch (a dispatcher actor per terminal, an actor per taxi); [`http`] is the API edge.
 
 pub mod alert;
 pub mod app;

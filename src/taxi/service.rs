@@ -358,6 +358,12 @@ impl Taxis {
         Self::ask(addr, DriverPing, format!("taxi {plate}")).await?
     }
 
+    /// A driver-app ping that does not wait (the STOMP `/app/taxi/ping` hot path).
+    pub fn heartbeat_nowait(&self, plate: &Plate) -> Result<(), TaxiError> {
+        self.taxi_actor(plate)?.do_send(DriverPing);
+        Ok(())
+    }
+
     pub async fn set_service_region(&self, plate: &Plate, region: Region) -> Result<(), TaxiError> {
         let addr = self.taxi_actor(plate)?;
         Self::ask(addr, ChooseServiceRegion { region }, format!("taxi {plate}")).await?
