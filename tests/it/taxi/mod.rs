@@ -4,6 +4,7 @@
 
 mod access;
 mod morning;
+mod outage;
 mod recovery;
 
 use std::collections::BTreeSet;
