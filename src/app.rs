@@ -8,6 +8,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
 use actix_web::dev::ServerHandle;
@@ -15,19 +16,23 @@ use actix_web::{middleware, web, App, HttpServer};
 use rand::distr::{Alphanumeric, SampleString};
 use thiserror::Error;
 
+use crate::alert::service::ReplayOutbox;
 use crate::alert::AlertService;
 use crate::auth::{password, Keys, Role};
+use crate::broker::Broker;
+use crate::command::CommandService;
 use crate::config::Config;
 use crate::device::actor::DeviceShared;
 use crate::device::lifecycle::FlapPolicy;
 use crate::device::Devices;
 use crate::http::{self, AppState};
 use crate::ids::IdGen;
-use crate::store::models::{alerts, devices, settings, users};
+use crate::store::models::{alerts, commands, devices, settings, users};
 use crate::store::{Store, StoreError};
 use crate::supervision::RestartPolicy;
 use crate::taxi::{TaxiBoot, TaxiDeps, Taxis};
 use crate::time::{Clock, Millis, SystemClock};
+use crate::transport::{self, relay::Relay};
 
 /// The settings key of the generated token signing key.
 pub const JWT_SECRET_KEY: &str = "jwt_secret";
@@ -52,6 +57,7 @@ struct Prepared {
     secret: String,
     device_rows: Vec<devices::Device>,
     open_alerts: Vec<alerts::Alert>,
+    open_commands: Vec<commands::Command>,
     taxi_boot: TaxiBoot,
 }
 
@@ -64,12 +70,14 @@ fn prepare(config: &Config) -> Result<Prepared, StoreError> {
     let secret = signing_secret(&store, config.jwt_secret.as_deref())?;
     let device_rows = store.read_blocking(devices::all)?;
     let open_alerts = store.read_blocking(alerts::unresolved)?;
+    let open_commands = store.read_blocking(commands::open)?;
     let taxi_boot = TaxiBoot::read(&store)?;
     Ok(Prepared {
         store,
         secret,
         device_rows,
         open_alerts,
+        open_commands,
         taxi_boot,
     })
 }
@@ -159,7 +167,18 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         .map_err(|e| StartError::Task(e.to_string()))??;
     let ids = Arc::new(IdGen::new(config.node_id));
     let store = prepared.store;
-    let alerts = AlertService::new(store.clone(), ids.clone(), clock.clone(), prepared.open_alerts).start();
+    let alerts = AlertService::new(store.clone(), ids.clone(), clock.clone(), prepared.open_alerts)
+        .renotify_every(Duration::from_secs(config.renotify_secs.max(1)))
+        .start();
+    let commands = CommandService::new(
+        store.clone(),
+        ids.clone(),
+        clock.clone(),
+        alerts.clone(),
+        config.command_ack_timeout(),
+        prepared.open_commands,
+    )
+    .start();
     let arbiters: Vec<Arbiter> = (0..config.device_threads()).map(|_| Arbiter::new()).collect();
     let shared = Arc::new(DeviceShared::new(
         clock.clone(),
@@ -187,6 +206,15 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         &taxi_settings,
     )
     .map_err(|e| StartError::Setting(e.to_string()))?;
+    // The broker fans out to thousands of sessions: its own thread, off the HTTP workers.
+    let broker_arbiter = Arbiter::new();
+    let broker_clock = clock.clone();
+    let broker = Broker::start_in_arbiter(&broker_arbiter.handle(), move |_| Broker::new(broker_clock));
+    Relay::start(broker.clone(), &devices, &alerts, &commands);
+    crate::device::failover_watch::start(&devices, &commands, &alerts, config.command_ttl());
+    // Every subscriber of alert changes is wired above this line: replay what a crash left
+    // unpublished only now, so nobody misses it.
+    alerts.do_send(ReplayOutbox);
     let state = web::Data::new(AppState {
         config: config.clone(),
         store,
@@ -194,14 +222,18 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         devices,
         taxis,
         alerts,
+        commands,
+        broker,
         ids,
         clock,
     });
     let app_state = state.clone();
+    let conformance = config.conformance;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
             .wrap(middleware::Logger::new("http request=\"%r\" status=%s bytes=%b ms=%D"))
+            .configure(|cfg| transport::routes(cfg, conformance))
             .configure(http::routes)
     })
     .workers(config.http_workers())
@@ -226,6 +258,8 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         arbiters.len(),
         config.fault_injection
     );
+    let mut arbiters = arbiters;
+    arbiters.push(broker_arbiter);
     Ok(Running {
         addr,
         state,

@@ -4,6 +4,11 @@ use std::time::Duration;
 
 use clap::Args;
 
+/// Default bytes queued for one WebSocket client before it is dropped as a slow consumer.
+pub const DEFAULT_WS_OUTBOUND_LIMIT: usize = 1024 * 1024;
+/// Default STOMP heart-beat, both directions (the server's `sx,sy`).
+pub const DEFAULT_STOMP_HEART_BEAT_MS: u64 = 10_000;
+
 /// `kwanje serve` settings. Every field has an environment variable and a default.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -31,9 +36,27 @@ pub struct Config {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "KWANJE_HTTP_WORKERS")]
     pub http_workers: Option<usize>,
+    /// Seconds between re-notifications of an unacknowledged critical alert.
+    #[arg(long, env = "KWANJE_RENOTIFY_SECS", default_value_t = 300)]
+    pub renotify_secs: u64,
+    /// Milliseconds a delivered command waits for the client's ack before it times out.
+    #[arg(long, env = "KWANJE_COMMAND_ACK_TIMEOUT_MS", default_value_t = 10_000)]
+    pub command_ack_timeout_ms: u64,
+    /// Milliseconds an undelivered command waits for its client, when the request names none.
+    #[arg(long, env = "KWANJE_COMMAND_TTL_MS", default_value_t = 300_000)]
+    pub command_ttl_ms: u64,
     /// Seconds to finish in-flight requests at shutdown.
     #[arg(long, env = "KWANJE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10)]
     pub shutdown_timeout_secs: u64,
+    /// Also serves `/ws-echo`, a plain WebSocket echo for the Autobahn suite (never by default).
+    #[arg(long, env = "KWANJE_CONFORMANCE", value_parser = parse_flag, default_value = "0")]
+    pub conformance: bool,
+    /// The STOMP heart-beat the server offers and asks for, in ms, both directions (0: none).
+    #[arg(long, env = "KWANJE_STOMP_HEART_BEAT_MS", default_value_t = DEFAULT_STOMP_HEART_BEAT_MS)]
+    pub stomp_heart_beat_ms: u64,
+    /// Bytes queued for one WebSocket client past which it is dropped as a slow consumer.
+    #[arg(long, env = "KWANJE_WS_OUTBOUND_LIMIT_BYTES", default_value_t = DEFAULT_WS_OUTBOUND_LIMIT)]
+    pub ws_outbound_limit_bytes: usize,
     /// Terminals with a taxi holding lot and a dispatcher, comma-separated.
     #[arg(long, env = "KWANJE_TERMINALS", default_value = DEFAULT_TERMINALS)]
     pub terminals: String,
@@ -96,7 +119,13 @@ impl Config {
             node_id: 0,
             device_threads: None,
             http_workers: None,
+            renotify_secs: 300,
+            command_ack_timeout_ms: 10_000,
+            command_ttl_ms: 300_000,
             shutdown_timeout_secs: 10,
+            conformance: false,
+            stomp_heart_beat_ms: DEFAULT_STOMP_HEART_BEAT_MS,
+            ws_outbound_limit_bytes: DEFAULT_WS_OUTBOUND_LIMIT,
             terminals: DEFAULT_TERMINALS.into(),
             taxi_regions: DEFAULT_TAXI_REGIONS.into(),
             taxi_joint_zones: String::new(),
@@ -128,6 +157,14 @@ impl Config {
 
     pub fn http_workers(&self) -> usize {
         self.http_workers.unwrap_or_else(cores).max(1)
+    }
+
+    pub fn command_ack_timeout(&self) -> Duration {
+        Duration::from_millis(self.command_ack_timeout_ms.max(1))
+    }
+
+    pub fn command_ttl(&self) -> Duration {
+        Duration::from_millis(self.command_ttl_ms)
     }
 
     pub fn shutdown_timeout(&self) -> Duration {

@@ -26,10 +26,15 @@
 //! - [`supervision`] is the restart machinery shared by device and taxi actors.
 //! - [`device`] and [`alert`] are the supervision core's services; [`taxi`] runs taxi
 //!   auto-dispatch (a dispatcher actor per terminal, an actor per taxi); [`http`] is the API edge.
+//! - [`stomp`] is the STOMP protocol core; [`broker`] routes messages between sessions (with
+//!   the destination ACL and presence); [`transport`] carries sessions over WebSocket and
+//!   relays service events to the broker.
 
 pub mod alert;
 pub mod app;
 pub mod auth;
+pub mod broker;
+pub mod command;
 pub mod config;
 pub mod device;
 pub mod http;
@@ -39,3 +44,4 @@ pub mod store;
 pub mod supervision;
 pub mod taxi;
 pub mod time;
+pub mod transport;

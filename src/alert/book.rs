@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use thiserror::Error;
 
-use super::model::{Alert, AlertKind, AlertState, Intent, Subject};
+use super::model::{Alert, AlertKind, AlertState, Intent, Severity, Subject};
 use crate::time::Millis;
 
 /// Longest operator note or detail kept.
@@ -80,39 +80,15 @@ impl AlertBook {
                 kind,
                 severity,
                 detail,
+            } => self.raise(subject, kind, severity, detail, None, now, new_id),
+            Intent::RaiseSuppressed {
+                subject,
+                kind,
+                severity,
+                parent,
             } => {
-                let key = (subject, kind);
-                if let Some(alert) = self.open.get_mut(&key) {
-                    alert.count = alert.count.saturating_add(1);
-                    alert.updated_ms = now.0;
-                    alert.severity = alert.severity.min(severity);
-                    if detail.is_some() {
-                        alert.detail = cap(detail.as_deref());
-                    }
-                    alert.version += 1;
-                    return Some(alert.clone());
-                }
-                let alert = Alert {
-                    id: new_id(),
-                    subject_type: key.0.kind,
-                    subject_id: key.0.id.clone(),
-                    kind,
-                    severity,
-                    state: AlertState::Open,
-                    count: 1,
-                    detail: cap(detail.as_deref()),
-                    opened_ms: now.0,
-                    updated_ms: now.0,
-                    acked_by: None,
-                    acked_ms: None,
-                    ack_note: None,
-                    resolved_by: None,
-                    resolved_ms: None,
-                    suppressed_by: None,
-                    version: 1,
-                };
-                self.insert(alert.clone());
-                Some(alert)
+                let parent_id = self.open.get(&(parent, AlertKind::ClientDisconnected)).map(|a| a.id);
+                self.raise(subject, kind, severity, None, parent_id, now, new_id)
             }
             Intent::Resolve { subject, kind } => {
                 let mut alert = self.remove(&(subject, kind))?;
@@ -120,6 +96,74 @@ impl AlertBook {
                 Some(alert)
             }
         }
+    }
+
+    /// Opens an alert or counts a repeat. A plain raise of a suppressed alert lifts the
+    /// suppression: the parent came back and this child did not recover.
+    #[allow(clippy::too_many_arguments)]
+    fn raise(
+        &mut self,
+        subject: Subject,
+        kind: AlertKind,
+        severity: Severity,
+        detail: Option<String>,
+        suppressed_by: Option<i64>,
+        now: Millis,
+        new_id: impl FnOnce() -> i64,
+    ) -> Option<Alert> {
+        let key = (subject, kind);
+        if let Some(alert) = self.open.get_mut(&key) {
+            alert.count = alert.count.saturating_add(1);
+            alert.updated_ms = now.0;
+            alert.severity = alert.severity.min(severity);
+            if detail.is_some() {
+                alert.detail = cap(detail.as_deref());
+            }
+            if suppressed_by.is_none() {
+                alert.suppressed_by = None;
+            }
+            alert.version += 1;
+            alert.notified_ms = Some(now.0);
+            return Some(alert.clone());
+        }
+        let alert = Alert {
+            id: new_id(),
+            subject_type: key.0.kind,
+            subject_id: key.0.id.clone(),
+            kind,
+            severity,
+            state: AlertState::Open,
+            count: 1,
+            detail: cap(detail.as_deref()),
+            opened_ms: now.0,
+            updated_ms: now.0,
+            acked_by: None,
+            acked_ms: None,
+            ack_note: None,
+            resolved_by: None,
+            resolved_ms: None,
+            suppressed_by,
+            version: 1,
+            notified_ms: Some(now.0),
+        };
+        self.insert(alert.clone());
+        Some(alert)
+    }
+
+    /// Open, unacknowledged critical alerts last notified `every` or longer ago: each is marked
+    /// notified at `now` and returned, to be told again.
+    pub fn due_for_renotification(&mut self, now: Millis, every: std::time::Duration) -> Vec<Alert> {
+        let cutoff = (now - every).0;
+        let mut due: Vec<Alert> = Vec::new();
+        for alert in self.open.values_mut() {
+            let stale = alert.notified_ms.is_none_or(|t| t <= cutoff);
+            if alert.state == AlertState::Open && alert.severity == Severity::Critical && stale {
+                alert.notified_ms = Some(now.0);
+                due.push(alert.clone());
+            }
+        }
+        due.sort_by_key(|a| a.id);
+        due
     }
 
     /// An operator acknowledges alert `id`. Acknowledging twice changes nothing.
@@ -141,6 +185,7 @@ impl AlertBook {
         alert.ack_note = cap(note);
         alert.updated_ms = now.0;
         alert.version += 1;
+        alert.notified_ms = Some(now.0);
         Ok(Some(alert.clone()))
     }
 
@@ -159,6 +204,7 @@ fn resolve(alert: &mut Alert, by: Option<&str>, now: Millis) {
     alert.resolved_ms = Some(now.0);
     alert.updated_ms = now.0;
     alert.version += 1;
+    alert.notified_ms = Some(now.0);
 }
 
 #[cfg(test)]
@@ -261,6 +307,85 @@ mod tests {
             Err(BookError::NotOpen(10))
         );
         assert_eq!(book.resolve_by(10, "kim", Millis(6)), Err(BookError::NotOpen(10)));
+    }
+
+    #[test]
+    fn only_unacknowledged_critical_alerts_are_renotified_each_interval() {
+        use std::time::Duration;
+        let mut book = AlertBook::default();
+        let every = Duration::from_secs(300);
+        let critical = |kind| Intent::Raise {
+            subject: cam(),
+            kind,
+            severity: Severity::Critical,
+            detail: None,
+        };
+        book.apply(critical(AlertKind::CrashLoop), Millis(0), || 1);
+        book.apply(critical(AlertKind::FailoverFailed), Millis(0), || 2);
+        book.apply(raise(AlertKind::HeartbeatMissed), Millis(0), || 3);
+        assert!(book.due_for_renotification(Millis(299_999), every).is_empty());
+        let due: Vec<i64> = book
+            .due_for_renotification(Millis(300_000), every)
+            .iter()
+            .map(|a| a.id)
+            .collect();
+        assert_eq!(due, vec![1, 2], "major alerts are not re-notified");
+        assert!(
+            book.due_for_renotification(Millis(300_001), every).is_empty(),
+            "once per interval"
+        );
+        book.acknowledge(1, "kim", None, Millis(400_000)).unwrap();
+        let due: Vec<i64> = book
+            .due_for_renotification(Millis(700_000), every)
+            .iter()
+            .map(|a| a.id)
+            .collect();
+        assert_eq!(due, vec![2], "an acknowledged alert is not re-notified");
+        let versions: Vec<u32> = book
+            .due_for_renotification(Millis(1_000_000), every)
+            .iter()
+            .map(|a| a.version)
+            .collect();
+        assert_eq!(versions, vec![1], "re-notification does not change the alert");
+    }
+
+    #[test]
+    fn children_of_a_disconnected_client_are_recorded_under_its_alert() {
+        let pc = Subject {
+            kind: SubjectType::Client,
+            id: "pc-1".into(),
+        };
+        let mut book = AlertBook::default();
+        let child = || Intent::RaiseSuppressed {
+            subject: cam(),
+            kind: AlertKind::HeartbeatMissed,
+            severity: Severity::Major,
+            parent: Subject {
+                kind: SubjectType::Client,
+                id: "pc-1".into(),
+            },
+        };
+        // No parent open: a plain alert.
+        assert_eq!(book.apply(child(), Millis(1), || 1).unwrap().suppressed_by, None);
+        book.apply(
+            Intent::Resolve {
+                subject: cam(),
+                kind: AlertKind::HeartbeatMissed,
+            },
+            Millis(2),
+            || 0,
+        );
+        let parent = Intent::Raise {
+            subject: pc,
+            kind: AlertKind::ClientDisconnected,
+            severity: Severity::Major,
+            detail: None,
+        };
+        book.apply(parent, Millis(3), || 10);
+        assert_eq!(book.apply(child(), Millis(4), || 11).unwrap().suppressed_by, Some(10));
+        // The child did not recover after the parent came back: its own plain raise lifts it.
+        let lifted = book.apply(raise(AlertKind::HeartbeatMissed), Millis(5), || 99).unwrap();
+        assert_eq!((lifted.id, lifted.suppressed_by, lifted.count), (11, None, 2));
     }
 
     #[test]

@@ -65,7 +65,7 @@ pub struct Subject {
 }
 
 /// An alert, as stored and as shown (API.md field names).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
     pub id: i64,
     pub subject_type: SubjectType,
@@ -93,6 +93,9 @@ pub struct Alert {
     pub suppressed_by: Option<i64>,
     /// Counts changes, so a consumer can drop a redelivered old version.
     pub version: u32,
+    /// When it was last published (opened, changed or re-notified).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notified_ms: Option<i64>,
 }
 
 impl Alert {
@@ -122,6 +125,7 @@ impl Alert {
             resolved_ms: self.resolved_ms,
             suppressed_by: self.suppressed_by,
             version: i32::try_from(self.version).unwrap_or(i32::MAX),
+            notified_ms: self.notified_ms,
         }
     }
 
@@ -145,8 +149,43 @@ impl Alert {
             resolved_ms: row.resolved_ms,
             suppressed_by: row.suppressed_by,
             version: u32::try_from(row.version).unwrap_or(0),
+            notified_ms: row.notified_ms,
         })
     }
+}
+
+/// Why an alert is published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AlertEvent {
+    /// Opened.
+    #[serde(rename = "alert.raised")]
+    Raised,
+    /// Counted again, acknowledged or resolved (`version` went up).
+    #[serde(rename = "alert.updated")]
+    Updated,
+    /// Still open, critical and unacknowledged: told again (`version` unchanged).
+    #[serde(rename = "alert.renotified")]
+    Renotified,
+}
+
+impl AlertEvent {
+    /// The event for a change that left the alert at `alert.version`.
+    pub fn of_change(alert: &Alert) -> AlertEvent {
+        if alert.version == 1 {
+            AlertEvent::Raised
+        } else {
+            AlertEvent::Updated
+        }
+    }
+}
+
+/// The message published on `/topic/alerts`: `{"type": "alert.raised", ...the alert}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertMessage {
+    #[serde(rename = "type")]
+    pub event: AlertEvent,
+    #[serde(flatten)]
+    pub alert: Alert,
 }
 
 /// What a service wants done about a subject's alert of one kind.
@@ -161,4 +200,12 @@ pub enum Intent {
     },
     /// Resolve the open one, if any, by recovery.
     Resolve { subject: Subject, kind: AlertKind },
+    /// Raise it, but recorded under `parent`'s open `client_disconnected` alert instead of
+    /// being told to anyone (topology suppression). With no such parent open, a plain raise.
+    RaiseSuppressed {
+        subject: Subject,
+        kind: AlertKind,
+        severity: Severity,
+        parent: Subject,
+    },
 }

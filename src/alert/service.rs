@@ -1,5 +1,6 @@
 //! The alert service: the one owner of the [`AlertBook`], and the writer that stores each state
-//! change together with the alerts it raises or resolves, in one transaction.
+//! change together with the alerts it raises or resolves, and their outbox rows, in one
+//! transaction.
 //!
 //! Other services send [`Record`]s (their own rows to write, plus alert [`Intent`]s); operators'
 //! acknowledgements and resolutions arrive as [`Acknowledge`] and [`ResolveAlert`]. Work is
@@ -7,11 +8,16 @@
 //! order, so changes to one subject are stored in the order they happened and a storm of
 //! thousands of transitions costs a few transactions, not thousands.
 //!
+//! Never lost, never doubled: every alert change is written with an outbox row in the same
+//! transaction; after commit it is published to the subscribers ([`SubscribeAlerts`]) in order
+//! and its outbox row is marked. [`ReplayOutbox`] (sent once the subscribers are wired, at
+//! start) publishes what a crash left unmarked, with the same alert id and version, so
+//! consumers can drop what they already had.
+//!
 //! Nothing is dropped when the store is briefly gone: a batch that fails because the store is
 //! unavailable is kept and retried; operators' requests wait for it (the HTTP layer times out
 //! with 503 and a retry is harmless). A batch that fails for another reason is split and each
 //! record retried alone, so one bad record cannot sink the others.
-//! Subscribers ([`SubscribeAlerts`]) are told of every change after it is committed.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -22,8 +28,9 @@ use thiserror::Error;
 use tokio::sync::oneshot;
 
 use super::book::{AlertBook, BookError};
-use super::model::{Alert, Intent, Subject};
+use super::model::{Alert, AlertEvent, AlertMessage, Intent, Subject};
 use crate::ids::IdGen;
+use crate::store::models::outbox::{self, OutboxRow};
 use crate::store::models::{alerts as alert_rows, audit};
 use crate::store::{DbConnection, Store, StoreError};
 use crate::time::{Clock, Millis};
@@ -32,6 +39,12 @@ use crate::time::{Clock, Millis};
 pub const MAX_BATCH: usize = 2_048;
 /// Wait before retrying a batch the store could not take.
 pub const RETRY_DELAY: Duration = Duration::from_millis(500);
+/// Where alert changes are published.
+pub const ALERTS_TOPIC: &str = "/topic/alerts";
+/// Default interval between re-notifications of an unacknowledged critical alert.
+pub const DEFAULT_RENOTIFY_EVERY: Duration = Duration::from_secs(300);
+/// Most outbox rows replayed per read at start.
+const REPLAY_PAGE: i64 = 10_000;
 
 /// Rows a service writes in the same transaction as its alerts. Re-runnable, for retries.
 pub type WriteFn = Arc<dyn Fn(&mut DbConnection) -> diesel::QueryResult<()> + Send + Sync>;
@@ -72,17 +85,43 @@ pub struct ResolveAlert {
     pub by: String,
 }
 
-/// An alert was opened, counted, acknowledged or resolved (sent after commit).
+/// An alert change was committed (or is replayed from the outbox): publish it.
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct AlertChanged {
     pub alert: Alert,
+    pub event: AlertEvent,
+    /// The outbox row it came from: the same on a replay.
+    pub outbox_id: i64,
+}
+
+impl AlertChanged {
+    /// The JSON body published on `/topic/alerts`.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&AlertMessage {
+            event: self.event,
+            alert: self.alert.clone(),
+        })
+        .unwrap_or_default()
+    }
 }
 
 /// Be told of every committed alert change.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct SubscribeAlerts(pub Recipient<AlertChanged>);
+
+/// Publish what the outbox holds unmarked (send once, after the subscribers are wired).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct ReplayOutbox;
+
+/// The next page of a replay: rows with ids above `after`.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+struct ReplayFrom {
+    after: i64,
+}
 
 /// The open alerts of one subject, from memory (answers while the store is down).
 #[derive(Debug, Message)]
@@ -99,6 +138,8 @@ pub struct AlertStats {
     pub open: usize,
     pub queued: usize,
     pub batches_written: u64,
+    pub published: u64,
+    pub replayed: u64,
 }
 
 type Reply = oneshot::Sender<Result<Alert, AlertError>>;
@@ -106,7 +147,7 @@ type Reply = oneshot::Sender<Result<Alert, AlertError>>;
 /// One record as it waits to be written.
 struct Item {
     writes: Option<WriteFn>,
-    alerts: Vec<Alert>,
+    alerts: Vec<(Alert, AlertEvent)>,
     audit: Option<audit::AuditEntry>,
     reply: Option<(Reply, Alert)>,
     committed: Option<Committed>,
@@ -123,7 +164,8 @@ pub struct AlertService {
     /// the store being unavailable.
     solo: usize,
     subscribers: Vec<Recipient<AlertChanged>>,
-    batches_written: u64,
+    renotify_every: Duration,
+    stats: AlertStats,
 }
 
 impl AlertService {
@@ -140,8 +182,15 @@ impl AlertService {
             in_flight: false,
             solo: 0,
             subscribers: Vec::new(),
-            batches_written: 0,
+            renotify_every: DEFAULT_RENOTIFY_EVERY,
+            stats: AlertStats::default(),
         }
+    }
+
+    /// Re-notify unacknowledged critical alerts every `every` instead of the default.
+    pub fn renotify_every(mut self, every: Duration) -> Self {
+        self.renotify_every = every;
+        self
     }
 
     fn audit_entry(
@@ -162,6 +211,21 @@ impl AlertService {
         }
     }
 
+    fn outbox_row(&self, alert: &Alert, event: AlertEvent, now: Millis) -> OutboxRow {
+        OutboxRow {
+            id: self.ids.next(now),
+            topic: ALERTS_TOPIC.to_owned(),
+            subject: format!("{}:{}", alert.subject_type.as_str(), alert.subject_id),
+            payload: serde_json::to_string(&AlertMessage {
+                event,
+                alert: alert.clone(),
+            })
+            .unwrap_or_default(),
+            created_ms: now.0,
+            delivered_ms: None,
+        }
+    }
+
     fn flush(&mut self, ctx: &mut Context<Self>) {
         if self.in_flight || self.queue.is_empty() {
             return;
@@ -173,8 +237,22 @@ impl AlertService {
             self.queue.len().min(MAX_BATCH)
         };
         let batch: Vec<Item> = self.queue.drain(..take).collect();
+        let now = self.clock.now();
         let writes: Vec<WriteFn> = batch.iter().filter_map(|i| i.writes.clone()).collect();
-        let rows: Vec<alert_rows::Alert> = batch.iter().flat_map(|i| i.alerts.iter().map(Alert::to_row)).collect();
+        let changed: Vec<(Alert, AlertEvent)> = batch.iter().flat_map(|i| i.alerts.iter().cloned()).collect();
+        let rows: Vec<alert_rows::Alert> = changed.iter().map(|(a, _)| a.to_row()).collect();
+        // A suppressed alert is stored but told to no one: its parent's alert speaks for it.
+        let told: Vec<(Alert, AlertEvent)> = changed.into_iter().filter(|(a, _)| a.suppressed_by.is_none()).collect();
+        let outbox_rows: Vec<OutboxRow> = told.iter().map(|(a, e)| self.outbox_row(a, *e, now)).collect();
+        let published: Vec<AlertChanged> = told
+            .into_iter()
+            .zip(&outbox_rows)
+            .map(|((alert, event), row)| AlertChanged {
+                alert,
+                event,
+                outbox_id: row.id,
+            })
+            .collect();
         let audits: Vec<audit::AuditEntry> = batch.iter().filter_map(|i| i.audit.clone()).collect();
         self.in_flight = true;
         let job = self.store.write(move |conn| {
@@ -184,6 +262,9 @@ impl AlertService {
             for row in &rows {
                 alert_rows::save(conn, row)?;
             }
+            for row in &outbox_rows {
+                outbox::insert(conn, row)?;
+            }
             for entry in &audits {
                 audit::insert(conn, entry)?;
             }
@@ -192,7 +273,7 @@ impl AlertService {
         ctx.spawn(job.into_actor(self).map(move |result, act, ctx| {
             act.in_flight = false;
             match result {
-                Ok(()) => act.committed(batch),
+                Ok(()) => act.committed(batch, published, ctx),
                 Err(e) if e.is_unavailable() => {
                     log::warn!(
                         "alert store unavailable records={} retry_ms={} error={e}",
@@ -232,14 +313,10 @@ impl AlertService {
         }));
     }
 
-    fn committed(&mut self, batch: Vec<Item>) {
-        self.batches_written += 1;
+    fn committed(&mut self, batch: Vec<Item>, published: Vec<AlertChanged>, ctx: &mut Context<Self>) {
+        self.stats.batches_written += 1;
+        self.publish(published, ctx);
         for item in batch {
-            for alert in &item.alerts {
-                for subscriber in &self.subscribers {
-                    subscriber.do_send(AlertChanged { alert: alert.clone() });
-                }
-            }
             if let Some((reply, alert)) = item.reply {
                 let _ = reply.send(Ok(alert));
             }
@@ -247,6 +324,30 @@ impl AlertService {
                 done();
             }
         }
+    }
+
+    /// Tells every subscriber, in order, then marks the outbox rows delivered. A crash between
+    /// the two republishes them at the next start: at least once, never with a new id.
+    fn publish(&mut self, events: Vec<AlertChanged>, ctx: &mut Context<Self>) {
+        if events.is_empty() {
+            return;
+        }
+        let ids: Vec<i64> = events.iter().map(|e| e.outbox_id).collect();
+        for event in events {
+            for subscriber in &self.subscribers {
+                subscriber.do_send(event.clone());
+            }
+            self.stats.published += 1;
+        }
+        let at = self.clock.now().0;
+        let mark = self
+            .store
+            .write(move |conn| outbox::mark_delivered(conn, &ids, at).map(|_| ()));
+        ctx.spawn(mark.into_actor(self).map(|result, _, _| {
+            if let Err(e) = result {
+                log::warn!("outbox rows not marked error={e}; they are published again at the next start");
+            }
+        }));
     }
 
     fn enqueue(&mut self, item: Item, ctx: &mut Context<Self>) {
@@ -277,10 +378,11 @@ impl AlertService {
         log::info!("alert {action} id={} by={by}", alert.id);
         let (tx, rx) = oneshot::channel();
         let audit = self.audit_entry(by, action, &alert, note, now);
+        let event = AlertEvent::of_change(&alert);
         self.enqueue(
             Item {
                 writes: None,
-                alerts: vec![alert.clone()],
+                alerts: vec![(alert.clone(), event)],
                 audit: Some(audit),
                 reply: Some((tx, alert)),
                 committed: None,
@@ -295,10 +397,39 @@ impl AlertService {
             })
         })
     }
+
+    fn renotify(&mut self, ctx: &mut Context<Self>) {
+        let now = self.clock.now();
+        let due = self.book.due_for_renotification(now, self.renotify_every);
+        if due.is_empty() {
+            return;
+        }
+        log::warn!(
+            "alerts re-notified count={} every_s={}",
+            due.len(),
+            self.renotify_every.as_secs()
+        );
+        let alerts = due.into_iter().map(|a| (a, AlertEvent::Renotified)).collect();
+        self.enqueue(
+            Item {
+                writes: None,
+                alerts,
+                audit: None,
+                reply: None,
+                committed: None,
+            },
+            ctx,
+        );
+    }
 }
 
 impl Actor for AlertService {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let check = (self.renotify_every / 10).clamp(Duration::from_millis(50), Duration::from_secs(10));
+        ctx.run_interval(check, |act, ctx| act.renotify(ctx));
+    }
 }
 
 impl Handler<Record> for AlertService {
@@ -306,12 +437,16 @@ impl Handler<Record> for AlertService {
     fn handle(&mut self, msg: Record, ctx: &mut Context<Self>) {
         let now = self.clock.now();
         let ids = &self.ids;
-        let alerts: Vec<Alert> = msg
+        let alerts: Vec<(Alert, AlertEvent)> = msg
             .intents
             .into_iter()
             .filter_map(|intent| self.book.apply(intent, now, || ids.next(now)))
+            .map(|alert| {
+                let event = AlertEvent::of_change(&alert);
+                (alert, event)
+            })
             .collect();
-        for alert in &alerts {
+        for (alert, _) in &alerts {
             log::info!(
                 "alert changed id={} subject={}:{} kind={} state={} count={}",
                 alert.id,
@@ -361,6 +496,55 @@ impl Handler<SubscribeAlerts> for AlertService {
     }
 }
 
+impl Handler<ReplayOutbox> for AlertService {
+    type Result = ();
+    fn handle(&mut self, _: ReplayOutbox, ctx: &mut Context<Self>) {
+        ctx.notify(ReplayFrom { after: i64::MIN });
+    }
+}
+
+impl Handler<ReplayFrom> for AlertService {
+    type Result = ();
+    fn handle(&mut self, msg: ReplayFrom, ctx: &mut Context<Self>) {
+        let after = msg.after;
+        let read = self
+            .store
+            .read(move |conn| outbox::undelivered(conn, after, REPLAY_PAGE));
+        ctx.spawn(read.into_actor(self).map(move |result, act, ctx| match result {
+            Ok(rows) => {
+                let full = i64::try_from(rows.len()).unwrap_or(0) == REPLAY_PAGE;
+                let last = rows.last().map_or(after, |r| r.id);
+                let events: Vec<AlertChanged> = rows
+                    .into_iter()
+                    .filter_map(|row| match serde_json::from_str::<AlertMessage>(&row.payload) {
+                        Ok(m) => Some(AlertChanged {
+                            alert: m.alert,
+                            event: m.event,
+                            outbox_id: row.id,
+                        }),
+                        Err(e) => {
+                            log::error!("outbox row unreadable id={} error={e}", row.id);
+                            None
+                        }
+                    })
+                    .collect();
+                if !events.is_empty() {
+                    log::info!("outbox replay count={}", events.len());
+                }
+                act.stats.replayed += events.len() as u64;
+                act.publish(events, ctx);
+                if full {
+                    ctx.notify(ReplayFrom { after: last });
+                }
+            }
+            Err(e) => {
+                log::warn!("outbox replay failed error={e}; retrying");
+                ctx.run_later(RETRY_DELAY, move |_, ctx| ctx.notify(ReplayFrom { after }));
+            }
+        }));
+    }
+}
+
 impl Handler<OpenAlertsOf> for AlertService {
     type Result = MessageResult<OpenAlertsOf>;
     fn handle(&mut self, msg: OpenAlertsOf, _: &mut Context<Self>) -> Self::Result {
@@ -374,7 +558,7 @@ impl Handler<GetAlertStats> for AlertService {
         AlertStats {
             open: self.book.open_count(),
             queued: self.queue.len(),
-            batches_written: self.batches_written,
+            ..self.stats
         }
     }
 }

@@ -7,14 +7,14 @@
 //! deadline comes earlier; a heartbeat that pushes the deadline later costs no timer work, the
 //! timer just finds nothing due and re-arms for the new deadline.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use actix::prelude::*;
 
 use super::alerting;
 use super::lifecycle::{FlapPolicy, Lifecycle, Reason, Transition};
-use super::messages::{Crash, Heartbeat, SetMaintenance, Stop};
+use super::messages::{Crash, Heartbeat, SetClientConnected, SetMaintenance, Stop};
 use super::model::DeviceState;
 use super::registry::{DeviceEntry, Snapshot};
 use crate::alert::service::{Record, WriteFn};
@@ -43,6 +43,8 @@ pub struct DeviceShared {
     pub ids: Arc<IdGen>,
     pub flap: FlapPolicy,
     listeners: RwLock<Vec<Recipient<DeviceChanged>>>,
+    /// Where every device actor reports its exit: the device supervisor, set once it exists.
+    exits: OnceLock<Recipient<ChildExited<DeviceId>>>,
 }
 
 impl DeviceShared {
@@ -53,12 +55,18 @@ impl DeviceShared {
             ids,
             flap,
             listeners: RwLock::new(Vec::new()),
+            exits: OnceLock::new(),
         }
     }
 
     /// Be told of every stored device transition.
     pub fn listen(&self, listener: Recipient<DeviceChanged>) {
         self.listeners.write().unwrap_or_else(|p| p.into_inner()).push(listener);
+    }
+
+    /// The supervisor's exit recipient, kept once for every actor instead of once per actor.
+    pub(super) fn set_exits(&self, exits: Recipient<ChildExited<DeviceId>>) {
+        let _ = self.exits.set(exits);
     }
 
     fn notify(&self, event: DeviceChanged) {
@@ -78,7 +86,7 @@ impl DeviceShared {
             tr.reason.name(),
             tr.at
         );
-        let intents = alerting::intents(&id, &tr);
+        let intents = alerting::intents(&id, entry.spec.client_id.as_str(), &tr);
         let detail = match &tr.reason {
             Reason::Fault(d) | Reason::Quarantined(d) => format!("{}: {d}", tr.reason.name()),
             other => other.name().to_owned(),
@@ -118,23 +126,16 @@ pub struct DeviceActor {
     entry: Arc<DeviceEntry>,
     core: Lifecycle,
     shared: Arc<DeviceShared>,
-    exits: Recipient<ChildExited<DeviceId>>,
     exit: Exit,
     timer: Option<(SpawnHandle, Millis)>,
 }
 
 impl DeviceActor {
-    pub fn new(
-        entry: Arc<DeviceEntry>,
-        core: Lifecycle,
-        shared: Arc<DeviceShared>,
-        exits: Recipient<ChildExited<DeviceId>>,
-    ) -> Self {
+    pub fn new(entry: Arc<DeviceEntry>, core: Lifecycle, shared: Arc<DeviceShared>) -> Self {
         DeviceActor {
             entry,
             core,
             shared,
-            exits,
             exit: Exit::Normal,
             timer: None,
         }
@@ -185,10 +186,13 @@ impl Actor for DeviceActor {
 
     fn stopped(&mut self, _: &mut Context<Self>) {
         let exit = std::mem::replace(&mut self.exit, Exit::Normal);
-        self.exits.do_send(ChildExited {
-            id: self.entry.spec.id.clone(),
-            exit,
-        });
+        match self.shared.exits.get() {
+            Some(exits) => exits.do_send(ChildExited {
+                id: self.entry.spec.id.clone(),
+                exit,
+            }),
+            None => log::warn!("device actor stopped with no supervisor id={}", self.entry.spec.id),
+        }
     }
 }
 
@@ -231,6 +235,18 @@ impl Handler<SetMaintenance> for DeviceActor {
             act.core.state()
         });
         MessageResult(state.unwrap_or(DeviceState::Unknown))
+    }
+}
+
+impl Handler<SetClientConnected> for DeviceActor {
+    type Result = ();
+    fn handle(&mut self, msg: SetClientConnected, ctx: &mut Context<Self>) {
+        guarded(self, ctx, |act, ctx| {
+            let now = act.shared.clock.now();
+            let tr = act.core.set_client_connected(msg.connected, now);
+            act.apply(tr);
+            act.schedule(ctx, now);
+        });
     }
 }
 

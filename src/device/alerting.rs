@@ -10,14 +10,16 @@
 //! | to `quarantined`               | raise `crash_loop` (critical)                           |
 //! | from `quarantined`             | resolve `crash_loop`                                    |
 //! | to or from `maintenance`       | nothing (maintenance silences the device)               |
+//! | to `unreachable` from up       | `heartbeat_missed` recorded under the client's alert (suppressed) |
+//! | back from `unreachable`        | as the state it returns to (up resolves, down raises)   |
 
 use super::lifecycle::{Reason, Transition};
 use super::model::DeviceState;
 use crate::alert::{AlertKind, Intent, Severity, Subject, SubjectType};
 use crate::ids::DeviceId;
 
-/// The alert intents for one transition of device `id`.
-pub fn intents(id: &DeviceId, tr: &Transition) -> Vec<Intent> {
+/// The alert intents for one transition of device `id`, hosted by `client`.
+pub fn intents(id: &DeviceId, client: &str, tr: &Transition) -> Vec<Intent> {
     let subject = || Subject {
         kind: SubjectType::Device,
         id: id.to_string(),
@@ -42,6 +44,17 @@ pub fn intents(id: &DeviceId, tr: &Transition) -> Vec<Intent> {
         return out;
     }
     match (tr.to, &tr.reason) {
+        (DeviceState::Unreachable, _) if tr.from == DeviceState::Up => {
+            out.push(Intent::RaiseSuppressed {
+                subject: subject(),
+                kind: AlertKind::HeartbeatMissed,
+                severity: Severity::Major,
+                parent: Subject {
+                    kind: SubjectType::Client,
+                    id: client.to_owned(),
+                },
+            });
+        }
         (DeviceState::Down, Reason::Fault(detail)) => {
             out.push(raise(AlertKind::DeviceFault, Severity::Major, Some(detail.clone())));
         }
@@ -80,6 +93,7 @@ mod tests {
             .map(|i| match i {
                 Intent::Raise { kind, .. } => ("raise", *kind),
                 Intent::Resolve { kind, .. } => ("resolve", *kind),
+                Intent::RaiseSuppressed { kind, .. } => ("suppressed", *kind),
             })
             .collect()
     }
@@ -88,7 +102,7 @@ mod tests {
     fn the_table_holds() {
         use DeviceState::*;
         let id: DeviceId = "cam-1".parse().unwrap();
-        let case = |from, to, reason| kinds(&intents(&id, &tr(from, to, reason)));
+        let case = |from, to, reason| kinds(&intents(&id, "pc-1", &tr(from, to, reason)));
         assert_eq!(
             case(Up, Down, Reason::HeartbeatMissed),
             vec![("raise", AlertKind::HeartbeatMissed)]
@@ -127,5 +141,14 @@ mod tests {
         assert!(case(Up, Maintenance, Reason::MaintenanceOn).is_empty());
         assert!(case(Maintenance, Down, Reason::MaintenanceOff).is_empty());
         assert_eq!(case(Unknown, Up, Reason::Recovered).len(), 2);
+        assert_eq!(
+            case(Up, Unreachable, Reason::ClientDisconnected),
+            vec![("suppressed", AlertKind::HeartbeatMissed)]
+        );
+        assert!(
+            case(Down, Unreachable, Reason::ClientDisconnected).is_empty(),
+            "its alert is already open"
+        );
+        assert_eq!(case(Unreachable, Up, Reason::ClientReconnected).len(), 2);
     }
 }

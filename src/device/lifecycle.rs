@@ -12,7 +12,10 @@
 //!   `flapping`, reported once; it stays so, whatever the heartbeats say, until no change has
 //!   happened for [`FlapPolicy::hold_down`], then it settles on what the heartbeats say;
 //! - `maintenance` silences it: heartbeats are still tracked, but no transition is reported
-//!   until maintenance ends, when it takes the state the heartbeats say.
+//!   until maintenance ends, when it takes the state the heartbeats say;
+//! - `unreachable` while its client (gate PC) is disconnected: likewise silent; when the client
+//!   comes back the device gets a fresh window from then, so it either heartbeats and is up, or
+//!   goes down on its own deadline.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -60,6 +63,10 @@ pub enum Reason {
     Stable,
     MaintenanceOn,
     MaintenanceOff,
+    /// The device's client (gate PC) disconnected.
+    ClientDisconnected,
+    /// The device's client came back.
+    ClientReconnected,
     /// The supervisor gave up restarting the actor (never produced by this core).
     Quarantined(String),
     /// An operator lifted a quarantine (never produced by this core).
@@ -77,6 +84,8 @@ impl Reason {
             Reason::Stable => "stable",
             Reason::MaintenanceOn => "maintenance_on",
             Reason::MaintenanceOff => "maintenance_off",
+            Reason::ClientDisconnected => "client_disconnected",
+            Reason::ClientReconnected => "client_reconnected",
             Reason::Quarantined(_) => "quarantined",
             Reason::Released => "released",
         }
@@ -112,6 +121,8 @@ pub struct Lifecycle {
     /// Times of recent up/down signal changes, oldest first (empty for a steady device).
     changes: VecDeque<Millis>,
     maintenance: bool,
+    /// Its client is disconnected.
+    unreachable: bool,
 }
 
 impl Lifecycle {
@@ -126,6 +137,7 @@ impl Lifecycle {
             signal: Signal::Never,
             changes: VecDeque::new(),
             maintenance: false,
+            unreachable: false,
         }
     }
 
@@ -194,7 +206,9 @@ impl Lifecycle {
 
     /// The timer fired (or any time): checks the deadline and the flapping hold-down.
     pub fn tick(&mut self, now: Millis) -> Option<Transition> {
-        if self.signal == Signal::Up && self.last_seen.is_some_and(|seen| now >= seen + self.window) {
+        // No deadline while the client is gone: its heartbeats could not arrive.
+        let watched = self.signal == Signal::Up && !self.unreachable;
+        if watched && self.last_seen.is_some_and(|seen| now >= seen + self.window) {
             return self.signal_changed(Signal::Missed, now, Reason::HeartbeatMissed);
         }
         if self.state == DeviceState::Flapping && self.quiet_since().is_some_and(|t| now >= t + self.flap.hold_down) {
@@ -208,7 +222,7 @@ impl Lifecycle {
     /// When [`Lifecycle::tick`] next has something to check, if ever.
     pub fn next_deadline(&self) -> Option<Millis> {
         let missed = match (self.signal, self.last_seen) {
-            (Signal::Up, Some(seen)) => Some(seen + self.window),
+            (Signal::Up, Some(seen)) if !self.unreachable => Some(seen + self.window),
             _ => None,
         };
         let settle = match (self.state, self.quiet_since()) {
@@ -230,10 +244,33 @@ impl Lifecycle {
         if on {
             self.changes.clear();
             self.move_to(DeviceState::Maintenance, now, Reason::MaintenanceOn)
+        } else if self.unreachable {
+            self.move_to(DeviceState::Unreachable, now, Reason::MaintenanceOff)
         } else {
             let to = self.settled_state();
             self.move_to(to, now, Reason::MaintenanceOff)
         }
+    }
+
+    /// The device's client disconnected (`false`) or came back (`true`).
+    pub fn set_client_connected(&mut self, connected: bool, now: Millis) -> Option<Transition> {
+        if connected != self.unreachable {
+            return None;
+        }
+        self.unreachable = !connected;
+        if self.maintenance {
+            return None;
+        }
+        if !connected {
+            self.changes.clear();
+            return self.move_to(DeviceState::Unreachable, now, Reason::ClientDisconnected);
+        }
+        // Heartbeats could not arrive while the client was gone: a fresh window from now.
+        if self.signal == Signal::Up {
+            self.last_seen = Some(now);
+        }
+        let to = self.settled_state();
+        self.move_to(to, now, Reason::ClientReconnected)
     }
 
     fn quiet_since(&self) -> Option<Millis> {
@@ -256,7 +293,7 @@ impl Lifecycle {
             return None;
         }
         self.signal = signal;
-        if self.maintenance {
+        if self.maintenance || self.unreachable {
             return None;
         }
         // Up/down changes count towards flapping; the first sighting and fault>missed do not.
@@ -442,6 +479,45 @@ mod tests {
         assert_eq!(
             to(silent.set_maintenance(false, t(20_001))),
             Some((Maintenance, Down, "maintenance_off"))
+        );
+    }
+
+    #[test]
+    fn a_disconnected_client_makes_its_device_unreachable_and_silent_until_it_returns() {
+        let mut d = device();
+        ok(&mut d, 0);
+        assert_eq!(
+            to(d.set_client_connected(false, t(1_000))),
+            Some((Up, Unreachable, "client_disconnected"))
+        );
+        assert_eq!(d.set_client_connected(false, t(1_001)), None);
+        assert_eq!(d.tick(t(60_000)), None, "no down while unreachable");
+        // The client returns: a fresh window from then.
+        assert_eq!(
+            to(d.set_client_connected(true, t(60_000))),
+            Some((Unreachable, Up, "client_reconnected"))
+        );
+        assert_eq!(d.next_deadline(), Some(t(75_000)));
+        assert_eq!(
+            to(d.tick(t(75_000))),
+            Some((Up, Down, "heartbeat_missed")),
+            "silent child raises its own"
+        );
+
+        let mut faulty = device();
+        faulty.heartbeat(&HeartbeatStatus::Fault, None, t(0));
+        faulty.set_client_connected(false, t(1));
+        assert_eq!(
+            to(faulty.set_client_connected(true, t(2))),
+            Some((Unreachable, Down, "client_reconnected"))
+        );
+
+        let mut quiet = device();
+        quiet.set_maintenance(true, t(0));
+        assert_eq!(quiet.set_client_connected(false, t(1)), None, "maintenance wins");
+        assert_eq!(
+            to(quiet.set_maintenance(false, t(2))),
+            Some((Maintenance, Unreachable, "maintenance_off"))
         );
     }
 

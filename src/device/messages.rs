@@ -19,6 +19,13 @@ pub struct SetMaintenance {
     pub on: bool,
 }
 
+/// The device's client (gate PC) disconnected or came back.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct SetClientConnected {
+    pub connected: bool,
+}
+
 /// Fault injection: make the actor's handler panic (drills, supervisor tests).
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]

@@ -7,12 +7,15 @@
 //!   service; [`messages`]: what it is sent;
 //! - [`registry`]: id to live entry, read by the edges without asking an actor;
 //! - [`supervise`]: how actors are rebuilt from stored state and quarantined;
+//! - [`failover`] (pure): the failover decision table; [`failover_watch`] carries it out;
 //! - [`service`]: registration, boot, and the calls the edges make.
 //!
-//! Depends on `alert`, `supervision` and `store`; nothing here is imported by them.
+//! Depends on `alert`, `command`, `supervision` and `store`; nothing here is imported by them.
 
 pub mod actor;
 pub mod alerting;
+pub mod failover;
+pub mod failover_watch;
 pub mod lifecycle;
 pub mod messages;
 pub mod model;

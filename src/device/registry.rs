@@ -84,6 +84,10 @@ impl DeviceEntry {
         self.since.store(since.0, Ordering::Relaxed);
     }
 
+    pub(super) fn set_active(&self, active: bool) {
+        self.active.store(active, Ordering::Relaxed);
+    }
+
     pub(super) fn set_restarts(&self, restarts: u32) {
         self.restarts.store(restarts, Ordering::Relaxed);
     }

@@ -9,13 +9,15 @@ use actix::prelude::*;
 use thiserror::Error;
 
 use super::actor::{DeviceActor, DeviceShared};
-use super::messages::{Crash, Heartbeat, SetMaintenance, Stop};
+use super::messages::{Crash, Heartbeat, SetClientConnected, SetMaintenance, Stop};
 use super::model::{
     DeviceKind, DeviceSpec, DeviceState, HeartbeatStatus, MAX_HEARTBEAT_INTERVAL, MAX_MISS_TOLERANCE,
     MIN_HEARTBEAT_INTERVAL,
 };
-use super::registry::{DeviceEntry, Registry, Snapshot};
+use super::registry::{DeviceEntry, DeviceFilter, Registry, Snapshot};
 use super::supervise::DeviceFactory;
+use crate::alert::service::Record;
+use crate::alert::{AlertKind, Intent, Severity, Subject, SubjectType};
 use crate::ids::{ClientId, DeviceId};
 use crate::store::models::{audit, clients, devices};
 use crate::store::{Store, StoreError};
@@ -354,6 +356,70 @@ impl Devices {
             .await
             .map_err(|_| DeviceError::Restarting(id.to_owned()))?
             .map_err(DeviceError::Invalid)
+    }
+
+    /// Records whether the device does its work now (`false`: its standby does, after a failover).
+    pub async fn set_active(&self, id: &str, active: bool) -> Result<(), DeviceError> {
+        let entry = self
+            .registry
+            .get(id)
+            .ok_or_else(|| DeviceError::NotFound(id.to_owned()))?;
+        let key = id.to_owned();
+        self.store
+            .write(move |conn| devices::set_active(conn, &key, active))
+            .await?;
+        entry.set_active(active);
+        Ok(())
+    }
+
+    /// A client (gate PC, kiosk) disconnected (`false`) or came back (`true`): one
+    /// `client_disconnected` alert for it, raised before its devices become unreachable so
+    /// their alerts are recorded under it; resolved when it comes back.
+    pub fn client_presence(&self, client: &str, connected: bool) {
+        let filter = DeviceFilter {
+            client_id: Some(client.to_owned()),
+            ..DeviceFilter::default()
+        };
+        let hosted = self.registry.page(&filter, None, usize::MAX);
+        if hosted.is_empty() {
+            // A session for a client that hosts no device: nothing becomes unreachable.
+            log::debug!("client presence client={client} connected={connected} devices=0");
+            return;
+        }
+        let subject = Subject {
+            kind: SubjectType::Client,
+            id: client.to_owned(),
+        };
+        let intent = if connected {
+            Intent::Resolve {
+                subject,
+                kind: AlertKind::ClientDisconnected,
+            }
+        } else {
+            Intent::Raise {
+                subject,
+                kind: AlertKind::ClientDisconnected,
+                severity: Severity::Major,
+                detail: Some(format!(
+                    "the client's session closed; {} devices are unreachable",
+                    hosted.len()
+                )),
+            }
+        };
+        log::info!(
+            "client presence client={client} connected={connected} devices={}",
+            hosted.len()
+        );
+        self.shared.alerts.do_send(Record {
+            writes: None,
+            intents: vec![intent],
+            committed: None,
+        });
+        for entry in hosted {
+            if let Some(addr) = entry.addr() {
+                addr.do_send(SetClientConnected { connected });
+            }
+        }
     }
 
     /// Stops every device actor on purpose (shutdown).

@@ -93,7 +93,8 @@ impl ChildFactory for DeviceFactory {
                 committed: None,
             });
         }
-        let actor = DeviceActor::new(entry.clone(), core, self.shared.clone(), exits);
+        self.shared.set_exits(exits);
+        let actor = DeviceActor::new(entry.clone(), core, self.shared.clone());
         let addr = match self.arbiter_for(id) {
             Some(arbiter) => DeviceActor::start_in_arbiter(arbiter, move |_| actor),
             None => actor.start(),

@@ -8,6 +8,7 @@ use super::extract::Caller;
 use super::page::{Page, PageQuery};
 use super::AppState;
 use crate::auth::Role;
+use crate::broker::messages::OnlineClients;
 use crate::ids::ClientId;
 use crate::store::models::{audit, clients};
 
@@ -27,7 +28,7 @@ pub struct ClientView {
     pub name: String,
     pub site: Option<String>,
     pub created_ms: i64,
-    /// A session of this client is connected (live presence arrives with the realtime part).
+    /// A STOMP session of this client is open (the broker's presence).
     pub online: bool,
 }
 
@@ -110,6 +111,18 @@ pub async fn list(
         .store
         .read(move |c| clients::page(c, after.as_deref(), limit))
         .await?;
-    let items: Vec<ClientView> = rows.into_iter().map(ClientView::from).collect();
+    let online = state
+        .broker
+        .send(OnlineClients)
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("presence is not available: {e}")))?;
+    let items: Vec<ClientView> = rows
+        .into_iter()
+        .map(ClientView::from)
+        .map(|mut view| {
+            view.online = online.binary_search(&view.id).is_ok();
+            view
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(Page::new(items, limit, |c| c.id.clone())))
 }

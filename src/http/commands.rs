@@ -1,4 +1,4 @@
-//! `/api/v1/commands`: read-only views of stored commands.
+//! `/api/v1/commands`: stored commands; `POST /api/v1/devices/{id}/commands` issues one.
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -8,6 +8,8 @@ use super::extract::Caller;
 use super::page::{Page, PageQuery};
 use super::AppState;
 use crate::auth::Role;
+use crate::command::service::{Issue, MAX_KEY_LEN, MAX_REASON_LEN, MAX_TTL, MIN_TTL};
+use crate::command::CommandKind;
 use crate::store::models::commands as rows;
 
 /// Command states (API.md).
@@ -91,4 +93,90 @@ pub async fn show(state: web::Data<AppState>, caller: Caller, id: web::Path<Stri
     let found = state.store.read(move |c| rows::find(c, id)).await?;
     let command = found.ok_or_else(|| ApiError::NotFound(format!("command {id} does not exist")))?;
     Ok(HttpResponse::Ok().json(CommandView::from(command)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewCommand {
+    pub kind: String,
+    pub reason: Option<String>,
+    pub ttl_ms: Option<u64>,
+}
+
+/// The header that makes a retried `POST` return the command the first one created.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+pub async fn issue(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    req: actix_web::HttpRequest,
+    body: web::Json<NewCommand>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Role::Operator)?;
+    let entry = state
+        .devices
+        .get(&id)
+        .ok_or_else(|| ApiError::NotFound(format!("device {id} is not registered")))?;
+    let body = body.into_inner();
+    let kind: CommandKind = body.kind.parse().map_err(ApiError::Unprocessable)?;
+    let ttl = body
+        .ttl_ms
+        .map_or(state.config.command_ttl(), std::time::Duration::from_millis);
+    if !(MIN_TTL..=MAX_TTL).contains(&ttl) {
+        return Err(ApiError::Unprocessable(format!(
+            "ttl_ms must be between {} and {}",
+            MIN_TTL.as_millis(),
+            MAX_TTL.as_millis()
+        )));
+    }
+    if body.reason.as_ref().is_some_and(|r| r.chars().count() > MAX_REASON_LEN) {
+        return Err(ApiError::Unprocessable(format!(
+            "reason is longer than {MAX_REASON_LEN} characters"
+        )));
+    }
+    let key = match req.headers().get(IDEMPOTENCY_KEY) {
+        None => None,
+        Some(v) => {
+            let key = v
+                .to_str()
+                .map_err(|_| ApiError::BadRequest("Idempotency-Key must be text".into()))?
+                .trim();
+            if key.is_empty() || key.len() > MAX_KEY_LEN {
+                return Err(ApiError::Unprocessable(format!(
+                    "Idempotency-Key must be 1 to {MAX_KEY_LEN} characters"
+                )));
+            }
+            Some(key.to_owned())
+        }
+    };
+    let standby_id = entry.spec.standby_id.as_ref().map(ToString::to_string);
+    if matches!(kind, CommandKind::SwitchToStandby | CommandKind::Failback) && standby_id.is_none() {
+        return Err(ApiError::Unprocessable(format!(
+            "device {id} has no standby_id; it cannot switch"
+        )));
+    }
+    let issued = state
+        .commands
+        .send(Issue {
+            device_id: id.to_string(),
+            client_id: entry.spec.client_id.to_string(),
+            kind,
+            reason: body.reason,
+            ttl,
+            by: caller.name.clone(),
+            idempotency_key: key,
+            standby_id,
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    if issued.created {
+        // What the server itself does about the command, beside telling the client.
+        match kind {
+            CommandKind::MaintenanceOn => drop(state.devices.set_maintenance(&id, true).await?),
+            CommandKind::MaintenanceOff => drop(state.devices.set_maintenance(&id, false).await?),
+            CommandKind::Restart => state.devices.restart(&id).await?,
+            _ => {}
+        }
+    }
+    Ok(HttpResponse::Accepted().json(issued.command))
 }

@@ -143,6 +143,19 @@ impl From<AlertError> for ApiError {
     }
 }
 
+impl From<crate::command::service::CommandServiceError> for ApiError {
+    fn from(e: crate::command::service::CommandServiceError) -> Self {
+        use crate::command::book::CommandError;
+        use crate::command::service::CommandServiceError as E;
+        match e {
+            E::Command(CommandError::NotOpen(_)) => ApiError::NotFound(e.to_string()),
+            E::Command(CommandError::WrongClient { .. }) => ApiError::Forbidden(e.to_string()),
+            E::Command(CommandError::NotDelivered(_)) => ApiError::Conflict(e.to_string()),
+            E::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         ApiError::Internal(e.to_string())

@@ -10,6 +10,7 @@ pub mod dispatch;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod metrics;
 pub mod page;
 pub mod taxis;
 pub mod tokens;
@@ -21,6 +22,8 @@ use actix_web::web;
 
 use crate::alert::AlertService;
 use crate::auth::Keys;
+use crate::broker::Broker;
+use crate::command::CommandService;
 use crate::config::Config;
 use crate::device::Devices;
 use crate::ids::IdGen;
@@ -41,6 +44,9 @@ pub struct AppState {
     pub devices: Devices,
     pub taxis: Taxis,
     pub alerts: Addr<AlertService>,
+    /// Realtime fan-out and presence.
+    pub broker: Addr<Broker>,
+    pub commands: Addr<CommandService>,
     pub ids: Arc<IdGen>,
     pub clock: Arc<dyn Clock>,
 }
@@ -59,6 +65,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
+    .route("/metrics", web::get().to(metrics::metrics))
     .service(
         web::scope("/api/v1")
             .route("/auth/token", web::post().to(tokens::issue))
@@ -69,6 +76,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/devices/{id}", web::get().to(devices::show))
             .route("/devices/{id}/heartbeat", web::post().to(devices::heartbeat))
             .route("/devices/{id}/faults/crash", web::post().to(devices::crash))
+            .route("/devices/{id}/commands", web::post().to(commands::issue))
             .route("/commands", web::get().to(commands::list))
             .route("/commands/{id}", web::get().to(commands::show))
             .route("/alerts", web::get().to(alerts::list))

@@ -105,6 +105,13 @@ pub enum ProtocolError {
     HeartBeatTimeout { silent: Duration, limit: Duration },
     #[error("no CONNECT received")]
     ConnectTimeout { waited: Duration },
+    /// The server refused a SEND's body after the session accepted the frame (the session
+    /// cannot judge application payloads; the transport reports it through `Session::abort`).
+    #[error("message to {destination} refused")]
+    Rejected { destination: String, reason: String },
+    /// The client does not read as fast as messages arrive for it; `detail` says by how much.
+    #[error("slow consumer")]
+    SlowConsumer { detail: String },
 }
 
 impl ProtocolError {
@@ -131,7 +138,9 @@ impl ProtocolError {
             ProtocolError::TokenExpired { at } => {
                 format!("the access token expired at {at} ms; reconnect with a fresh token")
             }
-            ProtocolError::SubscribeDenied { reason, .. } | ProtocolError::SendDenied { reason, .. } => reason.clone(),
+            ProtocolError::SubscribeDenied { reason, .. }
+            | ProtocolError::SendDenied { reason, .. }
+            | ProtocolError::Rejected { reason, .. } => reason.clone(),
             ProtocolError::DuplicateSubscription { id } => {
                 format!("subscription id {id:?} is already in use on this session")
             }
@@ -164,6 +173,9 @@ impl ProtocolError {
             ),
             ProtocolError::ConnectTimeout { waited } => {
                 format!("no CONNECT frame within {} ms", waited.as_millis())
+            }
+            ProtocolError::SlowConsumer { detail } => {
+                format!("{detail}: read faster or subscribe to less")
             }
         }
     }

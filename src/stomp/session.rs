@@ -181,6 +181,16 @@ impl<P: Clone + fmt::Debug> Session<P> {
         self.liveness.sent(now);
     }
 
+    /// The server refuses something the protocol itself allowed: an application payload the
+    /// transport could not accept ([`ProtocolError::Rejected`], [`ProtocolError::SendDenied`]),
+    /// or a client that reads too slowly ([`ProtocolError::SlowConsumer`]). Same policy as any
+    /// violation: ERROR, release, Close. Ignored once the session is closed.
+    pub fn abort(&mut self, err: ProtocolError, now: Millis, out: &mut Vec<Action>) {
+        if !self.is_closed() {
+            self.fail(err, None, now, out);
+        }
+    }
+
     /// The connection is gone without a DISCONNECT: abort transactions, release subscriptions
     /// (`Unsubscribe` actions only; no ERROR, no Close).
     pub fn on_transport_closed(&mut self, out: &mut Vec<Action>) {

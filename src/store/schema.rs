@@ -76,6 +76,18 @@ diesel::table! {
         resolved_ms -> Nullable<BigInt>,
         suppressed_by -> Nullable<BigInt>,
         version -> Integer,
+        notified_ms -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        topic -> Text,
+        subject -> Text,
+        payload -> Text,
+        created_ms -> BigInt,
+        delivered_ms -> Nullable<BigInt>,
     }
 }
 
@@ -170,4 +182,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     dispatch_terminals,
     dispatch_curb_slots,
     dispatch_records,
+    outbox,
 );

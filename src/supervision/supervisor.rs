@@ -130,9 +130,12 @@ impl<F: ChildFactory> fmt::Debug for Supervisor<F> {
 impl<F: ChildFactory> Handler<StartChild<F::Id>> for Supervisor<F> {
     type Result = Result<(), String>;
     fn handle(&mut self, msg: StartChild<F::Id>, ctx: &mut Context<Self>) -> Self::Result {
-        let record = self.children.entry(msg.id.clone()).or_default();
+        // A child has a record only once it has exited: a fleet of healthy children costs the
+        // supervisor nothing per child.
         if msg.reset {
-            record.tracker.reset();
+            if let Some(record) = self.children.get_mut(&msg.id) {
+                record.tracker.reset();
+            }
         }
         self.stats.starts += 1;
         self.start(&msg.id, ctx)

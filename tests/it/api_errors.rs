@@ -169,35 +169,18 @@ async fn unknown_things_get_404_and_duplicates_409() {
     assert_problem(status, &body, 404);
 }
 
+async fn login(s: &Server, body: Value) -> (u16, Value) {
+    s.call("POST", "/api/v1/auth/token", None, Some(body)).await
+}
+
 #[actix_web::test]
 async fn a_password_buys_a_token_and_a_wrong_one_does_not() {
     let s = Server::start(Backend::Sqlite).await;
-    let (status, body) = s
-        .call(
-            "POST",
-            "/api/v1/auth/token",
-            None,
-            Some(json!({"username": "admin", "password": "nope"})),
-        )
-        .await;
+    let (status, body) = login(&s, json!({"username": "admin", "password": "nope"})).await;
     assert_problem(status, &body, 401);
-    let (status, body) = s
-        .call(
-            "POST",
-            "/api/v1/auth/token",
-            None,
-            Some(json!({"username": "ghost", "password": "x"})),
-        )
-        .await;
+    let (status, body) = login(&s, json!({"username": "ghost", "password": "x"})).await;
     assert_problem(status, &body, 401);
-    let (status, body) = s
-        .call(
-            "POST",
-            "/api/v1/auth/token",
-            None,
-            Some(json!({"username": "admin", "password": "admin-pw"})),
-        )
-        .await;
+    let (status, body) = login(&s, json!({"username": "admin", "password": "admin-pw"})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 3_600);
@@ -234,4 +217,26 @@ async fn health_and_readiness_answer() {
     assert_eq!(status, 200);
     let (status, body) = s.call("GET", "/readyz", None, None).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("ready")));
+}
+
+#[actix_web::test]
+async fn metrics_are_prometheus_text_for_loopback() {
+    let s = Server::start(Backend::Sqlite).await;
+    s.register("pc-1", &["a", "b"], 5_000, 3).await;
+    s.heartbeat("pc-1", "a", "ok").await;
+    let client = awc::Client::default();
+    let mut resp = client.get(s.url("/metrics")).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(resp
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let body = String::from_utf8(resp.body().await.unwrap().to_vec()).unwrap();
+    assert!(body.contains("kwanje_devices{state=\"up\"} 1"), "{body}");
+    assert!(body.contains("kwanje_devices{state=\"unknown\"} 1"), "{body}");
+    assert!(body.contains("kwanje_device_actor_restarts_total 0"), "{body}");
+    assert!(body.contains("kwanje_alerts_open 0"), "{body}");
 }

@@ -3,7 +3,10 @@
 
 mod api_errors;
 mod cli;
+mod commands;
 mod devices;
+mod durability;
+mod realtime;
 mod store_outage;
 mod supervision;
 mod support;

@@ -250,3 +250,28 @@ fn a_lost_transport_releases_subscriptions_without_frames() {
     );
     assert_eq!(client.session.phase(), Phase::Closed);
 }
+
+#[test]
+fn abort_sends_the_error_releases_and_closes_once() {
+    let mut client = Client::connected(Some("1.2"));
+    client.send(frame(Command::Subscribe, &[("id", "a"), ("destination", "/topic/a")]));
+    let mut out = Vec::new();
+    let err = crate::stomp::ProtocolError::SlowConsumer {
+        detail: "2000 bytes wait; the limit is 1000".into(),
+    };
+    client.session.abort(err, client.now, &mut out);
+    let error = client.expect_error(&out);
+    assert_eq!(error.header("message"), Some("slow consumer"));
+    assert!(std::str::from_utf8(&error.body).unwrap().contains("2000 bytes"));
+    assert!(out.contains(&Action::Unsubscribe {
+        id: "a".into(),
+        destination: "/topic/a".into()
+    }));
+    let mut again = Vec::new();
+    let err = crate::stomp::ProtocolError::Rejected {
+        destination: "/app/heartbeat".into(),
+        reason: "bad JSON".into(),
+    };
+    client.session.abort(err, client.now, &mut again);
+    assert!(again.is_empty(), "{again:?}");
+}

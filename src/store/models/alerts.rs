@@ -25,6 +25,8 @@ pub struct Alert {
     pub resolved_ms: Option<i64>,
     pub suppressed_by: Option<i64>,
     pub version: i32,
+    /// When it was last notified (raised, changed or re-notified).
+    pub notified_ms: Option<i64>,
 }
 
 /// Writes the alert as it is now: inserts it the first time, updates it after.

@@ -62,3 +62,39 @@ pub fn page(conn: &mut DbConnection, filter: &Filter, before: Option<i64>, limit
     }
     q.load(conn)
 }
+
+/// Records a command's new state.
+pub fn update_state(
+    conn: &mut DbConnection,
+    id: i64,
+    state: &str,
+    detail: Option<&str>,
+    at_ms: i64,
+) -> QueryResult<()> {
+    diesel::update(commands::table.find(id))
+        .set((
+            commands::state.eq(state),
+            commands::detail.eq(detail),
+            commands::updated_ms.eq(at_ms),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The command issued under an idempotency key, whatever its state.
+pub fn by_key(conn: &mut DbConnection, key: &str) -> QueryResult<Option<Command>> {
+    commands::table
+        .filter(commands::idempotency_key.eq(key))
+        .select(Command::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Commands not in a final state: what the command book starts from.
+pub fn open(conn: &mut DbConnection) -> QueryResult<Vec<Command>> {
+    commands::table
+        .filter(commands::state.eq_any(["pending", "delivered"]))
+        .order(commands::id)
+        .select(Command::as_select())
+        .load(conn)
+}

@@ -69,3 +69,10 @@ pub fn set_restarts(conn: &mut DbConnection, id: &str, restarts: i32) -> QueryRe
         .execute(conn)
         .map(|_| ())
 }
+
+pub fn set_active(conn: &mut DbConnection, id: &str, active: bool) -> QueryResult<()> {
+    diesel::update(devices::table.find(id))
+        .set(devices::active.eq(active))
+        .execute(conn)
+        .map(|_| ())
+}

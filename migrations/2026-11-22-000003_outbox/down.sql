@@ -1,0 +1,2 @@
+DROP TABLE outbox;
+ALTER TABLE alerts DROP COLUMN notified_ms;

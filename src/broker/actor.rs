@@ -1,0 +1,275 @@
+//! The broker actor: the one owner of the subscription [`Table`] and of [`Presence`], and the
+//! fan-out of published messages to sessions.
+//!
+//! Fan-out never waits: a message is wrapped once in an `Arc<SharedMessage>` (which encodes its
+//! tail once per escaping flavour, on first use) and `try_send` hands it to each subscriber's
+//! bounded mailbox. A session whose mailbox is full is a slow consumer: it is dropped from the
+//! table at once and sent an [`Evict`] (it answers with an ERROR frame and closes), so it never
+//! slows the others or makes the broker hold messages for it. A session whose mailbox is gone
+//! is dropped silently. Sessions also police their own socket backlog (transport); this is the
+//! second line, for a session whose actor cannot keep up at all.
+//!
+//! It must not decide who may subscribe (the gate did, with [`super::acl`]) nor format service
+//! events (the transport's relay does); it only routes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix::dev::SendError;
+use actix::prelude::*;
+
+use super::messages::{
+    BrokerStats, Deliver, Deregister, Evict, GetBrokerStats, ListenPresence, OnlineClients, Outlet, PresenceChanged,
+    Publish, PublishToUser, Register, Subscribe, Unsubscribe,
+};
+use super::presence::{presence_json, Presence, PresenceChange};
+use super::table::{SessionKey, Subscriber, Table};
+use crate::stomp::SharedMessage;
+use crate::time::Clock;
+
+/// Where presence changes are published.
+pub const PRESENCE_TOPIC: &str = "/topic/presence";
+/// The content type of every JSON message the server publishes.
+pub const JSON: &str = "application/json";
+
+struct Route {
+    outlet: Outlet,
+    client: Option<String>,
+}
+
+/// Why a delivery failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    Full,
+    Gone,
+}
+
+pub struct Broker {
+    table: Table,
+    routes: HashMap<SessionKey, Route>,
+    presence: Presence,
+    listeners: Vec<Recipient<PresenceChanged>>,
+    clock: Arc<dyn Clock>,
+    /// Reused between fan-outs.
+    failed: Vec<(SessionKey, Failure)>,
+    stats: BrokerStats,
+}
+
+impl Broker {
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Broker {
+            table: Table::default(),
+            routes: HashMap::new(),
+            presence: Presence::default(),
+            listeners: Vec::new(),
+            clock,
+            failed: Vec::new(),
+            stats: BrokerStats::default(),
+        }
+    }
+
+    /// Delivers `message` to each subscriber; notes failures in `self.failed`.
+    fn fan_out<'a>(
+        routes: &HashMap<SessionKey, Route>,
+        subscribers: impl Iterator<Item = &'a Subscriber>,
+        message: &Arc<SharedMessage>,
+        failed: &mut Vec<(SessionKey, Failure)>,
+    ) -> u64 {
+        let mut delivered = 0;
+        for subscriber in subscribers {
+            let Some(route) = routes.get(&subscriber.session) else {
+                continue;
+            };
+            let deliver = Deliver {
+                subscription: subscriber.subscription.clone(),
+                message: message.clone(),
+            };
+            match route.outlet.deliver.try_send(deliver) {
+                Ok(()) => delivered += 1,
+                Err(SendError::Full(_)) => failed.push((subscriber.session, Failure::Full)),
+                Err(SendError::Closed(_)) => failed.push((subscriber.session, Failure::Gone)),
+            }
+        }
+        delivered
+    }
+
+    fn publish_to(&mut self, user: Option<&str>, message: SharedMessage) {
+        self.stats.published += 1;
+        let message = Arc::new(message);
+        let destination = message.destination();
+        let delivered = match user {
+            None => Self::fan_out(
+                &self.routes,
+                self.table.subscribers(destination),
+                &message,
+                &mut self.failed,
+            ),
+            Some(user) => Self::fan_out(
+                &self.routes,
+                self.table.user_subscribers(user, destination),
+                &message,
+                &mut self.failed,
+            ),
+        };
+        self.stats.delivered += delivered;
+        let failed = std::mem::take(&mut self.failed);
+        for &(session, failure) in &failed {
+            if !self.table.is_open(session) {
+                continue;
+            }
+            match failure {
+                Failure::Full => {
+                    log::warn!("broker slow consumer session={session} action=evict");
+                    if let Some(route) = self.routes.get(&session) {
+                        route.outlet.evict.do_send(Evict { reason: "mailbox full" });
+                    }
+                    self.stats.evicted += 1;
+                }
+                Failure::Gone => log::debug!("broker session gone session={session}"),
+            }
+            self.close(session);
+        }
+        self.failed = failed;
+        self.failed.clear();
+    }
+
+    fn close(&mut self, session: SessionKey) {
+        let closed = self.table.close(session);
+        let route = self.routes.remove(&session);
+        if let Some(closed) = &closed {
+            log::debug!(
+                "broker session closed session={session} user={} subscriptions={}",
+                closed.user,
+                closed.subscriptions
+            );
+        }
+        let change = route
+            .and_then(|route| route.client)
+            .and_then(|client| self.presence.session_closed(&client));
+        if let Some(change) = change {
+            self.presence_changed(change);
+        }
+    }
+
+    fn presence_changed(&mut self, change: PresenceChange) {
+        let at = self.clock.now();
+        let (client, online) = match change {
+            PresenceChange::Online(client) => (client, true),
+            PresenceChange::Offline(client) => (client, false),
+        };
+        log::info!("presence client={client} online={online}");
+        let body = presence_json(&client, online, at);
+        self.publish_to(
+            None,
+            SharedMessage::new(PRESENCE_TOPIC, vec![("content-type".to_owned(), JSON.to_owned())], body),
+        );
+        for listener in &self.listeners {
+            listener.do_send(PresenceChanged {
+                client: client.clone(),
+                online,
+                at,
+            });
+        }
+    }
+}
+
+impl Actor for Broker {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _: &mut Context<Self>) {
+        log::info!("broker started");
+    }
+}
+
+impl Handler<Register> for Broker {
+    type Result = ();
+    fn handle(&mut self, msg: Register, _: &mut Context<Self>) {
+        if self.table.is_open(msg.session) {
+            return;
+        }
+        self.table.open(msg.session, &msg.user);
+        let change = msg
+            .client
+            .as_deref()
+            .and_then(|client| self.presence.session_opened(client));
+        self.routes.insert(
+            msg.session,
+            Route {
+                outlet: msg.outlet,
+                client: msg.client,
+            },
+        );
+        if let Some(change) = change {
+            self.presence_changed(change);
+        }
+    }
+}
+
+impl Handler<Subscribe> for Broker {
+    type Result = ();
+    fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) {
+        if let Err(err) = self.table.subscribe(msg.session, Arc::from(msg.id), &msg.destination) {
+            // The session core refuses duplicate ids, and an unknown session was evicted: both
+            // are races, never a client's doing.
+            log::debug!("broker subscribe ignored session={} error={err}", msg.session);
+        }
+    }
+}
+
+impl Handler<Unsubscribe> for Broker {
+    type Result = ();
+    fn handle(&mut self, msg: Unsubscribe, _: &mut Context<Self>) {
+        self.table.unsubscribe(msg.session, &msg.id);
+    }
+}
+
+impl Handler<Deregister> for Broker {
+    type Result = ();
+    fn handle(&mut self, msg: Deregister, _: &mut Context<Self>) {
+        self.close(msg.session);
+    }
+}
+
+impl Handler<Publish> for Broker {
+    type Result = ();
+    fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
+        if self.table.subscribers(&msg.destination).next().is_none() {
+            self.stats.published += 1;
+            return;
+        }
+        self.publish_to(None, SharedMessage::new(msg.destination, msg.headers, msg.body));
+    }
+}
+
+impl Handler<PublishToUser> for Broker {
+    type Result = ();
+    fn handle(&mut self, msg: PublishToUser, _: &mut Context<Self>) {
+        let message = SharedMessage::new(msg.destination, msg.headers, msg.body);
+        self.publish_to(Some(&msg.user), message);
+    }
+}
+
+impl Handler<OnlineClients> for Broker {
+    type Result = MessageResult<OnlineClients>;
+    fn handle(&mut self, _: OnlineClients, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.presence.online())
+    }
+}
+
+impl Handler<ListenPresence> for Broker {
+    type Result = ();
+    fn handle(&mut self, msg: ListenPresence, _: &mut Context<Self>) {
+        self.listeners.push(msg.listener);
+    }
+}
+
+impl Handler<GetBrokerStats> for Broker {
+    type Result = BrokerStats;
+    fn handle(&mut self, _: GetBrokerStats, _: &mut Context<Self>) -> BrokerStats {
+        BrokerStats {
+            sessions: self.table.sessions(),
+            subscriptions: self.table.subscriptions(),
+            ..self.stats
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Messages to and from the broker actor, named by direction: requests in (`Register`,
+//! `Subscribe`, `Publish`, ...), deliveries and events out (`Deliver`, `Evict`,
+//! `PresenceChanged`). Each carries its result type beside it.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use bytes::Bytes;
+
+use super::table::SessionKey;
+use crate::stomp::SharedMessage;
+use crate::time::Millis;
+
+/// How the broker reaches one session: deliveries go through a bounded mailbox (`try_send`),
+/// the eviction notice through `do_send` (it must get through when the mailbox is full).
+#[derive(Clone)]
+pub struct Outlet {
+    pub deliver: Recipient<Deliver>,
+    pub evict: Recipient<Evict>,
+}
+
+impl std::fmt::Debug for Outlet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Outlet")
+    }
+}
+
+/// A STOMP session authenticated: route to it from now on.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Register {
+    pub session: SessionKey,
+    /// The name user destinations resolve to ([`super::acl::user_of`]).
+    pub user: String,
+    /// For a `client` principal (gate PC, kiosk): its id, for presence.
+    pub client: Option<String>,
+    pub outlet: Outlet,
+}
+
+/// File subscription `id` of `session` (already allowed by the ACL).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Subscribe {
+    pub session: SessionKey,
+    pub id: String,
+    pub destination: String,
+}
+
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Unsubscribe {
+    pub session: SessionKey,
+    pub id: String,
+}
+
+/// The session ended, however it ended: drop its subscriptions, update presence.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Deregister {
+    pub session: SessionKey,
+}
+
+/// Publish to every subscriber of a topic. `headers` go out as given (e.g. `content-type`,
+/// `sender`, the client's own headers).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Publish {
+    pub destination: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+/// Publish to one principal's user destination (`/user/queue/...`), every session of it.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct PublishToUser {
+    pub user: String,
+    pub destination: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+/// Out, to a session: one message for one of its subscriptions.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Deliver {
+    pub subscription: Arc<str>,
+    pub message: Arc<SharedMessage>,
+}
+
+/// Out, to a session the broker dropped because its mailbox was full: it must close.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Evict {
+    /// Why, for the log.
+    pub reason: &'static str,
+}
+
+/// Which clients have a session open now (sorted ids).
+#[derive(Debug, Message)]
+#[rtype(result = "Vec<String>")]
+pub struct OnlineClients;
+
+/// Be told whenever a client comes online or goes offline.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct ListenPresence {
+    pub listener: Recipient<PresenceChanged>,
+}
+
+/// Out: a client came online (its first session) or went offline (its last session ended).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct PresenceChanged {
+    pub client: String,
+    pub online: bool,
+    pub at: Millis,
+}
+
+/// Counters, for metrics and the benchmark.
+#[derive(Debug, Message)]
+#[rtype(result = "BrokerStats")]
+pub struct GetBrokerStats;
+
+#[derive(Debug, Clone, Copy, Default, MessageResponse)]
+pub struct BrokerStats {
+    pub sessions: usize,
+    pub subscriptions: usize,
+    pub published: u64,
+    pub delivered: u64,
+    pub evicted: u64,
+}

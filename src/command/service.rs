@@ -1,0 +1,428 @@
+//! The command service: stores commands, delivers them to the client's sessions, takes acks,
+//! and times them out. The one owner of the [`CommandBook`]; decisions are the book's.
+//!
+//! Delivery goes through a sink ([`SetDeliverySink`], the broker: `/user/queue/commands` of
+//! every session of the client) while the client is online ([`ClientOnline`] /
+//! [`ClientOffline`], from presence). Every state change after the first insert is stored
+//! through the alert service in one transaction with the alert it causes (a timed-out command
+//! raises `command_timed_out`), then published to listeners ([`SubscribeCommands`]).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use thiserror::Error;
+
+use super::book::{CommandBook, CommandError};
+use super::model::{Command, CommandKind, CommandMessage, CommandState};
+use crate::alert::service::{Record, WriteFn};
+use crate::alert::{AlertKind, AlertService, Intent, Severity, Subject, SubjectType};
+use crate::ids::IdGen;
+use crate::store::models::{audit, commands as rows};
+use crate::store::{Store, StoreError};
+use crate::time::{Clock, Millis};
+
+/// How long a delivered command waits for its ack (DOMAIN.md: default 10 s).
+pub const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an undelivered command waits for its client when the request names no `ttl_ms`.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
+/// Bounds on a requested time to live.
+pub const MIN_TTL: Duration = Duration::from_secs(1);
+pub const MAX_TTL: Duration = Duration::from_secs(24 * 3_600);
+/// Longest idempotency key or reason accepted.
+pub const MAX_KEY_LEN: usize = 128;
+pub const MAX_REASON_LEN: usize = 512;
+/// Timer slack, so a tick never lands a hair before its deadline.
+const TICK_SLACK: Duration = Duration::from_millis(1);
+
+#[derive(Debug, Error)]
+pub enum CommandServiceError {
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Issue a command (an operator's, or the failover policy's).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<Issued, CommandServiceError>")]
+pub struct Issue {
+    pub device_id: String,
+    pub client_id: String,
+    pub kind: CommandKind,
+    pub reason: Option<String>,
+    pub ttl: Duration,
+    pub by: String,
+    pub idempotency_key: Option<String>,
+    /// The standby the client should switch to (for `switch_to_standby` and `failback`).
+    pub standby_id: Option<String>,
+}
+
+/// The command, and whether this request created it (false: an earlier one with the same key).
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub command: Command,
+    pub created: bool,
+}
+
+/// A client acknowledged a command.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<Command, CommandServiceError>")]
+pub struct AckCommand {
+    pub command_id: i64,
+    pub client_id: String,
+    pub ok: bool,
+    pub detail: Option<String>,
+}
+
+/// A client has a session now (its first one).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct ClientOnline {
+    pub client_id: String,
+}
+
+/// A client's last session closed.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct ClientOffline {
+    pub client_id: String,
+}
+
+/// Send `body` to every session of `client_id` on `/user/queue/commands`.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct DeliverCommand {
+    pub client_id: String,
+    pub command_id: i64,
+    pub body: String,
+}
+
+/// Where commands are delivered (the broker).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetDeliverySink(pub Recipient<DeliverCommand>);
+
+/// A command was created or changed state (after it is stored).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct CommandChanged {
+    pub command: Command,
+    /// `command.issued` or `command.updated`.
+    pub event: &'static str,
+}
+
+/// Be told of every stored command change.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SubscribeCommands(pub Recipient<CommandChanged>);
+
+pub struct CommandService {
+    store: Store,
+    ids: Arc<IdGen>,
+    clock: Arc<dyn Clock>,
+    alerts: Addr<AlertService>,
+    book: CommandBook,
+    online: HashSet<String>,
+    sink: Option<Recipient<DeliverCommand>>,
+    listeners: Vec<Recipient<CommandChanged>>,
+    timer: Option<(SpawnHandle, Millis)>,
+    /// Standby ids of commands in the book, for their delivery messages.
+    standby: std::collections::HashMap<i64, String>,
+}
+
+impl CommandService {
+    /// A service whose book starts from `open`, the unfinished commands in the store.
+    pub fn new(
+        store: Store,
+        ids: Arc<IdGen>,
+        clock: Arc<dyn Clock>,
+        alerts: Addr<AlertService>,
+        ack_timeout: Duration,
+        open: Vec<rows::Command>,
+    ) -> Self {
+        let now = clock.now();
+        let book = CommandBook::restore(ack_timeout, open.into_iter().filter_map(Command::from_row), now);
+        CommandService {
+            store,
+            ids,
+            clock,
+            alerts,
+            book,
+            online: HashSet::new(),
+            sink: None,
+            listeners: Vec::new(),
+            timer: None,
+            standby: std::collections::HashMap::new(),
+        }
+    }
+
+    fn deliver(&self, command: &Command) {
+        let Some(sink) = &self.sink else { return };
+        let message = CommandMessage {
+            kind: "command.issued",
+            command_id: command.id,
+            device_id: &command.device_id,
+            command: command.kind,
+            standby_id: self.standby.get(&command.id).map(String::as_str),
+            reason: command.reason.as_deref(),
+            expires_ms: command.expires_ms,
+        };
+        let body = serde_json::to_string(&message).unwrap_or_default();
+        log::info!(
+            "command delivered id={} client={} kind={}",
+            command.id,
+            command.client_id,
+            command.kind.as_str()
+        );
+        sink.do_send(DeliverCommand {
+            client_id: command.client_id.clone(),
+            command_id: command.id,
+            body,
+        });
+    }
+
+    fn notify(&self, command: &Command, event: &'static str) {
+        for listener in &self.listeners {
+            listener.do_send(CommandChanged {
+                command: command.clone(),
+                event,
+            });
+        }
+    }
+
+    /// Stores a state change (with its alert, if any), then tells the listeners.
+    fn record(&self, command: Command, intents: Vec<Intent>) {
+        let (id, state, detail, at) = (
+            command.id,
+            command.state.as_str(),
+            command.detail.clone(),
+            command.updated_ms,
+        );
+        let writes: WriteFn = Arc::new(move |conn| rows::update_state(conn, id, state, detail.as_deref(), at));
+        let listeners = self.listeners.clone();
+        let committed = Box::new(move || {
+            for listener in &listeners {
+                listener.do_send(CommandChanged {
+                    command: command.clone(),
+                    event: "command.updated",
+                });
+            }
+        });
+        self.alerts.do_send(Record {
+            writes: Some(writes),
+            intents,
+            committed: Some(committed),
+        });
+    }
+
+    fn schedule(&mut self, ctx: &mut Context<Self>) {
+        let Some(due) = self.book.next_deadline() else { return };
+        if let Some((handle, armed)) = self.timer {
+            if armed <= due {
+                return;
+            }
+            ctx.cancel_future(handle);
+        }
+        let delay = due.since(self.clock.now()) + TICK_SLACK;
+        let handle = ctx.run_later(delay, |act, ctx| {
+            act.timer = None;
+            act.tick(ctx);
+        });
+        self.timer = Some((handle, due));
+    }
+
+    /// Forgets what only an open command needs, and logs how it ended.
+    fn finished(&mut self, command: &Command) {
+        self.standby.remove(&command.id);
+        log::info!(
+            "command finished id={} client={} state={}",
+            command.id,
+            command.client_id,
+            command.state.as_str()
+        );
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        let now = self.clock.now();
+        for command in self.book.tick(now) {
+            self.finished(&command);
+            let intents = match command.state {
+                CommandState::TimedOut => vec![Intent::Raise {
+                    subject: Subject {
+                        kind: SubjectType::Device,
+                        id: command.device_id.clone(),
+                    },
+                    kind: AlertKind::CommandTimedOut,
+                    severity: Severity::Major,
+                    detail: Some(format!(
+                        "{} (command {}) was not acknowledged",
+                        command.kind.as_str(),
+                        command.id
+                    )),
+                }],
+                _ => Vec::new(),
+            };
+            self.record(command, intents);
+        }
+        self.schedule(ctx);
+    }
+
+    fn client_online(&mut self, client: &str, ctx: &mut Context<Self>) {
+        let now = self.clock.now();
+        let sent = self.book.client_online(client, now);
+        for command in &sent {
+            self.deliver(command);
+        }
+        // Only first deliveries change state (and are stored); redeliveries keep id and state.
+        for command in sent.into_iter().filter(|c| c.updated_ms == now.0) {
+            self.record(command, Vec::new());
+        }
+        self.schedule(ctx);
+    }
+}
+
+impl Actor for CommandService {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.schedule(ctx);
+    }
+}
+
+impl Handler<Issue> for CommandService {
+    type Result = ResponseActFuture<Self, Result<Issued, CommandServiceError>>;
+
+    fn handle(&mut self, msg: Issue, _: &mut Context<Self>) -> Self::Result {
+        if let Some(existing) = msg.idempotency_key.as_deref().and_then(|k| self.book.by_key(k)) {
+            let issued = Issued {
+                command: existing.clone(),
+                created: false,
+            };
+            return Box::pin(fut::ready(Ok(issued)));
+        }
+        let now = self.clock.now();
+        let command = Command {
+            id: self.ids.next(now),
+            device_id: msg.device_id.clone(),
+            client_id: msg.client_id.clone(),
+            kind: msg.kind,
+            state: CommandState::Pending,
+            reason: msg.reason.clone(),
+            detail: None,
+            issued_by: msg.by.clone(),
+            idempotency_key: msg.idempotency_key.clone(),
+            created_ms: now.0,
+            updated_ms: now.0,
+            expires_ms: (now + msg.ttl).0,
+        };
+        let row = command.to_row();
+        let entry = audit::AuditEntry {
+            id: self.ids.next(now),
+            at_ms: now.0,
+            principal: msg.by.clone(),
+            action: "command.issue".into(),
+            target: format!("device:{}", msg.device_id),
+            detail: Some(format!("{} command_id={}", msg.kind.as_str(), command.id)),
+        };
+        let key = msg.idempotency_key.clone();
+        let insert = self.store.write(move |conn| {
+            // The same key may have finished already: the stored command is the answer.
+            if let Some(key) = &key {
+                if let Some(existing) = rows::by_key(conn, key)? {
+                    return Ok(Some(existing));
+                }
+            }
+            rows::insert(conn, &row)?;
+            audit::insert(conn, &entry)?;
+            Ok(None)
+        });
+        let standby = msg.standby_id;
+        Box::pin(insert.into_actor(self).map(move |result, act, ctx| {
+            match result {
+                Ok(Some(existing)) => {
+                    let command = Command::from_row(existing).ok_or(StoreError::NotFound)?;
+                    Ok(Issued {
+                        command,
+                        created: false,
+                    })
+                }
+                Ok(None) => {
+                    log::info!(
+                        "command issued id={} device={} client={} kind={} by={}",
+                        command.id,
+                        command.device_id,
+                        command.client_id,
+                        command.kind.as_str(),
+                        command.issued_by
+                    );
+                    if let Some(standby) = standby {
+                        act.standby.insert(command.id, standby);
+                    }
+                    act.book.issue(command.clone());
+                    act.notify(&command, "command.issued");
+                    let client = command.client_id.clone();
+                    if act.online.contains(&client) {
+                        act.client_online(&client, ctx);
+                    }
+                    act.schedule(ctx);
+                    let current = act.book.get(command.id).cloned().unwrap_or(command);
+                    Ok(Issued {
+                        command: current,
+                        created: true,
+                    })
+                }
+                // A concurrent request with the same key won the insert: answer with its command.
+                Err(StoreError::Conflict(_)) => Err(StoreError::Conflict(
+                    "a command with this Idempotency-Key is being created; retry".into(),
+                )
+                .into()),
+                Err(e) => Err(e.into()),
+            }
+        }))
+    }
+}
+
+impl Handler<AckCommand> for CommandService {
+    type Result = Result<Command, CommandServiceError>;
+    fn handle(&mut self, msg: AckCommand, _: &mut Context<Self>) -> Self::Result {
+        let now = self.clock.now();
+        let command = self
+            .book
+            .ack(msg.command_id, &msg.client_id, msg.ok, msg.detail.as_deref(), now)?;
+        let command = command.ok_or(CommandError::NotOpen(msg.command_id))?;
+        self.finished(&command);
+        self.record(command.clone(), Vec::new());
+        Ok(command)
+    }
+}
+
+impl Handler<ClientOnline> for CommandService {
+    type Result = ();
+    fn handle(&mut self, msg: ClientOnline, ctx: &mut Context<Self>) {
+        self.online.insert(msg.client_id.clone());
+        self.client_online(&msg.client_id, ctx);
+    }
+}
+
+impl Handler<ClientOffline> for CommandService {
+    type Result = ();
+    fn handle(&mut self, msg: ClientOffline, _: &mut Context<Self>) {
+        self.online.remove(&msg.client_id);
+    }
+}
+
+impl Handler<SetDeliverySink> for CommandService {
+    type Result = ();
+    fn handle(&mut self, msg: SetDeliverySink, _: &mut Context<Self>) {
+        self.sink = Some(msg.0);
+    }
+}
+
+impl Handler<SubscribeCommands> for CommandService {
+    type Result = ();
+    fn handle(&mut self, msg: SubscribeCommands, _: &mut Context<Self>) {
+        self.listeners.push(msg.0);
+    }
+}

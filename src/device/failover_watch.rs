@@ -1,0 +1,179 @@
+//! Carries out the failover policy ([`super::failover`]): watches stored device transitions
+//! and finished commands, and issues switch commands, flips `active`, and raises the failover
+//! alerts. Wiring only; the decisions are the policy's.
+
+use actix::prelude::*;
+
+use super::actor::DeviceChanged;
+use super::failover::{on_command_done, on_down, OnCommandDone, OnDown, StandbyView};
+use super::model::DeviceState;
+use super::service::Devices;
+use crate::alert::service::Record;
+use crate::alert::{AlertKind, AlertService, Intent, Severity, Subject, SubjectType};
+use crate::command::service::{CommandChanged, Issue};
+use crate::command::{CommandKind, CommandService};
+
+/// Who the policy's commands are issued by, in the audit log and the command's `issued_by`.
+pub const POLICY_PRINCIPAL: &str = "policy:failover";
+
+pub struct FailoverWatch {
+    devices: Devices,
+    commands: Addr<CommandService>,
+    alerts: Addr<AlertService>,
+    ttl: std::time::Duration,
+}
+
+impl FailoverWatch {
+    pub fn new(
+        devices: Devices,
+        commands: Addr<CommandService>,
+        alerts: Addr<AlertService>,
+        ttl: std::time::Duration,
+    ) -> Self {
+        FailoverWatch {
+            devices,
+            commands,
+            alerts,
+            ttl,
+        }
+    }
+
+    fn alert(&self, device: &str, kind: AlertKind, severity: Severity, detail: String) {
+        let subject = Subject {
+            kind: SubjectType::Device,
+            id: device.to_owned(),
+        };
+        let intents = vec![Intent::Raise {
+            subject,
+            kind,
+            severity,
+            detail: Some(detail),
+        }];
+        self.alerts.do_send(Record {
+            writes: None,
+            intents,
+            committed: None,
+        });
+    }
+}
+
+impl Actor for FailoverWatch {
+    type Context = Context<Self>;
+}
+
+impl Handler<DeviceChanged> for FailoverWatch {
+    type Result = ();
+    fn handle(&mut self, msg: DeviceChanged, _: &mut Context<Self>) {
+        if msg.transition.to != DeviceState::Down {
+            return;
+        }
+        let spec = &msg.entry.spec;
+        let standby = spec.standby_id.as_ref().and_then(|id| {
+            self.devices.get(id.as_str()).map(|e| StandbyView {
+                id: id.clone(),
+                state: e.state(),
+            })
+        });
+        match on_down(spec, msg.entry.active(), false, standby) {
+            OnDown::Nothing => {}
+            OnDown::Failed { reason } => {
+                log::warn!("failover failed device={} reason={reason:?}", spec.id);
+                self.alert(spec.id.as_str(), AlertKind::FailoverFailed, Severity::Critical, reason);
+            }
+            OnDown::Switch { standby } => {
+                log::warn!(
+                    "failover device={} standby={standby} command=switch_to_standby",
+                    spec.id
+                );
+                self.commands.do_send(Issue {
+                    device_id: spec.id.to_string(),
+                    client_id: spec.client_id.to_string(),
+                    kind: CommandKind::SwitchToStandby,
+                    reason: Some(format!("automatic failover: {} went down", spec.id)),
+                    ttl: self.ttl,
+                    by: POLICY_PRINCIPAL.to_owned(),
+                    idempotency_key: Some(format!("failover:{}:{}", spec.id, msg.transition.at)),
+                    standby_id: Some(standby.to_string()),
+                });
+            }
+        }
+    }
+}
+
+impl Handler<CommandChanged> for FailoverWatch {
+    type Result = ();
+    fn handle(&mut self, msg: CommandChanged, ctx: &mut Context<Self>) {
+        let c = &msg.command;
+        if !c.state.is_final() {
+            return;
+        }
+        match on_command_done(c.kind, c.state, c.detail.as_deref()) {
+            OnCommandDone::Nothing => {}
+            OnCommandDone::Failed { reason } => {
+                self.alert(&c.device_id, AlertKind::FailoverFailed, Severity::Critical, reason);
+            }
+            OnCommandDone::Switched { primary_active } => {
+                let Some(entry) = self.devices.get(&c.device_id) else {
+                    return;
+                };
+                let standby = entry.spec.standby_id.as_ref().map(ToString::to_string);
+                let devices = self.devices.clone();
+                let primary = c.device_id.clone();
+                let alerts = self.alerts.clone();
+                let command_id = c.id;
+                ctx.spawn(
+                    async move {
+                        if let Err(e) = devices.set_active(&primary, primary_active).await {
+                            log::error!("failover active flag not stored device={primary} error={e}");
+                        }
+                        if let Some(standby) = &standby {
+                            if let Err(e) = devices.set_active(standby, !primary_active).await {
+                                log::error!("failover active flag not stored device={standby} error={e}");
+                            }
+                        }
+                        let subject = Subject {
+                            kind: SubjectType::Device,
+                            id: primary.clone(),
+                        };
+                        let intent = if primary_active {
+                            Intent::Resolve {
+                                subject,
+                                kind: AlertKind::FailoverExecuted,
+                            }
+                        } else {
+                            Intent::Raise {
+                                subject,
+                                kind: AlertKind::FailoverExecuted,
+                                severity: Severity::Info,
+                                detail: Some(format!(
+                                    "switched to {} (command {command_id})",
+                                    standby.as_deref().unwrap_or("standby")
+                                )),
+                            }
+                        };
+                        log::info!("failover executed device={primary} primary_active={primary_active}");
+                        alerts.do_send(Record {
+                            writes: None,
+                            intents: vec![intent],
+                            committed: None,
+                        });
+                    }
+                    .into_actor(self),
+                );
+            }
+        }
+    }
+}
+
+/// Starts the watcher and subscribes it to device transitions and command changes.
+pub fn start(
+    devices: &Devices,
+    commands: &Addr<CommandService>,
+    alerts: &Addr<AlertService>,
+    ttl: std::time::Duration,
+) -> Addr<FailoverWatch> {
+    let watch = FailoverWatch::new(devices.clone(), commands.clone(), alerts.clone(), ttl).start();
+    devices.shared().listen(watch.clone().recipient());
+    commands.do_send(crate::command::service::SubscribeCommands(watch.clone().recipient()));
+    watch
+}

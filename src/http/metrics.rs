@@ -1,0 +1,106 @@
+//! `GET /metrics`: Prometheus text format (the `prometheus-client` encoder). Anyone on
+//! loopback may scrape; from elsewhere it takes an admin token.
+//!
+//! Values are read at scrape time from the live views (registry, supervisor, alert service),
+//! so the hot paths carry no metric updates of their own.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use super::error::ApiError;
+use super::extract::Caller;
+use super::AppState;
+use crate::alert::service::GetAlertStats;
+use crate::auth::Role;
+use crate::supervision::GetStats;
+
+/// The content type of the Prometheus text exposition format.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+fn gauge(registry: &mut Registry, name: &str, help: &str, value: i64) {
+    let g: Gauge = Gauge::default();
+    g.set(value);
+    registry.register(name, help, g);
+}
+
+fn counter(registry: &mut Registry, name: &str, help: &str, value: u64) {
+    let c: Counter = Counter::default();
+    c.inc_by(value);
+    registry.register(name, help, c);
+}
+
+pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let loopback = req.peer_addr().is_some_and(|a| a.ip().is_loopback());
+    if !loopback {
+        let caller = Caller::from_request_sync(&req)?;
+        caller.require(Role::Admin)?;
+    }
+    let mut registry = Registry::with_prefix("kwanje");
+    let by_state: Family<Vec<(String, String)>, Gauge> = Family::default();
+    for (device_state, count) in state.devices.registry().count_by_state() {
+        by_state
+            .get_or_create(&vec![("state".to_owned(), device_state.as_str().to_owned())])
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+    registry.register("devices", "Registered devices by state", by_state);
+    let sup = state
+        .devices
+        .supervisor()
+        .send(GetStats)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    counter(
+        &mut registry,
+        "device_actor_restarts",
+        "Device actors restarted after a crash",
+        sup.restarts,
+    );
+    counter(
+        &mut registry,
+        "device_actor_escalations",
+        "Devices quarantined after a crash loop",
+        sup.escalations,
+    );
+    gauge(
+        &mut registry,
+        "device_actor_pending_restarts",
+        "Device actors waiting out a backoff",
+        sup.pending_restarts as i64,
+    );
+    let alerts = state
+        .alerts
+        .send(GetAlertStats)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    gauge(
+        &mut registry,
+        "alerts_open",
+        "Alerts open or acknowledged",
+        alerts.open as i64,
+    );
+    gauge(
+        &mut registry,
+        "alert_queue",
+        "Records waiting to be stored",
+        alerts.queued as i64,
+    );
+    counter(
+        &mut registry,
+        "alert_batches_written",
+        "Alert transactions committed",
+        alerts.batches_written,
+    );
+    counter(
+        &mut registry,
+        "alerts_published",
+        "Alert changes published",
+        alerts.published,
+    );
+    let mut body = String::new();
+    encode(&mut body, &registry).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok().content_type(CONTENT_TYPE).body(body))
+}

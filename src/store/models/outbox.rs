@@ -1,0 +1,48 @@
+//! The transactional outbox: messages written with the change that caused them.
+
+use diesel::prelude::*;
+
+use crate::store::schema::outbox;
+use crate::store::DbConnection;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxRow {
+    pub id: i64,
+    /// Where it is published (`/topic/alerts`).
+    pub topic: String,
+    /// The ordering key: rows of one subject are published in id order.
+    pub subject: String,
+    /// The message body (JSON).
+    pub payload: String,
+    pub created_ms: i64,
+    pub delivered_ms: Option<i64>,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &OutboxRow) -> QueryResult<()> {
+    diesel::insert_into(outbox::table).values(row).execute(conn).map(|_| ())
+}
+
+/// Rows not yet marked delivered with ids above `after`, oldest first.
+pub fn undelivered(conn: &mut DbConnection, after: i64, limit: i64) -> QueryResult<Vec<OutboxRow>> {
+    outbox::table
+        .filter(outbox::delivered_ms.is_null())
+        .filter(outbox::id.gt(after))
+        .order(outbox::id)
+        .limit(limit)
+        .select(OutboxRow::as_select())
+        .load(conn)
+}
+
+pub fn mark_delivered(conn: &mut DbConnection, ids: &[i64], at_ms: i64) -> QueryResult<usize> {
+    diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
+        .set(outbox::delivered_ms.eq(at_ms))
+        .execute(conn)
+}
+
+pub fn count_undelivered(conn: &mut DbConnection) -> QueryResult<i64> {
+    outbox::table
+        .filter(outbox::delivered_ms.is_null())
+        .count()
+        .get_result(conn)
+}

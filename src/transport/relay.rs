@@ -1,0 +1,122 @@
+//! The relay: service events to STOMP destinations.
+//!
+//! Listens to every stored device transition, committed alert change and command change,
+//! shapes each into its JSON message ([`super::payloads`]) and publishes it through the broker;
+//! delivers commands to `/user/queue/commands` of their client; and tells the devices and the
+//! command service when a client comes online or goes offline (presence). A thin actor: it sits
+//! in `transport` because it knows both the services and the broker, which must know neither.
+
+use actix::prelude::*;
+
+use super::payloads::{device_state, device_topic, DEVICES_TOPIC};
+use crate::alert::service::{AlertChanged, SubscribeAlerts, ALERTS_TOPIC};
+use crate::alert::AlertService;
+use crate::broker::actor::JSON;
+use crate::broker::messages::{ListenPresence, PresenceChanged, Publish, PublishToUser};
+use crate::broker::Broker;
+use crate::command::service::{ClientOffline, CommandChanged, DeliverCommand, SetDeliverySink, SubscribeCommands};
+use crate::command::CommandService;
+use crate::device::actor::DeviceChanged;
+use crate::device::Devices;
+
+/// Where every command change is published.
+pub const COMMANDS_TOPIC: &str = "/topic/commands";
+/// A client's own commands.
+pub const COMMAND_QUEUE: &str = "/user/queue/commands";
+
+pub struct Relay {
+    broker: Addr<Broker>,
+    devices: Devices,
+    commands: Addr<CommandService>,
+}
+
+impl Relay {
+    /// Starts a relay and subscribes it to the devices, alerts, commands and presence.
+    pub fn start(
+        broker: Addr<Broker>,
+        devices: &Devices,
+        alerts: &Addr<AlertService>,
+        commands: &Addr<CommandService>,
+    ) -> Addr<Relay> {
+        let relay = Relay {
+            broker: broker.clone(),
+            devices: devices.clone(),
+            commands: commands.clone(),
+        }
+        .start();
+        devices.shared().listen(relay.clone().recipient());
+        alerts.do_send(SubscribeAlerts(relay.clone().recipient()));
+        commands.do_send(SubscribeCommands(relay.clone().recipient()));
+        commands.do_send(SetDeliverySink(relay.clone().recipient()));
+        broker.do_send(ListenPresence {
+            listener: relay.clone().recipient(),
+        });
+        relay
+    }
+
+    fn publish(&self, destination: String, body: bytes::Bytes) {
+        self.broker.do_send(Publish {
+            destination,
+            headers: vec![("content-type".to_owned(), JSON.to_owned())],
+            body,
+        });
+    }
+}
+
+impl Actor for Relay {
+    type Context = Context<Self>;
+}
+
+impl Handler<DeviceChanged> for Relay {
+    type Result = ();
+    fn handle(&mut self, msg: DeviceChanged, _: &mut Context<Self>) {
+        let body = device_state(&msg.entry, &msg.transition);
+        self.publish(DEVICES_TOPIC.to_owned(), body.clone());
+        self.publish(device_topic(msg.entry.spec.id.as_str()), body);
+    }
+}
+
+impl Handler<AlertChanged> for Relay {
+    type Result = ();
+    fn handle(&mut self, msg: AlertChanged, _: &mut Context<Self>) {
+        self.publish(ALERTS_TOPIC.to_owned(), bytes::Bytes::from(msg.to_json()));
+    }
+}
+
+impl Handler<CommandChanged> for Relay {
+    type Result = ();
+    fn handle(&mut self, msg: CommandChanged, _: &mut Context<Self>) {
+        let mut value = serde_json::to_value(&msg.command).unwrap_or_default();
+        if let serde_json::Value::Object(fields) = &mut value {
+            fields.insert("type".to_owned(), serde_json::Value::from(msg.event));
+        }
+        self.publish(COMMANDS_TOPIC.to_owned(), bytes::Bytes::from(value.to_string()));
+    }
+}
+
+impl Handler<DeliverCommand> for Relay {
+    type Result = ();
+    fn handle(&mut self, msg: DeliverCommand, _: &mut Context<Self>) {
+        self.broker.do_send(PublishToUser {
+            user: msg.client_id,
+            destination: COMMAND_QUEUE.to_owned(),
+            headers: vec![
+                ("content-type".to_owned(), JSON.to_owned()),
+                ("command-id".to_owned(), msg.command_id.to_string()),
+            ],
+            body: bytes::Bytes::from(msg.body),
+        });
+    }
+}
+
+impl Handler<PresenceChanged> for Relay {
+    type Result = ();
+    fn handle(&mut self, msg: PresenceChanged, _: &mut Context<Self>) {
+        self.devices.client_presence(&msg.client, msg.online);
+        // Coming online, commands wait for the client's SUBSCRIBE to its queue (see ws.rs);
+        // going offline, the command service stops delivering at once.
+        if !msg.online {
+            self.commands.do_send(ClientOffline { client_id: msg.client });
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! A STOMP-over-WebSocket test client: tokio-tungstenite for the socket, frames written by hand
+//! (so the server's encoder is not checked against itself), received frames decoded.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{SinkExt, StreamExt};
+use kwanje::stomp::{Command, Decoder, Frame, Inbound, Limits, Version};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+/// How long a test waits for a frame it expects.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+/// Test logs (the server's panic hook logs panics, so without a logger a failed assertion in a
+/// test would print nothing): `RUST_LOG`, or errors only.
+pub fn logs() {
+    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("error"))
+        .is_test(true)
+        .try_init();
+}
+
+/// A frame as text: `COMMAND\nk:v\n...\n\nbody\0` (test values need no escaping).
+pub fn frame(command: &str, headers: &[(&str, &str)], body: &str) -> String {
+    let mut out = format!("{command}\n");
+    for (name, value) in headers {
+        out.push_str(&format!("{name}:{value}\n"));
+    }
+    out.push('\n');
+    out.push_str(body);
+    out.push('\0');
+    out
+}
+
+/// What `recv` saw.
+#[derive(Debug)]
+pub enum Event {
+    Frame(Frame),
+    /// A WebSocket close frame (code), or the connection's end (`None`).
+    Closed(Option<u16>),
+}
+
+pub struct Stomp {
+    ws: WebSocketStream<TcpStream>,
+    decoder: Decoder,
+    buf: BytesMut,
+    pub protocol: Option<String>,
+    /// Pongs received, for the ping test.
+    pub pongs: Vec<Bytes>,
+}
+
+impl Stomp {
+    /// Opens `ws://{base}/ws` offering `protocols` (none: no `Sec-WebSocket-Protocol`).
+    pub async fn open(base: &str, protocols: &[&str]) -> Stomp {
+        Stomp::open_path(base, "/ws", protocols, None).await
+    }
+
+    /// As `open`, with a small receive buffer when `recv_buffer` is set (a client that reads
+    /// slowly fills it fast).
+    pub async fn open_path(base: &str, path: &str, protocols: &[&str], recv_buffer: Option<u32>) -> Stomp {
+        logs();
+        let addr = base.trim_start_matches("http://");
+        let socket = TcpSocket::new_v4().unwrap();
+        if let Some(size) = recv_buffer {
+            socket.set_recv_buffer_size(size).unwrap();
+        }
+        let stream = socket.connect(addr.parse().unwrap()).await.unwrap();
+        let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();
+        if !protocols.is_empty() {
+            request
+                .headers_mut()
+                .insert("Sec-WebSocket-Protocol", protocols.join(", ").parse().unwrap());
+        }
+        let (ws, response) = tokio_tungstenite::client_async(request, stream).await.unwrap();
+        let protocol = response
+            .headers()
+            .get("Sec-WebSocket-Protocol")
+            .map(|v| v.to_str().unwrap().to_owned());
+        Stomp {
+            ws,
+            decoder: Decoder::new(Limits::default()),
+            buf: BytesMut::new(),
+            protocol,
+            pongs: Vec::new(),
+        }
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws.send(Message::text(text.to_owned())).await.unwrap();
+    }
+
+    pub async fn send_binary(&mut self, bytes: &[u8]) {
+        self.ws.send(Message::binary(bytes.to_vec())).await.unwrap();
+    }
+
+    /// Sends a raw WebSocket message, e.g. a ping or a close.
+    pub async fn send_ws(&mut self, message: Message) {
+        self.ws.send(message).await.unwrap();
+    }
+
+    pub async fn close_ws(&mut self, code: u16) {
+        let frame = CloseFrame {
+            code: CloseCode::from(code),
+            reason: "bye".into(),
+        };
+        self.ws.send(Message::Close(Some(frame))).await.unwrap();
+    }
+
+    /// Drops the TCP connection without a close frame or DISCONNECT.
+    pub fn drop_connection(self) {
+        drop(self);
+    }
+
+    /// The next frame or close, skipping heart-beats; `None` after `within` of nothing.
+    pub async fn next_within(&mut self, within: Duration) -> Option<Event> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            while let Some(item) = self.decoder.decode(&mut self.buf).expect("server frames decode") {
+                if let Inbound::Frame(frame) = item {
+                    if frame.command == Command::Connected {
+                        let version = frame
+                            .header("version")
+                            .and_then(Version::parse)
+                            .unwrap_or(Version::V1_0);
+                        self.decoder.set_version(version);
+                    }
+                    return Some(Event::Frame(frame));
+                }
+            }
+            let message = match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return None,
+                Ok(None) | Ok(Some(Err(_))) => return Some(Event::Closed(None)),
+                Ok(Some(Ok(message))) => message,
+            };
+            match message {
+                Message::Text(text) => self.buf.extend_from_slice(text.as_bytes()),
+                Message::Binary(data) => self.buf.extend_from_slice(&data),
+                Message::Pong(data) => self.pongs.push(data),
+                Message::Ping(_) | Message::Frame(_) => {}
+                Message::Close(frame) => return Some(Event::Closed(frame.map(|f| u16::from(f.code)))),
+            }
+        }
+    }
+
+    /// The next frame; panics on a close or after [`WAIT`].
+    pub async fn recv(&mut self) -> Frame {
+        match self.next_within(WAIT).await {
+            Some(Event::Frame(frame)) => frame,
+            other => panic!("expected a frame, got {other:?}"),
+        }
+    }
+
+    /// The next frame, which must be `command`.
+    pub async fn expect(&mut self, command: Command) -> Frame {
+        let frame = self.recv().await;
+        assert_eq!(
+            frame.command,
+            command,
+            "{frame:?} body={:?}",
+            String::from_utf8_lossy(&frame.body)
+        );
+        frame
+    }
+
+    /// An ERROR frame, then the connection closes. Returns the ERROR.
+    pub async fn expect_error(&mut self) -> Frame {
+        let error = self.expect(Command::Error).await;
+        self.expect_closed().await;
+        error
+    }
+
+    /// The connection closes (a close frame or the end) with no frame before it.
+    pub async fn expect_closed(&mut self) -> Option<u16> {
+        match self.next_within(WAIT).await {
+            Some(Event::Closed(code)) => code,
+            other => panic!("expected the connection to close, got {other:?}"),
+        }
+    }
+
+    /// Nothing but heart-beats arrives within `within`.
+    pub async fn expect_silence(&mut self, within: Duration) {
+        if let Some(event) = self.next_within(within).await {
+            panic!("expected nothing, got {event:?}");
+        }
+    }
+
+    /// CONNECT with `token` as a bearer header, accepting `versions`; returns CONNECTED.
+    pub async fn connect(&mut self, token: &str, versions: &str) -> Frame {
+        let bearer = format!("Bearer {token}");
+        let text = frame(
+            "CONNECT",
+            &[
+                ("accept-version", versions),
+                ("host", "kwanje"),
+                ("Authorization", &bearer),
+            ],
+            "",
+        );
+        self.send_text(&text).await;
+        self.expect(Command::Connected).await
+    }
+
+    /// Sends `text` with a `receipt` header added by the caller, and waits for that RECEIPT.
+    pub async fn await_receipt(&mut self, receipt: &str) {
+        let frame = self.expect(Command::Receipt).await;
+        assert_eq!(frame.header("receipt-id"), Some(receipt));
+    }
+
+    /// SUBSCRIBE (1.1/1.2 style, with id) and wait for its receipt, so later publications reach it.
+    pub async fn subscribe(&mut self, id: &str, destination: &str, ack: &str) {
+        let receipt = format!("sub-{id}");
+        let text = frame(
+            "SUBSCRIBE",
+            &[
+                ("id", id),
+                ("destination", destination),
+                ("ack", ack),
+                ("receipt", &receipt),
+            ],
+            "",
+        );
+        self.send_text(&text).await;
+        self.await_receipt(&receipt).await;
+    }
+
+    /// SEND with a receipt, waiting for it.
+    pub async fn send_with_receipt(&mut self, destination: &str, headers: &[(&str, &str)], body: &str, receipt: &str) {
+        let mut all = vec![("destination", destination), ("receipt", receipt)];
+        all.extend_from_slice(headers);
+        self.send_text(&frame("SEND", &all, body)).await;
+        self.await_receipt(receipt).await;
+    }
+
+    /// The next MESSAGE's body as JSON.
+    pub async fn recv_json(&mut self) -> (Frame, serde_json::Value) {
+        let frame = self.expect(Command::Message).await;
+        let json = serde_json::from_slice(&frame.body).unwrap_or_else(|e| panic!("{e}: {frame:?}"));
+        (frame, json)
+    }
+
+    /// MESSAGEs until one whose JSON satisfies `want`; panics after [`WAIT`].
+    pub async fn recv_json_until(&mut self, want: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next_within(left).await {
+                Some(Event::Frame(frame)) if frame.command == Command::Message => {
+                    let json: serde_json::Value = serde_json::from_slice(&frame.body).unwrap();
+                    if want(&json) {
+                        return json;
+                    }
+                }
+                other => panic!("expected a matching MESSAGE, got {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! Realtime: STOMP over WebSocket against the real server on port 0, with a real WebSocket
+//! client (tokio-tungstenite) speaking STOMP.
+
+mod client;
+mod connect;
+mod failover;
+mod messaging;
+mod runtime;
+mod security;
+mod slow;
+
+use kwanje::auth::Role;
+
+use crate::support::Server;
+use client::Stomp;
+
+/// Opens `/ws` with `v12.stomp` and CONNECTs as `sub` in `role` (a client also names itself).
+pub async fn session(s: &Server, sub: &str, role: Role) -> Stomp {
+    let client = (role == Role::Client).then_some(sub);
+    let token = s.token(sub, role, client);
+    let mut stomp = Stomp::open(&s.base, &["v12.stomp"]).await;
+    stomp.connect(&token, "1.2").await;
+    stomp
+}
