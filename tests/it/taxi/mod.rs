@@ -3,6 +3,7 @@
 //! crashes and restarts that must not cost anyone their place ([`recovery`]).
 
 mod access;
+mod live;
 mod morning;
 mod outage;
 mod recovery;
@@ -47,7 +48,13 @@ pub struct Airport {
 
 impl Airport {
     pub async fn start(backend: Backend) -> Airport {
-        let clock = ManualClock::new(Millis(MORNING));
+        Airport::start_at(backend, Millis(MORNING)).await
+    }
+
+    /// An airport whose clock starts at `start` (STOMP sessions check tokens against it, so a
+    /// test that connects over STOMP starts at the wall clock's time).
+    pub async fn start_at(backend: Backend, start: Millis) -> Airport {
+        let clock = ManualClock::new(start);
         let s = Server::start_clocked(backend, Arc::new(clock.clone()), settings).await;
         Airport::with(s, clock)
     }
