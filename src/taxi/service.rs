@@ -254,9 +254,14 @@ impl Taxis {
     }
 
     fn terminal_actor(&self, id: &TerminalId) -> Result<Addr<TerminalActor>, TaxiError> {
-        self.terminal_entry(id)?
-            .addr()
-            .ok_or_else(|| TaxiError::restarting(format!("terminal {id}")))
+        let entry = self.terminal_entry(id)?;
+        match entry.addr() {
+            Some(addr) => Ok(addr),
+            None if entry.quarantined() => Err(TaxiError::Unavailable(format!(
+                "terminal {id}'s dispatcher is down after repeated crashes; restart the server"
+            ))),
+            None => Err(TaxiError::restarting(format!("terminal {id}"))),
+        }
     }
 
     async fn ask<A, M>(addr: Addr<A>, msg: M, what: impl std::fmt::Display) -> Result<M::Result, TaxiError>
