@@ -1,9 +1,10 @@
 //! Wiring: opens the store, builds the services and actors, and serves HTTP.
 //!
 //! The order matters and is the dependency order of DESIGN.md: store (migrated, admin user,
-//! signing key) > alert service > device arbiters and supervisor > HTTP. Shutdown runs it
-//! backwards: the HTTP server drains, device actors stop on purpose (no restarts), the device
-//! arbiters end, and the store's pools close when the last handle drops.
+//! signing key) > alert service > device arbiters and supervisor > taxi journal, supervisors
+//! and actors > HTTP. Shutdown runs it backwards: the HTTP server drains, device and taxi actors
+//! stop on purpose (no restarts; each terminal hands its final snapshot to the journal, which
+//! stores it), the arbiters end, and the store's pools close when the last handle drops.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use crate::ids::IdGen;
 use crate::store::models::{alerts, commands, devices, settings, users};
 use crate::store::{Store, StoreError};
 use crate::supervision::RestartPolicy;
+use crate::taxi::{TaxiBoot, TaxiDeps, Taxis};
 use crate::time::{Clock, Millis, SystemClock};
 use crate::transport::{self, relay::Relay};
 
@@ -39,6 +41,8 @@ const GENERATED_SECRET_LEN: usize = 48;
 
 #[derive(Debug, Error)]
 pub enum StartError {
+    #[error("invalid setting: {0}")]
+    Setting(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
@@ -54,6 +58,7 @@ struct Prepared {
     device_rows: Vec<devices::Device>,
     open_alerts: Vec<alerts::Alert>,
     open_commands: Vec<commands::Command>,
+    taxi_boot: TaxiBoot,
 }
 
 /// Opens and migrates the store and reads what the services start from. Blocking.
@@ -66,12 +71,14 @@ fn prepare(config: &Config) -> Result<Prepared, StoreError> {
     let device_rows = store.read_blocking(devices::all)?;
     let open_alerts = store.read_blocking(alerts::unresolved)?;
     let open_commands = store.read_blocking(commands::open)?;
+    let taxi_boot = TaxiBoot::read(&store)?;
     Ok(Prepared {
         store,
         secret,
         device_rows,
         open_alerts,
         open_commands,
+        taxi_boot,
     })
 }
 
@@ -133,8 +140,9 @@ impl Running {
     /// actors down in order.
     pub async fn wait(self) -> std::io::Result<()> {
         let result = self.server.await;
-        log::info!("http stopped; stopping device actors");
+        log::info!("http stopped; stopping device and taxi actors");
         self.state.devices.stop_all();
+        self.state.taxis.shutdown().await;
         for arbiter in &self.arbiters {
             arbiter.stop();
         }
@@ -146,12 +154,17 @@ impl Running {
 /// Starts everything and binds `config.bind`. With `signals`, SIGINT/SIGTERM stop it
 /// gracefully; tests pass `false` and stop it through the handle.
 pub async fn start(config: Config, signals: bool) -> Result<Running, StartError> {
+    start_with_clock(config, signals, Arc::new(SystemClock)).await
+}
+
+/// [`start`] with a given clock (tests step a [`crate::time::ManualClock`] through a morning).
+pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Clock>) -> Result<Running, StartError> {
+    let taxi_settings = config.taxi_settings().parse().map_err(StartError::Setting)?;
     let config = Arc::new(config);
     let cfg = config.clone();
     let prepared = tokio::task::spawn_blocking(move || prepare(&cfg))
         .await
         .map_err(|e| StartError::Task(e.to_string()))??;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ids = Arc::new(IdGen::new(config.node_id));
     let store = prepared.store;
     let alerts = AlertService::new(store.clone(), ids.clone(), clock.clone(), prepared.open_alerts)
@@ -180,11 +193,24 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
         arbiters.iter().map(Arbiter::handle).collect(),
         RestartPolicy::default(),
     );
+    let taxis = Taxis::start(
+        TaxiDeps {
+            store: store.clone(),
+            clock: clock.clone(),
+            ids: ids.clone(),
+            alerts: alerts.clone(),
+            arbiters: arbiters.iter().map(Arbiter::handle).collect(),
+            policy: RestartPolicy::default(),
+        },
+        prepared.taxi_boot,
+        &taxi_settings,
+    )
+    .map_err(|e| StartError::Setting(e.to_string()))?;
     // The broker fans out to thousands of sessions: its own thread, off the HTTP workers.
     let broker_arbiter = Arbiter::new();
     let broker_clock = clock.clone();
     let broker = Broker::start_in_arbiter(&broker_arbiter.handle(), move |_| Broker::new(broker_clock));
-    Relay::start(broker.clone(), &devices, &alerts, &commands);
+    Relay::start(broker.clone(), &devices, &alerts, &commands, &taxis);
     crate::device::failover_watch::start(&devices, &commands, &alerts, config.command_ttl());
     // Every subscriber of alert changes is wired above this line: replay what a crash left
     // unpublished only now, so nobody misses it.
@@ -194,6 +220,7 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
         store,
         keys: Arc::new(Keys::hs256(prepared.secret.as_bytes())),
         devices,
+        taxis,
         alerts,
         commands,
         broker,

@@ -58,7 +58,42 @@ pub struct Config {
     /// Bytes queued for one WebSocket client past which it is dropped as a slow consumer.
     #[arg(long, env = "KWANJE_WS_OUTBOUND_LIMIT_BYTES", default_value_t = DEFAULT_WS_OUTBOUND_LIMIT)]
     pub ws_outbound_limit_bytes: usize,
+    /// Terminals with a taxi holding lot and a dispatcher, comma-separated.
+    #[arg(long, env = "KWANJE_TERMINALS", default_value = DEFAULT_TERMINALS)]
+    pub terminals: String,
+    /// Regions taxis may serve, comma-separated.
+    #[arg(long, env = "KWANJE_TAXI_REGIONS", default_value = DEFAULT_TAXI_REGIONS)]
+    pub taxi_regions: String,
+    /// Joint zones: `licence:service` pairs (`gyeonggi:seoul`), or `a<>b` both ways, comma-separated.
+    #[arg(long, env = "KWANJE_TAXI_JOINT_ZONES", default_value = "")]
+    pub taxi_joint_zones: String,
+    /// A waiting taxi whose driver app is silent this long is suspended (keeps its place).
+    #[arg(long, env = "KWANJE_TAXI_SUSPEND_AFTER_MS", default_value_t = DEFAULT_TAXI_SUSPEND_AFTER_MS)]
+    pub taxi_suspend_after_ms: u64,
+    /// A suspended taxi still silent this long leaves its line.
+    #[arg(long, env = "KWANJE_TAXI_GRACE_MS", default_value_t = DEFAULT_TAXI_GRACE_MS)]
+    pub taxi_grace_ms: u64,
+    /// A completed trip shorter than this (km) arms a priority re-entry.
+    #[arg(long, env = "KWANJE_TAXI_SHORT_TRIP_KM", default_value_t = DEFAULT_TAXI_SHORT_TRIP_KM)]
+    pub taxi_short_trip_km: f64,
+    /// The priority re-entry must be seen by the lot's camera within this time.
+    #[arg(long, env = "KWANJE_TAXI_PRIORITY_LIMIT_MS", default_value_t = DEFAULT_TAXI_PRIORITY_LIMIT_MS)]
+    pub taxi_priority_limit_ms: u64,
+    /// What a no-show costs a taxi: `keep_ticket` (back at its place) or `back_of_line`.
+    #[arg(long, env = "KWANJE_TAXI_NO_SHOW_POLICY", default_value = "keep_ticket")]
+    pub taxi_no_show_policy: String,
 }
+
+/// The terminals when none are configured.
+pub const DEFAULT_TERMINALS: &str = "T1,T2";
+/// The regions when none are configured (API.md).
+pub const DEFAULT_TAXI_REGIONS: &str = "seoul,incheon,gyeonggi";
+/// DOMAIN.md's defaults: suspended after 30 s of silence, removed 2 min later; short trips
+/// under 10 km earn a priority re-entry if the lot sees the taxi within 60 min.
+pub const DEFAULT_TAXI_SUSPEND_AFTER_MS: u64 = 30_000;
+pub const DEFAULT_TAXI_GRACE_MS: u64 = 120_000;
+pub const DEFAULT_TAXI_SHORT_TRIP_KM: f64 = 10.0;
+pub const DEFAULT_TAXI_PRIORITY_LIMIT_MS: u64 = 3_600_000;
 
 /// Accepts `1/0`, `true/false`, `yes/no`, `on/off`.
 fn parse_flag(v: &str) -> Result<bool, String> {
@@ -92,6 +127,28 @@ impl Config {
             conformance: false,
             stomp_heart_beat_ms: DEFAULT_STOMP_HEART_BEAT_MS,
             ws_outbound_limit_bytes: DEFAULT_WS_OUTBOUND_LIMIT,
+            terminals: DEFAULT_TERMINALS.into(),
+            taxi_regions: DEFAULT_TAXI_REGIONS.into(),
+            taxi_joint_zones: String::new(),
+            taxi_suspend_after_ms: DEFAULT_TAXI_SUSPEND_AFTER_MS,
+            taxi_grace_ms: DEFAULT_TAXI_GRACE_MS,
+            taxi_short_trip_km: DEFAULT_TAXI_SHORT_TRIP_KM,
+            taxi_priority_limit_ms: DEFAULT_TAXI_PRIORITY_LIMIT_MS,
+            taxi_no_show_policy: "keep_ticket".into(),
+        }
+    }
+
+    /// The taxi settings as written, for [`crate::taxi::settings::RawSettings::parse`].
+    pub fn taxi_settings(&self) -> crate::taxi::settings::RawSettings<'_> {
+        crate::taxi::settings::RawSettings {
+            terminals: &self.terminals,
+            regions: &self.taxi_regions,
+            joint_zones: &self.taxi_joint_zones,
+            suspend_after_ms: self.taxi_suspend_after_ms,
+            removal_grace_ms: self.taxi_grace_ms,
+            short_trip_km: self.taxi_short_trip_km,
+            priority_reentry_ms: self.taxi_priority_limit_ms,
+            no_show_policy: &self.taxi_no_show_policy,
         }
     }
 

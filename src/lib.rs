@@ -24,7 +24,8 @@
 //! - [`app`] wires the parts into a running server; [`config`] reads the environment.
 //! - [`store`] owns every SQL statement; [`auth`] issues and checks tokens.
 //! - [`supervision`] is the restart machinery shared by device and taxi actors.
-//! - [`device`] and [`alert`] are the supervision core's services; [`http`] is the API edge.
+//! - [`device`] and [`alert`] are the supervision core's services; [`taxi`] runs taxi
+//!   auto-dispatch (a dispatcher actor per terminal, an actor per taxi); [`http`] is the API edge.
 //! - [`stomp`] is the STOMP protocol core; [`broker`] routes messages between sessions (with
 //!   the destination ACL and presence); [`transport`] carries sessions over WebSocket and
 //!   relays service events to the broker.

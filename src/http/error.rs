@@ -13,6 +13,7 @@ use crate::alert::service::AlertError;
 use crate::auth::AuthError;
 use crate::device::DeviceError;
 use crate::store::StoreError;
+use crate::taxi::TaxiError;
 
 #[derive(Debug, Error)]
 pub enum ApiError {
@@ -158,5 +159,18 @@ impl From<crate::command::service::CommandServiceError> for ApiError {
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<TaxiError> for ApiError {
+    fn from(e: TaxiError) -> Self {
+        match e {
+            TaxiError::NotFound(why) => ApiError::NotFound(why),
+            TaxiError::Forbidden(why) => ApiError::Forbidden(why),
+            TaxiError::Conflict(why) => ApiError::Conflict(why),
+            TaxiError::Invalid(why) => ApiError::Unprocessable(why),
+            TaxiError::Unavailable(why) => ApiError::Unavailable(why),
+            TaxiError::Store(s) => s.into(),
+        }
     }
 }

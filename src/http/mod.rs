@@ -6,11 +6,13 @@ pub mod alerts;
 pub mod clients;
 pub mod commands;
 pub mod devices;
+pub mod dispatch;
 pub mod error;
 pub mod extract;
 pub mod health;
 pub mod metrics;
 pub mod page;
+pub mod taxis;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -26,6 +28,7 @@ use crate::config::Config;
 use crate::device::Devices;
 use crate::ids::IdGen;
 use crate::store::Store;
+use crate::taxi::Taxis;
 use crate::time::Clock;
 use error::ApiError;
 
@@ -39,6 +42,7 @@ pub struct AppState {
     pub store: Store,
     pub keys: Arc<Keys>,
     pub devices: Devices,
+    pub taxis: Taxis,
     pub alerts: Addr<AlertService>,
     /// Realtime fan-out and presence.
     pub broker: Addr<Broker>,
@@ -78,7 +82,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/alerts", web::get().to(alerts::list))
             .route("/alerts/{id}", web::get().to(alerts::show))
             .route("/alerts/{id}/ack", web::post().to(alerts::acknowledge))
-            .route("/alerts/{id}/resolve", web::post().to(alerts::resolve)),
+            .route("/alerts/{id}/resolve", web::post().to(alerts::resolve))
+            .route("/taxis", web::post().to(taxis::create))
+            .route("/taxis/arrivals", web::post().to(taxis::arrival))
+            .route("/taxis/{plate}", web::get().to(taxis::show))
+            .route("/taxis/{plate}/heartbeat", web::post().to(taxis::heartbeat))
+            .route("/taxis/{plate}/service-region", web::put().to(taxis::service_region))
+            .route("/taxis/{plate}/blacklist", web::post().to(taxis::blacklist))
+            .route("/taxis/{plate}/blacklist", web::delete().to(taxis::unblacklist))
+            .route("/taxis/{plate}/faults/crash", web::post().to(taxis::crash))
+            .route("/terminals/{terminal}/dispatch", web::put().to(dispatch::configure))
+            .route("/terminals/{terminal}/faults/crash", web::post().to(dispatch::crash))
+            .route("/queues", web::get().to(dispatch::queues))
+            .route("/dispatch/requests", web::post().to(dispatch::request))
+            .route("/dispatch/stats", web::get().to(dispatch::stats))
+            .route("/dispatch/{id}/pickup", web::post().to(dispatch::pickup))
+            .route("/dispatch/{id}/no-show", web::post().to(dispatch::no_show))
+            .route("/dispatch/{id}/complete", web::post().to(dispatch::complete)),
     )
     .default_service(web::to(not_found));
 }

@@ -119,6 +119,52 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    taxis (plate) {
+        plate -> Text,
+        license_region -> Text,
+        class -> Text,
+        service_region -> Nullable<Text>,
+        blacklisted -> Bool,
+        reason -> Nullable<Text>,
+        terminal -> Nullable<Text>,
+        restarts -> Integer,
+        created_ms -> BigInt,
+        updated_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    dispatch_terminals (terminal) {
+        terminal -> Text,
+        mode -> Text,
+        snapshot -> Nullable<Text>,
+        restarts -> Integer,
+        updated_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    dispatch_curb_slots (terminal, scope) {
+        terminal -> Text,
+        scope -> Text,
+        slots -> Integer,
+    }
+}
+
+diesel::table! {
+    dispatch_records (id) {
+        id -> BigInt,
+        terminal -> Text,
+        kind -> Text,
+        plate -> Nullable<Text>,
+        request_id -> Nullable<BigInt>,
+        distance_m -> Nullable<BigInt>,
+        detail -> Text,
+        at_ms -> BigInt,
+    }
+}
+
 diesel::joinable!(devices -> clients (client_id));
 diesel::joinable!(device_transitions -> devices (device_id));
 diesel::joinable!(commands -> devices (device_id));
@@ -132,5 +178,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     alerts,
     commands,
     audit_log,
+    taxis,
+    dispatch_terminals,
+    dispatch_curb_slots,
+    dispatch_records,
     outbox,
 );

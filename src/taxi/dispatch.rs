@@ -400,10 +400,12 @@ impl Dispatcher {
 
     /// When [`Self::tick`] next has something to do, if nothing else happens first.
     pub fn next_deadline(&self) -> Option<Millis> {
+        // The waiting taxis are exactly those in `lines`; one pass over the records, with no
+        // lookups, since the actor asks after every change.
         let liveness = self
-            .lines
-            .iter()
-            .filter_map(|(p, _)| self.taxis.get(p))
+            .taxis
+            .values()
+            .filter(|r| r.place == Place::Waiting)
             .filter_map(|r| r.liveness.next_deadline(&self.config));
         let grants = self.grants.values().map(|g| g.expires_at + Duration::from_millis(1));
         let trips = self.requests.values().filter_map(|r| match r.state {

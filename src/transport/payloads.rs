@@ -1,6 +1,9 @@
 //! The JSON the server publishes for service events (API.md: messages are JSON with a `type`).
 //!
 //! - `device.state` on `/topic/devices` and `/topic/devices/{id}`: a device transition;
+//! - `taxi.*` and `dispatch.*` ([`dispatch_message`]) on `/topic/dispatch`, on
+//!   `/topic/taxis/{terminal}/{scope}` for the line the event is about ([`dispatch_scope`]:
+//!   a region, or `all` in integrated mode), and on the taxi's driver's `/user/queue/dispatch`;
 //!
 //! Alert messages are shaped by the alert part itself (`AlertChanged::to_json`), since they are
 //! stored in its outbox before they are published.
@@ -12,6 +15,8 @@ use serde_json::json;
 
 use crate::device::lifecycle::{Reason, Transition};
 use crate::device::registry::DeviceEntry;
+use crate::taxi::events::DispatchEvent;
+use crate::taxi::model::TerminalId;
 
 /// Every device transition.
 pub const DEVICES_TOPIC: &str = "/topic/devices";
@@ -19,6 +24,43 @@ pub const DEVICES_TOPIC: &str = "/topic/devices";
 /// The per-device topic of `id`.
 pub fn device_topic(id: &str) -> String {
     format!("{DEVICES_TOPIC}/{id}")
+}
+
+/// Every dispatch event of every terminal.
+pub const DISPATCH_TOPIC: &str = "/topic/dispatch";
+/// A driver's own dispatch messages (its calls, assignments, ticket and suspension).
+pub const DISPATCH_QUEUE: &str = "/user/queue/dispatch";
+
+/// The topic of one terminal's line scope (`seoul`, or `all` in integrated mode).
+pub fn taxi_topic(terminal: &TerminalId, scope: &str) -> String {
+    format!("/topic/taxis/{terminal}/{scope}")
+}
+
+/// The line scope a dispatch event is about, if it is about one.
+pub fn dispatch_scope(event: &DispatchEvent) -> Option<String> {
+    match event {
+        DispatchEvent::Queued { line, .. }
+        | DispatchEvent::RemovedFromLine { line, .. }
+        | DispatchEvent::Suspended { line, .. }
+        | DispatchEvent::Resumed { line, .. }
+        | DispatchEvent::Called { line, .. }
+        | DispatchEvent::PickedUp { line, .. } => Some(line.scope.to_string()),
+        DispatchEvent::Assigned { assignment } => Some(assignment.line.scope.to_string()),
+        DispatchEvent::ServiceRegionChanged { to, .. } => Some(to.to_string()),
+        _ => None,
+    }
+}
+
+/// A `taxi.*` or `dispatch.*` message: the stored event, its API `type`, its terminal and its
+/// record id (unique and increasing, so a consumer can drop a redelivery).
+pub fn dispatch_message(record_id: i64, terminal: &TerminalId, event: &DispatchEvent) -> Bytes {
+    let mut value = serde_json::to_value(event).unwrap_or_default();
+    if let serde_json::Value::Object(fields) = &mut value {
+        fields.insert("type".to_owned(), json!(event.message_type()));
+        fields.insert("terminal".to_owned(), json!(terminal));
+        fields.insert("record_id".to_owned(), json!(record_id));
+    }
+    Bytes::from(value.to_string())
 }
 
 /// A `device.state` message.

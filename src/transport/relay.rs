@@ -1,14 +1,18 @@
 //! The relay: service events to STOMP destinations.
 //!
-//! Listens to every stored device transition, committed alert change and command change,
-//! shapes each into its JSON message ([`super::payloads`]) and publishes it through the broker;
-//! delivers commands to `/user/queue/commands` of their client; and tells the devices and the
+//! Listens to every stored device transition, committed alert change, command change and
+//! stored dispatch event, shapes each into its JSON message ([`super::payloads`]) and publishes
+//! it through the broker; delivers commands to `/user/queue/commands` of their client and
+//! dispatch events to `/user/queue/dispatch` of their taxi's driver; and tells the devices and the
 //! command service when a client comes online or goes offline (presence). A thin actor: it sits
 //! in `transport` because it knows both the services and the broker, which must know neither.
 
 use actix::prelude::*;
 
-use super::payloads::{device_state, device_topic, DEVICES_TOPIC};
+use super::payloads::{
+    device_state, device_topic, dispatch_message, dispatch_scope, taxi_topic, DEVICES_TOPIC, DISPATCH_QUEUE,
+    DISPATCH_TOPIC,
+};
 use crate::alert::service::{AlertsChanged, SubscribeAlerts, ALERTS_TOPIC};
 use crate::alert::AlertService;
 use crate::broker::actor::JSON;
@@ -18,6 +22,8 @@ use crate::command::service::{ClientOffline, CommandChanged, DeliverCommand, Set
 use crate::command::CommandService;
 use crate::device::actor::DeviceChanged;
 use crate::device::Devices;
+use crate::taxi::messages::DispatchRecorded;
+use crate::taxi::Taxis;
 
 /// Where every command change is published.
 pub const COMMANDS_TOPIC: &str = "/topic/commands";
@@ -31,12 +37,13 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// Starts a relay and subscribes it to the devices, alerts, commands and presence.
+    /// Starts a relay and subscribes it to the devices, alerts, commands, dispatch and presence.
     pub fn start(
         broker: Addr<Broker>,
         devices: &Devices,
         alerts: &Addr<AlertService>,
         commands: &Addr<CommandService>,
+        taxis: &Taxis,
     ) -> Addr<Relay> {
         let relay = Relay {
             broker: broker.clone(),
@@ -45,6 +52,7 @@ impl Relay {
         }
         .start();
         devices.shared().listen(relay.clone().recipient());
+        taxis.listen(relay.clone().recipient());
         alerts.do_send(SubscribeAlerts(relay.clone().recipient()));
         commands.do_send(SubscribeCommands(relay.clone().recipient()));
         commands.do_send(SetDeliverySink(relay.clone().recipient()));
@@ -73,6 +81,25 @@ impl Handler<DeviceChanged> for Relay {
         let body = device_state(&msg.entry, &msg.transition);
         self.publish(DEVICES_TOPIC.to_owned(), body.clone());
         self.publish(device_topic(msg.entry.spec.id.as_str()), body);
+    }
+}
+
+impl Handler<DispatchRecorded> for Relay {
+    type Result = ();
+    fn handle(&mut self, msg: DispatchRecorded, _: &mut Context<Self>) {
+        let body = dispatch_message(msg.id, &msg.terminal, &msg.event);
+        self.publish(DISPATCH_TOPIC.to_owned(), body.clone());
+        if let Some(scope) = dispatch_scope(&msg.event) {
+            self.publish(taxi_topic(&msg.terminal, &scope), body.clone());
+        }
+        if let Some(plate) = msg.event.plate() {
+            self.broker.do_send(PublishToUser {
+                user: plate.to_string(),
+                destination: DISPATCH_QUEUE.to_owned(),
+                headers: vec![("content-type".to_owned(), JSON.to_owned())],
+                body,
+            });
+        }
     }
 }
 

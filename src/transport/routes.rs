@@ -9,7 +9,9 @@
 //! - `/app/commands/ack` (client): `{command_id, ok, detail?}` goes to the command service for
 //!   the sending client; an ack for a command that is finished (a duplicate after a
 //!   redelivery) or not this client's is refused there and logged, never fatal to the session.
-//! - `/app/taxi/ping` (driver): accepted and logged; the taxi service is not built yet.
+//! - `/app/taxi/ping` (driver): the driver app's ping for the taxi of its token's `taxi` claim,
+//!   handed to the taxi's actor without waiting (as the HTTP heartbeat, minus the answer); a
+//!   plate that is not registered is logged, not fatal to the session.
 //!
 //! Who may send to each destination at all was decided by the ACL before this runs; this file
 //! adds the checks that need data (which client hosts a device). It must not write frames: a
@@ -27,6 +29,8 @@ use crate::broker::acl::Destination;
 use crate::command::service::AckCommand;
 use crate::command::CommandService;
 use crate::device::{Devices, HeartbeatStatus};
+use crate::taxi::model::Plate;
+use crate::taxi::Taxis;
 
 /// Most device heartbeats one `/app/heartbeat` frame may carry.
 pub const MAX_HEARTBEATS_PER_FRAME: usize = 1_000;
@@ -103,6 +107,7 @@ pub fn check_hosts(
 pub struct Services {
     pub devices: Devices,
     pub commands: Addr<CommandService>,
+    pub taxis: Taxis,
 }
 
 /// Carries out a SEND to an application destination.
@@ -138,10 +143,15 @@ pub fn route(services: &Services, who: &Principal, destination: &str, body: &[u8
             Ok(Routed::CommandAck)
         }
         Ok(Destination::AppTaxiPing) => {
-            log::debug!(
-                "taxi ping received taxi={} (no taxi service yet)",
-                who.taxi.as_deref().unwrap_or(&who.name)
-            );
+            let claim = who.taxi.as_deref().unwrap_or(&who.name);
+            match Plate::parse(claim) {
+                Ok(plate) => {
+                    if let Err(err) = services.taxis.heartbeat_nowait(&plate) {
+                        log::debug!("stomp taxi ping not delivered taxi={plate} error={err}");
+                    }
+                }
+                Err(err) => log::warn!("stomp taxi ping with an unreadable taxi claim error={err}"),
+            }
             Ok(Routed::TaxiPing)
         }
         _ => Err(RouteError::NoRoute(destination.chars().take(200).collect())),

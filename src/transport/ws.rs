@@ -107,6 +107,7 @@ pub async fn stomp(
         services: routes::Services {
             devices: state.devices.clone(),
             commands: state.commands.clone(),
+            taxis: state.taxis.clone(),
         },
         clock: state.clock.clone(),
         meter: meter.clone(),

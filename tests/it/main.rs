@@ -10,3 +10,4 @@ mod realtime;
 mod store_outage;
 mod supervision;
 mod support;
+mod taxi;

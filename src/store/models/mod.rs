@@ -10,8 +10,10 @@ pub mod audit;
 pub mod clients;
 pub mod commands;
 pub mod devices;
+pub mod dispatch;
 pub mod outbox;
 pub mod settings;
+pub mod taxis;
 pub mod transitions;
 pub mod users;
 

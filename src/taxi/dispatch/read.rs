@@ -111,3 +111,15 @@ impl Dispatcher {
         self.stats.view()
     }
 }
+
+impl Dispatcher {
+    /// The taxi serving an open request (assigned or on its trip), if this terminal has it.
+    pub fn request_plate(&self, request: crate::taxi::model::RequestId) -> Option<&Plate> {
+        self.requests.get(&request).map(|r| &r.plate)
+    }
+
+    /// Every open request, in id order, with the taxi serving it.
+    pub fn open_requests(&self) -> impl Iterator<Item = (crate::taxi::model::RequestId, &Plate)> {
+        self.requests.iter().map(|(id, r)| (*id, &r.plate))
+    }
+}

@@ -1,7 +1,7 @@
 //! Realtime: STOMP over WebSocket against the real server on port 0, with a real WebSocket
 //! client (tokio-tungstenite) speaking STOMP.
 
-mod client;
+pub mod client;
 mod connect;
 mod failover;
 mod messaging;

@@ -2,6 +2,7 @@
 
 pub mod proxy;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::ServerHandle;
@@ -11,7 +12,7 @@ use diesel::Connection;
 use kwanje::auth::{Claims, Role};
 use kwanje::config::Config;
 use kwanje::http::AppState;
-use kwanje::time::Millis;
+use kwanje::time::{Clock, Millis, SystemClock};
 use serde_json::Value;
 
 /// Which database a test runs against.
@@ -57,6 +58,9 @@ pub struct Server {
     pub state: web::Data<AppState>,
     pub admin: String,
     handle: ServerHandle,
+    backend: Backend,
+    url: String,
+    clock: Arc<dyn Clock>,
     _dir: tempfile::TempDir,
 }
 
@@ -77,26 +81,62 @@ impl Server {
         dir: tempfile::TempDir,
         tweak: impl FnOnce(&mut Config),
     ) -> Server {
+        Server::start_clocked_on(backend, url, dir, Arc::new(SystemClock), tweak).await
+    }
+
+    /// A server whose services read `clock` (a [`kwanje::time::ManualClock`] steps a morning).
+    pub async fn start_clocked(backend: Backend, clock: Arc<dyn Clock>, tweak: impl FnOnce(&mut Config)) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let url = database_url(backend, &dir);
+        Server::start_clocked_on(backend, &url, dir, clock, tweak).await
+    }
+
+    pub async fn start_clocked_on(
+        backend: Backend,
+        url: &str,
+        dir: tempfile::TempDir,
+        clock: Arc<dyn Clock>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Server {
         let mut config = Config::with_database(url);
         config.bind = "127.0.0.1:0".into();
         config.admin_password = Some("admin-pw".into());
         config.http_workers = Some(2);
         config.shutdown_timeout_secs = 1;
         tweak(&mut config);
-        let running = kwanje::app::start(config, false).await.expect("server starts");
+        let running = kwanje::app::start_with_clock(config, false, clock.clone())
+            .await
+            .expect("server starts");
         let base = format!("http://{}", running.addr);
         let state = running.state.clone();
         let handle = running.handle();
         actix_web::rt::spawn(running.wait());
         let admin = token_for(&state, "admin", Role::Admin, None);
-        let _ = backend;
         Server {
             base,
             state,
             admin,
             handle,
+            backend,
+            url: url.to_owned(),
+            clock,
             _dir: dir,
         }
+    }
+
+    /// Stops this server gracefully and starts a new one on the same database and clock.
+    pub async fn restart(self, tweak: impl FnOnce(&mut Config)) -> Server {
+        self.stop().await;
+        // Running::wait stops the actors and flushes their state after the HTTP server ends.
+        actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+        let Server {
+            backend,
+            url,
+            clock,
+            _dir,
+            ..
+        } = self;
+        Server::start_clocked_on(backend, &url, _dir, clock, tweak).await
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -189,6 +229,18 @@ impl Server {
             actix_web::rt::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// A driver token for the taxi `plate`.
+pub fn driver_token(state: &AppState, plate: &str) -> String {
+    let mut claims = Claims::new(
+        &format!("driver-{plate}"),
+        Role::Driver,
+        Millis::now(),
+        Duration::from_secs(600),
+    );
+    claims.taxi = Some(plate.to_owned());
+    state.keys.issue(&claims).unwrap()
 }
 
 pub fn token_for(state: &AppState, sub: &str, role: Role, client: Option<&str>) -> String {

@@ -1,0 +1,63 @@
+//! Registered taxis: plate, licence, class, the driver's chosen service region, the blacklist,
+//! the terminal whose lot last read the plate, and the actor's restart count.
+
+use diesel::prelude::*;
+
+use crate::store::schema::taxis;
+use crate::store::DbConnection;
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = taxis)]
+pub struct Taxi {
+    pub plate: String,
+    pub license_region: String,
+    pub class: String,
+    pub service_region: Option<String>,
+    pub blacklisted: bool,
+    pub reason: Option<String>,
+    pub terminal: Option<String>,
+    pub restarts: i32,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+/// The part of a taxi's row its actor changes.
+#[derive(Debug, Clone, PartialEq, Eq, AsChangeset)]
+#[diesel(table_name = taxis, treat_none_as_null = true)]
+pub struct TaxiChange {
+    pub service_region: Option<String>,
+    pub blacklisted: bool,
+    pub reason: Option<String>,
+    pub terminal: Option<String>,
+    pub updated_ms: i64,
+}
+
+pub fn insert(conn: &mut DbConnection, taxi: &Taxi) -> QueryResult<()> {
+    diesel::insert_into(taxis::table).values(taxi).execute(conn).map(|_| ())
+}
+
+pub fn find(conn: &mut DbConnection, plate: &str) -> QueryResult<Option<Taxi>> {
+    taxis::table
+        .find(plate)
+        .select(Taxi::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<Taxi>> {
+    taxis::table.select(Taxi::as_select()).order(taxis::plate).load(conn)
+}
+
+pub fn update(conn: &mut DbConnection, plate: &str, change: &TaxiChange) -> QueryResult<()> {
+    diesel::update(taxis::table.find(plate))
+        .set(change)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn set_restarts(conn: &mut DbConnection, plate: &str, restarts: i32) -> QueryResult<()> {
+    diesel::update(taxis::table.find(plate))
+        .set(taxis::restarts.eq(restarts))
+        .execute(conn)
+        .map(|_| ())
+}

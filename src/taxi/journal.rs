@@ -1,0 +1,430 @@
+//! The dispatch journal: stores every dispatch event as a record, each terminal's latest
+//! snapshot and the taxis' own rows, in batches, in the order they were handed over, then tells
+//! listeners (the broker) what was stored. The one writer of the taxi service's rows.
+//!
+//! Terminal actors hand over their events after each change and a snapshot every
+//! [`super::terminal::SNAPSHOT_INTERVAL`]; they never wait for the store, so dispatch carries
+//! on through a store outage. One batch is in flight at a time; a batch is one transaction:
+//! its records, the curb slots of any `dispatch.configured` event, and the last snapshot of each
+//! terminal it holds (serialised off the arbiter threads). A batch the store cannot take is
+//! kept and retried; one that fails for another reason is retried record by record, and a
+//! single item that still fails is logged and dropped, so it cannot block the others.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use tokio::sync::oneshot;
+
+use super::dispatch::DispatcherSnapshot;
+use super::events::DispatchEvent;
+use super::messages::DispatchRecorded;
+use super::model::{DispatchMode, TerminalId};
+use crate::alert::service::WriteFn;
+use crate::ids::IdGen;
+use crate::store::models::dispatch::{self as rows, CurbSlotRow, DispatchRecord};
+use crate::store::{DbConnection, Store};
+use crate::time::{Clock, Millis};
+
+/// Most items (one change's events, or one snapshot) written in one transaction.
+pub const MAX_BATCH: usize = 4_096;
+/// Wait before retrying a batch the store could not take.
+pub const RETRY_DELAY: Duration = Duration::from_millis(500);
+/// How long the first item handed to an idle journal waits for others to share its
+/// transaction: a few milliseconds of delay on the records and the live updates, for one
+/// transaction per burst instead of one per change.
+pub const GATHER: Duration = Duration::from_millis(5);
+/// Items waiting beyond this are reported (once per crossing) as a store falling behind.
+pub const BACKLOG_WARNING: usize = 100_000;
+
+/// A terminal's events from one change, in order.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Recorded {
+    pub terminal: TerminalId,
+    pub events: Vec<DispatchEvent>,
+}
+
+/// A terminal's whole state, to be stored as its snapshot.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Snapshotted {
+    pub terminal: TerminalId,
+    pub mode: DispatchMode,
+    pub snapshot: Arc<DispatcherSnapshot>,
+}
+
+/// Other rows of the taxi service (a taxi's card, restart counts), written in order with the
+/// records. Re-runnable, for retries.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Write(pub WriteFn);
+
+/// Answers once everything handed over before it is stored (shutdown, tests, benchmarks).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Flush;
+
+/// Be told of every stored dispatch event.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Listen(pub Recipient<DispatchRecorded>);
+
+/// Ask for the journal's counters.
+#[derive(Debug, Message)]
+#[rtype(result = "JournalStats")]
+pub struct GetJournalStats;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, MessageResponse)]
+pub struct JournalStats {
+    pub queued: usize,
+    pub batches: u64,
+    pub records: u64,
+    pub snapshots: u64,
+}
+
+enum Item {
+    Events {
+        terminal: TerminalId,
+        /// Each event with its record id, made when handed over so a retry reuses it.
+        events: Vec<(i64, Arc<DispatchEvent>)>,
+    },
+    Snapshot {
+        terminal: TerminalId,
+        mode: DispatchMode,
+        snapshot: Arc<DispatcherSnapshot>,
+    },
+    Write(WriteFn),
+}
+
+pub struct Journal {
+    store: Store,
+    ids: Arc<IdGen>,
+    clock: Arc<dyn Clock>,
+    queue: VecDeque<Item>,
+    in_flight: bool,
+    /// Items to write one per transaction, after a batch failed for another reason than the
+    /// store being unavailable.
+    solo: usize,
+    listeners: Vec<Recipient<DispatchRecorded>>,
+    waiters: Vec<oneshot::Sender<()>>,
+    stats: JournalStats,
+    warned: bool,
+    /// A flush is due after [`GATHER`].
+    gathering: bool,
+}
+
+impl Journal {
+    pub fn new(store: Store, ids: Arc<IdGen>, clock: Arc<dyn Clock>) -> Self {
+        Journal {
+            store,
+            ids,
+            clock,
+            queue: VecDeque::new(),
+            in_flight: false,
+            solo: 0,
+            listeners: Vec::new(),
+            waiters: Vec::new(),
+            stats: JournalStats::default(),
+            warned: false,
+            gathering: false,
+        }
+    }
+
+    fn push(&mut self, item: Item, ctx: &mut Context<Self>) {
+        self.queue.push_back(item);
+        if self.queue.len() > BACKLOG_WARNING && !self.warned {
+            self.warned = true;
+            log::warn!("dispatch journal behind queued={}", self.queue.len());
+        }
+        if self.in_flight || self.gathering {
+            return;
+        }
+        self.gathering = true;
+        ctx.run_later(GATHER, |act, ctx| {
+            act.gathering = false;
+            act.flush(ctx);
+        });
+    }
+
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        if self.in_flight {
+            return;
+        }
+        if self.queue.is_empty() {
+            self.warned = false;
+            for waiter in self.waiters.drain(..) {
+                let _ = waiter.send(());
+            }
+            return;
+        }
+        let take = if self.solo > 0 {
+            self.solo -= 1;
+            1
+        } else {
+            self.queue.len().min(MAX_BATCH)
+        };
+        let batch: Vec<Item> = self.queue.drain(..take).collect();
+        let write = Batch::of(&batch, self.clock.now());
+        self.in_flight = true;
+        let job = self.store.write(move |conn| write.run(conn));
+        ctx.spawn(job.into_actor(self).map(move |result, act, ctx| {
+            act.in_flight = false;
+            match result {
+                Ok(()) => act.stored(batch),
+                Err(e) if e.is_unavailable() => {
+                    log::warn!(
+                        "dispatch journal store unavailable items={} retry_ms={} error={e}",
+                        batch.len(),
+                        RETRY_DELAY.as_millis()
+                    );
+                    act.requeue(batch);
+                    ctx.run_later(RETRY_DELAY, |act, ctx| act.flush(ctx));
+                    return;
+                }
+                Err(e) if batch.len() > 1 => {
+                    log::warn!(
+                        "dispatch journal batch failed items={} error={e}; retrying one by one",
+                        batch.len()
+                    );
+                    act.solo = batch.len();
+                    act.requeue(batch);
+                }
+                Err(e) => log::error!("dispatch journal item dropped error={e}"),
+            }
+            act.flush(ctx);
+        }));
+    }
+
+    fn requeue(&mut self, batch: Vec<Item>) {
+        for item in batch.into_iter().rev() {
+            self.queue.push_front(item);
+        }
+    }
+
+    fn stored(&mut self, batch: Vec<Item>) {
+        self.stats.batches += 1;
+        for item in batch {
+            match item {
+                Item::Events { terminal, events } => {
+                    self.stats.records += events.len() as u64;
+                    for (id, event) in events {
+                        for listener in &self.listeners {
+                            listener.do_send(DispatchRecorded {
+                                id,
+                                terminal: terminal.clone(),
+                                event: event.clone(),
+                            });
+                        }
+                    }
+                }
+                Item::Snapshot { .. } => self.stats.snapshots += 1,
+                Item::Write(_) => {}
+            }
+        }
+    }
+}
+
+/// One transaction's worth of rows, built on the actor and written on the blocking pool.
+struct Batch {
+    writes: Vec<WriteFn>,
+    records: Vec<DispatchRecord>,
+    slots: Vec<(String, bool, Vec<CurbSlotRow>)>,
+    snapshots: BTreeMap<TerminalId, (DispatchMode, Arc<DispatcherSnapshot>)>,
+    now: Millis,
+}
+
+impl Batch {
+    fn of(items: &[Item], now: Millis) -> Batch {
+        let mut batch = Batch {
+            writes: Vec::new(),
+            records: Vec::new(),
+            slots: Vec::new(),
+            snapshots: BTreeMap::new(),
+            now,
+        };
+        for item in items {
+            match item {
+                Item::Events { terminal, events } => {
+                    for (id, event) in events {
+                        batch.records.push(record(*id, terminal, event));
+                        if let DispatchEvent::Configured { mode, curb_slots, .. } = event.as_ref() {
+                            let rows = curb_slots
+                                .iter()
+                                .map(|(scope, n)| CurbSlotRow {
+                                    terminal: terminal.to_string(),
+                                    scope: scope.clone(),
+                                    slots: i32::from(*n),
+                                })
+                                .collect();
+                            let integrated = *mode == DispatchMode::Integrated;
+                            batch.slots.push((terminal.to_string(), integrated, rows));
+                        }
+                    }
+                }
+                Item::Snapshot {
+                    terminal,
+                    mode,
+                    snapshot,
+                } => {
+                    batch.snapshots.insert(terminal.clone(), (*mode, snapshot.clone()));
+                }
+                Item::Write(write) => batch.writes.push(write.clone()),
+            }
+        }
+        batch
+    }
+
+    fn run(&self, conn: &mut DbConnection) -> diesel::QueryResult<()> {
+        for write in &self.writes {
+            write(conn)?;
+        }
+        rows::insert_records(conn, &self.records)?;
+        for (terminal, integrated, slots) in &self.slots {
+            rows::replace_curb_slots(conn, terminal, *integrated, slots)?;
+        }
+        for (terminal, (mode, snapshot)) in &self.snapshots {
+            let text = serde_json::to_string(snapshot.as_ref())
+                .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+            rows::save_snapshot(conn, terminal.as_str(), mode.as_str(), &text, self.now.0)?;
+        }
+        Ok(())
+    }
+}
+
+/// The time an event happened.
+pub fn event_at(event: &DispatchEvent) -> Millis {
+    match event {
+        DispatchEvent::Queued { at, .. }
+        | DispatchEvent::Held { at, .. }
+        | DispatchEvent::RemovedFromLine { at, .. }
+        | DispatchEvent::Suspended { at, .. }
+        | DispatchEvent::Resumed { at, .. }
+        | DispatchEvent::ServiceRegionChanged { at, .. }
+        | DispatchEvent::Configured { at, .. }
+        | DispatchEvent::Called { at, .. }
+        | DispatchEvent::PickedUp { at, .. }
+        | DispatchEvent::NoShow { at, .. }
+        | DispatchEvent::RequestDropped { at, .. }
+        | DispatchEvent::TripCompleted { at, .. }
+        | DispatchEvent::TripAbandoned { at, .. } => *at,
+        DispatchEvent::Assigned { assignment } => assignment.at,
+        DispatchEvent::PriorityLapsed { expired_at, .. } => *expired_at,
+    }
+}
+
+/// Metres, for the portable integer column.
+fn metres(km: f64) -> Option<i64> {
+    let m = (km * 1_000.0).round();
+    // Distances are checked to be finite and within range before they reach a dispatcher.
+    (0.0..1e15).contains(&m).then_some(m as i64)
+}
+
+fn record(id: i64, terminal: &TerminalId, event: &DispatchEvent) -> DispatchRecord {
+    let (request, distance) = match event {
+        DispatchEvent::Assigned { assignment } => (Some(assignment.request), metres(assignment.distance_km)),
+        DispatchEvent::TripCompleted {
+            request, distance_km, ..
+        } => (Some(*request), metres(*distance_km)),
+        DispatchEvent::Called { request, .. } => (*request, None),
+        DispatchEvent::PickedUp { request, .. }
+        | DispatchEvent::NoShow { request, .. }
+        | DispatchEvent::RequestDropped { request, .. }
+        | DispatchEvent::TripAbandoned { request, .. } => (Some(*request), None),
+        _ => (None, None),
+    };
+    DispatchRecord {
+        id,
+        terminal: terminal.to_string(),
+        kind: event.message_type().to_owned(),
+        plate: event.plate().map(ToString::to_string),
+        request_id: request.map(|r| r.0),
+        distance_m: distance,
+        detail: serde_json::to_string(event).unwrap_or_else(|e| format!("{{\"unserialisable\":\"{e}\"}}")),
+        at_ms: event_at(event).0,
+    }
+}
+
+impl Actor for Journal {
+    type Context = Context<Self>;
+}
+
+impl Handler<Recorded> for Journal {
+    type Result = ();
+    fn handle(&mut self, msg: Recorded, ctx: &mut Context<Self>) {
+        if msg.events.is_empty() {
+            return;
+        }
+        let events = msg
+            .events
+            .into_iter()
+            .map(|e| (self.ids.next(event_at(&e)), Arc::new(e)))
+            .collect();
+        self.push(
+            Item::Events {
+                terminal: msg.terminal,
+                events,
+            },
+            ctx,
+        );
+    }
+}
+
+impl Handler<Snapshotted> for Journal {
+    type Result = ();
+    fn handle(&mut self, msg: Snapshotted, ctx: &mut Context<Self>) {
+        // A newer snapshot of the same terminal still waiting makes an older one pointless.
+        let stale = self
+            .queue
+            .iter()
+            .position(|i| matches!(i, Item::Snapshot { terminal, .. } if *terminal == msg.terminal));
+        if let Some(index) = stale {
+            self.queue.remove(index);
+        }
+        self.push(
+            Item::Snapshot {
+                terminal: msg.terminal,
+                mode: msg.mode,
+                snapshot: msg.snapshot,
+            },
+            ctx,
+        );
+    }
+}
+
+impl Handler<Write> for Journal {
+    type Result = ();
+    fn handle(&mut self, msg: Write, ctx: &mut Context<Self>) {
+        self.push(Item::Write(msg.0), ctx);
+    }
+}
+
+impl Handler<Flush> for Journal {
+    type Result = ResponseFuture<()>;
+    fn handle(&mut self, _: Flush, ctx: &mut Context<Self>) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        self.waiters.push(tx);
+        self.flush(ctx);
+        Box::pin(async move {
+            let _ = rx.await;
+        })
+    }
+}
+
+impl Handler<Listen> for Journal {
+    type Result = ();
+    fn handle(&mut self, msg: Listen, _: &mut Context<Self>) {
+        self.listeners.push(msg.0);
+    }
+}
+
+impl Handler<GetJournalStats> for Journal {
+    type Result = JournalStats;
+    fn handle(&mut self, _: GetJournalStats, _: &mut Context<Self>) -> JournalStats {
+        JournalStats {
+            queued: self.queue.len(),
+            ..self.stats
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! How taxi and terminal actors are built, rebuilt and given up on: their [`ChildFactory`]s,
+//! under the same [`crate::supervision::Supervisor`] and policy as device actors.
+//!
+//! A (re)started taxi actor is built from its entry's last completed card; a terminal actor
+//! from its entry's last snapshot with the inputs completed since replayed on it. Never from a
+//! crashed actor's memory. Actors are placed on the shared arbiters by a hash of their id.
+//! Escalation: a taxi is quarantined (its place in line stays with the terminal) and a critical
+//! `crash_loop` alert is raised; a terminal stays down and is logged as an error, since
+//! dispatch there cannot go on without it.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use actix::prelude::*;
+
+use super::actor::TaxiActor;
+use super::dispatch::Dispatcher;
+use super::input::replay;
+use super::journal::Write;
+use super::model::{Plate, TerminalId};
+use super::shared::TaxiShared;
+use super::terminal::TerminalActor;
+use crate::alert::service::{Record, WriteFn};
+use crate::alert::{AlertKind, Intent, Severity, Subject, SubjectType};
+use crate::store::models::{dispatch, taxis};
+use crate::supervision::{ChildExited, ChildFactory};
+
+fn pick<'a>(arbiters: &'a [ArbiterHandle], key: &impl Hash) -> Option<&'a ArbiterHandle> {
+    let mut h = DefaultHasher::new();
+    key.hash(&mut h);
+    let n = arbiters.len().max(1) as u64;
+    arbiters.get(usize::try_from(h.finish() % n).unwrap_or(0))
+}
+
+fn write(shared: &TaxiShared, writes: WriteFn) {
+    shared.journal.do_send(Write(writes));
+}
+
+pub struct TaxiFactory {
+    shared: Arc<TaxiShared>,
+    arbiters: Vec<ArbiterHandle>,
+}
+
+impl TaxiFactory {
+    pub fn new(shared: Arc<TaxiShared>, arbiters: Vec<ArbiterHandle>) -> Self {
+        TaxiFactory { shared, arbiters }
+    }
+}
+
+impl ChildFactory for TaxiFactory {
+    type Id = Plate;
+
+    fn start_child(
+        &mut self,
+        plate: &Plate,
+        restarts: u32,
+        exits: Recipient<ChildExited<Plate>>,
+    ) -> Result<(), String> {
+        let entry = self
+            .shared
+            .registry
+            .taxi(plate)
+            .ok_or_else(|| format!("taxi {plate} is not registered"))?;
+        if restarts != entry.restarts() {
+            entry.set_restarts(restarts);
+            let (row, count) = (plate.to_string(), i32::try_from(restarts).unwrap_or(i32::MAX));
+            write(
+                &self.shared,
+                Arc::new(move |conn| taxis::set_restarts(conn, &row, count)),
+            );
+        }
+        entry.set_quarantined(false);
+        let actor = TaxiActor::new(entry.clone(), entry.card(), self.shared.clone(), exits);
+        let addr = match pick(&self.arbiters, plate) {
+            Some(arbiter) => TaxiActor::start_in_arbiter(arbiter, move |_| actor),
+            None => actor.start(),
+        };
+        entry.set_addr(Some(addr));
+        Ok(())
+    }
+
+    fn escalate(&mut self, plate: &Plate, reason: &str, restarts: u32) {
+        let Some(entry) = self.shared.registry.taxi(plate) else {
+            return;
+        };
+        entry.set_addr(None);
+        entry.set_quarantined(true);
+        log::error!("taxi quarantined plate={plate} restarts={restarts} reason={reason:?}");
+        let intent = Intent::Raise {
+            subject: Subject {
+                kind: SubjectType::Taxi,
+                id: plate.to_string(),
+            },
+            kind: AlertKind::CrashLoop,
+            severity: Severity::Critical,
+            detail: Some(reason.to_owned()),
+        };
+        self.shared.alerts.do_send(Record {
+            writes: None,
+            intents: vec![intent],
+            committed: None,
+        });
+    }
+}
+
+pub struct TerminalFactory {
+    shared: Arc<TaxiShared>,
+    arbiters: Vec<ArbiterHandle>,
+}
+
+impl TerminalFactory {
+    pub fn new(shared: Arc<TaxiShared>, arbiters: Vec<ArbiterHandle>) -> Self {
+        TerminalFactory { shared, arbiters }
+    }
+}
+
+impl ChildFactory for TerminalFactory {
+    type Id = TerminalId;
+
+    fn start_child(
+        &mut self,
+        id: &TerminalId,
+        restarts: u32,
+        exits: Recipient<ChildExited<TerminalId>>,
+    ) -> Result<(), String> {
+        let entry = self
+            .shared
+            .registry
+            .terminal(id)
+            .ok_or_else(|| format!("terminal {id} is not configured"))?;
+        let recovery = entry.recovery();
+        let mut core = Dispatcher::restore(
+            recovery.snapshot.as_ref().clone(),
+            self.shared.dispatch.clone(),
+            self.shared.rules.clone(),
+        )
+        .map_err(|e| format!("terminal {id} cannot be restored: {e}"))?;
+        replay(&mut core, &recovery.inputs);
+        if restarts != entry.restarts() {
+            entry.set_restarts(restarts);
+            let (row, count) = (id.to_string(), i32::try_from(restarts).unwrap_or(i32::MAX));
+            write(
+                &self.shared,
+                Arc::new(move |conn| dispatch::set_terminal_restarts(conn, &row, count)),
+            );
+            log::info!(
+                "terminal rebuilt terminal={id} restarts={restarts} replayed_inputs={}",
+                recovery.inputs.len()
+            );
+        }
+        entry.set_quarantined(false);
+        let actor = TerminalActor::new(entry.clone(), core, self.shared.clone(), exits);
+        // Terminals take the arbiters in turn, so that two busy terminals never share one
+        // while another has none; taxi actors are spread over the same arbiters by hash.
+        let index = self.shared.registry.terminals().position(|t| t.id == *id).unwrap_or(0);
+        let arbiter = self.arbiters.get(index % self.arbiters.len().max(1));
+        let addr = match arbiter {
+            Some(arbiter) => TerminalActor::start_in_arbiter(arbiter, move |_| actor),
+            None => actor.start(),
+        };
+        entry.set_addr(Some(addr));
+        Ok(())
+    }
+
+    fn escalate(&mut self, id: &TerminalId, reason: &str, restarts: u32) {
+        let Some(entry) = self.shared.registry.terminal(id) else {
+            return;
+        };
+        entry.set_addr(None);
+        entry.set_quarantined(true);
+        log::error!("terminal dispatcher down terminal={id} restarts={restarts} reason={reason:?}");
+    }
+}
