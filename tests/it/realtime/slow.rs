@@ -59,8 +59,16 @@ async fn a_slow_consumer_is_dropped_while_a_fast_one_keeps_receiving() {
         "the slow client got everything: {before_error}"
     );
     slow.expect_closed().await;
-    let stats = s.state.broker.send(GetBrokerStats).await.unwrap();
-    assert_eq!(stats.subscriptions, 1, "{stats:?}");
+    // The closed session deregisters asynchronously: wait for the broker to drop it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats = s.state.broker.send(GetBrokerStats).await.unwrap();
+        if stats.subscriptions == 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{stats:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     // The fast client is still served.
     op.send_text(&frame(
@@ -120,14 +128,15 @@ mod batches {
         }
     }
 
+    /// Keeps the session's thread busy until the test lets go.
     #[derive(Message)]
     #[rtype(result = "()")]
-    struct Busy(Duration);
+    struct Busy(std::sync::mpsc::Receiver<()>);
 
     impl Handler<Busy> for BusySession {
         type Result = ();
         fn handle(&mut self, msg: Busy, _: &mut Context<Self>) {
-            std::thread::sleep(msg.0);
+            let _ = msg.0.recv_timeout(Duration::from_secs(10));
         }
     }
 
@@ -153,8 +162,8 @@ mod batches {
             id: "a".into(),
             destination: "/topic/alerts".into(),
         });
-        session.do_send(Busy(Duration::from_millis(300)));
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        let (release, hold) = std::sync::mpsc::channel();
+        session.do_send(Busy(hold));
         let bodies: Vec<bytes::Bytes> = (0..STORM)
             .map(|i| bytes::Bytes::from(format!("{{\"n\":{i}}}")))
             .collect();
@@ -173,7 +182,18 @@ mod batches {
                 });
             }
         }
-        actix_web::rt::time::sleep(Duration::from_millis(800)).await;
+        // The broker handles its mailbox in order: once this answers, every publish above has
+        // been pushed into the (still busy) session's mailbox. Then let the session drain it.
+        broker.send(kwanje::broker::messages::GetBrokerStats).await.unwrap();
+        release.send(()).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while seen.messages.load(Ordering::SeqCst) + seen.evicted.load(Ordering::SeqCst) == 0
+            || (seen.evicted.load(Ordering::SeqCst) == 0 && seen.messages.load(Ordering::SeqCst) < STORM)
+        {
+            assert!(std::time::Instant::now() < deadline, "the session never drained");
+            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
         arbiter.stop();
         seen
     }
