@@ -28,11 +28,15 @@ async fn a_slow_consumer_is_dropped_while_a_fast_one_keeps_receiving() {
     assert_eq!(stats.subscriptions, 2);
 
     // The slow client reads nothing while 3 MiB are published; the fast one reads as it goes.
+    // The publisher waits for the fast client's read before the next send, so on a loaded
+    // machine the fast client's backlog is one message, never the limit.
+    let (read_one, mut reads) = tokio::sync::mpsc::unbounded_channel::<()>();
     let reader = actix_web::rt::spawn(async move {
         for _ in 0..MESSAGES {
             let frame = fast.recv().await;
             assert_eq!(frame.command, Command::Message, "{frame:?}");
             assert_eq!(frame.body.len(), BODY);
+            let _ = read_one.send(());
         }
         fast
     });
@@ -41,6 +45,7 @@ async fn a_slow_consumer_is_dropped_while_a_fast_one_keeps_receiving() {
     for n in 0..MESSAGES {
         let receipt = n.to_string();
         op.send_with_receipt("/topic/ops/flood", &[], &body, &receipt).await;
+        reads.recv().await.expect("the fast client reads");
     }
     let mut fast = reader.await.expect("the fast client received every message");
 
