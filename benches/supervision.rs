@@ -29,6 +29,10 @@ use kwanje::supervision::RestartPolicy;
 use kwanje::time::{Clock, Millis, SystemClock};
 
 /// The default deadline (5 s × 3), long enough that no device misses it during the other phases.
+// As the binary does (src/main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const INTERVAL_MS: i64 = 5_000;
 const TOLERANCE: i32 = 3;
 
