@@ -29,9 +29,9 @@ use kwanje::supervision::RestartPolicy;
 use kwanje::time::{Clock, Millis, SystemClock};
 
 /// The default deadline (5 s × 3), long enough that no device misses it during the other phases.
-// As the binary does (src/main.rs).
+// As the binary does (src/main.rs), which says why.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 const INTERVAL_MS: i64 = 5_000;
 const TOLERANCE: i32 = 3;

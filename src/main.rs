@@ -10,11 +10,13 @@ use kwanje::config::Config;
 use kwanje::store::Store;
 use kwanje::time::Millis;
 
-/// mimalloc: a heartbeat's message is allocated on the sender's thread and freed on the device
-/// actor's; glibc's arenas pay for that cross-thread free, mimalloc does not (482k against
-/// 560k heartbeats/s in `cargo bench --bench supervision`, same RSS per actor).
+/// jemalloc: a heartbeat's message is allocated on the sender's thread and freed on the device
+/// actor's; glibc's arenas pay dearly for that cross-thread free. Measured with `cargo bench
+/// --bench supervision` (100,000 device actors): 482k heartbeats/s with glibc, 560k with
+/// mimalloc, 1.39M with jemalloc; RSS per device actor 1.69-1.72 KiB with each, and RSS per
+/// idle STOMP session (`--bench realtime`) 16.6 KiB with glibc and jemalloc, 23.4 with mimalloc.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[derive(Debug, Parser)]
 #[command(
