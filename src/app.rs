@@ -211,7 +211,13 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     let broker_clock = clock.clone();
     let broker = Broker::start_in_arbiter(&broker_arbiter.handle(), move |_| Broker::new(broker_clock));
     Relay::start(broker.clone(), &devices, &alerts, &commands, &taxis);
-    crate::device::failover_watch::start(&devices, &commands, &alerts, config.command_ttl());
+    crate::device::failover_watch::start(
+        &devices,
+        &commands,
+        &alerts,
+        config.command_ttl(),
+        config.auto_failback(),
+    );
     // Every subscriber of alert changes is wired above this line: replay what a crash left
     // unpublished only now, so nobody misses it.
     alerts.do_send(ReplayOutbox);

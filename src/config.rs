@@ -46,6 +46,10 @@ pub struct Config {
     /// Milliseconds an undelivered command waits for its client, when the request names none.
     #[arg(long, env = "KWANJE_COMMAND_TTL_MS", default_value_t = 300_000)]
     pub command_ttl_ms: u64,
+    /// Seconds a switched-away primary must stay up before an automatic `failback`; 0 (the
+    /// default) leaves failback to operators.
+    #[arg(long, env = "KWANJE_AUTO_FAILBACK_SECS", default_value_t = 0)]
+    pub auto_failback_secs: u64,
     /// Seconds to finish in-flight requests at shutdown.
     #[arg(long, env = "KWANJE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10)]
     pub shutdown_timeout_secs: u64,
@@ -124,6 +128,7 @@ impl Config {
             command_ack_timeout_ms: 10_000,
             command_ttl_ms: 300_000,
             shutdown_timeout_secs: 10,
+            auto_failback_secs: 0,
             conformance: false,
             stomp_heart_beat_ms: DEFAULT_STOMP_HEART_BEAT_MS,
             ws_outbound_limit_bytes: DEFAULT_WS_OUTBOUND_LIMIT,
@@ -166,6 +171,11 @@ impl Config {
 
     pub fn command_ttl(&self) -> Duration {
         Duration::from_millis(self.command_ttl_ms)
+    }
+
+    /// The automatic failback period, if automatic failback is on.
+    pub fn auto_failback(&self) -> Option<Duration> {
+        (self.auto_failback_secs > 0).then(|| Duration::from_secs(self.auto_failback_secs))
     }
 
     pub fn shutdown_timeout(&self) -> Duration {

@@ -11,6 +11,7 @@
 //! | `switch_to_standby` acked                       | primary inactive, standby active, `failover_executed` (info) |
 //! | `switch_to_standby` failed, timed out, expired  | `failover_failed` (critical)                  |
 //! | `failback` acked                                | primary active, standby inactive, `failover_executed` resolved |
+//! | primary up again while switched away, `auto_failover`, and automatic failback configured | after it has stayed up for the stable period: `failback` command |
 
 use super::model::{DeviceSpec, DeviceState};
 use crate::command::{CommandKind, CommandState};
@@ -55,6 +56,31 @@ pub fn on_down(device: &DeviceSpec, active: bool, in_maintenance: bool, standby:
         },
         Some(s) => OnDown::Switch { standby: s.id },
     }
+}
+
+/// When a switched-away primary that came back up should get an automatic `failback`: after
+/// `stable_for` of staying up, if the policy has automatic failback on (`Some`).
+pub fn failback_after(
+    device: &DeviceSpec,
+    active: bool,
+    now_state: DeviceState,
+    stable_for: Option<std::time::Duration>,
+) -> Option<std::time::Duration> {
+    if !device.auto_failover || active || now_state != DeviceState::Up || device.standby_id.is_none() {
+        return None;
+    }
+    stable_for
+}
+
+/// At the end of the stable period: fail back only if it is still up, still switched away, and
+/// has not changed state since the period began (`up_since`).
+pub fn failback_due(
+    active: bool,
+    state: DeviceState,
+    state_since: crate::time::Millis,
+    up_since: crate::time::Millis,
+) -> bool {
+    !active && state == DeviceState::Up && state_since == up_since
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +183,39 @@ mod tests {
                 standby: "lpr-2".parse().unwrap()
             }
         );
+    }
+
+    #[test]
+    fn automatic_failback_waits_for_a_stable_primary_when_configured() {
+        use crate::time::Millis;
+        let stable = Some(Duration::from_secs(300));
+        let s = spec(true, Some("lpr-2"));
+        assert_eq!(failback_after(&s, false, DeviceState::Up, stable), stable);
+        assert_eq!(
+            failback_after(&s, false, DeviceState::Up, None),
+            None,
+            "off unless configured"
+        );
+        assert_eq!(
+            failback_after(&s, true, DeviceState::Up, stable),
+            None,
+            "not switched away"
+        );
+        assert_eq!(failback_after(&s, false, DeviceState::Down, stable), None);
+        assert_eq!(
+            failback_after(&spec(false, Some("lpr-2")), false, DeviceState::Up, stable),
+            None
+        );
+        assert!(failback_due(false, DeviceState::Up, Millis(10), Millis(10)));
+        assert!(
+            !failback_due(false, DeviceState::Up, Millis(20), Millis(10)),
+            "it went down and up again meanwhile"
+        );
+        assert!(
+            !failback_due(true, DeviceState::Up, Millis(10), Millis(10)),
+            "an operator failed back already"
+        );
+        assert!(!failback_due(false, DeviceState::Down, Millis(10), Millis(10)));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use actix::prelude::*;
 
 use super::actor::DeviceChanged;
-use super::failover::{on_command_done, on_down, OnCommandDone, OnDown, StandbyView};
+use super::failover::{failback_after, failback_due, on_command_done, on_down, OnCommandDone, OnDown, StandbyView};
 use super::model::DeviceState;
 use super::service::Devices;
 use crate::alert::service::Record;
@@ -21,6 +21,8 @@ pub struct FailoverWatch {
     commands: Addr<CommandService>,
     alerts: Addr<AlertService>,
     ttl: std::time::Duration,
+    /// Automatic failback after this long up again; `None`: failback is an operator's command.
+    auto_failback: Option<std::time::Duration>,
 }
 
 impl FailoverWatch {
@@ -35,7 +37,29 @@ impl FailoverWatch {
             commands,
             alerts,
             ttl,
+            auto_failback: None,
         }
+    }
+
+    /// Fail back automatically once a switched-away primary has been up for `stable_for`.
+    pub fn auto_failback(mut self, stable_for: Option<std::time::Duration>) -> Self {
+        self.auto_failback = stable_for;
+        self
+    }
+
+    fn failback(&self, entry: &super::registry::DeviceEntry, reason: String) {
+        let spec = &entry.spec;
+        log::info!("failback device={} reason={reason:?}", spec.id);
+        self.commands.do_send(Issue {
+            device_id: spec.id.to_string(),
+            client_id: spec.client_id.to_string(),
+            kind: CommandKind::Failback,
+            reason: Some(reason),
+            ttl: self.ttl,
+            by: POLICY_PRINCIPAL.to_owned(),
+            idempotency_key: Some(format!("failback:{}:{}", spec.id, entry.state_since())),
+            standby_id: spec.standby_id.as_ref().map(ToString::to_string),
+        });
     }
 
     fn alert(&self, device: &str, kind: AlertKind, severity: Severity, detail: String) {
@@ -63,7 +87,24 @@ impl Actor for FailoverWatch {
 
 impl Handler<DeviceChanged> for FailoverWatch {
     type Result = ();
-    fn handle(&mut self, msg: DeviceChanged, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: DeviceChanged, ctx: &mut Context<Self>) {
+        if let Some(wait) = failback_after(
+            &msg.entry.spec,
+            msg.entry.active(),
+            msg.transition.to,
+            self.auto_failback,
+        ) {
+            let (entry, up_since) = (msg.entry.clone(), msg.transition.at);
+            ctx.run_later(wait, move |act, _| {
+                if failback_due(entry.active(), entry.state(), entry.state_since(), up_since) {
+                    act.failback(
+                        &entry,
+                        format!("automatic failback: {} up for {} s", entry.spec.id, wait.as_secs()),
+                    );
+                }
+            });
+            return;
+        }
         if msg.transition.to != DeviceState::Down {
             return;
         }
@@ -171,8 +212,11 @@ pub fn start(
     commands: &Addr<CommandService>,
     alerts: &Addr<AlertService>,
     ttl: std::time::Duration,
+    auto_failback: Option<std::time::Duration>,
 ) -> Addr<FailoverWatch> {
-    let watch = FailoverWatch::new(devices.clone(), commands.clone(), alerts.clone(), ttl).start();
+    let watch = FailoverWatch::new(devices.clone(), commands.clone(), alerts.clone(), ttl)
+        .auto_failback(auto_failback)
+        .start();
     devices.shared().listen(watch.clone().recipient());
     commands.do_send(crate::command::service::SubscribeCommands(watch.clone().recipient()));
     watch

@@ -369,3 +369,61 @@ async fn a_gate_pc_that_drops_raises_one_alert_and_its_devices_wait_under_it() {
     let (_, parent_now) = s.get(&format!("/api/v1/alerts/{}", parent["id"])).await;
     assert_eq!(parent_now["state"], "resolved");
 }
+
+#[actix_web::test]
+async fn a_primary_that_stays_up_fails_back_automatically_when_configured() {
+    let s = Server::start_with(Backend::Sqlite, |c| c.auto_failback_secs = 1).await;
+    register_pair(&s, true).await;
+    let inbox = with_gate_pc(&s).await;
+    online(&s, "pc-1").await;
+    s.heartbeat("pc-1", "lpr-1", "ok").await;
+    let stop = std::rc::Rc::new(std::cell::Cell::new(false));
+    let standby = {
+        let stop = stop.clone();
+        let (url, token) = (
+            s.url("/api/v1/devices/lpr-2/heartbeat"),
+            s.token("pc-1", Role::Client, Some("pc-1")),
+        );
+        actix_web::rt::spawn(async move {
+            let client = awc::Client::default();
+            while !stop.get() {
+                let _ = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .send_json(&json!({"status": "ok"}))
+                    .await;
+                actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    // The primary goes silent: the policy switches to the standby, the gate PC confirms.
+    let got = inbox.wait_len(1).await;
+    ack(&s, got[0]["command_id"].as_i64().unwrap(), "pc-1", true).await;
+    s.wait_for("/api/v1/devices/lpr-1", WAIT, |d| d["active"] == false)
+        .await;
+    // The primary comes back and stays up: after the stable second, a failback.
+    let keep = async {
+        for _ in 0..40 {
+            s.heartbeat("pc-1", "lpr-1", "ok").await;
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let failback = async {
+        let got = inbox.wait_len(2).await;
+        assert_eq!(
+            (got[1]["command"].as_str(), got[1]["device_id"].as_str()),
+            (Some("failback"), Some("lpr-1"))
+        );
+        ack(&s, got[1]["command_id"].as_i64().unwrap(), "pc-1", true).await;
+    };
+    futures_util::future::join(keep, failback).await;
+    s.wait_for("/api/v1/devices/lpr-1", WAIT, |d| d["active"] == true).await;
+    s.wait_for("/api/v1/devices/lpr-2", WAIT, |d| d["active"] == false)
+        .await;
+    s.wait_for("/api/v1/alerts?state=open&kind=failover_executed", WAIT, |b| {
+        b["items"].as_array().is_some_and(Vec::is_empty)
+    })
+    .await;
+    stop.set(true);
+    let _ = standby.await;
+}
