@@ -21,7 +21,8 @@ use crate::alert::{AlertKind, AlertService, Intent, Severity, Subject, SubjectTy
 use crate::ids::IdGen;
 use crate::store::models::{audit, commands as rows};
 use crate::store::{Store, StoreError};
-use crate::time::{Clock, Millis};
+use crate::supervision::LazyTimer;
+use crate::time::Clock;
 
 /// How long a delivered command waits for its ack (DOMAIN.md: default 10 s).
 pub const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -33,8 +34,6 @@ pub const MAX_TTL: Duration = Duration::from_secs(24 * 3_600);
 /// Longest idempotency key or reason accepted.
 pub const MAX_KEY_LEN: usize = 128;
 pub const MAX_REASON_LEN: usize = 512;
-/// Timer slack, so a tick never lands a hair before its deadline.
-const TICK_SLACK: Duration = Duration::from_millis(1);
 
 #[derive(Debug, Error)]
 pub enum CommandServiceError {
@@ -127,7 +126,7 @@ pub struct CommandService {
     online: HashSet<String>,
     sink: Option<Recipient<DeliverCommand>>,
     listeners: Vec<Recipient<CommandChanged>>,
-    timer: Option<(SpawnHandle, Millis)>,
+    timer: LazyTimer,
     /// Standby ids of commands in the book, for their delivery messages.
     standby: std::collections::HashMap<i64, String>,
 }
@@ -153,7 +152,7 @@ impl CommandService {
             online: HashSet::new(),
             sink: None,
             listeners: Vec::new(),
-            timer: None,
+            timer: LazyTimer::default(),
             standby: std::collections::HashMap::new(),
         }
     }
@@ -218,19 +217,11 @@ impl CommandService {
     }
 
     fn schedule(&mut self, ctx: &mut Context<Self>) {
-        let Some(due) = self.book.next_deadline() else { return };
-        if let Some((handle, armed)) = self.timer {
-            if armed <= due {
-                return;
-            }
-            ctx.cancel_future(handle);
-        }
-        let delay = due.since(self.clock.now()) + TICK_SLACK;
-        let handle = ctx.run_later(delay, |act, ctx| {
-            act.timer = None;
+        let (due, now) = (self.book.next_deadline(), self.clock.now());
+        self.timer.arm::<Self>(ctx, due, now, |act, ctx| {
+            act.timer.fired();
             act.tick(ctx);
         });
-        self.timer = Some((handle, due));
     }
 
     /// Forgets what only an open command needs, and logs how it ended.

@@ -21,11 +21,9 @@ use crate::alert::service::{Record, WriteFn};
 use crate::alert::AlertService;
 use crate::ids::{DeviceId, IdGen};
 use crate::store::models::{devices, transitions};
+use crate::supervision::LazyTimer;
 use crate::supervision::{guarded, ChildExited, Crash as Caught, Exit, Guarded};
 use crate::time::{Clock, Millis};
-
-/// Added to every timer delay so a timer never fires a hair before its deadline and spins.
-const TIMER_SLACK: Duration = Duration::from_millis(1);
 
 /// A device changed state and the change is stored (sent to listeners such as the broker).
 #[derive(Debug, Clone, Message)]
@@ -127,7 +125,7 @@ pub struct DeviceActor {
     core: Lifecycle,
     shared: Arc<DeviceShared>,
     exit: Exit,
-    timer: Option<(SpawnHandle, Millis)>,
+    timer: LazyTimer,
 }
 
 impl DeviceActor {
@@ -137,7 +135,7 @@ impl DeviceActor {
             core,
             shared,
             exit: Exit::Normal,
-            timer: None,
+            timer: LazyTimer::default(),
         }
     }
 
@@ -150,20 +148,9 @@ impl DeviceActor {
 
     /// Arms the timer for the core's next deadline, unless an earlier one is already armed.
     fn schedule(&mut self, ctx: &mut Context<Self>, now: Millis) {
-        let Some(due) = self.core.next_deadline() else {
-            if let Some((handle, _)) = self.timer.take() {
-                ctx.cancel_future(handle);
-            }
-            return;
-        };
-        if let Some((handle, armed)) = self.timer {
-            if armed <= due {
-                return;
-            }
-            ctx.cancel_future(handle);
-        }
-        let handle = ctx.run_later(due.since(now) + TIMER_SLACK, |act, ctx| {
-            act.timer = None;
+        let due = self.core.next_deadline();
+        self.timer.arm::<Self>(ctx, due, now, |act, ctx| {
+            act.timer.fired();
             guarded(act, ctx, |act, ctx| {
                 let now = act.shared.clock.now();
                 let tr = act.core.tick(now);
@@ -171,7 +158,6 @@ impl DeviceActor {
                 act.schedule(ctx, now);
             });
         });
-        self.timer = Some((handle, due));
     }
 }
 

@@ -25,6 +25,7 @@ use super::messages::{
 use super::model::{Plate, RequestId, TerminalId};
 use super::registry::TerminalEntry;
 use super::shared::TaxiShared;
+use crate::supervision::LazyTimer;
 use crate::supervision::{guarded, ChildExited, Crash as Caught, Exit, Guarded};
 use crate::time::Millis;
 
@@ -32,8 +33,6 @@ use crate::time::Millis;
 pub const SNAPSHOT_INTERVAL: Duration = Duration::from_millis(200);
 /// Inputs kept since the last snapshot beyond which a snapshot is taken at once.
 pub const MAX_INPUTS_BEFORE_SNAPSHOT: usize = 4_096;
-/// Added to every timer delay so a timer never fires a hair before its deadline and spins.
-const TIMER_SLACK: Duration = Duration::from_millis(1);
 
 pub struct TerminalActor {
     entry: Arc<TerminalEntry>,
@@ -41,7 +40,7 @@ pub struct TerminalActor {
     shared: Arc<TaxiShared>,
     exits: Recipient<ChildExited<TerminalId>>,
     exit: Exit,
-    timer: Option<(SpawnHandle, Millis)>,
+    timer: LazyTimer,
     /// The core's next deadline as of the last change.
     due: Option<Millis>,
     snapshot_armed: bool,
@@ -60,7 +59,7 @@ impl TerminalActor {
             shared,
             exits,
             exit: Exit::Normal,
-            timer: None,
+            timer: LazyTimer::default(),
             due: None,
             snapshot_armed: false,
         }
@@ -163,20 +162,9 @@ impl TerminalActor {
     /// Arms the tick timer for the core's next deadline, unless an earlier one is armed.
     fn schedule(&mut self, ctx: &mut Context<Self>, now: Millis) {
         self.due = self.core.next_deadline();
-        let Some(due) = self.due else {
-            if let Some((handle, _)) = self.timer.take() {
-                ctx.cancel_future(handle);
-            }
-            return;
-        };
-        if let Some((handle, armed)) = self.timer {
-            if armed <= due {
-                return;
-            }
-            ctx.cancel_future(handle);
-        }
-        let handle = ctx.run_later(due.since(now) + TIMER_SLACK, |act, ctx| {
-            act.timer = None;
+        let due = self.due;
+        self.timer.arm::<Self>(ctx, due, now, |act, ctx| {
+            act.timer.fired();
             guarded(act, ctx, |act, ctx| {
                 let now = act.shared.clock.now();
                 if act.due.is_some_and(|due| due <= now) {
@@ -185,7 +173,6 @@ impl TerminalActor {
                 act.schedule(ctx, now);
             });
         });
-        self.timer = Some((handle, due));
     }
 
     /// Refuses a driver's report on another taxi's request.

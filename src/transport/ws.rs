@@ -25,7 +25,6 @@
 #![allow(deprecated)]
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix::prelude::*;
 use actix_http::ws::{Codec, Item};
@@ -48,6 +47,7 @@ use crate::config::Config;
 use crate::http::AppState;
 use crate::stomp::codec::MAX_FRAME_BYTES;
 use crate::stomp::{Action, HeartBeat, Phase, ProtocolError, Session, SessionConfig};
+use crate::supervision::LazyTimer;
 use crate::time::{Clock, Millis};
 
 /// The STOMP subprotocols, preferred first (the client's order decides among these).
@@ -60,8 +60,6 @@ pub const SESSION_MAILBOX_CAPACITY: usize = 1_024;
 pub const MAX_ECHO_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 /// Inbound buffer capacity a session keeps between messages; an idle session keeps none above it.
 const KEEP_INBOUND_CAPACITY: usize = 4 * 1024;
-/// Added to timer delays so a timer never fires a hair early and spins.
-const TIMER_SLACK: Duration = Duration::from_millis(1);
 /// The CONNECTED `server` header.
 pub const SERVER_NAME: &str = concat!("kwanje/", env!("CARGO_PKG_VERSION"));
 
@@ -116,7 +114,7 @@ pub async fn stomp(
         actions: Vec::new(),
         registered: false,
         closing: false,
-        timer: None,
+        timer: LazyTimer::default(),
     };
     let codec = Codec::new().max_size(MAX_WS_FRAME_BYTES);
     let stream = WebsocketContext::with_codec(socket, payload, codec);
@@ -168,7 +166,7 @@ pub struct StompSocket {
     actions: Vec<Action>,
     registered: bool,
     closing: bool,
-    timer: Option<(SpawnHandle, Millis)>,
+    timer: LazyTimer,
 }
 
 impl StompSocket {
@@ -327,26 +325,14 @@ impl StompSocket {
         if self.closing {
             return;
         }
-        let Some(due) = self.session.next_deadline() else {
-            if let Some((handle, _)) = self.timer.take() {
-                ctx.cancel_future(handle);
-            }
-            return;
-        };
-        if let Some((handle, armed)) = self.timer {
-            if armed <= due {
-                return;
-            }
-            ctx.cancel_future(handle);
-        }
-        let handle = ctx.run_later(due.since(now) + TIMER_SLACK, |act, ctx| {
-            act.timer = None;
+        let due = self.session.next_deadline();
+        self.timer.arm::<Self>(ctx, due, now, |act, ctx| {
+            act.timer.fired();
             let now = act.clock.now();
             act.session.on_tick(now, &mut act.actions);
             act.carry_out(ctx, now);
             act.reschedule(ctx, now);
         });
-        self.timer = Some((handle, due));
     }
 
     fn slow_consumer(&mut self, detail: String, ctx: &mut WebsocketContext<Self>) {
