@@ -11,10 +11,11 @@ use kwanje::store::Store;
 use kwanje::time::Millis;
 
 /// jemalloc: a heartbeat's message is allocated on the sender's thread and freed on the device
-/// actor's; glibc's arenas pay dearly for that cross-thread free. Measured with `cargo bench
-/// --bench supervision` (100,000 device actors): 482k heartbeats/s with glibc, 560k with
-/// mimalloc, 1.39M with jemalloc; RSS per device actor 1.69-1.72 KiB with each, and RSS per
-/// idle STOMP session (`--bench realtime`) 16.6 KiB with glibc and jemalloc, 23.4 with mimalloc.
+/// actor's; glibc's arenas pay for that cross-thread free. Measured with `cargo bench --bench
+/// supervision` (100,000 device actors, quiet machine): about 480k heartbeats/s with glibc, 560k
+/// with mimalloc, 590-610k with jemalloc (one outlying run 1.39M); RSS per device actor about
+/// 1.6-1.8 KiB with each; RSS per idle STOMP session (`--bench realtime`) 16.6 KiB with glibc and
+/// jemalloc, 23.4 KiB with mimalloc.
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
