@@ -114,24 +114,14 @@ fn main() {
             for i in 0..n {
                 devices::insert(
                     c,
-                    &devices::Device {
-                        id: format!("dev-{i:06}"),
-                        kind: "lpr_camera".into(),
-                        client_id: "pc".into(),
-                        site: None,
-                        zone: None,
-                        lane: None,
-                        standby_id: None,
-                        heartbeat_interval_ms: INTERVAL_MS,
-                        miss_tolerance: TOLERANCE,
-                        auto_failover: false,
-                        state: "unknown".into(),
-                        state_since_ms: now,
-                        last_seen_ms: None,
-                        restarts: 0,
-                        active: true,
-                        created_ms: now,
-                    },
+                    &devices::Device::registered(
+                        &format!("dev-{i:06}"),
+                        "lpr_camera",
+                        "pc",
+                        INTERVAL_MS,
+                        TOLERANCE,
+                        now,
+                    ),
                 )?;
             }
             Ok(())

@@ -144,24 +144,14 @@ pub async fn start_server(spec: ServerSpec) -> anyhow::Result<ServerProcess> {
             for d in 0..per_client {
                 devices::insert(
                     c,
-                    &devices::Device {
-                        id: format!("dev-{n}-{d}"),
-                        kind: "lpr_camera".into(),
-                        client_id: id.clone(),
-                        site: None,
-                        zone: None,
-                        lane: None,
-                        standby_id: None,
-                        heartbeat_interval_ms: interval_ms,
-                        miss_tolerance: tolerance,
-                        auto_failover: false,
-                        state: "unknown".into(),
-                        state_since_ms: now,
-                        last_seen_ms: None,
-                        restarts: 0,
-                        active: true,
-                        created_ms: now,
-                    },
+                    &devices::Device::registered(
+                        &format!("dev-{n}-{d}"),
+                        "lpr_camera",
+                        &id,
+                        interval_ms,
+                        tolerance,
+                        now,
+                    ),
                 )?;
             }
         }

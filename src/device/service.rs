@@ -210,22 +210,19 @@ impl Devices {
         }
         let now = self.shared.clock.now();
         let row = devices::Device {
-            id: spec.id.to_string(),
-            kind: spec.kind.as_str().to_owned(),
-            client_id: spec.client_id.to_string(),
             site: spec.site.clone(),
             zone: spec.zone.clone(),
             lane: spec.lane.clone(),
             standby_id: spec.standby_id.as_ref().map(ToString::to_string),
-            heartbeat_interval_ms: i64::try_from(spec.heartbeat_interval.as_millis()).unwrap_or(i64::MAX),
-            miss_tolerance: i32::try_from(spec.miss_tolerance).unwrap_or(i32::MAX),
             auto_failover: spec.auto_failover,
-            state: DeviceState::Unknown.as_str().to_owned(),
-            state_since_ms: now.0,
-            last_seen_ms: None,
-            restarts: 0,
-            active: true,
-            created_ms: now.0,
+            ..devices::Device::registered(
+                spec.id.as_str(),
+                spec.kind.as_str(),
+                spec.client_id.as_str(),
+                i64::try_from(spec.heartbeat_interval.as_millis()).unwrap_or(i64::MAX),
+                i32::try_from(spec.miss_tolerance).unwrap_or(i32::MAX),
+                now.0,
+            )
         };
         let client = row.client_id.clone();
         let audit = audit::AuditEntry {

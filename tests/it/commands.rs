@@ -378,24 +378,7 @@ async fn a_primary_that_stays_up_fails_back_automatically_when_configured() {
     online(&s, "pc-1").await;
     s.heartbeat("pc-1", "lpr-1", "ok").await;
     let stop = std::rc::Rc::new(std::cell::Cell::new(false));
-    let standby = {
-        let stop = stop.clone();
-        let (url, token) = (
-            s.url("/api/v1/devices/lpr-2/heartbeat"),
-            s.token("pc-1", Role::Client, Some("pc-1")),
-        );
-        actix_web::rt::spawn(async move {
-            let client = awc::Client::default();
-            while !stop.get() {
-                let _ = client
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .send_json(&json!({"status": "ok"}))
-                    .await;
-                actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-            }
-        })
-    };
+    let standby = s.keep_alive("pc-1", "lpr-2", stop.clone());
     // The primary goes silent: the policy switches to the standby, the gate PC confirms.
     let got = inbox.wait_len(1).await;
     ack(&s, got[0]["command_id"].as_i64().unwrap(), "pc-1", true).await;

@@ -1,28 +1,18 @@
 //! A database that is briefly gone: 503 while it is, nothing lost, 200 when it is back
 //! (crates.io's chaos proxy: 200, 503, 200). PostgreSQL only: SQLite is in-process.
 
-use std::net::ToSocketAddrs;
 use std::time::Duration;
 
-use crate::support::proxy::ChaosProxy;
-use crate::support::{fresh_pg_schema, pg_url, Backend, Server};
+use crate::support::proxy::proxied_postgres;
+use crate::support::{Backend, Server};
 
 #[actix_web::test]
 async fn a_briefly_gone_database_gives_503_then_recovers_without_losing_alerts() {
-    let Some(base) = pg_url() else {
+    // The server reaches the database through a proxy the test can cut.
+    let Some((proxy, proxied)) = proxied_postgres().await else {
         eprintln!("skipped: TEST_DATABASE_URL is not set");
         return;
     };
-    let url = fresh_pg_schema(&base);
-    // Point the server at the proxy instead of the database.
-    let host_port = base
-        .split('@')
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .unwrap_or("127.0.0.1:5432");
-    let upstream = host_port.to_socket_addrs().unwrap().next().unwrap();
-    let proxy = ChaosProxy::start(upstream).await;
-    let proxied = url.replacen(host_port, &proxy.addr.to_string(), 1);
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start_on(Backend::Postgres, &proxied, dir, |_| {}).await;
     s.register("pc-1", &["cam-1"], 100, 2).await;

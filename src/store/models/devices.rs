@@ -26,6 +26,31 @@ pub struct Device {
     pub created_ms: i64,
 }
 
+impl Device {
+    /// The row of a device just registered: state `unknown` since `now_ms`, never seen, no
+    /// restarts, active, no site/zone/lane/standby, no automatic failover.
+    pub fn registered(id: &str, kind: &str, client_id: &str, interval_ms: i64, tolerance: i32, now_ms: i64) -> Device {
+        Device {
+            id: id.to_owned(),
+            kind: kind.to_owned(),
+            client_id: client_id.to_owned(),
+            site: None,
+            zone: None,
+            lane: None,
+            standby_id: None,
+            heartbeat_interval_ms: interval_ms,
+            miss_tolerance: tolerance,
+            auto_failover: false,
+            state: "unknown".to_owned(),
+            state_since_ms: now_ms,
+            last_seen_ms: None,
+            restarts: 0,
+            active: true,
+            created_ms: now_ms,
+        }
+    }
+}
+
 pub fn insert(conn: &mut DbConnection, device: &Device) -> QueryResult<()> {
     diesel::insert_into(devices::table)
         .values(device)

@@ -39,25 +39,6 @@ async fn heartbeat(pc: &mut Stomp, devices: &[&str], receipt: &str) {
     .await;
 }
 
-/// HTTP heartbeats for `device` every 50 ms until `stop` is set (keeps a standby up).
-fn keep_alive(s: &Server, device: &str, stop: std::rc::Rc<std::cell::Cell<bool>>) {
-    let (url, token) = (
-        s.url(&format!("/api/v1/devices/{device}/heartbeat")),
-        s.token("pc-1", Role::Client, Some("pc-1")),
-    );
-    actix_web::rt::spawn(async move {
-        let client = awc::Client::default();
-        while !stop.get() {
-            let _ = client
-                .post(&url)
-                .bearer_auth(&token)
-                .send_json(&json!({"status": "ok"}))
-                .await;
-            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-        }
-    });
-}
-
 #[actix_web::test]
 async fn a_silent_device_fails_over_through_the_gate_pc_and_recovers() {
     let s = Server::start(Backend::Sqlite).await;
@@ -67,7 +48,7 @@ async fn a_silent_device_fails_over_through_the_gate_pc_and_recovers() {
     let mut pc = gate_pc(&s).await;
     heartbeat(&mut pc, &["lpr-1", "lpr-2"], "hb-1").await;
     let stop = std::rc::Rc::new(std::cell::Cell::new(false));
-    keep_alive(&s, "lpr-2", stop.clone());
+    s.keep_alive("pc-1", "lpr-2", stop.clone());
 
     // lpr-1 goes silent: one alert for the console...
     let raised = console
@@ -217,26 +198,10 @@ async fn an_alert_storm_reaches_a_console_whole() {
                 },
             )?;
             for i in 0..DEVICES {
-                let mut row = devices::Device {
-                    id: format!("d{i}"),
-                    kind: "gate".into(),
-                    client_id: "pc-1".into(),
-                    site: None,
-                    zone: None,
-                    lane: None,
-                    standby_id: None,
-                    heartbeat_interval_ms: 300,
-                    miss_tolerance: 2,
-                    auto_failover: false,
-                    state: "unknown".into(),
-                    state_since_ms: now,
-                    last_seen_ms: None,
-                    restarts: 0,
-                    active: true,
-                    created_ms: now,
-                };
-                row.id = format!("d{i}");
-                devices::insert(c, &row)?;
+                devices::insert(
+                    c,
+                    &devices::Device::registered(&format!("d{i}"), "gate", "pc-1", 300, 2, now),
+                )?;
             }
             Ok(())
         })

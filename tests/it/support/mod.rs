@@ -214,6 +214,29 @@ impl Server {
         .await
     }
 
+    /// HTTP heartbeats (`ok`) for `device` as `client`, every 50 ms, until `stop` is set:
+    /// keeps a device up (a standby) while the test does something else.
+    pub fn keep_alive(
+        &self,
+        client: &str,
+        device: &str,
+        stop: std::rc::Rc<std::cell::Cell<bool>>,
+    ) -> actix_web::rt::task::JoinHandle<()> {
+        let url = self.url(&format!("/api/v1/devices/{device}/heartbeat"));
+        let token = self.token(client, Role::Client, Some(client));
+        actix_web::rt::spawn(async move {
+            let http = awc::Client::default();
+            while !stop.get() {
+                let _ = http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .send_json(&serde_json::json!({"status": "ok"}))
+                    .await;
+                actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    }
+
     /// Polls `GET path` until `check` holds, or panics after `within`.
     pub async fn wait_for(&self, path: &str, within: Duration, check: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + within;

@@ -14,6 +14,22 @@ pub struct ChaosProxy {
     conns: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
+/// A fresh PostgreSQL schema reached through a [`ChaosProxy`]: `(proxy, database URL)`.
+/// `None` when `TEST_DATABASE_URL` is not set.
+pub async fn proxied_postgres() -> Option<(ChaosProxy, String)> {
+    let base = super::pg_url()?;
+    let url = super::fresh_pg_schema(&base);
+    let host_port = base
+        .split('@')
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap_or("127.0.0.1:5432");
+    let upstream = std::net::ToSocketAddrs::to_socket_addrs(host_port).ok()?.next()?;
+    let proxy = ChaosProxy::start(upstream).await;
+    let proxied = url.replacen(host_port, &proxy.addr.to_string(), 1);
+    Some((proxy, proxied))
+}
+
 impl ChaosProxy {
     /// Listens on loopback port 0 and forwards to `upstream`.
     pub async fn start(upstream: SocketAddr) -> ChaosProxy {

@@ -2,14 +2,13 @@
 //! removes a silent taxi, and requests are served while the database is gone, their records
 //! stored once it is back.
 
-use std::net::ToSocketAddrs;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use super::{settings, Airport};
-use crate::support::proxy::ChaosProxy;
-use crate::support::{fresh_pg_schema, pg_url, Backend, Server};
+use crate::support::proxy::proxied_postgres;
+use crate::support::{Backend, Server};
 use kwanje::store::models::dispatch::{records, DispatchRecord};
 use kwanje::time::ManualClock;
 
@@ -51,19 +50,10 @@ async fn the_timer_alone_suspends_then_removes_a_silent_taxi() {
 
 #[actix_web::test]
 async fn requests_are_served_while_the_store_is_gone_and_recorded_after() {
-    let Some(base) = pg_url() else {
+    let Some((proxy, proxied)) = proxied_postgres().await else {
         eprintln!("skipped: TEST_DATABASE_URL is not set");
         return;
     };
-    let url = fresh_pg_schema(&base);
-    let host_port = base
-        .split('@')
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .unwrap_or("127.0.0.1:5432");
-    let upstream = host_port.to_socket_addrs().unwrap().next().unwrap();
-    let proxy = ChaosProxy::start(upstream).await;
-    let proxied = url.replacen(host_port, &proxy.addr.to_string(), 1);
     let clock = ManualClock::new(kwanje::time::Millis(super::MORNING));
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start_clocked_on(
