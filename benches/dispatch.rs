@@ -142,13 +142,13 @@ fn main() {
         };
         let taxis = Taxis::start(deps, boot, &settings).unwrap();
         for entry in taxis.registry().taxis() {
-            while entry.addr().is_none() {
+            while entry.slot.addr().is_none() {
                 actix_web::rt::time::sleep(Duration::from_millis(1)).await;
             }
         }
         for t in TERMINALS {
             let t = TerminalId::parse(t).unwrap();
-            while taxis.registry().terminal(&t).and_then(|e| e.addr()).is_none() {
+            while taxis.registry().terminal(&t).and_then(|e| e.slot.addr()).is_none() {
                 actix_web::rt::time::sleep(Duration::from_millis(1)).await;
             }
             let plan = SlotPlan::Regional(REGIONS.iter().map(|r| (Region::parse(r).unwrap(), BAYS)).collect());

@@ -6,6 +6,7 @@
 //!   jitter, reset after a stable period, escalation;
 //! - [`guard`]: turns a panic inside a handler or timer callback into a [`guard::Crash`] the
 //!   actor reports, so no panic unwinds into an arbiter;
+//! - [`slot`]: a child's address, restart count and quarantine, as registries show them;
 //! - [`timer`]: the lazy deadline timer actors arm from their core's `next_deadline`;
 //! - [`supervisor`]: the actor that receives exits, consults the policy and restarts children
 //!   through a [`supervisor::ChildFactory`], which rebuilds them from their stored state.
@@ -14,10 +15,12 @@
 
 pub mod guard;
 pub mod policy;
+pub mod slot;
 pub mod supervisor;
 pub mod timer;
 
 pub use guard::{guarded, Crash, Guarded};
 pub use policy::{Decision, Exit, RestartPolicy, RestartTracker, RestartType};
+pub use slot::ChildSlot;
 pub use supervisor::{ChildExited, ChildFactory, GetStats, StartChild, Supervisor, SupervisorStats};
 pub use timer::LazyTimer;

@@ -66,6 +66,7 @@ impl TaxiActor {
             .terminal(id)
             .ok_or_else(|| TaxiError::NotFound(format!("terminal {id} is not configured")))?;
         entry
+            .slot
             .addr()
             .ok_or_else(|| TaxiError::restarting(format!("terminal {id}")))
     }
@@ -118,7 +119,7 @@ impl Guarded for TaxiActor {
             self.entry.plate,
             crash.message
         );
-        self.entry.set_addr(None);
+        self.entry.slot.set_addr(None);
         self.exit = Exit::Crashed(crash.message);
         ctx.stop();
     }
@@ -256,7 +257,7 @@ impl Handler<Crash> for TaxiActor {
 impl Handler<Stop> for TaxiActor {
     type Result = ();
     fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
-        self.entry.set_addr(None);
+        self.entry.slot.set_addr(None);
         ctx.stop();
     }
 }

@@ -7,10 +7,8 @@
 //! and the inputs completed since ([`crate::taxi::input`]). The supervisors swap the addresses.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-
-use actix::Addr;
 
 use super::actor::TaxiActor;
 use super::card::TaxiCard;
@@ -18,6 +16,7 @@ use super::dispatch::DispatcherSnapshot;
 use super::input::Input;
 use super::model::{Plate, RequestId, TerminalId};
 use super::terminal::TerminalActor;
+use crate::supervision::ChildSlot;
 use crate::time::Millis;
 
 const NEVER: i64 = i64::MIN;
@@ -31,9 +30,8 @@ pub struct TaxiEntry {
     pub plate: Plate,
     card: Mutex<TaxiCard>,
     last_ping: AtomicI64,
-    restarts: AtomicU32,
-    quarantined: AtomicBool,
-    addr: Mutex<Option<Addr<TaxiActor>>>,
+    /// Its actor's address, restart count and quarantine.
+    pub slot: ChildSlot<TaxiActor>,
 }
 
 impl TaxiEntry {
@@ -42,9 +40,7 @@ impl TaxiEntry {
             plate: card.plate.clone(),
             card: Mutex::new(card),
             last_ping: AtomicI64::new(NEVER),
-            restarts: AtomicU32::new(restarts),
-            quarantined: AtomicBool::new(false),
-            addr: Mutex::new(None),
+            slot: ChildSlot::new(restarts),
         }
     }
 
@@ -67,31 +63,6 @@ impl TaxiEntry {
     pub(super) fn pinged(&self, at: Millis) {
         self.last_ping.store(at.0, Ordering::Relaxed);
     }
-
-    pub fn restarts(&self) -> u32 {
-        self.restarts.load(Ordering::Relaxed)
-    }
-
-    pub(super) fn set_restarts(&self, n: u32) {
-        self.restarts.store(n, Ordering::Relaxed);
-    }
-
-    /// Crashed too often: its actor stays down until the server restarts.
-    pub fn quarantined(&self) -> bool {
-        self.quarantined.load(Ordering::Relaxed)
-    }
-
-    pub(super) fn set_quarantined(&self, on: bool) {
-        self.quarantined.store(on, Ordering::Relaxed);
-    }
-
-    pub fn addr(&self) -> Option<Addr<TaxiActor>> {
-        lock(&self.addr).clone()
-    }
-
-    pub(super) fn set_addr(&self, addr: Option<Addr<TaxiActor>>) {
-        *lock(&self.addr) = addr;
-    }
 }
 
 /// What a terminal actor is rebuilt from: a snapshot and the inputs completed after it.
@@ -105,9 +76,8 @@ pub struct Recovery {
 pub struct TerminalEntry {
     pub id: TerminalId,
     recovery: Mutex<Recovery>,
-    restarts: AtomicU32,
-    quarantined: AtomicBool,
-    addr: Mutex<Option<Addr<TerminalActor>>>,
+    /// Its actor's address, restart count and quarantine.
+    pub slot: ChildSlot<TerminalActor>,
 }
 
 impl TerminalEntry {
@@ -118,9 +88,7 @@ impl TerminalEntry {
                 snapshot: Arc::new(snapshot),
                 inputs: Vec::new(),
             }),
-            restarts: AtomicU32::new(restarts),
-            quarantined: AtomicBool::new(false),
-            addr: Mutex::new(None),
+            slot: ChildSlot::new(restarts),
         }
     }
 
@@ -142,30 +110,6 @@ impl TerminalEntry {
 
     pub(super) fn pending_inputs(&self) -> usize {
         lock(&self.recovery).inputs.len()
-    }
-
-    pub fn restarts(&self) -> u32 {
-        self.restarts.load(Ordering::Relaxed)
-    }
-
-    pub(super) fn set_restarts(&self, n: u32) {
-        self.restarts.store(n, Ordering::Relaxed);
-    }
-
-    pub fn quarantined(&self) -> bool {
-        self.quarantined.load(Ordering::Relaxed)
-    }
-
-    pub(super) fn set_quarantined(&self, on: bool) {
-        self.quarantined.store(on, Ordering::Relaxed);
-    }
-
-    pub fn addr(&self) -> Option<Addr<TerminalActor>> {
-        lock(&self.addr).clone()
-    }
-
-    pub(super) fn set_addr(&self, addr: Option<Addr<TerminalActor>>) {
-        *lock(&self.addr) = addr;
     }
 }
 

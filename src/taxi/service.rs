@@ -237,9 +237,9 @@ impl Taxis {
 
     fn taxi_actor(&self, plate: &Plate) -> Result<Addr<TaxiActor>, TaxiError> {
         let entry = self.taxi_entry(plate)?;
-        match entry.addr() {
+        match entry.slot.addr() {
             Some(addr) => Ok(addr),
-            None if entry.quarantined() => Err(TaxiError::Conflict(format!(
+            None if entry.slot.quarantined() => Err(TaxiError::Conflict(format!(
                 "taxi {plate}'s actor is quarantined after repeated crashes"
             ))),
             None => Err(TaxiError::restarting(format!("taxi {plate}"))),
@@ -255,9 +255,9 @@ impl Taxis {
 
     fn terminal_actor(&self, id: &TerminalId) -> Result<Addr<TerminalActor>, TaxiError> {
         let entry = self.terminal_entry(id)?;
-        match entry.addr() {
+        match entry.slot.addr() {
             Some(addr) => Ok(addr),
-            None if entry.quarantined() => Err(TaxiError::Unavailable(format!(
+            None if entry.slot.quarantined() => Err(TaxiError::Unavailable(format!(
                 "terminal {id}'s dispatcher is down after repeated crashes; restart the server"
             ))),
             None => Err(TaxiError::restarting(format!("terminal {id}"))),
@@ -426,7 +426,7 @@ impl Taxis {
             return Ok((id.clone(), self.terminal_actor(&id)?));
         }
         for entry in self.shared.registry.terminals() {
-            let Some(addr) = entry.addr() else { continue };
+            let Some(addr) = entry.slot.addr() else { continue };
             if let Ok(Ok(Some(_))) = addr.send(FindRequest { request }).timeout(ASK_TIMEOUT).await {
                 self.shared.registry.route_request(request, &entry.id);
                 return Ok((entry.id.clone(), addr));
@@ -490,9 +490,9 @@ impl Taxis {
         };
         Ok(TaxiDetail {
             card,
-            restarts: entry.restarts(),
-            quarantined: entry.quarantined(),
-            running: entry.addr().is_some(),
+            restarts: entry.slot.restarts(),
+            quarantined: entry.slot.quarantined(),
+            running: entry.slot.addr().is_some(),
             last_ping_ms: entry.last_ping().map(|t| t.0),
             dispatch,
         })
@@ -514,7 +514,7 @@ impl Taxis {
     /// journal is stored.
     pub async fn flush(&self) {
         for entry in self.shared.registry.terminals() {
-            if let Some(addr) = entry.addr() {
+            if let Some(addr) = entry.slot.addr() {
                 let _ = addr.send(TakeSnapshot).timeout(ASK_TIMEOUT).await;
             }
         }
@@ -525,12 +525,12 @@ impl Taxis {
     /// snapshot, and waits for the journal to store it all (shutdown).
     pub async fn shutdown(&self) {
         for entry in self.shared.registry.taxis() {
-            if let Some(addr) = entry.addr() {
+            if let Some(addr) = entry.slot.addr() {
                 addr.do_send(Stop);
             }
         }
         for entry in self.shared.registry.terminals() {
-            if let Some(addr) = entry.addr() {
+            if let Some(addr) = entry.slot.addr() {
                 let _ = addr.send(Stop).timeout(ASK_TIMEOUT).await;
             }
         }

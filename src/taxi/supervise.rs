@@ -62,21 +62,21 @@ impl ChildFactory for TaxiFactory {
             .registry
             .taxi(plate)
             .ok_or_else(|| format!("taxi {plate} is not registered"))?;
-        if restarts != entry.restarts() {
-            entry.set_restarts(restarts);
+        if restarts != entry.slot.restarts() {
+            entry.slot.set_restarts(restarts);
             let (row, count) = (plate.to_string(), i32::try_from(restarts).unwrap_or(i32::MAX));
             write(
                 &self.shared,
                 Arc::new(move |conn| taxis::set_restarts(conn, &row, count)),
             );
         }
-        entry.set_quarantined(false);
+        entry.slot.set_quarantined(false);
         let actor = TaxiActor::new(entry.clone(), entry.card(), self.shared.clone(), exits);
         let addr = match pick(&self.arbiters, plate) {
             Some(arbiter) => TaxiActor::start_in_arbiter(arbiter, move |_| actor),
             None => actor.start(),
         };
-        entry.set_addr(Some(addr));
+        entry.slot.set_addr(Some(addr));
         Ok(())
     }
 
@@ -84,8 +84,8 @@ impl ChildFactory for TaxiFactory {
         let Some(entry) = self.shared.registry.taxi(plate) else {
             return;
         };
-        entry.set_addr(None);
-        entry.set_quarantined(true);
+        entry.slot.set_addr(None);
+        entry.slot.set_quarantined(true);
         log::error!("taxi quarantined plate={plate} restarts={restarts} reason={reason:?}");
         let intent = Intent::Raise {
             subject: Subject {
@@ -137,8 +137,8 @@ impl ChildFactory for TerminalFactory {
         )
         .map_err(|e| format!("terminal {id} cannot be restored: {e}"))?;
         replay(&mut core, &recovery.inputs);
-        if restarts != entry.restarts() {
-            entry.set_restarts(restarts);
+        if restarts != entry.slot.restarts() {
+            entry.slot.set_restarts(restarts);
             let (row, count) = (id.to_string(), i32::try_from(restarts).unwrap_or(i32::MAX));
             write(
                 &self.shared,
@@ -149,7 +149,7 @@ impl ChildFactory for TerminalFactory {
                 recovery.inputs.len()
             );
         }
-        entry.set_quarantined(false);
+        entry.slot.set_quarantined(false);
         let actor = TerminalActor::new(entry.clone(), core, self.shared.clone(), exits);
         // Terminals take the arbiters in turn, so that two busy terminals never share one
         // while another has none; taxi actors are spread over the same arbiters by hash.
@@ -159,7 +159,7 @@ impl ChildFactory for TerminalFactory {
             Some(arbiter) => TerminalActor::start_in_arbiter(arbiter, move |_| actor),
             None => actor.start(),
         };
-        entry.set_addr(Some(addr));
+        entry.slot.set_addr(Some(addr));
         Ok(())
     }
 
@@ -167,8 +167,8 @@ impl ChildFactory for TerminalFactory {
         let Some(entry) = self.shared.registry.terminal(id) else {
             return;
         };
-        entry.set_addr(None);
-        entry.set_quarantined(true);
+        entry.slot.set_addr(None);
+        entry.slot.set_quarantined(true);
         log::error!("terminal dispatcher down terminal={id} restarts={restarts} reason={reason:?}");
     }
 }

@@ -207,7 +207,7 @@ impl Actor for TerminalActor {
             "terminal actor started terminal={} mode={} restarts={}",
             self.entry.id,
             self.core.mode(),
-            self.entry.restarts()
+            self.entry.slot.restarts()
         );
     }
 
@@ -227,7 +227,7 @@ impl Guarded for TerminalActor {
             self.entry.id,
             crash.message
         );
-        self.entry.set_addr(None);
+        self.entry.slot.set_addr(None);
         self.exit = Exit::Crashed(crash.message);
         ctx.stop();
     }
@@ -405,7 +405,7 @@ impl Handler<Stop> for TerminalActor {
     type Result = ();
     fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
         self.take_snapshot();
-        self.entry.set_addr(None);
+        self.entry.slot.set_addr(None);
         ctx.stop();
     }
 }
