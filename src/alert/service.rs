@@ -92,16 +92,14 @@ pub struct AlertChanged {
     pub event: AlertEvent,
     /// The outbox row it came from: the same on a replay.
     pub outbox_id: i64,
+    /// The JSON body published on `/topic/alerts`: the outbox row's payload, serialised once.
+    pub json: Arc<str>,
 }
 
 impl AlertChanged {
     /// The JSON body published on `/topic/alerts`.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(&AlertMessage {
-            event: self.event,
-            alert: self.alert.clone(),
-        })
-        .unwrap_or_default()
+    pub fn to_json(&self) -> &str {
+        &self.json
     }
 }
 
@@ -258,6 +256,7 @@ impl AlertService {
                 alert,
                 event,
                 outbox_id: row.id,
+                json: Arc::from(row.payload.as_str()),
             })
             .collect();
         let audits: Vec<audit::AuditEntry> = batch.iter().filter_map(|i| i.audit.clone()).collect();
@@ -529,6 +528,7 @@ impl Handler<ReplayFrom> for AlertService {
                             alert: m.alert,
                             event: m.event,
                             outbox_id: row.id,
+                            json: Arc::from(row.payload),
                         }),
                         Err(e) => {
                             log::error!("outbox row unreadable id={} error={e}", row.id);

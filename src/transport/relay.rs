@@ -110,7 +110,11 @@ impl Handler<AlertsChanged> for Relay {
         self.broker.do_send(PublishBatch {
             destination: ALERTS_TOPIC.to_owned(),
             headers: vec![("content-type".to_owned(), JSON.to_owned())],
-            bodies: msg.changes.iter().map(|c| bytes::Bytes::from(c.to_json())).collect(),
+            bodies: msg
+                .changes
+                .iter()
+                .map(|c| bytes::Bytes::copy_from_slice(c.to_json().as_bytes()))
+                .collect(),
         });
     }
 }
