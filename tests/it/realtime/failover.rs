@@ -223,3 +223,44 @@ async fn an_alert_storm_reaches_a_console_whole() {
     }
     assert_eq!(raised.len(), DEVICES);
 }
+
+/// An unacknowledged critical alert is told again every re-notification interval, with the
+/// same id and version, and not once it is acknowledged.
+#[actix_web::test]
+async fn an_unacknowledged_critical_alert_is_renotified_until_acknowledged() {
+    let s = Server::start_with(Backend::Sqlite, |c| c.renotify_secs = 1).await;
+    register_pair(&s).await;
+    let mut console = session(&s, "op-1", Role::Operator).await;
+    console.subscribe("alerts", "/topic/alerts", "auto").await;
+    // The standby never came up: the primary's failover fails, a critical alert.
+    let mut pc = gate_pc(&s).await;
+    heartbeat(&mut pc, &["lpr-1"], "hb").await;
+    let raised = console
+        .recv_json_until(|m| m["type"] == "alert.raised" && m["kind"] == "failover_failed")
+        .await;
+    let again = console
+        .recv_json_until(|m| m["type"] == "alert.renotified" && m["id"] == raised["id"])
+        .await;
+    assert_eq!(again["version"], raised["version"]);
+    let operator = s.token("kim", Role::Operator, None);
+    let path = format!("/api/v1/alerts/{}/ack", raised["id"]);
+    assert_eq!(s.call("POST", &path, Some(&operator), None).await.0, 200);
+    console
+        .recv_json_until(|m| m["type"] == "alert.updated" && m["state"] == "acknowledged")
+        .await;
+    // Acknowledged: nothing more about it within two intervals.
+    let deadline = std::time::Instant::now() + Duration::from_millis(2_200);
+    while std::time::Instant::now() < deadline {
+        match console.next_within(Duration::from_millis(200)).await {
+            Some(super::client::Event::Frame(f)) => {
+                let m: Value = serde_json::from_slice(&f.body).unwrap();
+                assert!(
+                    !(m["type"] == "alert.renotified" && m["id"] == raised["id"]),
+                    "renotified after ack: {m}"
+                );
+            }
+            Some(other) => panic!("{other:?}"),
+            None => {}
+        }
+    }
+}
