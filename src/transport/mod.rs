@@ -1,5 +1,7 @@
 //! Transports: how realtime clients reach a STOMP session.
 //!
+//! - [`driver`]: one STOMP session whatever carries it (the glue between the protocol core and
+//!   the runtime), shared by the transports;
 //! - [`ws`]: the WebSocket session actor at `GET /ws` (and the conformance echo); the only file
 //!   that imports actix-web-actors;
 //! - [`gate`]: the STOMP [`Gate`](crate::stomp::Gate): tokens and the destination ACL;
@@ -13,6 +15,7 @@
 //! Sits at the top with `http`: it may use the services, the broker, `stomp` and `auth`;
 //! nothing imports it but the wiring.
 
+pub mod driver;
 pub mod error;
 pub mod gate;
 pub mod meter;

@@ -1,0 +1,340 @@
+//! One STOMP session, whatever carries it: the glue between the pure protocol core
+//! ([`Session`]) and the runtime, shared by every transport (WebSocket, plain TCP, SockJS).
+//!
+//! A transport's actor owns a [`Driver`] and hands it what arrives (bytes, broker deliveries,
+//! evictions, its timer firing) together with a [`Link`]: the transport's side of the
+//! connection (write a frame, close, count the backlog, give the broker an [`Outlet`], arm the
+//! one deadline timer). The driver feeds the core, then carries out the actions the core
+//! returns, in order: writes, broker (un)subscriptions, publications (`/topic/ops/...` to the
+//! broker with a `sender` header, `/app/...` to [`super::routes`]) and the close. It registers
+//! with the broker once the session is authenticated and deregisters when the transport says
+//! the connection is gone ([`Driver::stopped`]), so every way a session ends is noticed at once.
+//!
+//! Slow consumers: after each delivery the driver asks the link how many bytes wait for the
+//! peer; past the configured limit the session is sent an ERROR and closed. The broker
+//! separately evicts a session whose mailbox is full ([`Driver::evicted`]).
+//!
+//! It must not know the transport: framing, buffering and socket rules stay in the transports.
+
+use std::sync::Arc;
+
+use actix::Addr;
+use bytes::{Bytes, BytesMut};
+
+use super::gate::StompGate;
+use super::relay::COMMAND_QUEUE;
+use super::routes;
+use crate::auth::{Principal, Role};
+use crate::broker::acl::{self, Destination};
+use crate::broker::messages::{Deliver, Deregister, Outlet, Publish, Register, Subscribe, Unsubscribe};
+use crate::broker::{Broker, SessionKey};
+use crate::command::service::ClientOnline;
+use crate::config::Config;
+use crate::http::AppState;
+use crate::stomp::{Action, HeartBeat, Phase, ProtocolError, Session, SessionConfig};
+use crate::time::{Clock, Millis};
+
+/// Deliveries that may wait in a session's mailbox before the broker evicts it.
+pub const SESSION_MAILBOX_CAPACITY: usize = 1_024;
+/// The CONNECTED `server` header.
+pub const SERVER_NAME: &str = concat!("kwanje/", env!("CARGO_PKG_VERSION"));
+/// Inbound buffer capacity a session keeps between inputs; an idle session keeps none above it.
+const KEEP_INBOUND_CAPACITY: usize = 4 * 1024;
+
+/// Per-server settings of STOMP sessions (from `Config`).
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub heart_beat: HeartBeat,
+    /// Bytes queued for a client past which it is a slow consumer.
+    pub outbound_limit: usize,
+}
+
+impl Settings {
+    pub fn from_config(config: &Config) -> Self {
+        let beat = config.stomp_heart_beat_ms;
+        Settings {
+            heart_beat: HeartBeat {
+                send_ms: beat,
+                receive_ms: beat,
+            },
+            outbound_limit: config.ws_outbound_limit_bytes,
+        }
+    }
+}
+
+/// The transport's side of one session's connection.
+pub trait Link {
+    /// Queues one encoded frame for the peer (`text`: it is UTF-8, for transports that care).
+    fn write(&mut self, bytes: Bytes, text: bool);
+    /// Bytes queued for the peer that it has not taken yet.
+    fn pending(&self) -> usize;
+    /// Ends the connection after what was written; `normal` after a DISCONNECT, otherwise the
+    /// session ended on an error.
+    fn close(&mut self, normal: bool);
+    /// How the broker reaches this session's actor.
+    fn outlet(&mut self) -> Outlet;
+    /// Arms the session's one timer for `due` (none: disarm); when it fires the transport calls
+    /// [`Driver::tick`].
+    fn arm(&mut self, due: Option<Millis>, now: Millis);
+}
+
+/// The runtime side of one STOMP session.
+pub struct Driver {
+    key: SessionKey,
+    session: Session<Principal>,
+    gate: StompGate,
+    broker: Addr<Broker>,
+    services: routes::Services,
+    clock: Arc<dyn Clock>,
+    outbound_limit: usize,
+    /// Bytes received and not yet decoded (a partial frame).
+    inbound: BytesMut,
+    /// What the session asked for, reused between inputs.
+    actions: Vec<Action>,
+    registered: bool,
+    closing: bool,
+}
+
+impl Driver {
+    /// A new session for a connection that just opened.
+    pub fn new(state: &AppState) -> Self {
+        let settings = Settings::from_config(&state.config);
+        let now = state.clock.now();
+        let key = SessionKey(state.ids.next(now).unsigned_abs());
+        let mut config = SessionConfig::new(key.to_string(), SERVER_NAME);
+        config.heart_beat = settings.heart_beat;
+        Driver {
+            key,
+            session: Session::new(config, now),
+            gate: StompGate::new(state.keys.clone()),
+            broker: state.broker.clone(),
+            services: routes::Services {
+                devices: state.devices.clone(),
+                commands: state.commands.clone(),
+                taxis: state.taxis.clone(),
+            },
+            clock: state.clock.clone(),
+            outbound_limit: settings.outbound_limit,
+            inbound: BytesMut::new(),
+            actions: Vec::new(),
+            registered: false,
+            closing: false,
+        }
+    }
+
+    pub fn key(&self) -> SessionKey {
+        self.key
+    }
+
+    /// The transport is open: arm the first deadline (the CONNECT window).
+    pub fn started(&mut self, link: &mut impl Link) {
+        let now = self.clock.now();
+        self.reschedule(link, now);
+        log::debug!("stomp session opened session={}", self.key);
+    }
+
+    /// Bytes from the peer: any number of frames, or pieces of one.
+    pub fn data(&mut self, data: &[u8], link: &mut impl Link) {
+        let now = self.clock.now();
+        self.inbound.extend_from_slice(data);
+        self.session
+            .on_bytes(&mut self.inbound, now, &self.gate, &mut self.actions);
+        if self.inbound.is_empty() && self.inbound.capacity() > KEEP_INBOUND_CAPACITY {
+            self.inbound = BytesMut::new();
+        }
+        self.register(link);
+        self.carry_out(link, now);
+        self.reschedule(link, now);
+    }
+
+    /// The peer showed it is alive without sending STOMP bytes (a WebSocket ping or pong).
+    pub fn alive(&mut self) {
+        self.session.on_data_received(self.clock.now());
+    }
+
+    /// The timer armed through [`Link::arm`] fired.
+    pub fn tick(&mut self, link: &mut impl Link) {
+        let now = self.clock.now();
+        self.session.on_tick(now, &mut self.actions);
+        self.carry_out(link, now);
+        self.reschedule(link, now);
+    }
+
+    /// Messages from the broker for one of this session's subscriptions.
+    pub fn deliver(&mut self, msg: &Deliver, link: &mut impl Link) {
+        let now = self.clock.now();
+        for message in msg.messages.iter() {
+            self.session.deliver(&msg.subscription, message, now, &mut self.actions);
+        }
+        self.carry_out(link, now);
+        let pending = link.pending();
+        if pending > self.outbound_limit {
+            let limit = self.outbound_limit;
+            self.slow_consumer(
+                format!("{pending} bytes wait to be written to this session; the limit is {limit}"),
+                link,
+            );
+        }
+    }
+
+    /// The broker found this session's mailbox full and dropped it.
+    pub fn evicted(&mut self, reason: &str, link: &mut impl Link) {
+        let detail = format!("{SESSION_MAILBOX_CAPACITY} messages wait for this session ({reason})");
+        self.slow_consumer(detail, link);
+    }
+
+    /// The transport is closing on its own (a close frame, a socket error): no more writes.
+    pub fn closing(&mut self) {
+        self.closing = true;
+    }
+
+    /// The connection is gone, however it went: leave the broker.
+    pub fn stopped(&mut self) {
+        self.session.on_transport_closed(&mut self.actions);
+        self.actions.clear();
+        if self.registered {
+            self.broker.do_send(Deregister { session: self.key });
+        }
+        let who = self.session.principal().map_or("-", |p| p.name.as_str());
+        log::info!("stomp session ended session={} principal={who}", self.key);
+    }
+
+    /// The gate PC or kiosk this session speaks for, when its principal is a client.
+    fn client_id(&self) -> Option<String> {
+        let who = self.session.principal()?;
+        (who.role == Role::Client).then(|| acl::user_of(who).to_owned())
+    }
+
+    /// Registers with the broker once the session is authenticated, before any of its
+    /// subscriptions reach the broker (the same mailbox keeps them in order).
+    fn register(&mut self, link: &mut impl Link) {
+        if self.registered {
+            return;
+        }
+        let Some(principal) = self.session.principal() else {
+            return;
+        };
+        self.broker.do_send(Register {
+            session: self.key,
+            user: acl::user_of(principal).to_owned(),
+            client: principal.client.clone().filter(|_| principal.role == Role::Client),
+            outlet: link.outlet(),
+        });
+        self.registered = true;
+    }
+
+    /// Carries out the session's actions in order. A publication the server refuses aborts the
+    /// session: what the frames after it asked for is dropped, and the abort's ERROR and close
+    /// are carried out instead.
+    fn carry_out(&mut self, link: &mut impl Link, now: Millis) {
+        let mut actions = std::mem::take(&mut self.actions);
+        let mut refused = None;
+        for action in actions.drain(..) {
+            if refused.is_some() {
+                continue;
+            }
+            match action {
+                Action::Send { bytes, text } => link.write(bytes, text),
+                Action::Subscribe { id, destination } => {
+                    let commands_queue = destination == COMMAND_QUEUE;
+                    self.broker.do_send(Subscribe {
+                        session: self.key,
+                        id,
+                        destination,
+                    });
+                    // Commands waiting for this client go out once it listens for them, not at
+                    // CONNECT: the subscription is in the broker's mailbox ahead of them.
+                    if let (true, Some(client)) = (commands_queue, self.client_id()) {
+                        self.services.commands.do_send(ClientOnline { client_id: client });
+                    }
+                }
+                Action::Unsubscribe { id, .. } => {
+                    if self.registered {
+                        self.broker.do_send(Unsubscribe { session: self.key, id });
+                    }
+                }
+                Action::Publish {
+                    destination,
+                    headers,
+                    body,
+                } => {
+                    if let Err(err) = self.publish(destination, headers, body) {
+                        refused = Some(err);
+                    }
+                }
+                Action::Close => self.close(link),
+            }
+        }
+        self.actions = actions;
+        if let Some(err) = refused {
+            self.session.abort(err, now, &mut self.actions);
+            self.carry_out(link, now);
+        }
+    }
+
+    /// A SEND that took effect: an operators' broadcast goes to the broker with its sender, an
+    /// application destination to its route.
+    fn publish(
+        &mut self,
+        destination: String,
+        mut headers: Vec<(String, String)>,
+        body: Bytes,
+    ) -> Result<(), ProtocolError> {
+        let Some(principal) = self.session.principal() else {
+            return Ok(());
+        };
+        if let Ok(Destination::Ops { .. }) = Destination::parse(&destination) {
+            headers.push(("sender".to_owned(), principal.name.clone()));
+            self.broker.do_send(Publish {
+                destination,
+                headers,
+                body,
+            });
+            return Ok(());
+        }
+        match routes::route(&self.services, principal, &destination, &body) {
+            Ok(routed) => {
+                log::trace!(
+                    "stomp send routed session={} destination={destination} result={routed:?}",
+                    self.key
+                );
+                Ok(())
+            }
+            Err(err) => {
+                log::warn!(
+                    "stomp send refused session={} destination={destination} error={err}",
+                    self.key
+                );
+                Err(err.into_protocol(&destination))
+            }
+        }
+    }
+
+    fn close(&mut self, link: &mut impl Link) {
+        if self.closing {
+            return;
+        }
+        self.closing = true;
+        link.close(self.session.phase() == Phase::Disconnected);
+    }
+
+    /// Arms the timer for the session's next deadline unless an earlier one is armed. A timer
+    /// that fires before a deadline that moved later finds nothing due and re-arms.
+    fn reschedule(&mut self, link: &mut impl Link, now: Millis) {
+        if self.closing {
+            return;
+        }
+        link.arm(self.session.next_deadline(), now);
+    }
+
+    fn slow_consumer(&mut self, detail: String, link: &mut impl Link) {
+        if self.session.is_closed() {
+            return;
+        }
+        log::warn!("stomp slow consumer session={} detail={detail:?}", self.key);
+        let now = self.clock.now();
+        self.session
+            .abort(ProtocolError::SlowConsumer { detail }, now, &mut self.actions);
+        self.carry_out(link, now);
+    }
+}
