@@ -234,11 +234,17 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         clock,
     });
     let app_state = state.clone();
+    let sessions = web::Data::new(transport::driver::Shared::new(&state));
     let conformance = config.conformance;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
-            .wrap(middleware::Logger::new("http request=\"%r\" status=%s bytes=%b ms=%D"))
+            .app_data(sessions.clone())
+            // A WebSocket's response lives as long as its session: the logger would hold a
+            // copy of its format per session until then. Sessions log their own opening and end.
+            .wrap(
+                middleware::Logger::new("http request=\"%r\" status=%s bytes=%b ms=%D").exclude(transport::STOMP_PATH),
+            )
             .configure(|cfg| transport::routes(cfg, conformance))
             .configure(http::routes)
     })

@@ -31,6 +31,7 @@ use crate::broker::{Broker, SessionKey};
 use crate::command::service::ClientOnline;
 use crate::config::Config;
 use crate::http::AppState;
+use crate::ids::IdGen;
 use crate::stomp::{Action, HeartBeat, Phase, ProtocolError, Session, SessionConfig};
 use crate::time::{Clock, Millis};
 
@@ -38,8 +39,6 @@ use crate::time::{Clock, Millis};
 pub const SESSION_MAILBOX_CAPACITY: usize = 1_024;
 /// The CONNECTED `server` header.
 pub const SERVER_NAME: &str = concat!("kwanje/", env!("CARGO_PKG_VERSION"));
-/// Inbound buffer capacity a session keeps between inputs; an idle session keeps none above it.
-const KEEP_INBOUND_CAPACITY: usize = 4 * 1024;
 
 /// Per-server settings of STOMP sessions (from `Config`).
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +58,41 @@ impl Settings {
             },
             outbound_limit: config.ws_outbound_limit_bytes,
         }
+    }
+}
+
+/// What every session of a server shares: made once at start, behind one `Arc`, so a session
+/// holds one pointer instead of a clone of each address (each clone of an actor address is an
+/// allocation, and an idle session's memory is the figure to keep small).
+pub struct Shared {
+    broker: Addr<Broker>,
+    services: routes::Services,
+    clock: Arc<dyn Clock>,
+    ids: Arc<IdGen>,
+    gate: StompGate,
+    settings: Settings,
+}
+
+impl Shared {
+    pub fn new(state: &AppState) -> Self {
+        Shared {
+            broker: state.broker.clone(),
+            services: routes::Services {
+                devices: state.devices.clone(),
+                commands: state.commands.clone(),
+                taxis: state.taxis.clone(),
+            },
+            clock: state.clock.clone(),
+            ids: state.ids.clone(),
+            gate: StompGate::new(state.keys.clone()),
+            settings: Settings::from_config(&state.config),
+        }
+    }
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").field("settings", &self.settings).finish()
     }
 }
 
@@ -82,12 +116,8 @@ pub trait Link {
 pub struct Driver {
     key: SessionKey,
     session: Session<Principal>,
-    gate: StompGate,
-    broker: Addr<Broker>,
-    services: routes::Services,
-    clock: Arc<dyn Clock>,
-    outbound_limit: usize,
-    /// Bytes received and not yet decoded (a partial frame).
+    shared: Arc<Shared>,
+    /// Bytes received and not yet decoded (a partial frame); no allocation while empty.
     inbound: BytesMut,
     /// What the session asked for, reused between inputs.
     actions: Vec<Action>,
@@ -97,24 +127,15 @@ pub struct Driver {
 
 impl Driver {
     /// A new session for a connection that just opened.
-    pub fn new(state: &AppState) -> Self {
-        let settings = Settings::from_config(&state.config);
-        let now = state.clock.now();
-        let key = SessionKey(state.ids.next(now).unsigned_abs());
+    pub fn new(shared: Arc<Shared>) -> Self {
+        let now = shared.clock.now();
+        let key = SessionKey(shared.ids.next(now).unsigned_abs());
         let mut config = SessionConfig::new(key.to_string(), SERVER_NAME);
-        config.heart_beat = settings.heart_beat;
+        config.heart_beat = shared.settings.heart_beat;
         Driver {
             key,
             session: Session::new(config, now),
-            gate: StompGate::new(state.keys.clone()),
-            broker: state.broker.clone(),
-            services: routes::Services {
-                devices: state.devices.clone(),
-                commands: state.commands.clone(),
-                taxis: state.taxis.clone(),
-            },
-            clock: state.clock.clone(),
-            outbound_limit: settings.outbound_limit,
+            shared,
             inbound: BytesMut::new(),
             actions: Vec::new(),
             registered: false,
@@ -128,18 +149,20 @@ impl Driver {
 
     /// The transport is open: arm the first deadline (the CONNECT window).
     pub fn started(&mut self, link: &mut impl Link) {
-        let now = self.clock.now();
+        let now = self.shared.clock.now();
         self.reschedule(link, now);
         log::debug!("stomp session opened session={}", self.key);
     }
 
     /// Bytes from the peer: any number of frames, or pieces of one.
     pub fn data(&mut self, data: &[u8], link: &mut impl Link) {
-        let now = self.clock.now();
+        let now = self.shared.clock.now();
         self.inbound.extend_from_slice(data);
         self.session
-            .on_bytes(&mut self.inbound, now, &self.gate, &mut self.actions);
-        if self.inbound.is_empty() && self.inbound.capacity() > KEEP_INBOUND_CAPACITY {
+            .on_bytes(&mut self.inbound, now, &self.shared.gate, &mut self.actions);
+        // Most inputs are whole frames: keep no buffer between them (thousands of idle
+        // sessions would each hold one).
+        if self.inbound.is_empty() {
             self.inbound = BytesMut::new();
         }
         self.register(link);
@@ -149,12 +172,12 @@ impl Driver {
 
     /// The peer showed it is alive without sending STOMP bytes (a WebSocket ping or pong).
     pub fn alive(&mut self) {
-        self.session.on_data_received(self.clock.now());
+        self.session.on_data_received(self.shared.clock.now());
     }
 
     /// The timer armed through [`Link::arm`] fired.
     pub fn tick(&mut self, link: &mut impl Link) {
-        let now = self.clock.now();
+        let now = self.shared.clock.now();
         self.session.on_tick(now, &mut self.actions);
         self.carry_out(link, now);
         self.reschedule(link, now);
@@ -162,14 +185,14 @@ impl Driver {
 
     /// Messages from the broker for one of this session's subscriptions.
     pub fn deliver(&mut self, msg: &Deliver, link: &mut impl Link) {
-        let now = self.clock.now();
+        let now = self.shared.clock.now();
         for message in msg.messages.iter() {
             self.session.deliver(&msg.subscription, message, now, &mut self.actions);
         }
         self.carry_out(link, now);
         let pending = link.pending();
-        if pending > self.outbound_limit {
-            let limit = self.outbound_limit;
+        let limit = self.shared.settings.outbound_limit;
+        if pending > limit {
             self.slow_consumer(
                 format!("{pending} bytes wait to be written to this session; the limit is {limit}"),
                 link,
@@ -193,7 +216,7 @@ impl Driver {
         self.session.on_transport_closed(&mut self.actions);
         self.actions.clear();
         if self.registered {
-            self.broker.do_send(Deregister { session: self.key });
+            self.shared.broker.do_send(Deregister { session: self.key });
         }
         let who = self.session.principal().map_or("-", |p| p.name.as_str());
         log::info!("stomp session ended session={} principal={who}", self.key);
@@ -214,7 +237,7 @@ impl Driver {
         let Some(principal) = self.session.principal() else {
             return;
         };
-        self.broker.do_send(Register {
+        self.shared.broker.do_send(Register {
             session: self.key,
             user: acl::user_of(principal).to_owned(),
             client: principal.client.clone().filter(|_| principal.role == Role::Client),
@@ -237,7 +260,7 @@ impl Driver {
                 Action::Send { bytes, text } => link.write(bytes, text),
                 Action::Subscribe { id, destination } => {
                     let commands_queue = destination == COMMAND_QUEUE;
-                    self.broker.do_send(Subscribe {
+                    self.shared.broker.do_send(Subscribe {
                         session: self.key,
                         id,
                         destination,
@@ -245,12 +268,15 @@ impl Driver {
                     // Commands waiting for this client go out once it listens for them, not at
                     // CONNECT: the subscription is in the broker's mailbox ahead of them.
                     if let (true, Some(client)) = (commands_queue, self.client_id()) {
-                        self.services.commands.do_send(ClientOnline { client_id: client });
+                        self.shared
+                            .services
+                            .commands
+                            .do_send(ClientOnline { client_id: client });
                     }
                 }
                 Action::Unsubscribe { id, .. } => {
                     if self.registered {
-                        self.broker.do_send(Unsubscribe { session: self.key, id });
+                        self.shared.broker.do_send(Unsubscribe { session: self.key, id });
                     }
                 }
                 Action::Publish {
@@ -285,14 +311,14 @@ impl Driver {
         };
         if let Ok(Destination::Ops { .. }) = Destination::parse(&destination) {
             headers.push(("sender".to_owned(), principal.name.clone()));
-            self.broker.do_send(Publish {
+            self.shared.broker.do_send(Publish {
                 destination,
                 headers,
                 body,
             });
             return Ok(());
         }
-        match routes::route(&self.services, principal, &destination, &body) {
+        match routes::route(&self.shared.services, principal, &destination, &body) {
             Ok(routed) => {
                 log::trace!(
                     "stomp send routed session={} destination={destination} result={routed:?}",
@@ -332,7 +358,7 @@ impl Driver {
             return;
         }
         log::warn!("stomp slow consumer session={} detail={detail:?}", self.key);
-        let now = self.clock.now();
+        let now = self.shared.clock.now();
         self.session
             .abort(ProtocolError::SlowConsumer { detail }, now, &mut self.actions);
         self.carry_out(link, now);

@@ -27,9 +27,12 @@ pub mod ws;
 
 use actix_web::web;
 
+/// Where STOMP over WebSocket is served.
+pub const STOMP_PATH: &str = "/ws";
+
 /// Registers `GET /ws`, and `GET /ws-echo` when `conformance` is on.
 pub fn routes(cfg: &mut web::ServiceConfig, conformance: bool) {
-    cfg.route("/ws", web::get().to(ws::stomp));
+    cfg.route(STOMP_PATH, web::get().to(ws::stomp));
     if conformance {
         cfg.route("/ws-echo", web::get().to(ws::echo));
     }

@@ -24,11 +24,10 @@ use actix_web_actors::ws::{self, CloseCode, CloseReason, Message, ProtocolError 
 use bytes::Bytes;
 use bytestring::ByteString;
 
-use super::driver::{Driver, Link, SESSION_MAILBOX_CAPACITY};
+use super::driver::{Driver, Link, Shared, SESSION_MAILBOX_CAPACITY};
 use super::meter::Meter;
 use super::reassembly::{Assembled, Fragment, Reassembler, ReassemblyError};
 use crate::broker::messages::{Deliver, Evict, Outlet};
-use crate::http::AppState;
 use crate::stomp::codec::MAX_FRAME_BYTES;
 use crate::supervision::LazyTimer;
 use crate::time::Millis;
@@ -44,12 +43,19 @@ pub const MAX_ECHO_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 pub async fn stomp(
     req: HttpRequest,
     payload: web::Payload,
-    state: web::Data<AppState>,
+    shared: web::Data<Shared>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let mut response = ws::handshake_with_protocols(&req, &STOMP_SUBPROTOCOLS)?;
     let meter = Meter::default();
+    let driver = Driver::new(shared.into_inner());
+    // The access log leaves `/ws` out (it would hold its state for the session's whole life).
+    log::info!(
+        "stomp websocket accepted session={} peer={}",
+        driver.key(),
+        req.peer_addr().map_or_else(|| "-".to_owned(), |a| a.to_string())
+    );
     let socket = StompSocket {
-        driver: Driver::new(&state),
+        driver,
         meter: meter.clone(),
         timer: LazyTimer::default(),
     };
