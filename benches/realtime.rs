@@ -4,7 +4,11 @@
 //! 1. RSS per idle STOMP session, at 10,000 sessions;
 //! 2. fan-out of one message to 10,000 subscribers: delivery latency p50/p99 and messages
 //!    delivered per second;
-//! 3. heartbeat ingest from 1,000 client sessions: frames/s and device heartbeats/s.
+//! 3. heartbeat ingest from 1,000 client sessions: frames/s and device heartbeats/s;
+//!
+//! and first, for scale, this machine's floor for the fan-out: the same number of loopback
+//! connections, no server and no protocol, two threads each writing one message to half of them
+//! (one write per subscriber, the least any server must do) and the same kind of clients reading.
 //!
 //! Run: `cargo bench --bench realtime` (sizes via `BENCH_SESSIONS`, `BENCH_FANOUT_MESSAGES`,
 //! `BENCH_CLIENTS`, `BENCH_DEVICES_PER_CLIENT`, `BENCH_FRAMES_PER_CLIENT`). Needs an open-file
@@ -27,6 +31,111 @@ mod support;
 use support::*;
 
 const FANOUT_TOPIC: &str = "/topic/ops/bench";
+/// About the size of a fan-out MESSAGE frame in its WebSocket frame.
+const FLOOR_MESSAGE_BYTES: usize = 250;
+
+/// Phase 0: the fan-out floor of this machine (see the top of this file). The writing side is
+/// this bench binary again, in its own process as the server is ([`floor_writer`]).
+async fn fanout_floor(n: usize, rounds: usize) -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    use tokio::io::AsyncReadExt;
+    let mut writer = std::process::Command::new(std::env::current_exe()?)
+        .env(FLOOR_WRITER_ENV, n.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let mut commands = writer.stdin.take().context("writer stdin")?;
+    let mut answers = std::io::BufReader::new(writer.stdout.take().context("writer stdout")?);
+    let mut line = String::new();
+    answers.read_line(&mut line)?;
+    let addr: std::net::SocketAddr = line.trim().parse()?;
+    let epoch = Instant::now();
+    let received = Arc::new(AtomicUsize::new(0));
+    let gate = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
+    let mut tasks = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (gate, received) = (gate.clone(), received.clone());
+        tasks.push(tokio::spawn(async move {
+            let permit = gate.acquire_owned().await?;
+            let mut stream = tokio::net::TcpStream::connect(addr).await?;
+            drop(permit);
+            let mut arrivals = Vec::with_capacity(rounds);
+            let (mut total, mut buf) = (0, [0u8; 4096]);
+            while arrivals.len() < rounds {
+                let got = stream.read(&mut buf).await?;
+                anyhow::ensure!(got > 0, "floor connection closed");
+                total += got;
+                while total >= FLOOR_MESSAGE_BYTES * (arrivals.len() + 1) {
+                    arrivals.push(u64::try_from(epoch.elapsed().as_micros())?);
+                    received.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            anyhow::Ok(arrivals)
+        }));
+    }
+    line.clear();
+    answers.read_line(&mut line)?; // "accepted"
+    let mut starts = Vec::with_capacity(rounds);
+    for round in 0..rounds {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        starts.push(u64::try_from(epoch.elapsed().as_micros())?);
+        writeln!(commands, "write")?;
+        commands.flush()?;
+        while received.load(Ordering::Relaxed) < n * (round + 1) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    drop(commands);
+    let mut all = Vec::with_capacity(n * rounds);
+    for task in tasks {
+        for (round, at) in task.await??.into_iter().enumerate() {
+            all.push(at.saturating_sub(starts[round]));
+        }
+    }
+    writer.wait()?;
+    all.sort_unstable();
+    out(&format!(
+        "fan-out floor (no server, no protocol): {rounds} writes x {n} loopback connections from 2 threads; \
+         latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        percentile(&all, 0.50) as f64 / 1e3,
+        percentile(&all, 0.99) as f64 / 1e3,
+        all.last().copied().unwrap_or(0) as f64 / 1e3,
+    ));
+    Ok(())
+}
+
+/// Set (to the connection count) in the floor's writing process.
+const FLOOR_WRITER_ENV: &str = "BENCH_FLOOR_WRITER";
+
+/// The floor's writing side: accepts the connections, then on each line of stdin writes one
+/// message to every connection, from two threads.
+fn floor_writer(n: usize) -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    println!("{}", listener.local_addr()?);
+    let streams = (0..n)
+        .map(|_| {
+            let (stream, _) = listener.accept()?;
+            stream.set_nodelay(true)?;
+            Ok(stream)
+        })
+        .collect::<std::io::Result<Vec<_>>>()?;
+    println!("accepted");
+    let message = [b'x'; FLOOR_MESSAGE_BYTES];
+    for command in std::io::stdin().lock().lines() {
+        command?;
+        std::thread::scope(|scope| {
+            for half in streams.chunks(n.div_ceil(2)) {
+                scope.spawn(move || {
+                    for mut stream in half {
+                        stream.write_all(&message).expect("a floor write");
+                    }
+                });
+            }
+        });
+    }
+    Ok(())
+}
 
 /// Phases 1 and 2: idle RSS at `n` sessions, then fan-out of `messages` messages to them all.
 async fn idle_and_fanout(n: usize, messages: usize) -> anyhow::Result<()> {
@@ -93,6 +202,7 @@ async fn idle_and_fanout(n: usize, messages: usize) -> anyhow::Result<()> {
     let operator = token(&keys, "bench-operator", Role::Operator, None);
     let mut publisher = Session::open(&server.addr, &operator).await?;
     let cpu_before = server.cpu_us()?;
+    let clients_cpu_before = cpu_us_of("self")?;
     let mut sent_at = Vec::with_capacity(messages);
     for m in 0..messages {
         let sent = u64::try_from(epoch.elapsed().as_micros())?;
@@ -118,6 +228,7 @@ async fn idle_and_fanout(n: usize, messages: usize) -> anyhow::Result<()> {
     }
     // Includes the publisher's own session and 50 ms idle gaps (negligible CPU).
     let fanout_cpu = server.cpu_us()?.saturating_sub(cpu_before);
+    let clients_cpu = cpu_us_of("self")?.saturating_sub(clients_cpu_before);
     let mut all = Vec::with_capacity(n * messages);
     let mut last_arrival = vec![0u64; messages];
     let mut sessions = Vec::with_capacity(n);
@@ -139,14 +250,15 @@ async fn idle_and_fanout(n: usize, messages: usize) -> anyhow::Result<()> {
     out(&format!(
         "fan-out: {messages} messages x {n} subscribers = {} deliveries; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
          one message reaches all {n} in {:.1} ms on average = {:.0} messages delivered/s; \
-         server CPU {:.1} us per delivery",
+         server CPU {:.1} us per delivery, clients' CPU {:.1} us per delivery",
         all.len(),
         percentile(&all, 0.50) as f64 / 1e3,
         percentile(&all, 0.99) as f64 / 1e3,
         all.last().copied().unwrap_or(0) as f64 / 1e3,
         mean_span * 1e3,
         n as f64 / mean_span,
-        fanout_cpu as f64 / (n * messages) as f64
+        fanout_cpu as f64 / (n * messages) as f64,
+        clients_cpu as f64 / (n * messages) as f64
     ));
     drop(sessions);
     Ok(())
@@ -261,6 +373,9 @@ async fn heartbeat_ingest(clients_n: usize, per_client: usize, frames: usize) ->
 }
 
 fn main() -> anyhow::Result<()> {
+    if let Ok(n) = std::env::var(FLOOR_WRITER_ENV) {
+        return floor_writer(n.parse()?);
+    }
     let sessions = env_or("BENCH_SESSIONS", 10_000);
     let messages = env_or("BENCH_FANOUT_MESSAGES", 20);
     let clients_n = env_or("BENCH_CLIENTS", 1_000);
@@ -276,6 +391,7 @@ fn main() -> anyhow::Result<()> {
         num_cores()
     ));
     runtime.block_on(async {
+        fanout_floor(sessions, messages).await?;
         idle_and_fanout(sessions, messages).await?;
         heartbeat_ingest(clients_n, per_client, frames).await
     })

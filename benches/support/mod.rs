@@ -56,12 +56,7 @@ impl Drop for ServerProcess {
 impl ServerProcess {
     /// User + system CPU time the server has used, in microseconds.
     pub fn cpu_us(&self) -> anyhow::Result<u64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
-        // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
-        let after = stat.rsplit_once(')').context("stat format")?.1;
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
-        Ok(ticks * 1_000_000 / CLOCK_TICKS_PER_SEC)
+        cpu_us_of(&self.child.id().to_string())
     }
 
     pub fn rss_kib(&self) -> anyhow::Result<u64> {
@@ -69,6 +64,16 @@ impl ServerProcess {
         let line = status.lines().find(|l| l.starts_with("VmRSS:")).context("no VmRSS")?;
         Ok(line.split_whitespace().nth(1).context("VmRSS value")?.parse()?)
     }
+}
+
+/// CPU time (user + system) process `pid` (or `self`) has used, in microseconds.
+pub fn cpu_us_of(pid: &str) -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
+    let after = stat.rsplit_once(')').context("stat format")?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
+    Ok(ticks * 1_000_000 / CLOCK_TICKS_PER_SEC)
 }
 
 pub fn free_port() -> anyhow::Result<u16> {
