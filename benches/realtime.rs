@@ -112,7 +112,7 @@ const FLOOR_WRITER_ENV: &str = "BENCH_FLOOR_WRITER";
 fn floor_writer(n: usize) -> anyhow::Result<()> {
     use std::io::{BufRead, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    println!("{}", listener.local_addr()?);
+    out(&listener.local_addr()?.to_string());
     let streams = (0..n)
         .map(|_| {
             let (stream, _) = listener.accept()?;
@@ -120,7 +120,7 @@ fn floor_writer(n: usize) -> anyhow::Result<()> {
             Ok(stream)
         })
         .collect::<std::io::Result<Vec<_>>>()?;
-    println!("accepted");
+    out("accepted");
     let message = [b'x'; FLOOR_MESSAGE_BYTES];
     for command in std::io::stdin().lock().lines() {
         command?;
