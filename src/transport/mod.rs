@@ -23,6 +23,7 @@ pub mod payloads;
 pub mod reassembly;
 pub mod relay;
 pub mod routes;
+pub mod sockjs;
 pub mod ws;
 
 use actix_web::web;
