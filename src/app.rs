@@ -235,11 +235,13 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     });
     let app_state = state.clone();
     let conformance = config.conformance;
+    // One registry of SockJS sessions for every worker: a session's requests land on any of them.
+    let sockjs_sessions = web::Data::new(transport::sockjs::Registry::default().start());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
             .wrap(middleware::Logger::new("http request=\"%r\" status=%s bytes=%b ms=%D"))
-            .configure(|cfg| transport::routes(cfg, conformance))
+            .configure(|cfg| transport::routes(cfg, conformance, &sockjs_sessions))
             .configure(http::routes)
     })
     .workers(config.http_workers())
