@@ -246,6 +246,9 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     })
     .workers(config.http_workers())
     .shutdown_timeout(config.shutdown_timeout().as_secs())
+    // A client that closes its side is gone: browsers never half-close, and a long poll or a
+    // SockJS streaming response must notice a closed tab at once, not at its next write.
+    .h1_allow_half_closed(false)
     .disable_signals()
     .bind(&config.bind)
     .map_err(|source| StartError::Bind {

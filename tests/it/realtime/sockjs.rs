@@ -458,3 +458,39 @@ async fn a_browser_that_stops_polling_is_dropped_as_a_slow_consumer_at_the_byte_
         Some(SockFrame::Close(1008, "Policy violation".into()))
     );
 }
+
+#[actix_web::test]
+async fn a_receiving_request_cut_off_mid_way_ends_the_session_at_once() {
+    let s = Server::start(Backend::Sqlite).await;
+    s.register("gate-1", &[], 60_000, 3).await;
+    let mut viewer = session(&s, "viewer-1", Role::Viewer).await;
+    viewer.subscribe("p", "/topic/presence", "auto").await;
+    for transport in [Transport::Streaming, Transport::Polling] {
+        let mut sock = connected(&s, transport, "gate-1", Role::Client).await;
+        assert_eq!(viewer.recv_json().await.1["online"], true);
+        if transport == Transport::Polling {
+            // A poll left waiting, then abandoned by the browser.
+            let url = sock.url.clone();
+            let waiting = actix_web::rt::spawn(async move { http().post(format!("{url}/xhr")).send().await });
+            actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+            waiting.abort();
+        }
+        let cut = Instant::now();
+        sock.drop_receiver();
+        let (_, json) = viewer.recv_json().await;
+        assert_eq!(
+            (json["client_id"].as_str(), json["online"].as_bool()),
+            (Some("gate-1"), Some(false))
+        );
+        assert!(
+            cut.elapsed() < Duration::from_secs(2),
+            "{transport:?}: {:?}",
+            cut.elapsed()
+        );
+        assert_eq!(
+            sock.poll().await,
+            "c[1002,\"Connection interrupted\"]\n",
+            "{transport:?}"
+        );
+    }
+}

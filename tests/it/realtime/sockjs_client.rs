@@ -237,6 +237,12 @@ impl SockJs {
         }
     }
 
+    /// Drops the receiving side (a streaming response) without reading it to the end.
+    pub fn drop_receiver(&mut self) {
+        self.stream = None;
+        self.buf.clear();
+    }
+
     /// Sends one WebSocket text message as it is.
     pub async fn send_ws_text(&mut self, text: &str) {
         let ws = self.ws.as_mut().expect("a WebSocket transport");
