@@ -236,6 +236,8 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     let app_state = state.clone();
     let sessions = web::Data::new(transport::driver::Shared::new(&state));
     let conformance = config.conformance;
+    // One registry of SockJS sessions for every worker: a session's requests land on any of them.
+    let sockjs_sessions = web::Data::new(transport::sockjs::Registry::default().start());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
@@ -243,13 +245,17 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
             // A WebSocket's response lives as long as its session: the logger would hold a
             // copy of its format per session until then. Sessions log their own opening and end.
             .wrap(
-                middleware::Logger::new("http request=\"%r\" status=%s bytes=%b ms=%D").exclude(transport::STOMP_PATH),
+                middleware::Logger::new("http request=\"%r\" status=%s bytes=%b ms=%D")
+                    .exclude_regex(transport::LONG_LIVED_PATHS),
             )
-            .configure(|cfg| transport::routes(cfg, conformance))
+            .configure(|cfg| transport::routes(cfg, conformance, &sockjs_sessions))
             .configure(http::routes)
     })
     .workers(config.http_workers())
     .shutdown_timeout(config.shutdown_timeout().as_secs())
+    // A client that closes its side is gone: browsers never half-close, and a long poll or a
+    // SockJS streaming response must notice a closed tab at once, not at its next write.
+    .h1_allow_half_closed(false)
     .disable_signals()
     .bind(&config.bind)
     .map_err(|source| StartError::Bind {

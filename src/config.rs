@@ -9,6 +9,11 @@ use clap::Args;
 pub const DEFAULT_WS_OUTBOUND_LIMIT: usize = 16 * 1024 * 1024;
 /// Default STOMP heart-beat, both directions (the server's `sx,sy`).
 pub const DEFAULT_STOMP_HEART_BEAT_MS: u64 = 10_000;
+/// SockJS 0.3's defaults: a heartbeat frame every 25 s, a session gone 5 s after its last
+/// receiving request, a streaming response ended after 128 KiB.
+pub const DEFAULT_SOCKJS_HEARTBEAT_MS: u64 = 25_000;
+pub const DEFAULT_SOCKJS_DISCONNECT_DELAY_MS: u64 = 5_000;
+pub const DEFAULT_SOCKJS_STREAM_LIMIT_BYTES: usize = 128 * 1024;
 
 /// `kwanje serve` settings. Every field has an environment variable and a default.
 #[derive(Debug, Clone, Args)]
@@ -62,6 +67,15 @@ pub struct Config {
     /// Bytes queued for one WebSocket client past which it is dropped as a slow consumer.
     #[arg(long, env = "KWANJE_WS_OUTBOUND_LIMIT_BYTES", default_value_t = DEFAULT_WS_OUTBOUND_LIMIT)]
     pub ws_outbound_limit_bytes: usize,
+    /// Milliseconds of silence on a SockJS receiving connection before a heartbeat frame (`h`).
+    #[arg(long, env = "KWANJE_SOCKJS_HEARTBEAT_MS", default_value_t = DEFAULT_SOCKJS_HEARTBEAT_MS)]
+    pub sockjs_heartbeat_ms: u64,
+    /// Milliseconds a SockJS session lives with no receiving request (a browser that left).
+    #[arg(long, env = "KWANJE_SOCKJS_DISCONNECT_DELAY_MS", default_value_t = DEFAULT_SOCKJS_DISCONNECT_DELAY_MS)]
+    pub sockjs_disconnect_delay_ms: u64,
+    /// Bytes one SockJS xhr-streaming or eventsource response carries before the client reconnects.
+    #[arg(long, env = "KWANJE_SOCKJS_STREAM_LIMIT_BYTES", default_value_t = DEFAULT_SOCKJS_STREAM_LIMIT_BYTES)]
+    pub sockjs_stream_limit_bytes: usize,
     /// Terminals with a taxi holding lot and a dispatcher, comma-separated.
     #[arg(long, env = "KWANJE_TERMINALS", default_value = DEFAULT_TERMINALS)]
     pub terminals: String,
@@ -132,6 +146,9 @@ impl Config {
             conformance: false,
             stomp_heart_beat_ms: DEFAULT_STOMP_HEART_BEAT_MS,
             ws_outbound_limit_bytes: DEFAULT_WS_OUTBOUND_LIMIT,
+            sockjs_heartbeat_ms: DEFAULT_SOCKJS_HEARTBEAT_MS,
+            sockjs_disconnect_delay_ms: DEFAULT_SOCKJS_DISCONNECT_DELAY_MS,
+            sockjs_stream_limit_bytes: DEFAULT_SOCKJS_STREAM_LIMIT_BYTES,
             terminals: DEFAULT_TERMINALS.into(),
             taxi_regions: DEFAULT_TAXI_REGIONS.into(),
             taxi_joint_zones: String::new(),

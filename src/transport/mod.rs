@@ -2,8 +2,10 @@
 //!
 //! - [`driver`]: one STOMP session whatever carries it (the glue between the protocol core and
 //!   the runtime), shared by the transports;
-//! - [`ws`]: the WebSocket session actor at `GET /ws` (and the conformance echo); the only file
-//!   that imports actix-web-actors;
+//! - [`ws`]: the WebSocket session actor at `GET /ws` and on the SockJS WebSocket transport (and
+//!   the conformance echo); the only file that imports actix-web-actors;
+//! - [`sockjs`]: SockJS 0.3 at `/sockjs` (info, xhr-polling, xhr-streaming, eventsource; the
+//!   WebSocket transport is `ws`'s), a STOMP session inside each SockJS session;
 //! - [`gate`]: the STOMP [`Gate`](crate::stomp::Gate): tokens and the destination ACL;
 //! - [`routes`]: what SENDs to `/app/...` do (heartbeats into the device actors, ...);
 //! - [`meter`]: the outbound backlog count behind the slow-consumer policy;
@@ -23,16 +25,23 @@ pub mod payloads;
 pub mod reassembly;
 pub mod relay;
 pub mod routes;
+pub mod sockjs;
 pub mod ws;
 
+use actix::Addr;
 use actix_web::web;
 
 /// Where STOMP over WebSocket is served.
 pub const STOMP_PATH: &str = "/ws";
+/// Paths whose responses live as long as a session (left out of the access log, which would
+/// otherwise hold its state per session until the end): `/ws` and SockJS's WebSocket transports.
+pub const LONG_LIVED_PATHS: &str = r"^/ws$|^/sockjs/(?:[^/]+/[^/]+/)?websocket$";
 
-/// Registers `GET /ws`, and `GET /ws-echo` when `conformance` is on.
-pub fn routes(cfg: &mut web::ServiceConfig, conformance: bool) {
+/// Registers `GET /ws`, `/sockjs/...` (with the one SockJS session registry), and
+/// `GET /ws-echo` when `conformance` is on.
+pub fn routes(cfg: &mut web::ServiceConfig, conformance: bool, sockjs_sessions: &web::Data<Addr<sockjs::Registry>>) {
     cfg.route(STOMP_PATH, web::get().to(ws::stomp));
+    sockjs::routes(cfg, sockjs_sessions);
     if conformance {
         cfg.route("/ws-echo", web::get().to(ws::echo));
     }

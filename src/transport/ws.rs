@@ -1,21 +1,33 @@
-//! WebSocket sessions: `GET /ws` (STOMP) and, in conformance mode only, `GET /ws-echo`.
+//! WebSocket sessions: `GET /ws` (STOMP), the SockJS WebSocket transport
+//! (`GET /sockjs/{server}/{session}/websocket`, STOMP inside SockJS frames) and, in conformance
+//! mode only, `GET /ws-echo`.
 //!
 //! The only file that imports actix-web-actors (deprecated in 4.3.1 in favour of
 //! `actix-ws`; DESIGN.md chose it, so its items are allowed here and nowhere else).
 //!
 //! [`StompSocket`] is a thin actor around one [`Driver`] (the transport-neutral session glue):
-//! it hands the driver the bytes of every text, binary or continuation message (STOMP frames may
-//! be split over WebSocket messages and several may share one; the core's decoder does not care
-//! where the pieces begin), broker deliveries and evictions, and its timer firing; its [`Link`]
-//! writes frames as WebSocket messages (text when they are UTF-8), counts the backlog with a
-//! [`Meter`] and closes with a close frame. It ends in `stopped`, however the connection ended
-//! (DISCONNECT, ERROR, a dropped socket, a close frame), and the driver leaves the broker there.
+//! it hands the driver what every text, binary or continuation message carries, broker
+//! deliveries and evictions, and its timer firing; its [`Link`] writes frames as WebSocket
+//! messages, counts the backlog with a [`Meter`] and closes with a close frame. It ends in
+//! `stopped`, however the connection ended (DISCONNECT, ERROR, a dropped socket, a close frame),
+//! and the driver leaves the broker there.
+//!
+//! How frames ride on messages is its [`Framing`]: [`Plain`] on `/ws` (a frame per message, text
+//! when it is UTF-8; inbound, the bytes of every piece go straight to the driver, since STOMP
+//! frames may be split over messages and several may share one) and [`SockJsFraming`] on the
+//! SockJS WebSocket (`o` on open, each frame as `a["..."]`, `h` every heartbeat period, a
+//! `c[code,"reason"]` before the close; inbound, each whole message is a JSON array of strings
+//! or one string, and broken JSON closes the socket).
 //!
 //! WebSocket rules: a ping is answered with a pong carrying its payload; a close frame is
 //! answered with a close frame carrying its code, then the connection ends; a protocol error
 //! closes with 1002, invalid UTF-8 with 1007, an oversized frame with 1009.
 
 #![allow(deprecated)]
+
+use std::time::Duration;
+
+use std::sync::Arc;
 
 use actix::prelude::*;
 use actix_http::ws::{Codec, Item};
@@ -27,7 +39,11 @@ use bytestring::ByteString;
 use super::driver::{Driver, Link, Shared, SESSION_MAILBOX_CAPACITY};
 use super::meter::Meter;
 use super::reassembly::{Assembled, Fragment, Reassembler, ReassemblyError};
+use super::sockjs::frame::{self as sockjs_frame, Close};
+use super::sockjs::inbound::decode_ws;
+use super::sockjs::Settings as SockJsSettings;
 use crate::broker::messages::{Deliver, Evict, Outlet};
+use crate::http::AppState;
 use crate::stomp::codec::MAX_FRAME_BYTES;
 use crate::supervision::LazyTimer;
 use crate::time::Millis;
@@ -38,28 +54,58 @@ pub const STOMP_SUBPROTOCOLS: [&str; 3] = ["v12.stomp", "v11.stomp", "v10.stomp"
 pub const MAX_WS_FRAME_BYTES: usize = 2 * MAX_FRAME_BYTES;
 /// Largest message the conformance echo takes (Autobahn's case 9 sends 16 MiB).
 pub const MAX_ECHO_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+/// Largest SockJS WebSocket message: a maximal STOMP frame JSON-quoted (newlines and NULs grow
+/// when escaped), with room to spare.
+pub const MAX_SOCKJS_WS_MESSAGE_BYTES: usize = 4 * MAX_FRAME_BYTES;
 
-/// `GET /ws`: upgrades to a STOMP session.
+/// `GET /ws` (and SockJS's raw `GET /sockjs/websocket`): upgrades to a STOMP session.
 pub async fn stomp(
     req: HttpRequest,
     payload: web::Payload,
     shared: web::Data<Shared>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let mut response = ws::handshake_with_protocols(&req, &STOMP_SUBPROTOCOLS)?;
+    let codec = Codec::new().max_size(MAX_WS_FRAME_BYTES);
+    upgrade(&req, payload, shared.into_inner(), Plain, codec)
+}
+
+/// `GET /sockjs/{server}/{session}/websocket` (ids checked by the caller): upgrades to a STOMP
+/// session inside SockJS frames.
+pub async fn sockjs(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    shared: web::Data<Shared>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let settings = SockJsSettings::from_config(&state.config);
+    let framing = SockJsFraming::new(settings.heartbeat);
+    let codec = Codec::new().max_size(MAX_SOCKJS_WS_MESSAGE_BYTES);
+    upgrade(&req, payload, shared.into_inner(), framing, codec)
+}
+
+fn upgrade<F: Framing>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    shared: Arc<Shared>,
+    framing: F,
+    codec: Codec,
+) -> Result<HttpResponse, actix_web::Error> {
+    let mut response = ws::handshake_with_protocols(req, &STOMP_SUBPROTOCOLS)?;
     let meter = Meter::default();
-    let driver = Driver::new(shared.into_inner());
-    // The access log leaves `/ws` out (it would hold its state for the session's whole life).
+    let driver = Driver::new(shared);
+    // The access log leaves WebSocket paths out (it would hold its state for the session's
+    // whole life).
     log::info!(
-        "stomp websocket accepted session={} peer={}",
+        "stomp websocket accepted session={} path={} peer={}",
         driver.key(),
+        req.path(),
         req.peer_addr().map_or_else(|| "-".to_owned(), |a| a.to_string())
     );
     let socket = StompSocket {
         driver,
         meter: meter.clone(),
         timer: LazyTimer::default(),
+        framing,
     };
-    let codec = Codec::new().max_size(MAX_WS_FRAME_BYTES);
     let stream = WebsocketContext::with_codec(socket, payload, codec);
     Ok(response.streaming(meter.wrap(stream)))
 }
@@ -93,38 +139,183 @@ where
     ctx.stop();
 }
 
+/// A WebSocket message going out.
+pub enum Outbound {
+    Text(ByteString),
+    Binary(Bytes),
+}
+
+/// A WebSocket message (or a piece of one) coming in.
+pub enum Piece {
+    Whole(Bytes),
+    Fragment(Item),
+}
+
+/// What a piece carries for the driver.
+pub enum Unwrapped {
+    /// STOMP bytes, any part of a frame or several.
+    Bytes(Bytes),
+    /// Whole messages of the framing, each fed to the driver in turn.
+    Messages(Vec<String>),
+    /// Nothing yet (a fragment of a message that is not complete).
+    Nothing,
+}
+
+/// How STOMP frames ride on WebSocket messages.
+pub trait Framing: Unpin + 'static {
+    /// Sent first, when the socket opens.
+    fn opening(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// How often a heartbeat text goes out while the socket is open, and the text.
+    fn heartbeat(&self) -> Option<(Duration, &'static str)> {
+        None
+    }
+
+    /// One STOMP frame as a WebSocket message (`text`: the frame is UTF-8).
+    fn outbound(&self, frame: Bytes, text: bool) -> Outbound;
+
+    /// Sent before the close frame when the session ends (`normal`: after a DISCONNECT).
+    fn closing(&self, _normal: bool) -> Option<String> {
+        None
+    }
+
+    /// One inbound message or piece; an error closes the socket with that code.
+    fn inbound(&mut self, piece: Piece) -> Result<Unwrapped, CloseCode>;
+}
+
+/// `/ws`: a frame per message, pieces straight to the driver.
+pub struct Plain;
+
+impl Framing for Plain {
+    fn outbound(&self, frame: Bytes, text: bool) -> Outbound {
+        match text.then(|| ByteString::try_from(frame.clone()).ok()).flatten() {
+            Some(text) => Outbound::Text(text),
+            None => Outbound::Binary(frame),
+        }
+    }
+
+    fn inbound(&mut self, piece: Piece) -> Result<Unwrapped, CloseCode> {
+        Ok(Unwrapped::Bytes(match piece {
+            Piece::Whole(data)
+            | Piece::Fragment(
+                Item::FirstText(data) | Item::FirstBinary(data) | Item::Continue(data) | Item::Last(data),
+            ) => data,
+        }))
+    }
+}
+
+/// The SockJS WebSocket transport's framing.
+pub struct SockJsFraming {
+    heartbeat: Duration,
+    reassembler: Reassembler,
+}
+
+impl SockJsFraming {
+    pub fn new(heartbeat: Duration) -> Self {
+        SockJsFraming {
+            heartbeat,
+            reassembler: Reassembler::new(MAX_SOCKJS_WS_MESSAGE_BYTES),
+        }
+    }
+}
+
+impl Framing for SockJsFraming {
+    fn opening(&self) -> Option<&'static str> {
+        Some(sockjs_frame::OPEN)
+    }
+
+    fn heartbeat(&self) -> Option<(Duration, &'static str)> {
+        Some((self.heartbeat, sockjs_frame::HEARTBEAT))
+    }
+
+    fn outbound(&self, frame: Bytes, text: bool) -> Outbound {
+        if !text {
+            // SockJS carries strings only; STOMP bodies here are JSON, so this is a client's
+            // binary SEND relayed on /topic/ops.
+            log::warn!("sockjs frame is not UTF-8; sent with replacement characters");
+        }
+        let message = String::from_utf8_lossy(&frame);
+        Outbound::Text(ByteString::from(sockjs_frame::messages([message.as_ref()])))
+    }
+
+    fn closing(&self, normal: bool) -> Option<String> {
+        Some(if normal { Close::NORMAL } else { Close::POLICY }.frame())
+    }
+
+    fn inbound(&mut self, piece: Piece) -> Result<Unwrapped, CloseCode> {
+        let message = match piece {
+            Piece::Whole(data) => data,
+            Piece::Fragment(item) => {
+                let fragment = match item {
+                    Item::FirstText(data) => Fragment::First { text: true, data },
+                    Item::FirstBinary(data) => Fragment::First { text: false, data },
+                    Item::Continue(data) => Fragment::Continue(data),
+                    Item::Last(data) => Fragment::Last(data),
+                };
+                match self.reassembler.push(fragment) {
+                    Ok(None) => return Ok(Unwrapped::Nothing),
+                    Ok(Some(Assembled::Text(data) | Assembled::Binary(data))) => data,
+                    Err(ReassemblyError::InvalidUtf8) => return Err(CloseCode::Invalid),
+                    Err(ReassemblyError::TooLarge { .. }) => return Err(CloseCode::Size),
+                    Err(ReassemblyError::NotStarted | ReassemblyError::AlreadyStarted) => {
+                        return Err(CloseCode::Protocol)
+                    }
+                }
+            }
+        };
+        decode_ws(&message)
+            .map(Unwrapped::Messages)
+            .map_err(|_| CloseCode::Invalid)
+    }
+}
+
 /// One STOMP session over one WebSocket.
-pub struct StompSocket {
+pub struct StompSocket<F: Framing> {
     driver: Driver,
     meter: Meter,
     timer: LazyTimer,
+    framing: F,
 }
 
 /// The WebSocket side of a session, for the time of one input.
-struct WsLink<'a> {
-    ctx: &'a mut WebsocketContext<StompSocket>,
+struct WsLink<'a, F: Framing> {
+    ctx: &'a mut WebsocketContext<StompSocket<F>>,
     meter: &'a Meter,
     timer: &'a mut LazyTimer,
+    framing: &'a F,
 }
 
-impl StompSocket {
+impl<F: Framing> StompSocket<F> {
     /// The driver and a link over `ctx`.
-    fn split<'a>(&'a mut self, ctx: &'a mut WebsocketContext<Self>) -> (&'a mut Driver, WsLink<'a>) {
+    fn split<'a>(&'a mut self, ctx: &'a mut WebsocketContext<Self>) -> (&'a mut Driver, WsLink<'a, F>) {
         let link = WsLink {
             ctx,
             meter: &self.meter,
             timer: &mut self.timer,
+            framing: &self.framing,
         };
         (&mut self.driver, link)
     }
 }
 
-impl Link for WsLink<'_> {
+impl<F: Framing> WsLink<'_, F> {
+    fn text(&mut self, text: impl Into<ByteString>) {
+        let text = text.into();
+        self.meter.wrote(text.len());
+        self.ctx.text(text);
+    }
+}
+
+impl<F: Framing> Link for WsLink<'_, F> {
     fn write(&mut self, bytes: Bytes, text: bool) {
-        self.meter.wrote(bytes.len());
-        match text.then(|| ByteString::try_from(bytes.clone()).ok()).flatten() {
-            Some(text) => self.ctx.text(text),
-            None => self.ctx.binary(bytes),
+        match self.framing.outbound(bytes, text) {
+            Outbound::Text(text) => self.text(text),
+            Outbound::Binary(bytes) => {
+                self.meter.wrote(bytes.len());
+                self.ctx.binary(bytes);
+            }
         }
     }
 
@@ -133,6 +324,9 @@ impl Link for WsLink<'_> {
     }
 
     fn close(&mut self, normal: bool) {
+        if let Some(text) = self.framing.closing(normal) {
+            self.text(text);
+        }
         let code = if normal { CloseCode::Normal } else { CloseCode::Policy };
         self.ctx.close(Some(code.into()));
         self.ctx.stop();
@@ -147,7 +341,7 @@ impl Link for WsLink<'_> {
     }
 
     fn arm(&mut self, due: Option<Millis>, now: Millis) {
-        self.timer.arm::<StompSocket>(self.ctx, due, now, |act, ctx| {
+        self.timer.arm::<StompSocket<F>>(self.ctx, due, now, |act, ctx| {
             act.timer.fired();
             let (driver, mut link) = act.split(ctx);
             driver.tick(&mut link);
@@ -155,11 +349,21 @@ impl Link for WsLink<'_> {
     }
 }
 
-impl Actor for StompSocket {
+impl<F: Framing> Actor for StompSocket<F> {
     type Context = WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(SESSION_MAILBOX_CAPACITY);
+        if let Some(opening) = self.framing.opening() {
+            self.meter.wrote(opening.len());
+            ctx.text(opening);
+        }
+        if let Some((every, text)) = self.framing.heartbeat() {
+            ctx.run_interval(every, move |act, ctx| {
+                act.meter.wrote(text.len());
+                ctx.text(text);
+            });
+        }
         let (driver, mut link) = self.split(ctx);
         driver.started(&mut link);
     }
@@ -169,21 +373,41 @@ impl Actor for StompSocket {
     }
 }
 
-impl StompSocket {
+impl<F: Framing> StompSocket<F> {
     fn data(&mut self, data: &[u8], ctx: &mut WebsocketContext<Self>) {
         let (driver, mut link) = self.split(ctx);
         driver.data(data, &mut link);
     }
+
+    /// Hands the driver what a message or piece carries, as the framing reads it.
+    fn inbound(&mut self, piece: Piece, ctx: &mut WebsocketContext<Self>) {
+        match self.framing.inbound(piece) {
+            Ok(Unwrapped::Bytes(data)) => self.data(&data, ctx),
+            Ok(Unwrapped::Messages(messages)) => {
+                for message in messages {
+                    if ctx.state() != ActorState::Running {
+                        break;
+                    }
+                    self.data(message.as_bytes(), ctx);
+                }
+            }
+            Ok(Unwrapped::Nothing) => {}
+            Err(code) => {
+                log::info!("stomp socket framing error session={} code={code:?}", self.driver.key());
+                self.driver.closing();
+                ctx.close(Some(code.into()));
+                ctx.stop();
+            }
+        }
+    }
 }
 
-impl StreamHandler<Result<Message, WsError>> for StompSocket {
+impl<F: Framing> StreamHandler<Result<Message, WsError>> for StompSocket<F> {
     fn handle(&mut self, msg: Result<Message, WsError>, ctx: &mut Self::Context) {
         match msg {
-            Ok(Message::Text(text)) => self.data(text.as_bytes(), ctx),
-            Ok(Message::Binary(data)) => self.data(&data, ctx),
-            Ok(Message::Continuation(
-                Item::FirstText(data) | Item::FirstBinary(data) | Item::Continue(data) | Item::Last(data),
-            )) => self.data(&data, ctx),
+            Ok(Message::Text(text)) => self.inbound(Piece::Whole(text.into_bytes()), ctx),
+            Ok(Message::Binary(data)) => self.inbound(Piece::Whole(data), ctx),
+            Ok(Message::Continuation(item)) => self.inbound(Piece::Fragment(item), ctx),
             Ok(Message::Ping(payload)) => {
                 self.driver.alive();
                 self.meter.wrote(payload.len());
@@ -209,7 +433,7 @@ impl StreamHandler<Result<Message, WsError>> for StompSocket {
     }
 }
 
-impl Handler<Deliver> for StompSocket {
+impl<F: Framing> Handler<Deliver> for StompSocket<F> {
     type Result = ();
     fn handle(&mut self, msg: Deliver, ctx: &mut Self::Context) {
         let (driver, mut link) = self.split(ctx);
@@ -217,7 +441,7 @@ impl Handler<Deliver> for StompSocket {
     }
 }
 
-impl Handler<Evict> for StompSocket {
+impl<F: Framing> Handler<Evict> for StompSocket<F> {
     type Result = ();
     fn handle(&mut self, msg: Evict, ctx: &mut Self::Context) {
         let (driver, mut link) = self.split(ctx);

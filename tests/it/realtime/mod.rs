@@ -1,5 +1,5 @@
-//! Realtime: STOMP over WebSocket against the real server on port 0, with a real WebSocket
-//! client (tokio-tungstenite) speaking STOMP.
+//! Realtime: STOMP over WebSocket and SockJS against the real server on port 0, with real
+//! clients (tokio-tungstenite, awc) speaking STOMP.
 
 pub mod client;
 mod connect;
@@ -8,6 +8,8 @@ mod messaging;
 mod runtime;
 mod security;
 mod slow;
+mod sockjs;
+pub mod sockjs_client;
 
 use kwanje::auth::Role;
 

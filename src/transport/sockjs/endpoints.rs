@@ -1,0 +1,239 @@
+//! The HTTP side of `/sockjs`: the greeting, `info`, preflights, the receiving transports
+//! (`xhr`, `xhr_streaming`, `eventsource`), `xhr_send`, and the WebSocket upgrades handed to
+//! `ws.rs`.
+//!
+//! Errors are [`SockJsError`], answered as SockJS clients expect: 404 with no body for a bad or
+//! unknown session, 500 with the protocol's text for a bad `xhr_send` payload, 503 when a
+//! session or the registry cannot be reached (the server is stopping).
+
+use actix::prelude::*;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use serde::Serialize;
+use thiserror::Error;
+
+use super::actor::{Incoming, Receive, SockJsSession};
+use super::body::Body;
+use super::cors;
+use super::frame::Carrier;
+use super::ids::SessionId;
+use super::inbound::{decode_send, InboundError};
+use super::registry::{Claim, Find, Registry};
+use crate::http::AppState;
+use crate::transport::driver::Shared;
+use crate::transport::ws;
+
+/// `/sockjs/{server}/{session}/...`
+type Ids = web::Path<(String, String)>;
+type State = web::Data<AppState>;
+/// The one registry, shared by every worker.
+pub type Sessions = web::Data<Addr<Registry>>;
+
+const TEXT_PLAIN: &str = "text/plain; charset=UTF-8";
+
+#[derive(Debug, Error)]
+pub enum SockJsError {
+    #[error("no such session")]
+    NotFound,
+    #[error(transparent)]
+    Inbound(#[from] InboundError),
+    #[error("session unavailable")]
+    Unavailable(#[from] MailboxError),
+}
+
+impl ResponseError for SockJsError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            SockJsError::NotFound => StatusCode::NOT_FOUND,
+            SockJsError::Inbound(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            SockJsError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status_code());
+        match self {
+            SockJsError::NotFound => res.finish(),
+            SockJsError::Inbound(_) | SockJsError::Unavailable(_) => res
+                .insert_header((header::CONTENT_TYPE, TEXT_PLAIN))
+                .body(self.to_string()),
+        }
+    }
+}
+
+fn session_id(ids: &Ids) -> Result<SessionId, SockJsError> {
+    SessionId::parse(&ids.0, &ids.1).map_err(|_| SockJsError::NotFound)
+}
+
+/// `GET /sockjs` and `/sockjs/`.
+pub async fn greeting() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, TEXT_PLAIN))
+        .body("Welcome to SockJS!\n")
+}
+
+#[derive(Serialize)]
+struct Info {
+    websocket: bool,
+    cookie_needed: bool,
+    origins: [&'static str; 1],
+    entropy: u32,
+}
+
+/// `GET /sockjs/info`: what the server offers, and a random number for the client.
+pub async fn info(req: HttpRequest) -> HttpResponse {
+    let info = Info {
+        websocket: true,
+        cookie_needed: false,
+        origins: ["*:*"],
+        entropy: rand::random(),
+    };
+    let mut res = HttpResponse::Ok();
+    res.insert_header((header::CONTENT_TYPE, "application/json; charset=UTF-8"));
+    cors::no_cache(&mut res);
+    cors::allow(&req, &mut res);
+    res.json(info)
+}
+
+/// `OPTIONS /sockjs/info`.
+pub async fn info_preflight(req: HttpRequest) -> HttpResponse {
+    cors::preflight(&req, "OPTIONS, GET")
+}
+
+/// `OPTIONS` on the xhr transports.
+pub async fn xhr_preflight(req: HttpRequest) -> HttpResponse {
+    cors::preflight(&req, "OPTIONS, POST")
+}
+
+/// `POST .../xhr`.
+pub async fn xhr(
+    req: HttpRequest,
+    ids: Ids,
+    state: State,
+    shared: web::Data<Shared>,
+    sessions: Sessions,
+) -> HttpResponse {
+    receive(req, ids, (state, shared), sessions, Carrier::Polling).await
+}
+
+/// `POST .../xhr_streaming`.
+pub async fn xhr_streaming(
+    req: HttpRequest,
+    ids: Ids,
+    state: State,
+    shared: web::Data<Shared>,
+    sessions: Sessions,
+) -> HttpResponse {
+    receive(req, ids, (state, shared), sessions, Carrier::Streaming).await
+}
+
+/// `GET .../eventsource`.
+pub async fn eventsource(
+    req: HttpRequest,
+    ids: Ids,
+    state: State,
+    shared: web::Data<Shared>,
+    sessions: Sessions,
+) -> HttpResponse {
+    receive(req, ids, (state, shared), sessions, Carrier::EventSource).await
+}
+
+async fn receive(
+    req: HttpRequest,
+    ids: Ids,
+    state: (State, web::Data<Shared>),
+    sessions: Sessions,
+    carrier: Carrier,
+) -> HttpResponse {
+    let body = match attach(&ids, &state, &sessions, carrier).await {
+        Ok(body) => body,
+        Err(err) => return err.error_response(),
+    };
+    let mut res = HttpResponse::Ok();
+    res.insert_header((header::CONTENT_TYPE, carrier.content_type()));
+    cors::no_cache(&mut res);
+    cors::allow(&req, &mut res);
+    res.streaming(body)
+}
+
+/// The session's receiving body, opening the session if it is new. A session that stops
+/// between the lookup and the request is replaced once.
+async fn attach(
+    ids: &Ids,
+    state: &(State, web::Data<Shared>),
+    sessions: &Addr<Registry>,
+    carrier: Carrier,
+) -> Result<Body, SockJsError> {
+    let id = session_id(ids)?;
+    let mut tries = 2;
+    loop {
+        let session = open(&id, state, sessions).await?;
+        match session.send(Receive { carrier }).await {
+            Ok(body) => return Ok(body),
+            Err(err) if tries == 1 => return Err(err.into()),
+            Err(_) => tries -= 1,
+        }
+    }
+}
+
+/// The live session `id`, or a new one started here.
+async fn open(
+    id: &SessionId,
+    (state, shared): &(State, web::Data<Shared>),
+    sessions: &Addr<Registry>,
+) -> Result<Addr<SockJsSession>, SockJsError> {
+    if let Some(session) = sessions.send(Find { id: id.clone() }).await? {
+        return Ok(session);
+    }
+    let ctx = Context::new();
+    let fresh = ctx.address();
+    let session = sessions
+        .send(Claim {
+            id: id.clone(),
+            session: fresh.clone(),
+        })
+        .await?;
+    if session == fresh {
+        ctx.run(SockJsSession::new(
+            id.clone(),
+            state,
+            shared.clone().into_inner(),
+            sessions.clone(),
+        ));
+    }
+    Ok(session)
+}
+
+/// `POST .../xhr_send`: the client's messages, a JSON array of strings.
+pub async fn xhr_send(
+    req: HttpRequest,
+    ids: Ids,
+    sessions: Sessions,
+    payload: web::Bytes,
+) -> Result<HttpResponse, SockJsError> {
+    let id = session_id(&ids)?;
+    let session = sessions.send(Find { id }).await?.ok_or(SockJsError::NotFound)?;
+    let messages = decode_send(&payload)?;
+    session
+        .send(Incoming { messages })
+        .await
+        .map_err(|_| SockJsError::NotFound)?
+        .map_err(|_| SockJsError::NotFound)?;
+    let mut res = HttpResponse::NoContent();
+    res.insert_header((header::CONTENT_TYPE, TEXT_PLAIN));
+    cors::no_cache(&mut res);
+    cors::allow(&req, &mut res);
+    Ok(res.finish())
+}
+
+/// `GET .../websocket`: the SockJS WebSocket transport.
+pub async fn websocket(
+    req: HttpRequest,
+    ids: Ids,
+    payload: web::Payload,
+    state: State,
+    shared: web::Data<Shared>,
+) -> Result<HttpResponse, actix_web::Error> {
+    session_id(&ids)?;
+    ws::sockjs(req, payload, state, shared).await
+}
