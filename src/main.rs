@@ -33,7 +33,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve HTTP and WebSocket (configuration from the environment; see README).
-    Serve(Config),
+    Serve(Box<Config>),
     /// Print a token signed with the server's key, for scripts and tests.
     Token {
         #[arg(long)]
@@ -67,7 +67,7 @@ fn main() -> anyhow::Result<()> {
     kwanje::supervision::guard::install_panic_hook();
     match Cli::parse().command {
         Command::Serve(config) => actix_web::rt::System::new().block_on(async move {
-            let running = kwanje::app::start(config, true).await?;
+            let running = kwanje::app::start(*config, true).await?;
             running.wait().await.context("server failed")
         }),
         Command::Token {
