@@ -4,6 +4,7 @@
 //!   the runtime), shared by the transports;
 //! - [`ws`]: the WebSocket session actor at `GET /ws` (and the conformance echo); the only file
 //!   that imports actix-web-actors;
+//! - [`tcp`]: plain TCP STOMP (`KWANJE_STOMP_TCP`): the listener and its session actor;
 //! - [`gate`]: the STOMP [`Gate`](crate::stomp::Gate): tokens and the destination ACL;
 //! - [`routes`]: what SENDs to `/app/...` do (heartbeats into the device actors, ...);
 //! - [`meter`]: the outbound backlog count behind the slow-consumer policy;
@@ -23,6 +24,7 @@ pub mod payloads;
 pub mod reassembly;
 pub mod relay;
 pub mod routes;
+pub mod tcp;
 pub mod ws;
 
 use actix_web::web;
