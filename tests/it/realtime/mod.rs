@@ -1,5 +1,5 @@
-//! Realtime: STOMP over WebSocket against the real server on port 0, with a real WebSocket
-//! client (tokio-tungstenite) speaking STOMP.
+//! Realtime: STOMP over WebSocket and plain TCP against the real server on port 0, with real
+//! clients (tokio-tungstenite, a tokio TCP stream) speaking STOMP.
 
 pub mod client;
 mod connect;
