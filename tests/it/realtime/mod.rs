@@ -8,6 +8,7 @@ mod messaging;
 mod runtime;
 mod security;
 mod slow;
+mod tcp;
 
 use kwanje::auth::Role;
 
@@ -19,6 +20,15 @@ pub async fn session(s: &Server, sub: &str, role: Role) -> Stomp {
     let client = (role == Role::Client).then_some(sub);
     let token = s.token(sub, role, client);
     let mut stomp = Stomp::open(&s.base, &["v12.stomp"]).await;
+    stomp.connect(&token, "1.2").await;
+    stomp
+}
+
+/// Connects to the server's plain TCP STOMP port and CONNECTs as `sub` in `role`.
+pub async fn tcp_session(s: &Server, sub: &str, role: Role) -> Stomp {
+    let client = (role == Role::Client).then_some(sub);
+    let token = s.token(sub, role, client);
+    let mut stomp = Stomp::open_tcp(s.stomp_tcp.expect("the server listens for STOMP over TCP")).await;
     stomp.connect(&token, "1.2").await;
     stomp
 }
