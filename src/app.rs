@@ -1,10 +1,12 @@
-//! Wiring: opens the store, builds the services and actors, and serves HTTP.
+//! Wiring: opens the store, builds the services and actors, and serves HTTP (and plain TCP
+//! STOMP when configured).
 //!
 //! The order matters and is the dependency order of DESIGN.md: store (migrated, admin user,
 //! signing key) > alert service > device arbiters and supervisor > taxi journal, supervisors
-//! and actors > HTTP. Shutdown runs it backwards: the HTTP server drains, device and taxi actors
-//! stop on purpose (no restarts; each terminal hands its final snapshot to the journal, which
-//! stores it), the arbiters end, and the store's pools close when the last handle drops.
+//! and actors > HTTP and plain TCP STOMP. Shutdown runs it backwards: the HTTP server drains,
+//! the TCP STOMP listener stops accepting and closes its sessions, device and taxi actors stop
+//! on purpose (no restarts; each terminal hands its final snapshot to the journal, which stores
+//! it), the arbiters end, and the store's pools close when the last handle drops.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,7 +34,7 @@ use crate::store::{Store, StoreError};
 use crate::supervision::RestartPolicy;
 use crate::taxi::{TaxiBoot, TaxiDeps, Taxis};
 use crate::time::{Clock, Millis, SystemClock};
-use crate::transport::{self, relay::Relay};
+use crate::transport::{self, relay::Relay, tcp};
 
 /// The settings key of the generated token signing key.
 pub const JWT_SECRET_KEY: &str = "jwt_secret";
@@ -118,15 +120,21 @@ fn ensure_admin(store: &Store, config: &Config) -> Result<(), StoreError> {
 /// A running server.
 pub struct Running {
     pub addr: SocketAddr,
+    /// The plain TCP STOMP address, when `KWANJE_STOMP_TCP` is set (the port chosen for `:0`).
+    pub stomp_tcp: Option<SocketAddr>,
     pub state: web::Data<AppState>,
     handle: ServerHandle,
     server: actix_web::dev::Server,
+    tcp: Option<tcp::Listener>,
     arbiters: Vec<Arbiter>,
 }
 
 impl std::fmt::Debug for Running {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Running").field("addr", &self.addr).finish()
+        f.debug_struct("Running")
+            .field("addr", &self.addr)
+            .field("stomp_tcp", &self.stomp_tcp)
+            .finish()
     }
 }
 
@@ -140,6 +148,9 @@ impl Running {
     /// actors down in order.
     pub async fn wait(self) -> std::io::Result<()> {
         let result = self.server.await;
+        if let Some(tcp) = self.tcp {
+            tcp.stop(self.state.config.shutdown_timeout()).await;
+        }
         log::info!("http stopped; stopping device and taxi actors");
         self.state.devices.stop_all();
         self.state.taxis.shutdown().await;
@@ -235,6 +246,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     });
     let app_state = state.clone();
     let sessions = web::Data::new(transport::driver::Shared::new(&state));
+    let tcp_sessions = sessions.clone().into_inner();
     let conformance = config.conformance;
     // One registry of SockJS sessions for every worker: a session's requests land on any of them.
     let sockjs_sessions = web::Data::new(transport::sockjs::Registry::default().start());
@@ -266,6 +278,17 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         addr: config.bind.clone(),
         source: std::io::Error::other("no address bound"),
     })?;
+    let tcp = match config.stomp_tcp() {
+        Some(addr) => Some(
+            tcp::Listener::start(addr, tcp_sessions, config.http_workers())
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: addr.to_owned(),
+                    source,
+                })?,
+        ),
+        None => None,
+    };
     let server = server.run();
     let handle = server.handle();
     if signals {
@@ -280,9 +303,11 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     arbiters.push(broker_arbiter);
     Ok(Running {
         addr,
+        stomp_tcp: tcp.as_ref().map(tcp::Listener::addr),
         state,
         handle,
         server,
+        tcp,
         arbiters,
     })
 }

@@ -64,7 +64,8 @@ pub struct Config {
     /// The STOMP heart-beat the server offers and asks for, in ms, both directions (0: none).
     #[arg(long, env = "KWANJE_STOMP_HEART_BEAT_MS", default_value_t = DEFAULT_STOMP_HEART_BEAT_MS)]
     pub stomp_heart_beat_ms: u64,
-    /// Bytes queued for one WebSocket client past which it is dropped as a slow consumer.
+    /// Bytes queued for one STOMP client (WebSocket or TCP) past which it is dropped as a slow
+    /// consumer.
     #[arg(long, env = "KWANJE_WS_OUTBOUND_LIMIT_BYTES", default_value_t = DEFAULT_WS_OUTBOUND_LIMIT)]
     pub ws_outbound_limit_bytes: usize,
     /// Milliseconds of silence on a SockJS receiving connection before a heartbeat frame (`h`).
@@ -76,6 +77,9 @@ pub struct Config {
     /// Bytes one SockJS xhr-streaming or eventsource response carries before the client reconnects.
     #[arg(long, env = "KWANJE_SOCKJS_STREAM_LIMIT_BYTES", default_value_t = DEFAULT_SOCKJS_STREAM_LIMIT_BYTES)]
     pub sockjs_stream_limit_bytes: usize,
+    /// Address for plain TCP STOMP (`127.0.0.1:61613`; port 0 picks one); unset or empty: none.
+    #[arg(long, env = "KWANJE_STOMP_TCP")]
+    pub stomp_tcp: Option<String>,
     /// Terminals with a taxi holding lot and a dispatcher, comma-separated.
     #[arg(long, env = "KWANJE_TERMINALS", default_value = DEFAULT_TERMINALS)]
     pub terminals: String,
@@ -149,6 +153,7 @@ impl Config {
             sockjs_heartbeat_ms: DEFAULT_SOCKJS_HEARTBEAT_MS,
             sockjs_disconnect_delay_ms: DEFAULT_SOCKJS_DISCONNECT_DELAY_MS,
             sockjs_stream_limit_bytes: DEFAULT_SOCKJS_STREAM_LIMIT_BYTES,
+            stomp_tcp: None,
             terminals: DEFAULT_TERMINALS.into(),
             taxi_regions: DEFAULT_TAXI_REGIONS.into(),
             taxi_joint_zones: String::new(),
@@ -193,6 +198,11 @@ impl Config {
     /// The automatic failback period, if automatic failback is on.
     pub fn auto_failback(&self) -> Option<Duration> {
         (self.auto_failback_secs > 0).then(|| Duration::from_secs(self.auto_failback_secs))
+    }
+
+    /// The plain TCP STOMP address, if that listener is on.
+    pub fn stomp_tcp(&self) -> Option<&str> {
+        self.stomp_tcp.as_deref().map(str::trim).filter(|addr| !addr.is_empty())
     }
 
     pub fn shutdown_timeout(&self) -> Duration {

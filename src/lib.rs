@@ -27,8 +27,8 @@
 //! - [`device`] and [`alert`] are the supervision core's services; [`taxi`] runs taxi
 //!   auto-dispatch (a dispatcher actor per terminal, an actor per taxi); [`http`] is the API edge.
 //! - [`stomp`] is the STOMP protocol core; [`broker`] routes messages between sessions (with
-//!   the destination ACL and presence); [`transport`] carries sessions over WebSocket and SockJS and
-//!   relays service events to the broker.
+//!   the destination ACL and presence); [`transport`] carries sessions over WebSocket, SockJS and
+//!   plain TCP and relays service events to the broker.
 
 pub mod alert;
 pub mod app;

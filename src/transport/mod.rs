@@ -6,6 +6,7 @@
 //!   the conformance echo); the only file that imports actix-web-actors;
 //! - [`sockjs`]: SockJS 0.3 at `/sockjs` (info, xhr-polling, xhr-streaming, eventsource; the
 //!   WebSocket transport is `ws`'s), a STOMP session inside each SockJS session;
+//! - [`tcp`]: plain TCP STOMP (`KWANJE_STOMP_TCP`): the listener and its session actor;
 //! - [`gate`]: the STOMP [`Gate`](crate::stomp::Gate): tokens and the destination ACL;
 //! - [`routes`]: what SENDs to `/app/...` do (heartbeats into the device actors, ...);
 //! - [`meter`]: the outbound backlog count behind the slow-consumer policy;
@@ -26,6 +27,7 @@ pub mod reassembly;
 pub mod relay;
 pub mod routes;
 pub mod sockjs;
+pub mod tcp;
 pub mod ws;
 
 use actix::Addr;

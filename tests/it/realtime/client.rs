@@ -1,11 +1,13 @@
-//! A STOMP-over-WebSocket test client: tokio-tungstenite for the socket, frames written by hand
+//! A STOMP test client over WebSocket (tokio-tungstenite) or plain TCP: frames written by hand
 //! (so the server's encoder is not checked against itself), received frames decoded.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
 use kwanje::stomp::{Command, Decoder, Frame, Inbound, Limits, Version};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -44,13 +46,33 @@ pub enum Event {
     Closed(Option<u16>),
 }
 
+/// What carries the frames.
+enum Wire {
+    Ws(Box<WebSocketStream<TcpStream>>),
+    /// Plain TCP: the bytes are the frames.
+    Tcp(TcpStream),
+}
+
 pub struct Stomp {
-    ws: WebSocketStream<TcpStream>,
+    wire: Wire,
     decoder: Decoder,
     buf: BytesMut,
     pub protocol: Option<String>,
     /// Pongs received, for the ping test.
     pub pongs: Vec<Bytes>,
+    /// Heart-beat EOLs received.
+    pub beats: usize,
+}
+
+/// A TCP socket to `addr`, with a small receive buffer when `recv_buffer` is set (a client that
+/// reads slowly fills it fast).
+async fn socket(addr: SocketAddr, recv_buffer: Option<u32>) -> TcpStream {
+    logs();
+    let socket = TcpSocket::new_v4().unwrap();
+    if let Some(size) = recv_buffer {
+        socket.set_recv_buffer_size(size).unwrap();
+    }
+    socket.connect(addr).await.unwrap()
 }
 
 impl Stomp {
@@ -62,13 +84,8 @@ impl Stomp {
     /// As `open`, with a small receive buffer when `recv_buffer` is set (a client that reads
     /// slowly fills it fast).
     pub async fn open_path(base: &str, path: &str, protocols: &[&str], recv_buffer: Option<u32>) -> Stomp {
-        logs();
         let addr = base.trim_start_matches("http://");
-        let socket = TcpSocket::new_v4().unwrap();
-        if let Some(size) = recv_buffer {
-            socket.set_recv_buffer_size(size).unwrap();
-        }
-        let stream = socket.connect(addr.parse().unwrap()).await.unwrap();
+        let stream = socket(addr.parse().unwrap(), recv_buffer).await;
         let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();
         if !protocols.is_empty() {
             request
@@ -80,26 +97,59 @@ impl Stomp {
             .headers()
             .get("Sec-WebSocket-Protocol")
             .map(|v| v.to_str().unwrap().to_owned());
+        Stomp::over(Wire::Ws(Box::new(ws)), protocol)
+    }
+
+    /// Connects to plain TCP STOMP at `addr`.
+    pub async fn open_tcp(addr: SocketAddr) -> Stomp {
+        Stomp::open_tcp_with(addr, None).await
+    }
+
+    /// As `open_tcp`, with a small receive buffer when `recv_buffer` is set.
+    pub async fn open_tcp_with(addr: SocketAddr, recv_buffer: Option<u32>) -> Stomp {
+        let stream = socket(addr, recv_buffer).await;
+        // Each write goes out as written, so a test's split frames reach the server in pieces.
+        stream.set_nodelay(true).unwrap();
+        Stomp::over(Wire::Tcp(stream), None)
+    }
+
+    fn over(wire: Wire, protocol: Option<String>) -> Stomp {
         Stomp {
-            ws,
+            wire,
             decoder: Decoder::new(Limits::default()),
             buf: BytesMut::new(),
             protocol,
             pongs: Vec::new(),
+            beats: 0,
         }
     }
 
+    /// Sends `text`: a text message over WebSocket, the bytes themselves over TCP.
     pub async fn send_text(&mut self, text: &str) {
-        self.ws.send(Message::text(text.to_owned())).await.unwrap();
+        match &mut self.wire {
+            Wire::Ws(ws) => ws.send(Message::text(text.to_owned())).await.unwrap(),
+            Wire::Tcp(tcp) => tcp.write_all(text.as_bytes()).await.unwrap(),
+        }
     }
 
+    /// Sends `bytes`: a binary message over WebSocket, the bytes themselves over TCP.
     pub async fn send_binary(&mut self, bytes: &[u8]) {
-        self.ws.send(Message::binary(bytes.to_vec())).await.unwrap();
+        match &mut self.wire {
+            Wire::Ws(ws) => ws.send(Message::binary(bytes.to_vec())).await.unwrap(),
+            Wire::Tcp(tcp) => tcp.write_all(bytes).await.unwrap(),
+        }
+    }
+
+    fn ws(&mut self) -> &mut WebSocketStream<TcpStream> {
+        match &mut self.wire {
+            Wire::Ws(ws) => ws,
+            Wire::Tcp(_) => panic!("a WebSocket message on a TCP connection"),
+        }
     }
 
     /// Sends a raw WebSocket message, e.g. a ping or a close.
     pub async fn send_ws(&mut self, message: Message) {
-        self.ws.send(message).await.unwrap();
+        self.ws().send(message).await.unwrap();
     }
 
     pub async fn close_ws(&mut self, code: u16) {
@@ -107,7 +157,15 @@ impl Stomp {
             code: CloseCode::from(code),
             reason: "bye".into(),
         };
-        self.ws.send(Message::Close(Some(frame))).await.unwrap();
+        self.ws().send(Message::Close(Some(frame))).await.unwrap();
+    }
+
+    /// Shuts the write side of a TCP connection (the server reads EOF) and keeps reading.
+    pub async fn shutdown_tcp(&mut self) {
+        match &mut self.wire {
+            Wire::Tcp(tcp) => tcp.shutdown().await.unwrap(),
+            Wire::Ws(_) => panic!("a TCP shutdown on a WebSocket"),
+        }
     }
 
     /// Drops the TCP connection without a close frame or DISCONNECT.
@@ -115,23 +173,39 @@ impl Stomp {
         drop(self);
     }
 
-    /// The next frame or close, skipping heart-beats; `None` after `within` of nothing.
+    /// The next frame or close, skipping (and counting) heart-beats; `None` after `within` of
+    /// nothing.
     pub async fn next_within(&mut self, within: Duration) -> Option<Event> {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             while let Some(item) = self.decoder.decode(&mut self.buf).expect("server frames decode") {
-                if let Inbound::Frame(frame) = item {
-                    if frame.command == Command::Connected {
-                        let version = frame
-                            .header("version")
-                            .and_then(Version::parse)
-                            .unwrap_or(Version::V1_0);
-                        self.decoder.set_version(version);
+                match item {
+                    Inbound::HeartBeat => self.beats += 1,
+                    Inbound::Frame(frame) => {
+                        if frame.command == Command::Connected {
+                            let version = frame
+                                .header("version")
+                                .and_then(Version::parse)
+                                .unwrap_or(Version::V1_0);
+                            self.decoder.set_version(version);
+                        }
+                        return Some(Event::Frame(frame));
                     }
-                    return Some(Event::Frame(frame));
                 }
             }
-            let message = match tokio::time::timeout_at(deadline, self.ws.next()).await {
+            let ws = match &mut self.wire {
+                Wire::Ws(ws) => ws,
+                Wire::Tcp(tcp) => {
+                    let mut chunk = [0u8; 8 * 1024];
+                    match tokio::time::timeout_at(deadline, tcp.read(&mut chunk)).await {
+                        Err(_) => return None,
+                        Ok(Ok(0)) | Ok(Err(_)) => return Some(Event::Closed(None)),
+                        Ok(Ok(n)) => self.buf.extend_from_slice(&chunk[..n]),
+                    }
+                    continue;
+                }
+            };
+            let message = match tokio::time::timeout_at(deadline, ws.next()).await {
                 Err(_) => return None,
                 Ok(None) | Ok(Some(Err(_))) => return Some(Event::Closed(None)),
                 Ok(Some(Ok(message))) => message,

@@ -55,6 +55,8 @@ pub fn fresh_pg_schema(base: &str) -> String {
 
 pub struct Server {
     pub base: String,
+    /// The plain TCP STOMP address, when the test set `stomp_tcp`.
+    pub stomp_tcp: Option<std::net::SocketAddr>,
     pub state: web::Data<AppState>,
     pub admin: String,
     handle: ServerHandle,
@@ -108,12 +110,14 @@ impl Server {
             .await
             .expect("server starts");
         let base = format!("http://{}", running.addr);
+        let stomp_tcp = running.stomp_tcp;
         let state = running.state.clone();
         let handle = running.handle();
         actix_web::rt::spawn(running.wait());
         let admin = token_for(&state, "admin", Role::Admin, None);
         Server {
             base,
+            stomp_tcp,
             state,
             admin,
             handle,
