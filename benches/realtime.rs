@@ -10,21 +10,22 @@
 //! connections, no server and no protocol, two threads each writing one message to half of them
 //! (one write per subscriber, the least any server must do) and the same kind of clients reading.
 //!
+//! Phases 1 and 2 run once per transport: WebSocket (`/ws`) and plain TCP (`KWANJE_STOMP_TCP`).
+//!
 //! Run: `cargo bench --bench realtime` (sizes via `BENCH_SESSIONS`, `BENCH_FANOUT_MESSAGES`,
-//! `BENCH_CLIENTS`, `BENCH_DEVICES_PER_CLIENT`, `BENCH_FRAMES_PER_CLIENT`). Needs an open-file
-//! limit above the session count (`ulimit -n 20000`).
+//! `BENCH_CLIENTS`, `BENCH_DEVICES_PER_CLIENT`, `BENCH_FRAMES_PER_CLIENT`; `BENCH_TRANSPORTS=ws`
+//! or `tcp` for one of the two). Needs an open-file limit above the session count
+//! (`ulimit -n 20000`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use futures_util::SinkExt;
 use kwanje::auth::{Keys, Role};
 use kwanje::stomp::Command;
 use kwanje::time::Millis;
 use tokio::sync::{Barrier, Semaphore};
-use tokio_tungstenite::tungstenite::Message;
 
 mod support;
 
@@ -137,9 +138,53 @@ fn floor_writer(n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How the bench's STOMP sessions reach the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    /// `/ws`, what gate PCs and consoles use.
+    WebSocket,
+    /// `KWANJE_STOMP_TCP`.
+    Tcp,
+}
+
+impl Transport {
+    fn parse(name: &str) -> anyhow::Result<Self> {
+        match name.trim() {
+            "ws" => Ok(Transport::WebSocket),
+            "tcp" => Ok(Transport::Tcp),
+            other => anyhow::bail!("unknown transport {other:?} (ws or tcp)"),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Transport::WebSocket => "WebSocket",
+            Transport::Tcp => "plain TCP",
+        }
+    }
+
+    async fn open(self, server: &ServerAddrs, token: &str) -> anyhow::Result<Session> {
+        match self {
+            Transport::WebSocket => Session::open(&server.ws, token).await,
+            Transport::Tcp => Session::open_tcp(&server.tcp, token).await,
+        }
+    }
+}
+
+/// The server's two STOMP addresses, for the session tasks.
+#[derive(Debug, Clone)]
+struct ServerAddrs {
+    ws: String,
+    tcp: String,
+}
+
 /// Phases 1 and 2: idle RSS at `n` sessions, then fan-out of `messages` messages to them all.
-async fn idle_and_fanout(n: usize, messages: usize) -> anyhow::Result<()> {
+async fn idle_and_fanout(n: usize, messages: usize, transport: Transport) -> anyhow::Result<()> {
     let server = start_server(ServerSpec::devices(0, 0)).await?;
+    let addrs = ServerAddrs {
+        ws: server.addr.clone(),
+        tcp: server.tcp_addr.clone(),
+    };
     let keys = Keys::hs256(SECRET.as_bytes());
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_before = server.rss_kib()?;
@@ -154,7 +199,7 @@ async fn idle_and_fanout(n: usize, messages: usize) -> anyhow::Result<()> {
     let mut tasks = Vec::with_capacity(n);
     let opened_at = Instant::now();
     for _ in 0..n {
-        let (addr, viewer) = (server.addr.clone(), viewer.clone());
+        let (addrs, viewer) = (addrs.clone(), viewer.clone());
         let (gate, connected, subscribe, subscribed, delivered) = (
             connect_gate.clone(),
             connected.clone(),
@@ -164,7 +209,7 @@ async fn idle_and_fanout(n: usize, messages: usize) -> anyhow::Result<()> {
         );
         tasks.push(tokio::spawn(async move {
             let permit = gate.acquire_owned().await?;
-            let mut session = Session::open(&addr, &viewer).await?;
+            let mut session = transport.open(&addrs, &viewer).await?;
             drop(permit);
             connected.wait().await;
             subscribe.wait().await;
@@ -193,14 +238,15 @@ async fn idle_and_fanout(n: usize, messages: usize) -> anyhow::Result<()> {
     let rss_after = server.rss_kib()?;
     let per_session = (rss_after.saturating_sub(rss_before)) as f64 * 1024.0 / n as f64;
     out(&format!(
-        "idle sessions: {n} opened in {open_secs:.1} s; server RSS {rss_before} KiB -> {rss_after} KiB = {:.1} KiB per idle session",
+        "{}: idle sessions: {n} opened in {open_secs:.1} s; server RSS {rss_before} KiB -> {rss_after} KiB = {:.1} KiB per idle session",
+        transport.name(),
         per_session / 1024.0
     ));
 
     subscribe.wait().await;
     subscribed.wait().await;
     let operator = token(&keys, "bench-operator", Role::Operator, None);
-    let mut publisher = Session::open(&server.addr, &operator).await?;
+    let mut publisher = transport.open(&addrs, &operator).await?;
     let cpu_before = server.cpu_us()?;
     let clients_cpu_before = cpu_us_of("self")?;
     let mut sent_at = Vec::with_capacity(messages);
@@ -248,9 +294,10 @@ async fn idle_and_fanout(n: usize, messages: usize) -> anyhow::Result<()> {
         .collect();
     let mean_span = spans.iter().sum::<f64>() / spans.len() as f64;
     out(&format!(
-        "fan-out: {messages} messages x {n} subscribers = {} deliveries; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
+        "{}: fan-out: {messages} messages x {n} subscribers = {} deliveries; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
          one message reaches all {n} in {:.1} ms on average = {:.0} messages delivered/s; \
          server CPU {:.1} us per delivery, clients' CPU {:.1} us per delivery",
+        transport.name(),
         all.len(),
         percentile(&all, 0.50) as f64 / 1e3,
         percentile(&all, 0.99) as f64 / 1e3,
@@ -312,10 +359,10 @@ async fn heartbeat_ingest(clients_n: usize, per_client: usize, frames: usize) ->
             ready.wait().await;
             go.wait().await;
             for _ in 1..frames {
-                session.ws.feed(Message::text(plain.clone())).await?;
+                session.feed(plain.clone()).await?;
             }
-            session.ws.feed(Message::text(last)).await?;
-            session.ws.flush().await?;
+            session.feed(last).await?;
+            session.flush().await?;
             session.expect(Command::Receipt).await?;
             done.fetch_add(1, Ordering::Relaxed);
             anyhow::Ok(session)
@@ -381,6 +428,11 @@ fn main() -> anyhow::Result<()> {
     let clients_n = env_or("BENCH_CLIENTS", 1_000);
     let per_client = env_or("BENCH_DEVICES_PER_CLIENT", 5);
     let frames = env_or("BENCH_FRAMES_PER_CLIENT", 200);
+    let transports = std::env::var("BENCH_TRANSPORTS")
+        .unwrap_or_else(|_| "ws,tcp".to_owned())
+        .split(',')
+        .map(Transport::parse)
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -392,7 +444,9 @@ fn main() -> anyhow::Result<()> {
     ));
     runtime.block_on(async {
         fanout_floor(sessions, messages).await?;
-        idle_and_fanout(sessions, messages).await?;
+        for transport in &transports {
+            idle_and_fanout(sessions, messages, *transport).await?;
+        }
         heartbeat_ingest(clients_n, per_client, frames).await
     })
 }

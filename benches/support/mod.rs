@@ -1,5 +1,5 @@
 //! What the benches share: the server as a separate process on a prepared database, a bare
-//! HTTP GET, tokens, and a STOMP-over-WebSocket session. Included by each bench with
+//! HTTP GET, tokens, and a STOMP session over WebSocket or plain TCP. Included by each bench with
 //! `mod support;`.
 #![allow(dead_code)]
 
@@ -43,6 +43,8 @@ pub fn out(line: &str) {
 pub struct ServerProcess {
     pub child: Child,
     pub addr: String,
+    /// Where the server listens for plain TCP STOMP.
+    pub tcp_addr: String,
     _dir: tempfile::TempDir,
 }
 
@@ -164,9 +166,11 @@ pub async fn start_server(spec: ServerSpec) -> anyhow::Result<ServerProcess> {
     })?;
     drop(store);
     let addr = format!("127.0.0.1:{}", free_port()?);
+    let tcp_addr = format!("127.0.0.1:{}", free_port()?);
     let child = Process::new(env!("CARGO_BIN_EXE_kwanje"))
         .arg("serve")
         .env("KWANJE_BIND", &addr)
+        .env("KWANJE_STOMP_TCP", &tcp_addr)
         .env("DATABASE_URL", &url)
         .env("KWANJE_JWT_SECRET", SECRET)
         .env("KWANJE_ADMIN_PASSWORD", "bench-admin")
@@ -177,7 +181,12 @@ pub async fn start_server(spec: ServerSpec) -> anyhow::Result<ServerProcess> {
         .stdout(Stdio::null())
         .spawn()
         .context("starting the kwanje binary")?;
-    let server = ServerProcess { child, addr, _dir: dir };
+    let server = ServerProcess {
+        child,
+        addr,
+        tcp_addr,
+        _dir: dir,
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
     while http_get(&server.addr, "/healthz", None).await.is_err() {
         if Instant::now() > deadline {
@@ -225,14 +234,21 @@ pub fn frame_text(command: &str, headers: &[(&str, &str)], body: &str) -> String
     out
 }
 
+/// What a bench STOMP session travels over.
+pub enum Io {
+    Ws(Box<WebSocketStream<TcpStream>>),
+    Tcp(TcpStream),
+}
+
 /// A bench STOMP session.
 pub struct Session {
-    pub ws: WebSocketStream<TcpStream>,
+    io: Io,
     decoder: Decoder,
     buf: BytesMut,
 }
 
 impl Session {
+    /// A session over WebSocket at `addr` (`/ws`).
     pub async fn open(addr: &str, token: &str) -> anyhow::Result<Session> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
@@ -244,8 +260,19 @@ impl Session {
         // the load generator, not the server, the bottleneck.
         let config = WebSocketConfig::default().read_buffer_size(CLIENT_READ_BUFFER);
         let (ws, _) = tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await?;
+        Self::connect(Io::Ws(Box::new(ws)), token).await
+    }
+
+    /// A session over plain TCP at `tcp_addr` (`KWANJE_STOMP_TCP`).
+    pub async fn open_tcp(tcp_addr: &str, token: &str) -> anyhow::Result<Session> {
+        let stream = TcpStream::connect(tcp_addr).await?;
+        stream.set_nodelay(true)?;
+        Self::connect(Io::Tcp(stream), token).await
+    }
+
+    async fn connect(io: Io, token: &str) -> anyhow::Result<Session> {
         let mut session = Session {
-            ws,
+            io,
             decoder: Decoder::new(Limits::default()),
             buf: BytesMut::new(),
         };
@@ -264,7 +291,24 @@ impl Session {
     }
 
     pub async fn send(&mut self, text: String) -> anyhow::Result<()> {
-        self.ws.send(Message::text(text)).await?;
+        self.feed(text).await?;
+        self.flush().await
+    }
+
+    /// Queues a frame without flushing (WebSocket); writes it (TCP).
+    pub async fn feed(&mut self, text: String) -> anyhow::Result<()> {
+        match &mut self.io {
+            Io::Ws(ws) => ws.feed(Message::text(text)).await?,
+            Io::Tcp(tcp) => tcp.write_all(text.as_bytes()).await?,
+        }
+        Ok(())
+    }
+
+    pub async fn flush(&mut self) -> anyhow::Result<()> {
+        match &mut self.io {
+            Io::Ws(ws) => ws.flush().await?,
+            Io::Tcp(tcp) => tcp.flush().await?,
+        }
         Ok(())
     }
 
@@ -275,12 +319,20 @@ impl Session {
                     return Ok(frame);
                 }
             }
-            match self.ws.next().await {
-                Some(Ok(Message::Text(text))) => self.buf.extend_from_slice(text.as_bytes()),
-                Some(Ok(Message::Binary(data))) => self.buf.extend_from_slice(&data),
-                Some(Ok(_)) => {}
-                Some(Err(err)) => bail!("socket error: {err}"),
-                None => bail!("socket closed"),
+            match &mut self.io {
+                Io::Ws(ws) => match ws.next().await {
+                    Some(Ok(Message::Text(text))) => self.buf.extend_from_slice(text.as_bytes()),
+                    Some(Ok(Message::Binary(data))) => self.buf.extend_from_slice(&data),
+                    Some(Ok(_)) => {}
+                    Some(Err(err)) => bail!("socket error: {err}"),
+                    None => bail!("socket closed"),
+                },
+                Io::Tcp(tcp) => {
+                    self.buf.reserve(CLIENT_READ_BUFFER);
+                    if tcp.read_buf(&mut self.buf).await? == 0 {
+                        bail!("socket closed");
+                    }
+                }
             }
         }
     }
