@@ -32,7 +32,8 @@ pub struct AlertQuery {
     /// Items per page, 1 to 1000; 100 when absent.
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (an alert id).
+    #[param(value_type = Option<i64>)]
     pub cursor: Option<String>,
 }
 
@@ -54,7 +55,16 @@ fn parse_id(id: &str) -> Result<i64, ApiError> {
     tag = "alerts",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "a page of alerts", body = Page<Alert>),
+        (
+            status = 200,
+            description = "a page of alerts",
+            body = Page<Alert>,
+            links(
+                ("show_alert" = (operation_id = "show_alert", parameters(("id" = "$response.body#/items/0/id")))),
+                ("acknowledge_alert" = (operation_id = "acknowledge_alert", parameters(("id" = "$response.body#/items/0/id")))),
+                ("resolve_alert" = (operation_id = "resolve_alert", parameters(("id" = "$response.body#/items/0/id")))),
+            )
+        ),
         (status = 403, description = "the token has no viewer role or above"),
         (status = 422, description = "unknown state or kind, limit out of range, bad cursor"),
         (status = 503, description = "the store is unavailable"),

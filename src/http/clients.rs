@@ -14,7 +14,7 @@ use crate::ids::ClientId;
 use crate::store::models::{audit, clients};
 
 /// Longest name or site accepted.
-const MAX_TEXT: usize = 200;
+pub(super) const MAX_TEXT: usize = 200;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewClient {
@@ -22,8 +22,9 @@ pub struct NewClient {
     #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub id: String,
     /// Not blank; at most 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
-    /// At most 200 characters.
+    #[schema(max_length = 200)]
     pub site: Option<String>,
 }
 

@@ -63,7 +63,8 @@ pub struct CommandQuery {
     /// Items per page, 1 to 1000; 100 when absent.
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (a command id).
+    #[param(value_type = Option<i64>)]
     pub cursor: Option<String>,
 }
 
@@ -147,7 +148,8 @@ pub struct NewCommand {
     /// Read as text, so an unknown kind is a 422 that lists the known ones.
     #[schema(value_type = CommandKind)]
     pub kind: String,
-    /// Why, for the audit log; at most 512 characters.
+    /// Why, for the audit log.
+    #[schema(max_length = 512)]
     pub reason: Option<String>,
     /// How long the command waits for its client, 1 s to 24 h; `KWANJE_COMMAND_TTL_MS` when absent.
     #[schema(minimum = 1000, maximum = 86400000)]
@@ -178,7 +180,14 @@ pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
     ),
     security(("bearer" = [])),
     responses(
-        (status = 202, description = "the command, stored and on its way to the client", body = Command),
+        (
+            status = 202,
+            description = "the command, stored and on its way to the client",
+            body = Command,
+            links(
+                ("show_command" = (operation_id = "show_command", parameters(("id" = "$response.body#/id")))),
+            )
+        ),
         (status = 400, description = "malformed body, or an Idempotency-Key that is not text"),
         (status = 403, description = "the token has no operator role or above"),
         (status = 404, description = "no such device"),

@@ -29,9 +29,11 @@ pub struct NewDevice {
     /// A registered client (gate PC or kiosk) that hosts the device.
     #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub client_id: String,
-    /// At most 200 characters, as are `zone` and `lane`.
+    #[schema(max_length = 200)]
     pub site: Option<String>,
+    #[schema(max_length = 200)]
     pub zone: Option<String>,
+    #[schema(max_length = 200)]
     pub lane: Option<String>,
     /// The device that takes over on failover; not the device itself.
     #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
@@ -109,7 +111,16 @@ fn unprocessable(e: InvalidKey) -> ApiError {
     tag = "devices",
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "registered", body = DeviceView),
+        (
+            status = 201,
+            description = "registered",
+            body = DeviceView,
+            links(
+                ("show_device" = (operation_id = "show_device", parameters(("id" = "$response.body#/id")))),
+                ("device_heartbeat" = (operation_id = "device_heartbeat", parameters(("id" = "$response.body#/id")))),
+                ("issue_command" = (operation_id = "issue_command", parameters(("id" = "$response.body#/id")))),
+            )
+        ),
         (status = 403, description = "the token is not an admin's"),
         (status = 409, description = "a device with this id is already registered"),
         (status = 422, description = "unknown kind or client, bad id, interval or tolerance out of range"),

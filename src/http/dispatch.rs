@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
@@ -14,7 +15,7 @@ use super::page::Page;
 use super::taxis::{driver_plate, terminal_id};
 use super::AppState;
 use crate::auth::Role;
-use crate::taxi::curb::SlotPlan;
+use crate::taxi::curb::{SlotPlan, MAX_CURB_SLOTS_PER_LINE};
 use crate::taxi::events::Assignment;
 use crate::taxi::messages::Reporter;
 use crate::taxi::model::{DispatchMode, LineKey, ModelError, Plate, Region, RequestId, TaxiClass, TerminalId};
@@ -33,8 +34,24 @@ pub struct DispatchBody {
     #[schema(value_type = DispatchMode)]
     pub mode: String,
     /// Curb bays per region (regional mode), or `{"all": n}` (integrated mode).
-    #[schema(example = json!({"seoul": 2, "incheon": 1, "gyeonggi": 1}))]
+    #[schema(schema_with = curb_slots_schema)]
     pub curb_slots: BTreeMap<String, u16>,
+}
+
+/// `curb_slots`: bays per line name, each at most [`MAX_CURB_SLOTS_PER_LINE`].
+fn curb_slots_schema() -> Object {
+    let bays = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(0))
+        .maximum(Some(MAX_CURB_SLOTS_PER_LINE));
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(bays))
+        .description(Some(
+            "Curb bays per region (regional mode), or `{\"all\": n}` (integrated mode)",
+        ))
+        .examples([serde_json::json!({"seoul": 2, "incheon": 1, "gyeonggi": 1})])
+        .build()
 }
 
 /// Sets a terminal's dispatch mode and curb slots.
@@ -199,10 +216,12 @@ pub async fn stats(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RequestBody {
-    #[schema(example = "T1")]
+    #[schema(example = "T1", pattern = "^[A-Za-z0-9_-]{1,16}$")]
     pub terminal: String,
-    #[schema(example = "seoul")]
+    #[schema(example = "seoul", pattern = "^[A-Za-z0-9_-]{1,32}$")]
     pub destination_region: String,
+    /// 0 to 1000 (`MAX_TRIP_KM`).
+    #[schema(minimum = 0, maximum = 1000)]
     pub distance_km: f64,
     /// `standard` when absent.
     #[schema(value_type = Option<TaxiClass>)]
@@ -286,7 +305,16 @@ fn require_staff(caller: &Caller) -> Result<(), ApiError> {
     tag = "dispatch",
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "a taxi is assigned", body = AssignmentView),
+        (
+            status = 201,
+            description = "a taxi is assigned",
+            body = AssignmentView,
+            links(
+                ("pickup" = (operation_id = "pickup", parameters(("id" = "$response.body#/id")))),
+                ("no_show" = (operation_id = "no_show", parameters(("id" = "$response.body#/id")))),
+                ("complete_trip" = (operation_id = "complete_trip", parameters(("id" = "$response.body#/id")))),
+            )
+        ),
         (status = 403, description = "the token is neither a client's nor an operator's or above"),
         (status = 404, description = "no such terminal"),
         (status = 409, description = "no taxi can serve the request, or the dispatcher is quarantined"),
@@ -437,7 +465,8 @@ pub async fn no_show(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CompleteBody {
-    /// The trip's length; under `KWANJE_TAXI_SHORT_TRIP_KM` it arms a priority re-entry.
+    /// The trip's length, 0 to 1000; under `KWANJE_TAXI_SHORT_TRIP_KM` it arms a priority re-entry.
+    #[schema(minimum = 0, maximum = 1000)]
     pub distance_km: f64,
 }
 

@@ -6,14 +6,17 @@
 //! and request bodies from its extractors), and every body schema from `#[derive(ToSchema)]` on
 //! the serde type the handler actually reads or writes. [`Problems`] adds what the framework
 //! layer answers for every operation alike: 401 where a token is read, 400 where a body or a
-//! query is parsed, and the problem+json body of every error. The unit tests hold the document
-//! to the router's table ([`super::ROUTES`]), both ways, so a route cannot go undocumented.
+//! query is parsed, and the problem+json body of every error. Responses that create something
+//! link to the operations that take its id, for clients and for stateful fuzzers. The unit tests
+//! hold the document to the router's table ([`super::ROUTES`]), both ways, so a route cannot go
+//! undocumented.
 
 use std::sync::OnceLock;
 
 use actix_web::http::header::ContentType;
 use actix_web::HttpResponse;
 use bytes::Bytes;
+use serde_json::Value;
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
@@ -186,13 +189,47 @@ fn add_framework_errors(operation: &mut Operation) {
     }
 }
 
+/// The document as served.
+///
+/// utoipa 5.5 writes a Link object's fields in snake_case (`operation_id`), where OpenAPI
+/// names them `operationId`, `operationRef` and `requestBody`; they are renamed here, the one
+/// place the JSON is touched after generation.
+pub fn document_json() -> Result<Value, serde_json::Error> {
+    let mut doc = serde_json::to_value(ApiDoc::openapi())?;
+    let links = doc["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+        .filter_map(|op| op.get_mut("responses").and_then(Value::as_object_mut))
+        .flat_map(|responses| responses.values_mut())
+        .filter_map(|response| response.get_mut("links").and_then(Value::as_object_mut))
+        .flat_map(|links| links.values_mut())
+        .filter_map(Value::as_object_mut);
+    for link in links {
+        for (from, to) in [
+            ("operation_id", "operationId"),
+            ("operation_ref", "operationRef"),
+            ("request_body", "requestBody"),
+        ] {
+            if let Some(value) = link.remove(from) {
+                link.insert(to.to_owned(), value);
+            }
+        }
+    }
+    Ok(doc)
+}
+
 /// The document as served, rendered once.
 fn rendered() -> Result<Bytes, ApiError> {
     static RENDERED: OnceLock<Bytes> = OnceLock::new();
     if let Some(bytes) = RENDERED.get() {
         return Ok(bytes.clone());
     }
-    let bytes = serde_json::to_vec(&ApiDoc::openapi()).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let bytes = document_json()
+        .and_then(|doc| serde_json::to_vec(&doc))
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(RENDERED.get_or_init(|| Bytes::from(bytes)).clone())
 }
 
@@ -218,13 +255,13 @@ mod tests {
 
     use actix_web::test as actix_test;
     use actix_web::{web, App, HttpRequest};
-    use serde_json::Value;
 
     use super::*;
     use crate::http::ROUTES;
 
-    fn document_json() -> Value {
-        serde_json::to_value(ApiDoc::openapi()).unwrap()
+    /// The document as served.
+    fn spec() -> Value {
+        document_json().unwrap()
     }
 
     /// Every (method, path) the document describes.
@@ -245,7 +282,7 @@ mod tests {
             .map(|(method, path)| (method.to_string(), path.to_string()))
             .collect();
         assert_eq!(routed.len(), ROUTES.len(), "a route is registered twice");
-        let doc = document_json();
+        let doc = spec();
         let documented = documented(&doc);
         let undocumented: Vec<_> = routed.difference(&documented).collect();
         let unrouted: Vec<_> = documented.difference(&routed).collect();
@@ -295,7 +332,7 @@ mod tests {
 
     #[test]
     fn it_is_openapi_3_1_with_the_bearer_scheme() {
-        let doc = document_json();
+        let doc = spec();
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
         let scheme = &doc["components"]["securitySchemes"][BEARER];
         assert_eq!(scheme["type"], "http");
@@ -305,7 +342,7 @@ mod tests {
 
     #[test]
     fn every_operation_names_its_role_and_its_errors_are_problems() {
-        let doc = document_json();
+        let doc = spec();
         let mut operation_ids = BTreeSet::new();
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {
@@ -337,16 +374,56 @@ mod tests {
         }
     }
 
+    /// A response's links name operations that exist, by parameters those operations take.
+    #[test]
+    fn links_point_at_documented_operations() {
+        let doc = spec();
+        let mut operations = std::collections::BTreeMap::new();
+        for item in doc["paths"].as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                let params: BTreeSet<String> = op["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| p["name"].as_str().unwrap().to_owned())
+                    .collect();
+                operations.insert(op["operationId"].as_str().unwrap().to_owned(), params);
+            }
+        }
+        let mut links = 0;
+        for item in doc["paths"].as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                for response in op["responses"].as_object().unwrap().values() {
+                    for link in response["links"].as_object().into_iter().flat_map(|l| l.values()) {
+                        let target = link["operationId"].as_str().unwrap();
+                        let params = operations
+                            .get(target)
+                            .unwrap_or_else(|| panic!("no operation {target}"));
+                        for name in link["parameters"].as_object().unwrap().keys() {
+                            assert!(params.contains(name), "{target} takes no parameter {name}");
+                        }
+                        links += 1;
+                    }
+                }
+            }
+        }
+        assert!(links >= 10, "only {links} links");
+    }
+
     /// The bounds written as literals in `#[schema]`/`#[param]` attributes are the ones the
     /// handlers enforce.
     #[test]
     fn documented_bounds_are_the_enforced_ones() {
-        use crate::command::service::{MAX_TTL, MIN_TTL};
+        use crate::command::service::{MAX_REASON_LEN, MAX_TTL, MIN_TTL};
         use crate::device::model::{MAX_HEARTBEAT_INTERVAL, MAX_MISS_TOLERANCE, MIN_HEARTBEAT_INTERVAL};
+        use crate::http::clients::MAX_TEXT;
         use crate::ids::MAX_KEY_LEN;
         use crate::store::models::MAX_PAGE;
+        use crate::taxi::card::MAX_REASON_CHARS;
+        use crate::taxi::model::{MAX_REGION_BYTES, MAX_TERMINAL_BYTES};
+        use crate::taxi::rules::MAX_TRIP_KM;
 
-        let doc = document_json();
+        let doc = spec();
         let schemas = &doc["components"]["schemas"];
         let device = &schemas["NewDevice"]["properties"];
         assert_eq!(
@@ -370,6 +447,43 @@ mod tests {
         let command = &schemas["NewCommand"]["properties"];
         assert_eq!(command["ttl_ms"]["minimum"], MIN_TTL.as_millis() as u64);
         assert_eq!(command["ttl_ms"]["maximum"], MAX_TTL.as_millis() as u64);
+        assert_eq!(command["reason"]["maxLength"], MAX_REASON_LEN);
+        for (schema, field) in [
+            ("NewClient", "name"),
+            ("NewClient", "site"),
+            ("NewDevice", "site"),
+            ("NewDevice", "zone"),
+            ("NewDevice", "lane"),
+        ] {
+            assert_eq!(
+                schemas[schema]["properties"][field]["maxLength"], MAX_TEXT,
+                "{schema}.{field}"
+            );
+        }
+        assert_eq!(
+            schemas["BlacklistBody"]["properties"]["reason"]["maxLength"],
+            MAX_REASON_CHARS
+        );
+        for schema in ["RequestBody", "CompleteBody"] {
+            assert_eq!(
+                schemas[schema]["properties"]["distance_km"]["maximum"], MAX_TRIP_KM,
+                "{schema}"
+            );
+        }
+        let region = format!("^[A-Za-z0-9_-]{{1,{MAX_REGION_BYTES}}}$");
+        let terminal = format!("^[A-Za-z0-9_-]{{1,{MAX_TERMINAL_BYTES}}}$");
+        for (schema, field, pattern) in [
+            ("NewTaxi", "license_region", &region),
+            ("RegionBody", "region", &region),
+            ("RequestBody", "destination_region", &region),
+            ("RequestBody", "terminal", &terminal),
+            ("ArrivalBody", "terminal", &terminal),
+        ] {
+            assert_eq!(
+                schemas[schema]["properties"][field]["pattern"], *pattern,
+                "{schema}.{field}"
+            );
+        }
         for path in [
             "/api/v1/clients",
             "/api/v1/devices",
@@ -395,7 +509,7 @@ mod tests {
     /// API.md's field names, in the document's schemas.
     #[test]
     fn key_bodies_have_api_md_field_names() {
-        let doc = document_json();
+        let doc = spec();
         let expect = |schema: &str, fields: &[&str]| {
             let have = properties(&doc, schema);
             for field in fields {

@@ -43,11 +43,12 @@ fn is_driver_of(caller: &Caller, plate: &Plate) -> bool {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewTaxi {
-    /// Letters (any script), digits and `-`; whitespace is dropped and letters uppercased.
-    #[schema(example = "12가3456")]
+    /// Letters (any script), digits and `-`, at most 16 once whitespace is dropped; letters are
+    /// uppercased.
+    #[schema(example = "12가3456", pattern = "\\S")]
     pub plate: String,
     /// The region that licensed the taxi.
-    #[schema(example = "seoul")]
+    #[schema(example = "seoul", pattern = "^[A-Za-z0-9_-]{1,32}$")]
     pub license_region: String,
     #[schema(value_type = TaxiClass)]
     pub class: String,
@@ -132,7 +133,18 @@ impl TaxiOut {
     tag = "taxis",
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "registered", body = TaxiOut),
+        (
+            status = 201,
+            description = "registered",
+            body = TaxiOut,
+            links(
+                ("show_taxi" = (operation_id = "show_taxi", parameters(("plate" = "$response.body#/plate")))),
+                ("taxi_heartbeat" = (operation_id = "taxi_heartbeat", parameters(("plate" = "$response.body#/plate")))),
+                ("set_service_region" = (operation_id = "set_service_region", parameters(("plate" = "$response.body#/plate")))),
+                ("blacklist_taxi" = (operation_id = "blacklist_taxi", parameters(("plate" = "$response.body#/plate")))),
+                ("unblacklist_taxi" = (operation_id = "unblacklist_taxi", parameters(("plate" = "$response.body#/plate")))),
+            )
+        ),
         (status = 403, description = "the token is not an admin's"),
         (status = 409, description = "the plate is already registered"),
         (status = 422, description = "bad plate or region, unknown class"),
@@ -158,9 +170,10 @@ pub async fn create(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ArrivalBody {
-    #[schema(example = "12가3456")]
+    /// As read; normalised as in `POST /api/v1/taxis`.
+    #[schema(example = "12가3456", pattern = "\\S")]
     pub plate: String,
-    #[schema(example = "T1")]
+    #[schema(example = "T1", pattern = "^[A-Za-z0-9_-]{1,16}$")]
     pub terminal: String,
     /// The LPR camera that read the plate; when registered, one of the caller's devices.
     #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
@@ -325,7 +338,7 @@ pub async fn heartbeat(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegionBody {
     /// A configured region the taxi's licence allows.
-    #[schema(example = "incheon")]
+    #[schema(example = "incheon", pattern = "^[A-Za-z0-9_-]{1,32}$")]
     pub region: String,
 }
 
@@ -368,6 +381,8 @@ pub async fn service_region(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BlacklistBody {
+    /// Not blank.
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     pub reason: String,
 }
 
