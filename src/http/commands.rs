@@ -6,6 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
 use super::extract::Caller;
+use super::number;
 use super::page::{Page, PageQuery};
 use super::AppState;
 use crate::auth::Role;
@@ -153,6 +154,7 @@ pub struct NewCommand {
     pub reason: Option<String>,
     /// How long the command waits for its client, 1 s to 24 h; `KWANJE_COMMAND_TTL_MS` when absent.
     #[schema(minimum = 1000, maximum = 86400000)]
+    #[serde(default, deserialize_with = "number::optional")]
     pub ttl_ms: Option<u64>,
 }
 

@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::clients::text;
 use super::error::ApiError;
 use super::extract::Caller;
+use super::number;
 use super::page::{Page, PageQuery};
 use super::AppState;
 use crate::alert::service::OpenAlertsOf;
@@ -40,9 +41,11 @@ pub struct NewDevice {
     pub standby_id: Option<String>,
     /// 100 ms to 1 h; 5000 when absent.
     #[schema(minimum = 100, maximum = 3600000)]
+    #[serde(default, deserialize_with = "number::optional")]
     pub heartbeat_interval_ms: Option<u64>,
     /// Intervals missed before the device is down, 1 to 100; 3 when absent.
     #[schema(minimum = 1, maximum = 100)]
+    #[serde(default, deserialize_with = "number::optional")]
     pub miss_tolerance: Option<u32>,
     /// Switch to the standby on its own when the device goes down; false when absent.
     pub auto_failover: Option<bool>,

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
 use super::extract::Caller;
+use super::number;
 use super::page::Page;
 use super::taxis::{driver_plate, terminal_id};
 use super::AppState;
@@ -35,6 +36,7 @@ pub struct DispatchBody {
     pub mode: String,
     /// Curb bays per region (regional mode), or `{"all": n}` (integrated mode).
     #[schema(schema_with = curb_slots_schema)]
+    #[serde(deserialize_with = "number::map")]
     pub curb_slots: BTreeMap<String, u16>,
 }
 

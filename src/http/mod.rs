@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod metrics;
+pub mod number;
 pub mod openapi;
 pub mod page;
 pub mod taxis;
