@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -135,9 +136,20 @@ pub struct AckBody {
     pub note: Option<String>,
 }
 
+/// A request that carries no body: no `Content-Length` (or 0) and no `Transfer-Encoding`.
+fn has_no_body(req: &HttpRequest) -> bool {
+    let headers = req.headers();
+    !headers.contains_key(header::TRANSFER_ENCODING)
+        && headers
+            .get(header::CONTENT_LENGTH)
+            .is_none_or(|length| length.as_bytes() == b"0")
+}
+
 /// Acknowledges an alert.
 ///
-/// Audited; acknowledging twice changes nothing. The body is optional.
+/// Audited; acknowledging twice changes nothing. The body is optional: without one the alert is
+/// acknowledged with no note; a body that is sent must be the JSON documented (else 400, and
+/// nothing changes).
 ///
 /// **Role:** operator or above.
 #[utoipa::path(
@@ -146,6 +158,7 @@ pub struct AckBody {
     operation_id = "acknowledge_alert",
     tag = "alerts",
     params(("id" = String, Path, description = "the alert's id (an integer)")),
+    request_body = Option<AckBody>,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "the alert, acknowledged", body = Alert),
@@ -159,12 +172,18 @@ pub async fn acknowledge(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: Option<web::Json<AckBody>>,
+    req: HttpRequest,
+    body: Result<web::Json<AckBody>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Operator)?;
+    // A malformed body is refused, not taken for no body: its note would be lost silently.
+    let note = match body {
+        Ok(body) => body.into_inner().note,
+        Err(_) if has_no_body(&req) => None,
+        Err(malformed) => return Err(ApiError::BadRequest(malformed.to_string())),
+    };
     let id = parse_id(&id)?;
     load(&state, id).await?;
-    let note = body.and_then(|b| b.into_inner().note);
     let alert = state
         .alerts
         .send(Acknowledge {
