@@ -147,9 +147,9 @@ fn has_no_body(req: &HttpRequest) -> bool {
 
 /// Acknowledges an alert.
 ///
-/// Audited; acknowledging twice changes nothing. The body is optional: without one the alert is
-/// acknowledged with no note; a body that is sent must be the JSON documented (else 400, and
-/// nothing changes).
+/// Audited; acknowledging twice changes nothing. The body is optional: without one (or with
+/// `null`) the alert is acknowledged with no note; a body that is sent must be the JSON
+/// documented (else 400, and nothing changes).
 ///
 /// **Role:** operator or above.
 #[utoipa::path(
@@ -173,12 +173,12 @@ pub async fn acknowledge(
     caller: Caller,
     id: web::Path<String>,
     req: HttpRequest,
-    body: Result<web::Json<AckBody>, actix_web::Error>,
+    body: Result<web::Json<Option<AckBody>>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Operator)?;
     // A malformed body is refused, not taken for no body: its note would be lost silently.
     let note = match body {
-        Ok(body) => body.into_inner().note,
+        Ok(body) => body.into_inner().and_then(|b| b.note),
         Err(_) if has_no_body(&req) => None,
         Err(malformed) => return Err(ApiError::BadRequest(malformed.to_string())),
     };

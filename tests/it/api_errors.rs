@@ -283,4 +283,11 @@ async fn a_malformed_acknowledgement_is_refused_and_changes_nothing() {
     assert_eq!(status, 200, "{alert}");
     assert_eq!(alert["state"], "acknowledged");
     assert!(alert.get("ack_note").is_none(), "{alert}");
+    // The document allows `null` for the optional body.
+    let (status, alert) = s.call("POST", &path, Some(&operator), Some(Value::Null)).await;
+    assert_eq!(
+        (status, alert["state"].as_str()),
+        (200, Some("acknowledged")),
+        "{alert}"
+    );
 }
