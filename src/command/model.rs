@@ -3,11 +3,12 @@
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::store::models::commands as rows;
 
 /// An instruction to a device's client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CommandKind {
     SwitchToStandby,
@@ -54,7 +55,7 @@ impl FromStr for CommandKind {
 }
 
 /// pending > delivered > acked | failed | timed_out, or pending > expired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CommandState {
     Pending,
@@ -103,7 +104,7 @@ impl FromStr for CommandState {
 }
 
 /// A command as stored and shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Command {
     pub id: i64,
     pub device_id: String,

@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::ids::{ClientId, DeviceId};
 
@@ -18,7 +19,7 @@ pub const MAX_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(3_600);
 pub const MAX_MISS_TOLERANCE: u32 = 100;
 
 /// A field device's kind (API.md; more may be added).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceKind {
     VehicleDetector,
@@ -64,7 +65,7 @@ impl FromStr for DeviceKind {
 }
 
 /// A device's state (API.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[repr(u8)]
 pub enum DeviceState {
@@ -131,7 +132,7 @@ impl fmt::Display for DeviceState {
 }
 
 /// What a heartbeat says about a device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HeartbeatStatus {
     Ok,

@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
 use super::extract::Caller;
@@ -17,12 +19,22 @@ use crate::store::models::alerts as rows;
 /// How long an operator's change may wait for the store before the answer is 503.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AlertQuery {
+    /// Only alerts in this state.
+    #[param(value_type = Option<AlertState>)]
     pub state: Option<String>,
+    /// Only alerts about this device, client or taxi.
     pub subject_id: Option<String>,
+    /// Only alerts of this kind.
+    #[param(value_type = Option<AlertKind>)]
     pub kind: Option<String>,
+    /// Items per page, 1 to 1000; 100 when absent.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page (an alert id).
+    #[param(value_type = Option<i64>)]
     pub cursor: Option<String>,
 }
 
@@ -31,6 +43,34 @@ fn parse_id(id: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::NotFound(format!("alert {id} does not exist")))
 }
 
+/// Lists alerts.
+///
+/// Stored alerts, newest first.
+///
+/// **Role:** viewer or above.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts",
+    operation_id = "list_alerts",
+    params(AlertQuery),
+    tag = "alerts",
+    security(("bearer" = [])),
+    responses(
+        (
+            status = 200,
+            description = "a page of alerts",
+            body = Page<Alert>,
+            links(
+                ("show_alert" = (operation_id = "show_alert", parameters(("id" = "$response.body#/items/0/id")))),
+                ("acknowledge_alert" = (operation_id = "acknowledge_alert", parameters(("id" = "$response.body#/items/0/id")))),
+                ("resolve_alert" = (operation_id = "resolve_alert", parameters(("id" = "$response.body#/items/0/id")))),
+            )
+        ),
+        (status = 403, description = "the token has no viewer role or above"),
+        (status = 422, description = "unknown state or kind, limit out of range, bad cursor"),
+        (status = 503, description = "the store is unavailable"),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -68,26 +108,82 @@ async fn load(state: &AppState, id: i64) -> Result<Alert, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("alert {id} does not exist")))
 }
 
+/// Shows one alert.
+///
+/// **Role:** viewer or above.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/{id}",
+    operation_id = "show_alert",
+    tag = "alerts",
+    params(("id" = String, Path, description = "the alert's id (an integer)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the alert", body = Alert),
+        (status = 403, description = "the token has no viewer role or above"),
+        (status = 404, description = "no such alert"),
+        (status = 503, description = "the store is unavailable"),
+    )
+)]
 pub async fn show(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Viewer)?;
     Ok(HttpResponse::Ok().json(load(&state, parse_id(&id)?).await?))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct AckBody {
+    /// Kept as the alert's `ack_note`.
     pub note: Option<String>,
 }
 
+/// A request that carries no body: no `Content-Length` (or 0) and no `Transfer-Encoding`.
+fn has_no_body(req: &HttpRequest) -> bool {
+    let headers = req.headers();
+    !headers.contains_key(header::TRANSFER_ENCODING)
+        && headers
+            .get(header::CONTENT_LENGTH)
+            .is_none_or(|length| length.as_bytes() == b"0")
+}
+
+/// Acknowledges an alert.
+///
+/// Audited; acknowledging twice changes nothing. The body is optional: without one (or with
+/// `null`) the alert is acknowledged with no note; a body that is sent must be the JSON
+/// documented (else 400, and nothing changes).
+///
+/// **Role:** operator or above.
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/{id}/ack",
+    operation_id = "acknowledge_alert",
+    tag = "alerts",
+    params(("id" = String, Path, description = "the alert's id (an integer)")),
+    request_body = Option<AckBody>,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the alert, acknowledged", body = Alert),
+        (status = 403, description = "the token has no operator role or above"),
+        (status = 404, description = "no such alert"),
+        (status = 409, description = "the alert is already resolved"),
+        (status = 503, description = "the store is unavailable; retrying is safe"),
+    )
+)]
 pub async fn acknowledge(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: Option<web::Json<AckBody>>,
+    req: HttpRequest,
+    body: Result<web::Json<Option<AckBody>>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Operator)?;
+    // A malformed body is refused, not taken for no body: its note would be lost silently.
+    let note = match body {
+        Ok(body) => body.into_inner().and_then(|b| b.note),
+        Err(_) if has_no_body(&req) => None,
+        Err(malformed) => return Err(ApiError::BadRequest(malformed.to_string())),
+    };
     let id = parse_id(&id)?;
     load(&state, id).await?;
-    let note = body.and_then(|b| b.into_inner().note);
     let alert = state
         .alerts
         .send(Acknowledge {
@@ -101,6 +197,26 @@ pub async fn acknowledge(
     Ok(HttpResponse::Ok().json(alert))
 }
 
+/// Resolves an alert by hand.
+///
+/// Audited.
+///
+/// **Role:** operator or above.
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/{id}/resolve",
+    operation_id = "resolve_alert",
+    tag = "alerts",
+    params(("id" = String, Path, description = "the alert's id (an integer)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the alert, resolved", body = Alert),
+        (status = 403, description = "the token has no operator role or above"),
+        (status = 404, description = "no such alert"),
+        (status = 409, description = "the alert is already resolved"),
+        (status = 503, description = "the store is unavailable; retrying is safe"),
+    )
+)]
 pub async fn resolve(
     state: web::Data<AppState>,
     caller: Caller,

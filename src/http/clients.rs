@@ -2,6 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::error::ApiError;
 use super::extract::Caller;
@@ -13,16 +14,22 @@ use crate::ids::ClientId;
 use crate::store::models::{audit, clients};
 
 /// Longest name or site accepted.
-const MAX_TEXT: usize = 200;
+pub(super) const MAX_TEXT: usize = 200;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct NewClient {
+    /// 1 to 64 of `A-Z a-z 0-9 . _ - :`.
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub id: String,
+    /// Not blank; at most 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
+    #[schema(max_length = 200)]
     pub site: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// A gate PC or kiosk.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ClientView {
     pub id: String,
     pub name: String,
@@ -53,6 +60,23 @@ pub(super) fn text(field: &str, value: Option<String>) -> Result<Option<String>,
     }
 }
 
+/// Registers a gate PC or kiosk.
+///
+/// **Role:** admin.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clients",
+    operation_id = "create_client",
+    tag = "clients",
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "registered", body = ClientView),
+        (status = 403, description = "the token is not an admin's"),
+        (status = 409, description = "a client with this id is already registered"),
+        (status = 422, description = "bad id, blank or overlong name or site"),
+        (status = 503, description = "the store is unavailable"),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
@@ -99,6 +123,25 @@ pub async fn create(
     Ok(HttpResponse::Created().json(ClientView::from(row)))
 }
 
+/// Lists gate PCs and kiosks.
+///
+/// By id, each with `online`: a STOMP session of it is open.
+///
+/// **Role:** viewer or above.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clients",
+    operation_id = "list_clients",
+    params(PageQuery),
+    tag = "clients",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "a page of clients", body = Page<ClientView>),
+        (status = 403, description = "the token has no viewer role or above"),
+        (status = 422, description = "limit out of range"),
+        (status = 503, description = "the store or presence is unavailable"),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,

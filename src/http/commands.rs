@@ -2,25 +2,30 @@
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
 use super::extract::Caller;
+use super::number;
 use super::page::{Page, PageQuery};
 use super::AppState;
 use crate::auth::Role;
 use crate::command::service::{Issue, MAX_KEY_LEN, MAX_REASON_LEN, MAX_TTL, MIN_TTL};
-use crate::command::CommandKind;
+use crate::command::{Command, CommandKind, CommandState};
 use crate::store::models::commands as rows;
 
 /// Command states (API.md).
 pub const STATES: [&str; 6] = ["pending", "delivered", "acked", "failed", "timed_out", "expired"];
 
-#[derive(Debug, Serialize)]
+/// A stored command, as `GET /api/v1/commands` shows it.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CommandView {
     pub id: i64,
     pub device_id: String,
     pub client_id: String,
+    #[schema(value_type = CommandKind)]
     pub kind: String,
+    #[schema(value_type = CommandState)]
     pub state: String,
     pub reason: Option<String>,
     pub detail: Option<String>,
@@ -48,14 +53,41 @@ impl From<rows::Command> for CommandView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CommandQuery {
+    /// Only commands for this device.
     pub device_id: Option<String>,
+    /// Only commands in this state.
+    #[param(value_type = Option<CommandState>)]
     pub state: Option<String>,
+    /// Items per page, 1 to 1000; 100 when absent.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page (a command id).
+    #[param(value_type = Option<i64>)]
     pub cursor: Option<String>,
 }
 
+/// Lists commands.
+///
+/// Stored commands, newest first.
+///
+/// **Role:** viewer or above.
+#[utoipa::path(
+    get,
+    path = "/api/v1/commands",
+    operation_id = "list_commands",
+    params(CommandQuery),
+    tag = "commands",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "a page of commands", body = Page<CommandView>),
+        (status = 403, description = "the token has no viewer role or above"),
+        (status = 422, description = "unknown state, limit out of range, bad cursor"),
+        (status = 503, description = "the store is unavailable"),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -85,6 +117,23 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(Page::new(items, limit, |c| c.id.to_string())))
 }
 
+/// Shows one command.
+///
+/// **Role:** viewer or above.
+#[utoipa::path(
+    get,
+    path = "/api/v1/commands/{id}",
+    operation_id = "show_command",
+    tag = "commands",
+    params(("id" = String, Path, description = "the command's id (an integer)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the command", body = CommandView),
+        (status = 403, description = "the token has no viewer role or above"),
+        (status = 404, description = "no such command"),
+        (status = 503, description = "the store is unavailable"),
+    )
+)]
 pub async fn show(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Viewer)?;
     let id: i64 = id
@@ -95,16 +144,63 @@ pub async fn show(state: web::Data<AppState>, caller: Caller, id: web::Path<Stri
     Ok(HttpResponse::Ok().json(CommandView::from(command)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct NewCommand {
+    /// Read as text, so an unknown kind is a 422 that lists the known ones.
+    #[schema(value_type = CommandKind)]
     pub kind: String,
+    /// Why, for the audit log.
+    #[schema(max_length = 512)]
     pub reason: Option<String>,
+    /// How long the command waits for its client, 1 s to 24 h; `KWANJE_COMMAND_TTL_MS` when absent.
+    #[schema(minimum = 1000, maximum = 86400000)]
+    #[serde(default, deserialize_with = "number::optional")]
     pub ttl_ms: Option<u64>,
 }
 
 /// The header that makes a retried `POST` return the command the first one created.
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 
+/// Issues a command to a device's client.
+///
+/// The server also acts on `maintenance_on`/`off` and `restart` itself. A retry with the
+/// same `Idempotency-Key` returns the first command.
+///
+/// **Role:** operator or above.
+#[utoipa::path(
+    post,
+    path = "/api/v1/devices/{id}/commands",
+    operation_id = "issue_command",
+    tag = "commands",
+    params(
+        ("id" = String, Path, description = "the device's id"),
+        (
+            "Idempotency-Key" = Option<String>,
+            Header,
+            description = "1 to 128 characters; a retry with the same key returns the same command"
+        ),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (
+            status = 202,
+            description = "the command, stored and on its way to the client",
+            body = Command,
+            links(
+                ("show_command" = (operation_id = "show_command", parameters(("id" = "$response.body#/id")))),
+            )
+        ),
+        (status = 400, description = "malformed body, or an Idempotency-Key that is not text"),
+        (status = 403, description = "the token has no operator role or above"),
+        (status = 404, description = "no such device"),
+        (status = 409, description = "the device is quarantined, or the key is taken"),
+        (
+            status = 422,
+            description = "unknown kind, ttl_ms out of range, overlong reason or key, no standby to switch to"
+        ),
+        (status = 503, description = "the store or the device's actor is unavailable"),
+    )
+)]
 pub async fn issue(
     state: web::Data<AppState>,
     caller: Caller,

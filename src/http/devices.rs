@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
 use super::clients::text;
 use super::error::ApiError;
 use super::extract::Caller;
+use super::number;
 use super::page::{Page, PageQuery};
 use super::AppState;
 use crate::alert::service::OpenAlertsOf;
@@ -18,22 +19,40 @@ use crate::device::registry::{DeviceEntry, DeviceFilter};
 use crate::device::{DeviceKind, DeviceState, HeartbeatStatus, Registration};
 use crate::ids::InvalidKey;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct NewDevice {
+    /// 1 to 64 of `A-Z a-z 0-9 . _ - :`.
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub id: String,
+    /// Read as text, so an unknown kind is a 422 that lists the known ones.
+    #[schema(value_type = DeviceKind)]
     pub kind: String,
+    /// A registered client (gate PC or kiosk) that hosts the device.
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub client_id: String,
+    #[schema(max_length = 200)]
     pub site: Option<String>,
+    #[schema(max_length = 200)]
     pub zone: Option<String>,
+    #[schema(max_length = 200)]
     pub lane: Option<String>,
+    /// The device that takes over on failover; not the device itself.
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub standby_id: Option<String>,
+    /// 100 ms to 1 h; 5000 when absent.
+    #[schema(minimum = 100, maximum = 3600000)]
+    #[serde(default, deserialize_with = "number::optional")]
     pub heartbeat_interval_ms: Option<u64>,
+    /// Intervals missed before the device is down, 1 to 100; 3 when absent.
+    #[schema(minimum = 1, maximum = 100)]
+    #[serde(default, deserialize_with = "number::optional")]
     pub miss_tolerance: Option<u32>,
+    /// Switch to the standby on its own when the device goes down; false when absent.
     pub auto_failover: Option<bool>,
 }
 
 /// API.md's live view of a device.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DeviceView {
     pub id: String,
     pub kind: DeviceKind,
@@ -83,6 +102,34 @@ fn unprocessable(e: InvalidKey) -> ApiError {
     ApiError::Unprocessable(e.to_string())
 }
 
+/// Registers a device.
+///
+/// The device is hosted by a registered client; its actor starts at once.
+///
+/// **Role:** admin.
+#[utoipa::path(
+    post,
+    path = "/api/v1/devices",
+    operation_id = "create_device",
+    tag = "devices",
+    security(("bearer" = [])),
+    responses(
+        (
+            status = 201,
+            description = "registered",
+            body = DeviceView,
+            links(
+                ("show_device" = (operation_id = "show_device", parameters(("id" = "$response.body#/id")))),
+                ("device_heartbeat" = (operation_id = "device_heartbeat", parameters(("id" = "$response.body#/id")))),
+                ("issue_command" = (operation_id = "issue_command", parameters(("id" = "$response.body#/id")))),
+            )
+        ),
+        (status = 403, description = "the token is not an admin's"),
+        (status = 409, description = "a device with this id is already registered"),
+        (status = 422, description = "unknown kind or client, bad id, interval or tolerance out of range"),
+        (status = 503, description = "the store is unavailable"),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
@@ -110,15 +157,42 @@ pub async fn create(
     Ok(HttpResponse::Created().json(DeviceView::of(&entry)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeviceQuery {
+    /// Only devices in this state.
+    #[param(value_type = Option<DeviceState>)]
     pub state: Option<String>,
+    /// Only devices of this kind.
+    #[param(value_type = Option<DeviceKind>)]
     pub kind: Option<String>,
+    /// Only devices hosted by this client.
     pub client_id: Option<String>,
+    /// Items per page, 1 to 1000; 100 when absent.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
+/// Lists devices.
+///
+/// The live view, by id, from memory.
+///
+/// **Role:** viewer or above.
+#[utoipa::path(
+    get,
+    path = "/api/v1/devices",
+    operation_id = "list_devices",
+    params(DeviceQuery),
+    tag = "devices",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "a page of devices", body = Page<DeviceView>),
+        (status = 403, description = "the token has no viewer role or above"),
+        (status = 422, description = "unknown state or kind, limit out of range"),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -155,6 +229,24 @@ fn entry(state: &AppState, id: &str) -> Result<Arc<DeviceEntry>, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("device {id} is not registered")))
 }
 
+/// Shows one device.
+///
+/// The live view with its open `alerts`; it answers from memory while the store is down.
+///
+/// **Role:** viewer or above.
+#[utoipa::path(
+    get,
+    path = "/api/v1/devices/{id}",
+    operation_id = "show_device",
+    tag = "devices",
+    params(("id" = String, Path, description = "the device's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the device", body = DeviceView),
+        (status = 403, description = "the token has no viewer role or above"),
+        (status = 404, description = "no such device"),
+    )
+)]
 pub async fn show(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Viewer)?;
     let entry = entry(&state, &id)?;
@@ -173,12 +265,49 @@ pub async fn show(state: web::Data<AppState>, caller: Caller, id: web::Path<Stri
     Ok(HttpResponse::Ok().json(view))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct HeartbeatBody {
     pub status: HeartbeatStatus,
+    /// What is wrong, with `fault` (kept up to 512 characters).
     pub detail: Option<String>,
 }
 
+/// A device's state after a heartbeat.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HeartbeatAnswer {
+    pub id: String,
+    pub state: DeviceState,
+}
+
+/// A crash injection was accepted; the actor panics and its supervisor restarts it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CrashRequested {
+    pub id: String,
+    /// Always `requested`.
+    #[schema(example = "requested")]
+    pub crash: &'static str,
+}
+
+/// Sends a device's heartbeat.
+///
+/// The HTTP form of a STOMP `/app/heartbeat`.
+///
+/// **Role:** the client that hosts the device (its `client` claim), or admin.
+#[utoipa::path(
+    post,
+    path = "/api/v1/devices/{id}/heartbeat",
+    operation_id = "device_heartbeat",
+    tag = "devices",
+    params(("id" = String, Path, description = "the device's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the device's state after the heartbeat", body = HeartbeatAnswer),
+        (status = 403, description = "the token is not the hosting client's"),
+        (status = 404, description = "no such device"),
+        (status = 409, description = "the device is quarantined"),
+        (status = 503, description = "the device's actor is restarting; retrying is safe"),
+    )
+)]
 pub async fn heartbeat(
     state: web::Data<AppState>,
     caller: Caller,
@@ -194,9 +323,32 @@ pub async fn heartbeat(
     }
     let body = body.into_inner();
     let now_state = state.devices.heartbeat(&id, body.status, body.detail).await?;
-    Ok(HttpResponse::Ok().json(json!({ "id": id.as_str(), "state": now_state })))
+    Ok(HttpResponse::Ok().json(HeartbeatAnswer {
+        id: id.into_inner(),
+        state: now_state,
+    }))
 }
 
+/// Makes a device's actor panic.
+///
+/// For drills and supervisor tests.
+///
+/// **Role:** admin, and only when the server runs with `KWANJE_FAULT_INJECTION=1` (else 404).
+#[utoipa::path(
+    post,
+    path = "/api/v1/devices/{id}/faults/crash",
+    operation_id = "crash_device",
+    tag = "devices",
+    params(("id" = String, Path, description = "the device's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "the crash is requested", body = CrashRequested),
+        (status = 403, description = "the token is not an admin's"),
+        (status = 404, description = "fault injection is disabled, or no such device"),
+        (status = 409, description = "the device is quarantined"),
+        (status = 503, description = "the device's actor is restarting"),
+    )
+)]
 pub async fn crash(
     state: web::Data<AppState>,
     caller: Caller,
@@ -211,5 +363,8 @@ pub async fn crash(
     entry(&state, &id)?;
     state.devices.crash(&id)?;
     log::warn!("fault injection: crash requested id={} by={}", id.as_str(), caller.name);
-    Ok(HttpResponse::Accepted().json(json!({ "id": id.as_str(), "crash": "requested" })))
+    Ok(HttpResponse::Accepted().json(CrashRequested {
+        id: id.into_inner(),
+        crash: "requested",
+    }))
 }

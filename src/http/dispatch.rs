@@ -6,30 +6,77 @@ use std::collections::BTreeMap;
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
+use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
 use super::extract::Caller;
+use super::number;
+use super::page::Page;
 use super::taxis::{driver_plate, terminal_id};
 use super::AppState;
 use crate::auth::Role;
-use crate::taxi::curb::SlotPlan;
+use crate::taxi::curb::{SlotPlan, MAX_CURB_SLOTS_PER_LINE};
 use crate::taxi::events::Assignment;
 use crate::taxi::messages::Reporter;
-use crate::taxi::model::{DispatchMode, ModelError, Region, RequestId, TaxiClass, TerminalId};
+use crate::taxi::model::{DispatchMode, LineKey, ModelError, Plate, Region, RequestId, TaxiClass, TerminalId};
+use crate::taxi::queue::Ticket;
 use crate::taxi::stats::StatsRow;
+use crate::taxi::view::QueuesView;
 use crate::taxi::TaxiError;
+use crate::time::Millis;
 
 fn invalid(e: ModelError) -> ApiError {
     ApiError::Unprocessable(e.to_string())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct DispatchBody {
+    #[schema(value_type = DispatchMode)]
     pub mode: String,
+    /// Curb bays per region (regional mode), or `{"all": n}` (integrated mode).
+    #[schema(schema_with = curb_slots_schema)]
+    #[serde(deserialize_with = "number::map")]
     pub curb_slots: BTreeMap<String, u16>,
 }
 
+/// `curb_slots`: bays per line name, each at most [`MAX_CURB_SLOTS_PER_LINE`].
+fn curb_slots_schema() -> Object {
+    let bays = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(0))
+        .maximum(Some(MAX_CURB_SLOTS_PER_LINE));
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(bays))
+        .description(Some(
+            "Curb bays per region (regional mode), or `{\"all\": n}` (integrated mode)",
+        ))
+        .examples([serde_json::json!({"seoul": 2, "incheon": 1, "gyeonggi": 1})])
+        .build()
+}
+
+/// Sets a terminal's dispatch mode and curb slots.
+///
+/// Takes effect at once, at run time.
+///
+/// **Role:** operator or above.
+#[utoipa::path(
+    put,
+    path = "/api/v1/terminals/{terminal}/dispatch",
+    operation_id = "configure_dispatch",
+    tag = "dispatch",
+    params(("terminal" = String, Path, description = "a configured terminal (`T1`, `T2`)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the terminal's lines under the new settings", body = QueuesView),
+        (status = 403, description = "the token has no operator role or above"),
+        (status = 404, description = "no such terminal"),
+        (status = 409, description = "the terminal's dispatcher is quarantined"),
+        (status = 422, description = "unknown mode, or slots that do not fit it"),
+        (status = 503, description = "the dispatcher is restarting, or the store is unavailable"),
+    )
+)]
 pub async fn configure(
     state: web::Data<AppState>,
     caller: Caller,
@@ -46,8 +93,10 @@ pub async fn configure(
     Ok(HttpResponse::Ok().json(view))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TerminalQuery {
+    /// Only this terminal; every configured one when absent.
     pub terminal: Option<String>,
 }
 
@@ -56,6 +105,27 @@ fn chosen(state: &AppState, q: &TerminalQuery) -> Result<Vec<TerminalId>, ApiErr
     Ok(state.taxis.terminals(only.as_ref())?)
 }
 
+/// Shows the lines of each terminal.
+///
+/// In dispatch order: who is at the curb, then who waits, with tickets, positions and
+/// priority flags. One page holds every terminal.
+///
+/// **Role:** viewer or above.
+#[utoipa::path(
+    get,
+    path = "/api/v1/queues",
+    operation_id = "list_queues",
+    params(TerminalQuery),
+    tag = "dispatch",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "one item per terminal", body = Page<QueuesView>),
+        (status = 403, description = "the token has no viewer role or above"),
+        (status = 404, description = "no such terminal"),
+        (status = 409, description = "a terminal's dispatcher is quarantined"),
+        (status = 503, description = "a dispatcher is restarting"),
+    )
+)]
 pub async fn queues(
     state: web::Data<AppState>,
     caller: Caller,
@@ -66,17 +136,59 @@ pub async fn queues(
     for terminal in chosen(&state, &query)? {
         items.push(state.taxis.queues(&terminal).await?);
     }
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": null })))
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: None,
+    }))
 }
 
 /// One row of the figures, with its terminal.
-#[derive(Debug, Serialize)]
-struct StatsItem {
-    terminal: TerminalId,
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatsItem {
+    pub terminal: TerminalId,
     #[serde(flatten)]
-    row: StatsRow,
+    pub row: StatsRow,
 }
 
+/// A terminal's counts that belong to no (region, class) row.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TerminalFigures {
+    pub terminal: TerminalId,
+    /// Holds of plates with no usable region (unregistered, or licensed nowhere configured).
+    pub holds_unattributed: u64,
+    /// Requests refused because their destination region is not configured.
+    pub refusals_unknown_region: u64,
+}
+
+/// The fairness figures: one row per (terminal, region, class), and each terminal's own counts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatsPage {
+    pub items: Vec<StatsItem>,
+    pub terminals: Vec<TerminalFigures>,
+    /// Always null: one page holds every row.
+    pub next_cursor: Option<String>,
+}
+
+/// Shows the fairness figures.
+///
+/// Waits per region and class, short and long trips, no-shows, refusals and holds.
+///
+/// **Role:** viewer or above.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dispatch/stats",
+    operation_id = "dispatch_stats",
+    params(TerminalQuery),
+    tag = "dispatch",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the figures", body = StatsPage),
+        (status = 403, description = "the token has no viewer role or above"),
+        (status = 404, description = "no such terminal"),
+        (status = 409, description = "a terminal's dispatcher is quarantined"),
+        (status = 503, description = "a dispatcher is restarting"),
+    )
+)]
 pub async fn stats(
     state: web::Data<AppState>,
     caller: Caller,
@@ -87,47 +199,88 @@ pub async fn stats(
     let mut terminals = Vec::new();
     for terminal in chosen(&state, &query)? {
         let view = state.taxis.stats(&terminal).await?;
-        terminals.push(json!({
-            "terminal": terminal,
-            "holds_unattributed": view.holds_unattributed,
-            "refusals_unknown_region": view.refusals_unknown_region,
-        }));
+        terminals.push(TerminalFigures {
+            terminal: terminal.clone(),
+            holds_unattributed: view.holds_unattributed,
+            refusals_unknown_region: view.refusals_unknown_region,
+        });
         items.extend(view.items.into_iter().map(|row| StatsItem {
             terminal: terminal.clone(),
             row,
         }));
     }
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "terminals": terminals, "next_cursor": null })))
+    Ok(HttpResponse::Ok().json(StatsPage {
+        items,
+        terminals,
+        next_cursor: None,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct RequestBody {
+    #[schema(example = "T1", pattern = "^[A-Za-z0-9_-]{1,16}$")]
     pub terminal: String,
+    #[schema(example = "seoul", pattern = "^[A-Za-z0-9_-]{1,32}$")]
     pub destination_region: String,
+    /// 0 to 1000 (`MAX_TRIP_KM`).
+    #[schema(minimum = 0, maximum = 1000)]
     pub distance_km: f64,
+    /// `standard` when absent.
+    #[schema(value_type = Option<TaxiClass>)]
     pub class: Option<String>,
 }
 
 /// API.md's answer to a request: `{id, plate, bay, state}` and the inputs of the choice.
-fn assignment_json(terminal: &TerminalId, a: &Assignment) -> serde_json::Value {
-    json!({
-        "id": a.request,
-        "plate": a.plate,
-        "bay": a.bay,
-        "state": "assigned",
-        "terminal": terminal,
-        "destination_region": a.destination_region,
-        "distance_km": a.distance_km,
-        "class": a.class,
-        "line": a.line,
-        "mode": a.mode,
-        "ticket": a.ticket,
-        "position": a.position,
-        "from_curb": a.from_curb,
-        "skipped_suspended": a.skipped_suspended,
-        "replaces": a.replaces,
-        "at_ms": a.at,
-    })
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssignmentView {
+    /// The request's id, for `/dispatch/{id}/...`.
+    pub id: RequestId,
+    pub plate: Plate,
+    /// The curb bay, or null while every bay of the line is taken.
+    pub bay: Option<u16>,
+    /// Always `assigned`.
+    #[schema(example = "assigned")]
+    pub state: &'static str,
+    pub terminal: TerminalId,
+    pub destination_region: Region,
+    pub distance_km: f64,
+    pub class: TaxiClass,
+    /// The line the taxi was taken from, and the terminal's mode at that moment.
+    pub line: LineKey,
+    pub mode: DispatchMode,
+    pub ticket: Ticket,
+    /// 1-based rank of the taxi among the candidates.
+    pub position: usize,
+    /// The taxi was already waiting at the curb.
+    pub from_curb: bool,
+    /// Suspended taxis ahead of it that were passed over.
+    pub skipped_suspended: Vec<Plate>,
+    /// The taxi this assignment replaces after a no-show or a hold.
+    pub replaces: Option<Plate>,
+    pub at_ms: Millis,
+}
+
+impl AssignmentView {
+    fn of(terminal: &TerminalId, a: &Assignment) -> Self {
+        AssignmentView {
+            id: a.request,
+            plate: a.plate.clone(),
+            bay: a.bay,
+            state: "assigned",
+            terminal: terminal.clone(),
+            destination_region: a.destination_region.clone(),
+            distance_km: a.distance_km,
+            class: a.class,
+            line: a.line.clone(),
+            mode: a.mode,
+            ticket: a.ticket,
+            position: a.position,
+            from_curb: a.from_curb,
+            skipped_suspended: a.skipped_suspended.clone(),
+            replaces: a.replaces.clone(),
+            at_ms: a.at,
+        }
+    }
 }
 
 /// Kiosks (clients) and operators place requests; a driver or a viewer does not.
@@ -142,6 +295,35 @@ fn require_staff(caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
+/// Places a passenger's request.
+///
+/// A taxi is assigned at once, or the answer is 409 with the reason.
+///
+/// **Role:** client (kiosk), or operator or above.
+#[utoipa::path(
+    post,
+    path = "/api/v1/dispatch/requests",
+    operation_id = "request_taxi",
+    tag = "dispatch",
+    security(("bearer" = [])),
+    responses(
+        (
+            status = 201,
+            description = "a taxi is assigned",
+            body = AssignmentView,
+            links(
+                ("pickup" = (operation_id = "pickup", parameters(("id" = "$response.body#/id")))),
+                ("no_show" = (operation_id = "no_show", parameters(("id" = "$response.body#/id")))),
+                ("complete_trip" = (operation_id = "complete_trip", parameters(("id" = "$response.body#/id")))),
+            )
+        ),
+        (status = 403, description = "the token is neither a client's nor an operator's or above"),
+        (status = 404, description = "no such terminal"),
+        (status = 409, description = "no taxi can serve the request, or the dispatcher is quarantined"),
+        (status = 422, description = "bad region or class, unserved destination, bad distance"),
+        (status = 503, description = "the dispatcher is restarting, or the store is unavailable"),
+    )
+)]
 pub async fn request(
     state: web::Data<AppState>,
     caller: Caller,
@@ -161,7 +343,7 @@ pub async fn request(
         .taxis
         .request(&terminal, region, b.distance_km, class.unwrap_or_default())
         .await?;
-    Ok(HttpResponse::Created().json(assignment_json(&terminal, &assignment)))
+    Ok(HttpResponse::Created().json(AssignmentView::of(&terminal, &assignment)))
 }
 
 /// Who reports on a request: kiosks, operators, and the driver of the serving taxi.
@@ -179,6 +361,37 @@ fn request_id(raw: &str) -> Result<RequestId, ApiError> {
         .map_err(|_| ApiError::NotFound(format!("no request {raw:?}")))
 }
 
+/// A request after its passenger was picked up.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PickupAnswer {
+    pub id: RequestId,
+    pub plate: Plate,
+    pub terminal: TerminalId,
+    /// Always `picked_up`.
+    #[schema(example = "picked_up")]
+    pub state: &'static str,
+}
+
+/// Reports a pickup.
+///
+/// The passenger is in the taxi; the bay frees up.
+///
+/// **Role:** client (kiosk), the serving taxi's driver, or operator or above.
+#[utoipa::path(
+    post,
+    path = "/api/v1/dispatch/{id}/pickup",
+    operation_id = "pickup",
+    tag = "dispatch",
+    params(("id" = String, Path, description = "the request's id (an integer)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "picked up", body = PickupAnswer),
+        (status = 403, description = "the token may not report on this request"),
+        (status = 404, description = "no open request with this id"),
+        (status = 409, description = "the request is not in a state to be picked up"),
+        (status = 503, description = "the dispatcher is restarting, or the store is unavailable"),
+    )
+)]
 pub async fn pickup(
     state: web::Data<AppState>,
     caller: Caller,
@@ -187,11 +400,51 @@ pub async fn pickup(
     let by = reporter(&caller)?;
     let request = request_id(&id)?;
     let (terminal, plate) = state.taxis.pickup(request, by).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "id": request, "plate": plate, "terminal": terminal, "state": "picked_up",
-    })))
+    Ok(HttpResponse::Ok().json(PickupAnswer {
+        id: request,
+        plate,
+        terminal,
+        state: "picked_up",
+    }))
 }
 
+/// What a no-show did: where the no-show taxi stands now, and who took the passenger.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoShowAnswer {
+    pub id: RequestId,
+    /// The taxi whose passenger did not show.
+    pub plate: Plate,
+    pub terminal: TerminalId,
+    /// `assigned` when another taxi took the passenger, else `dropped`.
+    #[schema(example = "assigned")]
+    pub state: &'static str,
+    /// The no-show taxi's ticket now, and its position in its line.
+    pub ticket: Ticket,
+    pub position: usize,
+    /// The new assignment, if a taxi could take the passenger.
+    pub reassigned: Option<AssignmentView>,
+}
+
+/// Reports a no-show.
+///
+/// The request passes to the next taxi, and the taxi goes back by the no-show policy.
+///
+/// **Role:** client (kiosk), the serving taxi's driver, or operator or above.
+#[utoipa::path(
+    post,
+    path = "/api/v1/dispatch/{id}/no-show",
+    operation_id = "no_show",
+    tag = "dispatch",
+    params(("id" = String, Path, description = "the request's id (an integer)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "recorded", body = NoShowAnswer),
+        (status = 403, description = "the token may not report on this request"),
+        (status = 404, description = "no open request with this id"),
+        (status = 409, description = "the request is not in a state for a no-show"),
+        (status = 503, description = "the dispatcher is restarting, or the store is unavailable"),
+    )
+)]
 pub async fn no_show(
     state: web::Data<AppState>,
     caller: Caller,
@@ -200,23 +453,61 @@ pub async fn no_show(
     let by = reporter(&caller)?;
     let request = request_id(&id)?;
     let (terminal, plate, outcome) = state.taxis.no_show(request, by).await?;
-    let reassigned = outcome.reassigned.as_ref().map(|a| assignment_json(&terminal, a));
-    Ok(HttpResponse::Ok().json(json!({
-        "id": request,
-        "plate": plate,
-        "terminal": terminal,
-        "state": if reassigned.is_some() { "assigned" } else { "dropped" },
-        "ticket": outcome.ticket,
-        "position": outcome.position,
-        "reassigned": reassigned,
-    })))
+    let reassigned = outcome.reassigned.as_ref().map(|a| AssignmentView::of(&terminal, a));
+    Ok(HttpResponse::Ok().json(NoShowAnswer {
+        id: request,
+        plate,
+        terminal,
+        state: if reassigned.is_some() { "assigned" } else { "dropped" },
+        ticket: outcome.ticket,
+        position: outcome.position,
+        reassigned,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct CompleteBody {
+    /// The trip's length, 0 to 1000; under `KWANJE_TAXI_SHORT_TRIP_KM` it arms a priority re-entry.
+    #[schema(minimum = 0, maximum = 1000)]
     pub distance_km: f64,
 }
 
+/// A completed trip.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompleteAnswer {
+    pub id: RequestId,
+    pub plate: Plate,
+    pub terminal: TerminalId,
+    /// Always `completed`.
+    #[schema(example = "completed")]
+    pub state: &'static str,
+    pub distance_km: f64,
+    /// The trip was short: a re-entry before `priority_until_ms` goes first.
+    pub short: bool,
+    pub priority_until_ms: Option<Millis>,
+}
+
+/// Completes a trip.
+///
+/// A short one arms the taxi's priority re-entry.
+///
+/// **Role:** client (kiosk), the serving taxi's driver, or operator or above.
+#[utoipa::path(
+    post,
+    path = "/api/v1/dispatch/{id}/complete",
+    operation_id = "complete_trip",
+    tag = "dispatch",
+    params(("id" = String, Path, description = "the request's id (an integer)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "completed", body = CompleteAnswer),
+        (status = 403, description = "the token may not report on this request"),
+        (status = 404, description = "no open request with this id"),
+        (status = 409, description = "the request is not picked up yet"),
+        (status = 422, description = "bad distance"),
+        (status = 503, description = "the dispatcher is restarting, or the store is unavailable"),
+    )
+)]
 pub async fn complete(
     state: web::Data<AppState>,
     caller: Caller,
@@ -226,17 +517,46 @@ pub async fn complete(
     let by = reporter(&caller)?;
     let request = request_id(&id)?;
     let (terminal, plate, outcome) = state.taxis.complete(request, body.distance_km, by).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "id": request,
-        "plate": plate,
-        "terminal": terminal,
-        "state": "completed",
-        "distance_km": body.distance_km,
-        "short": outcome.short,
-        "priority_until_ms": outcome.priority_until,
-    })))
+    Ok(HttpResponse::Ok().json(CompleteAnswer {
+        id: request,
+        plate,
+        terminal,
+        state: "completed",
+        distance_km: body.distance_km,
+        short: outcome.short,
+        priority_until_ms: outcome.priority_until,
+    }))
 }
 
+/// A crash injection was accepted; the terminal's dispatcher panics and is restarted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TerminalCrashRequested {
+    pub terminal: TerminalId,
+    /// Always `requested`.
+    #[schema(example = "requested")]
+    pub crash: &'static str,
+}
+
+/// Makes a terminal's dispatcher panic.
+///
+/// For drills and supervisor tests.
+///
+/// **Role:** admin, and only when the server runs with `KWANJE_FAULT_INJECTION=1` (else 404).
+#[utoipa::path(
+    post,
+    path = "/api/v1/terminals/{terminal}/faults/crash",
+    operation_id = "crash_terminal",
+    tag = "dispatch",
+    params(("terminal" = String, Path, description = "a configured terminal")),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "the crash is requested", body = TerminalCrashRequested),
+        (status = 403, description = "the token is not an admin's"),
+        (status = 404, description = "fault injection is disabled, or no such terminal"),
+        (status = 409, description = "the dispatcher is quarantined"),
+        (status = 503, description = "the dispatcher is restarting"),
+    )
+)]
 pub async fn crash(
     state: web::Data<AppState>,
     caller: Caller,
@@ -254,5 +574,8 @@ pub async fn crash(
         "fault injection: crash requested terminal={terminal} by={}",
         caller.name
     );
-    Ok(HttpResponse::Accepted().json(json!({ "terminal": terminal, "crash": "requested" })))
+    Ok(HttpResponse::Accepted().json(TerminalCrashRequested {
+        terminal,
+        crash: "requested",
+    }))
 }

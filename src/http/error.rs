@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use thiserror::Error;
+use utoipa::ToSchema;
 
 use crate::alert::book::BookError;
 use crate::alert::service::AlertError;
@@ -35,14 +36,21 @@ pub enum ApiError {
     Internal(String),
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// The body of every error answer (`application/problem+json`, RFC 9457).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// `urn:kwanje:problem:{slug}`, one slug per status (`not-found`, `conflict`, ...).
     #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    status: u16,
-    detail: String,
+    pub kind: String,
+    pub title: &'static str,
+    /// The HTTP status, repeated.
+    pub status: u16,
+    /// What went wrong with this request, for a human.
+    pub detail: String,
 }
+
+/// The content type of [`Problem`] answers.
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
 impl ApiError {
     fn slug_and_title(&self) -> (&'static str, &'static str) {
@@ -84,7 +92,7 @@ impl ResponseError for ApiError {
             other => other.to_string(),
         };
         let mut response = HttpResponse::build(status);
-        response.content_type("application/problem+json");
+        response.content_type(PROBLEM_CONTENT_TYPE);
         if matches!(self, ApiError::Unauthorized(_)) {
             response.insert_header(("WWW-Authenticate", "Bearer"));
         }

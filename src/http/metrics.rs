@@ -33,6 +33,24 @@ fn counter(registry: &mut Registry, name: &str, help: &str, value: u64) {
     registry.register(name, help, c);
 }
 
+/// Prometheus metrics.
+///
+/// Text format: devices by state, actor restarts and escalations, open alerts, the alert
+/// writer's queue.
+///
+/// **Role:** none from loopback; admin from anywhere else.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "health",
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "the metrics", body = String, content_type = CONTENT_TYPE),
+        (status = 401, description = "not from loopback, and no valid token"),
+        (status = 403, description = "not from loopback, and the token is not an admin's"),
+    )
+)]
 pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let loopback = req.peer_addr().is_some_and(|a| a.ip().is_loopback());
     if !loopback {

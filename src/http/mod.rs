@@ -1,6 +1,6 @@
 //! The HTTP edge: routes under `/api/v1/{domain}`, the auth extractor, problem+json errors,
-//! `/healthz` and `/readyz`. Handlers parse and check the request, call one service, and shape
-//! the answer; they decide nothing else.
+//! `/healthz` and `/readyz`, and the OpenAPI document of it all ([`openapi`]). Handlers parse and
+//! check the request, call one service, and shape the answer; they decide nothing else.
 
 pub mod alerts;
 pub mod clients;
@@ -11,6 +11,8 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod metrics;
+pub mod number;
+pub mod openapi;
 pub mod page;
 pub mod taxis;
 pub mod tokens;
@@ -51,6 +53,58 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
 }
 
+/// Every route, in one table: it expands to the registrations (`register`) and to [`ROUTES`],
+/// the list that the OpenAPI document is tested against. Add a route here, with its handler's
+/// `#[utoipa::path]` and an entry in [`openapi::ApiDoc`], or that test fails.
+macro_rules! route_table {
+    ($($method:ident $path:literal => $handler:path;)+) => {
+        /// Every `(method, path)` the server routes, as the OpenAPI document spells them.
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),+];
+
+        fn register(cfg: &mut web::ServiceConfig) {
+            $(cfg.route($path, web::$method().to($handler));)+
+        }
+    };
+}
+
+route_table! {
+    get "/healthz" => health::healthz;
+    get "/readyz" => health::readyz;
+    get "/metrics" => metrics::metrics;
+    get "/api/v1/openapi.json" => openapi::document;
+    post "/api/v1/auth/token" => tokens::issue;
+    post "/api/v1/clients" => clients::create;
+    get "/api/v1/clients" => clients::list;
+    post "/api/v1/devices" => devices::create;
+    get "/api/v1/devices" => devices::list;
+    get "/api/v1/devices/{id}" => devices::show;
+    post "/api/v1/devices/{id}/heartbeat" => devices::heartbeat;
+    post "/api/v1/devices/{id}/faults/crash" => devices::crash;
+    post "/api/v1/devices/{id}/commands" => commands::issue;
+    get "/api/v1/commands" => commands::list;
+    get "/api/v1/commands/{id}" => commands::show;
+    get "/api/v1/alerts" => alerts::list;
+    get "/api/v1/alerts/{id}" => alerts::show;
+    post "/api/v1/alerts/{id}/ack" => alerts::acknowledge;
+    post "/api/v1/alerts/{id}/resolve" => alerts::resolve;
+    post "/api/v1/taxis" => taxis::create;
+    post "/api/v1/taxis/arrivals" => taxis::arrival;
+    get "/api/v1/taxis/{plate}" => taxis::show;
+    post "/api/v1/taxis/{plate}/heartbeat" => taxis::heartbeat;
+    put "/api/v1/taxis/{plate}/service-region" => taxis::service_region;
+    post "/api/v1/taxis/{plate}/blacklist" => taxis::blacklist;
+    delete "/api/v1/taxis/{plate}/blacklist" => taxis::unblacklist;
+    post "/api/v1/taxis/{plate}/faults/crash" => taxis::crash;
+    put "/api/v1/terminals/{terminal}/dispatch" => dispatch::configure;
+    post "/api/v1/terminals/{terminal}/faults/crash" => dispatch::crash;
+    get "/api/v1/queues" => dispatch::queues;
+    post "/api/v1/dispatch/requests" => dispatch::request;
+    get "/api/v1/dispatch/stats" => dispatch::stats;
+    post "/api/v1/dispatch/{id}/pickup" => dispatch::pickup;
+    post "/api/v1/dispatch/{id}/no-show" => dispatch::no_show;
+    post "/api/v1/dispatch/{id}/complete" => dispatch::complete;
+}
+
 /// Registers every route and the error handlers for bodies, paths and queries.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
@@ -63,43 +117,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::QueryConfig::default()
             .error_handler(|err, _| ApiError::BadRequest(format!("malformed query: {err}")).into()),
     )
-    .route("/healthz", web::get().to(health::healthz))
-    .route("/readyz", web::get().to(health::readyz))
-    .route("/metrics", web::get().to(metrics::metrics))
-    .service(
-        web::scope("/api/v1")
-            .route("/auth/token", web::post().to(tokens::issue))
-            .route("/clients", web::post().to(clients::create))
-            .route("/clients", web::get().to(clients::list))
-            .route("/devices", web::post().to(devices::create))
-            .route("/devices", web::get().to(devices::list))
-            .route("/devices/{id}", web::get().to(devices::show))
-            .route("/devices/{id}/heartbeat", web::post().to(devices::heartbeat))
-            .route("/devices/{id}/faults/crash", web::post().to(devices::crash))
-            .route("/devices/{id}/commands", web::post().to(commands::issue))
-            .route("/commands", web::get().to(commands::list))
-            .route("/commands/{id}", web::get().to(commands::show))
-            .route("/alerts", web::get().to(alerts::list))
-            .route("/alerts/{id}", web::get().to(alerts::show))
-            .route("/alerts/{id}/ack", web::post().to(alerts::acknowledge))
-            .route("/alerts/{id}/resolve", web::post().to(alerts::resolve))
-            .route("/taxis", web::post().to(taxis::create))
-            .route("/taxis/arrivals", web::post().to(taxis::arrival))
-            .route("/taxis/{plate}", web::get().to(taxis::show))
-            .route("/taxis/{plate}/heartbeat", web::post().to(taxis::heartbeat))
-            .route("/taxis/{plate}/service-region", web::put().to(taxis::service_region))
-            .route("/taxis/{plate}/blacklist", web::post().to(taxis::blacklist))
-            .route("/taxis/{plate}/blacklist", web::delete().to(taxis::unblacklist))
-            .route("/taxis/{plate}/faults/crash", web::post().to(taxis::crash))
-            .route("/terminals/{terminal}/dispatch", web::put().to(dispatch::configure))
-            .route("/terminals/{terminal}/faults/crash", web::post().to(dispatch::crash))
-            .route("/queues", web::get().to(dispatch::queues))
-            .route("/dispatch/requests", web::post().to(dispatch::request))
-            .route("/dispatch/stats", web::get().to(dispatch::stats))
-            .route("/dispatch/{id}/pickup", web::post().to(dispatch::pickup))
-            .route("/dispatch/{id}/no-show", web::post().to(dispatch::no_show))
-            .route("/dispatch/{id}/complete", web::post().to(dispatch::complete)),
-    )
+    .configure(register)
     .default_service(web::to(not_found));
 }
 

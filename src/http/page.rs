@@ -2,13 +2,18 @@
 //! answered as `{"items": [...], "next_cursor": null | "..."}`.
 
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
 use crate::store::models::{DEFAULT_PAGE, MAX_PAGE};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Items per page, 1 to 1000 (`MAX_PAGE`); 100 when absent.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -35,9 +40,10 @@ impl PageQuery {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T: Serialize> {
     pub items: Vec<T>,
+    /// The `cursor` of the next page; null on the last one.
     pub next_cursor: Option<String>,
 }
 

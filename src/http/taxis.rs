@@ -3,7 +3,7 @@
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::ToSchema;
 
 use super::error::ApiError;
 use super::extract::Caller;
@@ -41,15 +41,21 @@ fn is_driver_of(caller: &Caller, plate: &Plate) -> bool {
     driver_plate(caller).as_ref() == Some(plate)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct NewTaxi {
+    /// Letters (any script), digits and `-`, at most 16 once whitespace is dropped; letters are
+    /// uppercased.
+    #[schema(example = "12가3456", pattern = "\\S")]
     pub plate: String,
+    /// The region that licensed the taxi.
+    #[schema(example = "seoul", pattern = "^[A-Za-z0-9_-]{1,32}$")]
     pub license_region: String,
+    #[schema(value_type = TaxiClass)]
     pub class: String,
 }
 
 /// API.md's view of a taxi: its registration and actor, and where it stands at its terminal.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TaxiOut {
     pub plate: Plate,
     pub license_region: Region,
@@ -61,6 +67,7 @@ pub struct TaxiOut {
     pub terminal: Option<TerminalId>,
     pub restarts: u32,
     /// `running`, `restarting` or `quarantined`.
+    #[schema(example = "running")]
     pub actor: &'static str,
     pub last_ping_ms: Option<i64>,
     /// `waiting`, `called`, `assigned`, `on_trip`, or null when no terminal has it.
@@ -114,6 +121,36 @@ impl TaxiOut {
     }
 }
 
+/// Registers a taxi.
+///
+/// Its actor starts at once.
+///
+/// **Role:** admin.
+#[utoipa::path(
+    post,
+    path = "/api/v1/taxis",
+    operation_id = "create_taxi",
+    tag = "taxis",
+    security(("bearer" = [])),
+    responses(
+        (
+            status = 201,
+            description = "registered",
+            body = TaxiOut,
+            links(
+                ("show_taxi" = (operation_id = "show_taxi", parameters(("plate" = "$response.body#/plate")))),
+                ("taxi_heartbeat" = (operation_id = "taxi_heartbeat", parameters(("plate" = "$response.body#/plate")))),
+                ("set_service_region" = (operation_id = "set_service_region", parameters(("plate" = "$response.body#/plate")))),
+                ("blacklist_taxi" = (operation_id = "blacklist_taxi", parameters(("plate" = "$response.body#/plate")))),
+                ("unblacklist_taxi" = (operation_id = "unblacklist_taxi", parameters(("plate" = "$response.body#/plate")))),
+            )
+        ),
+        (status = 403, description = "the token is not an admin's"),
+        (status = 409, description = "the plate is already registered"),
+        (status = 422, description = "bad plate or region, unknown class"),
+        (status = 503, description = "the store is unavailable"),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
@@ -131,14 +168,51 @@ pub async fn create(
     Ok(HttpResponse::Created().json(TaxiOut::of(detail)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ArrivalBody {
+    /// As read; normalised as in `POST /api/v1/taxis`.
+    #[schema(example = "12가3456", pattern = "\\S")]
     pub plate: String,
+    #[schema(example = "T1", pattern = "^[A-Za-z0-9_-]{1,16}$")]
     pub terminal: String,
+    /// The LPR camera that read the plate; when registered, one of the caller's devices.
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub camera_id: String,
 }
 
-/// An LPR reading at a lot entrance, from the gate PC that hosts the camera.
+/// What a lot-entrance reading led to: the reading itself and the `outcome`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArrivalAnswer {
+    pub plate: Plate,
+    pub terminal: TerminalId,
+    #[schema(value_type = String)]
+    pub camera_id: DeviceId,
+    #[serde(flatten)]
+    pub outcome: ArrivalOutcome,
+}
+
+/// Records a plate read at a lot entrance.
+///
+/// From the gate PC that hosts the LPR camera: issues the taxi's ticket (201), or answers 200
+/// when the reading changed nothing or the plate is held.
+///
+/// **Role:** client (or admin).
+#[utoipa::path(
+    post,
+    path = "/api/v1/taxis/arrivals",
+    operation_id = "taxi_arrival",
+    tag = "taxis",
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "queued: a ticket is issued", body = ArrivalAnswer),
+        (status = 200, description = "already queued, busy at the curb, or held for an operator", body = ArrivalAnswer),
+        (status = 403, description = "the token is not a client's, or the camera is another client's"),
+        (status = 404, description = "no such terminal"),
+        (status = 409, description = "the taxi's actor is quarantined"),
+        (status = 422, description = "bad plate, terminal or camera id"),
+        (status = 503, description = "an actor is restarting, or the store is unavailable"),
+    )
+)]
 pub async fn arrival(
     state: web::Data<AppState>,
     caller: Caller,
@@ -172,12 +246,12 @@ pub async fn arrival(
         }
     );
     let issued = matches!(outcome, ArrivalOutcome::Queued { .. });
-    let mut body = serde_json::to_value(&outcome).map_err(|e| ApiError::Internal(e.to_string()))?;
-    if let Some(map) = body.as_object_mut() {
-        map.insert("plate".into(), json!(plate));
-        map.insert("terminal".into(), json!(terminal));
-        map.insert("camera_id".into(), json!(camera));
-    }
+    let body = ArrivalAnswer {
+        plate,
+        terminal,
+        camera_id: camera,
+        outcome,
+    };
     // A ticket issued is a creation; a reading that changed nothing (or a hold) is not.
     Ok(if issued {
         HttpResponse::Created().json(body)
@@ -186,6 +260,26 @@ pub async fn arrival(
     })
 }
 
+/// Shows one taxi.
+///
+/// Its registration, its actor, and where it stands at its terminal.
+///
+/// **Role:** that taxi's driver (its `taxi` claim), or viewer or above.
+#[utoipa::path(
+    get,
+    path = "/api/v1/taxis/{plate}",
+    operation_id = "show_taxi",
+    tag = "taxis",
+    params(("plate" = String, Path, description = "the taxi's plate")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the taxi", body = TaxiOut),
+        (status = 403, description = "the token is neither the taxi's driver nor a viewer or above"),
+        (status = 404, description = "no such taxi"),
+        (status = 409, description = "the terminal's dispatcher is quarantined"),
+        (status = 503, description = "an actor is restarting"),
+    )
+)]
 pub async fn show(
     state: web::Data<AppState>,
     caller: Caller,
@@ -199,6 +293,33 @@ pub async fn show(
     Ok(HttpResponse::Ok().json(TaxiOut::of(detail)))
 }
 
+/// The terminal a taxi stands at after its driver's heartbeat (`null` when none has it).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaxiHeartbeatAnswer {
+    pub plate: Plate,
+    pub terminal: Option<TerminalId>,
+}
+
+/// Sends a taxi's liveness ping.
+///
+/// The HTTP form of STOMP `/app/taxi/ping`.
+///
+/// **Role:** that taxi's driver, or admin.
+#[utoipa::path(
+    post,
+    path = "/api/v1/taxis/{plate}/heartbeat",
+    operation_id = "taxi_heartbeat",
+    tag = "taxis",
+    params(("plate" = String, Path, description = "the taxi's plate")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the ping is recorded", body = TaxiHeartbeatAnswer),
+        (status = 403, description = "the token is not the taxi's driver's"),
+        (status = 404, description = "no such taxi"),
+        (status = 409, description = "the taxi's actor is quarantined"),
+        (status = 503, description = "the taxi's actor is restarting"),
+    )
+)]
 pub async fn heartbeat(
     state: web::Data<AppState>,
     caller: Caller,
@@ -211,14 +332,37 @@ pub async fn heartbeat(
         )));
     }
     let terminal = state.taxis.heartbeat(&plate).await?;
-    Ok(HttpResponse::Ok().json(json!({ "plate": plate, "terminal": terminal })))
+    Ok(HttpResponse::Ok().json(TaxiHeartbeatAnswer { plate, terminal }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct RegionBody {
+    /// A configured region the taxi's licence allows.
+    #[schema(example = "incheon", pattern = "^[A-Za-z0-9_-]{1,32}$")]
     pub region: String,
 }
 
+/// Sets the region a taxi serves.
+///
+/// Its line in regional mode.
+///
+/// **Role:** that taxi's driver, or operator or above.
+#[utoipa::path(
+    put,
+    path = "/api/v1/taxis/{plate}/service-region",
+    operation_id = "set_service_region",
+    tag = "taxis",
+    params(("plate" = String, Path, description = "the taxi's plate")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the taxi", body = TaxiOut),
+        (status = 403, description = "the token is neither the taxi's driver nor an operator or above"),
+        (status = 404, description = "no such taxi"),
+        (status = 409, description = "the taxi's actor is quarantined"),
+        (status = 422, description = "bad region, or one the licence does not allow"),
+        (status = 503, description = "an actor is restarting, or the store is unavailable"),
+    )
+)]
 pub async fn service_region(
     state: web::Data<AppState>,
     caller: Caller,
@@ -235,11 +379,34 @@ pub async fn service_region(
     Ok(HttpResponse::Ok().json(TaxiOut::of(detail)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct BlacklistBody {
+    /// Not blank.
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     pub reason: String,
 }
 
+/// Blacklists a plate.
+///
+/// A blacklisted plate is held at the lot entrance. Audited.
+///
+/// **Role:** operator or above.
+#[utoipa::path(
+    post,
+    path = "/api/v1/taxis/{plate}/blacklist",
+    operation_id = "blacklist_taxi",
+    tag = "taxis",
+    params(("plate" = String, Path, description = "the taxi's plate")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the taxi", body = TaxiOut),
+        (status = 403, description = "the token has no operator role or above"),
+        (status = 404, description = "no such taxi"),
+        (status = 409, description = "the taxi's actor is quarantined"),
+        (status = 422, description = "the reason is refused"),
+        (status = 503, description = "an actor is restarting, or the store is unavailable"),
+    )
+)]
 pub async fn blacklist(
     state: web::Data<AppState>,
     caller: Caller,
@@ -255,6 +422,26 @@ pub async fn blacklist(
     Ok(HttpResponse::Ok().json(TaxiOut::of(detail)))
 }
 
+/// Lifts a plate's blacklisting.
+///
+/// Audited.
+///
+/// **Role:** operator or above.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/taxis/{plate}/blacklist",
+    operation_id = "unblacklist_taxi",
+    tag = "taxis",
+    params(("plate" = String, Path, description = "the taxi's plate")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the taxi", body = TaxiOut),
+        (status = 403, description = "the token has no operator role or above"),
+        (status = 404, description = "no such taxi"),
+        (status = 409, description = "the taxi's actor is quarantined"),
+        (status = 503, description = "an actor is restarting, or the store is unavailable"),
+    )
+)]
 pub async fn unblacklist(
     state: web::Data<AppState>,
     caller: Caller,
@@ -268,6 +455,35 @@ pub async fn unblacklist(
     Ok(HttpResponse::Ok().json(TaxiOut::of(detail)))
 }
 
+/// A crash injection was accepted; the taxi's actor panics and its supervisor restarts it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaxiCrashRequested {
+    pub plate: Plate,
+    /// Always `requested`.
+    #[schema(example = "requested")]
+    pub crash: &'static str,
+}
+
+/// Makes a taxi's actor panic.
+///
+/// For drills and supervisor tests.
+///
+/// **Role:** admin, and only when the server runs with `KWANJE_FAULT_INJECTION=1` (else 404).
+#[utoipa::path(
+    post,
+    path = "/api/v1/taxis/{plate}/faults/crash",
+    operation_id = "crash_taxi",
+    tag = "taxis",
+    params(("plate" = String, Path, description = "the taxi's plate")),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "the crash is requested", body = TaxiCrashRequested),
+        (status = 403, description = "the token is not an admin's"),
+        (status = 404, description = "fault injection is disabled, or no such taxi"),
+        (status = 409, description = "the taxi's actor is quarantined"),
+        (status = 503, description = "the taxi's actor is restarting"),
+    )
+)]
 pub async fn crash(
     state: web::Data<AppState>,
     caller: Caller,
@@ -282,5 +498,8 @@ pub async fn crash(
     let plate = path_plate(&plate)?;
     state.taxis.crash_taxi(&plate)?;
     log::warn!("fault injection: crash requested plate={plate} by={}", caller.name);
-    Ok(HttpResponse::Accepted().json(json!({ "plate": plate, "crash": "requested" })))
+    Ok(HttpResponse::Accepted().json(TaxiCrashRequested {
+        plate,
+        crash: "requested",
+    }))
 }

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::model::{DispatchMode, LineKey, Plate, Region, RequestId, TaxiClass};
 use super::queue::Ticket;
@@ -25,7 +26,7 @@ pub struct Step<T> {
 }
 
 /// Why a plate was held for an operator instead of queued.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HoldReason {
     Unregistered,
@@ -56,7 +57,7 @@ impl From<HoldReason> for RemovalReason {
 }
 
 /// What the short-trip rule decided for an arrival.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum PriorityDecision {
     /// No short trip armed a priority for this plate.
@@ -82,7 +83,7 @@ pub enum DropReason {
 }
 
 /// Where a taxi stands at its terminal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TaxiStateKind {
     /// In the lot, in line.
@@ -296,7 +297,7 @@ impl DispatchEvent {
 }
 
 /// What an LPR reading at the lot entrance led to.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum ArrivalOutcome {
     Queued {

@@ -9,6 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Longest plate accepted, in characters, after normalisation (Korean plates are 7 to 9).
 pub const MAX_PLATE_CHARS: usize = 16;
@@ -48,7 +49,7 @@ fn check_raw(raw: &str, what: &'static str) -> Result<(), ModelError> {
 
 /// A licence plate as read by an LPR camera or typed by an operator: trimmed, inner whitespace
 /// removed, uppercased; letters (any script, so Hangul plates work), digits and `-` only.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(try_from = "String", into = "String")]
 pub struct Plate(String);
 
@@ -87,7 +88,7 @@ impl Plate {
 /// A configured region name (`seoul`, `incheon`, `gyeonggi`, ...): trimmed, lowercased,
 /// ASCII letters, digits, `-` and `_`. Whether the name is *configured* is the rules' business
 /// ([`crate::taxi::rules::JointZoneRules::is_known`]).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(try_from = "String", into = "String")]
 pub struct Region(String);
 
@@ -123,7 +124,7 @@ impl Region {
 }
 
 /// A terminal (`T1`, `T2`): trimmed, uppercased, ASCII letters, digits, `-` and `_`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(try_from = "String", into = "String")]
 pub struct TerminalId(String);
 
@@ -185,7 +186,7 @@ macro_rules! string_newtype_impls {
 string_newtype_impls!(Plate, Region, TerminalId);
 
 /// A passenger request's id, made by the application (time-ordered 64-bit ids, see DESIGN.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(transparent)]
 pub struct RequestId(pub i64);
 
@@ -196,7 +197,7 @@ impl fmt::Display for RequestId {
 }
 
 /// Vehicle class; each class always has its own line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TaxiClass {
     #[default]
@@ -237,7 +238,7 @@ impl FromStr for TaxiClass {
 }
 
 /// How a terminal forms its lines: one per (service region, class), or one per class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DispatchMode {
     #[default]
@@ -310,8 +311,10 @@ impl From<LineScope> for String {
 }
 
 /// One line of a terminal: a scope and a class. Displayed as `seoul/standard` or `all/jumbo`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 pub struct LineKey {
+    /// A region's name, or `all` in integrated mode.
+    #[schema(value_type = String)]
     pub scope: LineScope,
     pub class: TaxiClass,
 }

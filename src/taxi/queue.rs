@@ -14,12 +14,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::model::{DispatchMode, LineKey, LineScope, Plate, Region, TaxiClass};
 use crate::time::Millis;
 
 /// A taxi's place in line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 pub struct Ticket {
     /// Monotonic per terminal; breaks ties between equal times.
     pub seq: u64,

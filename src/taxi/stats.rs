@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::model::{Region, TaxiClass};
 
@@ -41,7 +42,7 @@ pub struct DispatchStats {
 }
 
 /// One row of `GET /api/v1/dispatch/stats`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct StatsRow {
     pub region: Region,
     pub class: TaxiClass,

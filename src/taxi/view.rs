@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::events::TaxiStateKind;
 use super::model::{DispatchMode, LineKey, Plate, Region, RequestId, TaxiClass, TerminalId};
@@ -14,7 +15,7 @@ use super::queue::Ticket;
 use crate::time::Millis;
 
 /// Every line of a terminal under its current mode, in line order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct QueuesView {
     pub terminal: TerminalId,
     pub mode: DispatchMode,
@@ -24,7 +25,7 @@ pub struct QueuesView {
 }
 
 /// One line: who is at (or assigned to) the curb, then who waits in the lot, in dispatch order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct LineView {
     pub line: LineKey,
     pub curb_slots: u16,
@@ -33,7 +34,7 @@ pub struct LineView {
 }
 
 /// A taxi called forward, or assigned and waiting for a bay (`bay: null`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct CurbView {
     pub plate: Plate,
     pub bay: Option<u16>,
@@ -45,7 +46,7 @@ pub struct CurbView {
 }
 
 /// A taxi waiting in the lot.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct WaitingView {
     /// 1-based, suspended taxis included (they keep their place).
     pub position: usize,

@@ -240,3 +240,54 @@ async fn metrics_are_prometheus_text_for_loopback() {
     assert!(body.contains("kwanje_device_actor_restarts_total 0"), "{body}");
     assert!(body.contains("kwanje_alerts_open 0"), "{body}");
 }
+
+/// Found by schemathesis: `POST /alerts/{id}/ack` took any body it could not read for no body,
+/// and acknowledged the alert with its note silently dropped. A malformed body is now 400 and
+/// changes nothing; no body at all still acknowledges without a note.
+#[actix_web::test]
+async fn a_malformed_acknowledgement_is_refused_and_changes_nothing() {
+    let s = Server::start(Backend::Sqlite).await;
+    s.register("pc-1", &["cam-1"], 5_000, 3).await;
+    let (status, _) = s.heartbeat("pc-1", "cam-1", "fault").await;
+    assert_eq!(status, 200);
+    let open = s
+        .wait_for(
+            "/api/v1/alerts?state=open&kind=device_fault",
+            Duration::from_secs(10),
+            |b| b["items"].as_array().is_some_and(|a| !a.is_empty()),
+        )
+        .await;
+    let id = open["items"][0]["id"].as_i64().unwrap();
+    let path = format!("/api/v1/alerts/{id}/ack");
+    let operator = s.token("kim", Role::Operator, None);
+
+    for (content_type, malformed) in [
+        ("application/json", "{\"note\": \"sent a tech"),
+        ("application/json", "\u{0}"),
+        ("text/plain", "{\"note\": \"sent a technician\"}"),
+    ] {
+        let mut resp = awc::Client::default()
+            .post(s.url(&path))
+            .bearer_auth(&operator)
+            .insert_header(("Content-Type", content_type))
+            .send_body(malformed)
+            .await
+            .unwrap();
+        let body: Value = resp.json().await.unwrap();
+        assert_problem(resp.status().as_u16(), &body, 400);
+        let (_, alert) = s.get(&format!("/api/v1/alerts/{id}")).await;
+        assert_eq!(alert["state"], "open", "{content_type} {malformed:?}: {alert}");
+    }
+
+    let (status, alert) = s.call("POST", &path, Some(&operator), None).await;
+    assert_eq!(status, 200, "{alert}");
+    assert_eq!(alert["state"], "acknowledged");
+    assert!(alert.get("ack_note").is_none(), "{alert}");
+    // The document allows `null` for the optional body.
+    let (status, alert) = s.call("POST", &path, Some(&operator), Some(Value::Null)).await;
+    assert_eq!(
+        (status, alert["state"].as_str()),
+        (200, Some("acknowledged")),
+        "{alert}"
+    );
+}
