@@ -19,6 +19,20 @@ pub struct Outlet {
     pub evict: Recipient<Evict>,
 }
 
+impl Outlet {
+    /// Both ways to the session actor at `address`.
+    pub fn of<A>(address: Addr<A>) -> Outlet
+    where
+        A: Actor + Handler<Deliver> + Handler<Evict>,
+        A::Context: actix::dev::ToEnvelope<A, Deliver> + actix::dev::ToEnvelope<A, Evict>,
+    {
+        Outlet {
+            deliver: address.clone().recipient(),
+            evict: address.recipient(),
+        }
+    }
+}
+
 impl std::fmt::Debug for Outlet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Outlet")

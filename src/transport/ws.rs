@@ -333,11 +333,7 @@ impl<F: Framing> Link for WsLink<'_, F> {
     }
 
     fn outlet(&mut self) -> Outlet {
-        let address = self.ctx.address();
-        Outlet {
-            deliver: address.clone().recipient(),
-            evict: address.recipient(),
-        }
+        Outlet::of(self.ctx.address())
     }
 
     fn arm(&mut self, due: Option<Millis>, now: Millis) {

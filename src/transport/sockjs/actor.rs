@@ -186,11 +186,7 @@ impl Link for HttpLink<'_> {
     }
 
     fn outlet(&mut self) -> Outlet {
-        let address = self.ctx.address();
-        Outlet {
-            deliver: address.clone().recipient(),
-            evict: address.recipient(),
-        }
+        Outlet::of(self.ctx.address())
     }
 
     fn arm(&mut self, due: Option<Millis>, now: Millis) {

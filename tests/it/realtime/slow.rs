@@ -11,7 +11,7 @@ use super::client::{frame, Event, Stomp};
 use super::session;
 use crate::support::{Backend, Server};
 
-const LIMIT: usize = 256 * 1024;
+pub(super) const LIMIT: usize = 256 * 1024;
 const MESSAGES: usize = 400;
 const BODY: usize = 8 * 1024;
 
@@ -21,11 +21,19 @@ async fn a_slow_consumer_is_dropped_while_a_fast_one_keeps_receiving() {
     let token = s.token("viewer-slow", Role::Viewer, None);
     let mut slow = Stomp::open_path(&s.base, "/ws", &["v12.stomp"], Some(4 * 1024)).await;
     slow.connect(&token, "1.2").await;
+    let fast = session(&s, "viewer-fast", Role::Viewer).await;
+    let op = session(&s, "op-1", Role::Operator).await;
+    slow_and_fast(&s, slow, fast, op).await;
+}
+
+/// `slow` (connected, reading nothing) and `fast` subscribe to one topic; `op` publishes 3 MiB
+/// to it. The server's limit is [`LIMIT`]: `slow` gets some messages, then the ERROR "slow
+/// consumer" and the end, and leaves the broker; `fast` gets every message and is still served.
+/// Shared by every transport's slow-consumer test.
+pub(super) async fn slow_and_fast(s: &Server, mut slow: Stomp, mut fast: Stomp, mut op: Stomp) {
     slow.subscribe("s", "/topic/ops/flood", "auto").await;
-    let mut fast = session(&s, "viewer-fast", Role::Viewer).await;
     fast.subscribe("f", "/topic/ops/flood", "auto").await;
-    let stats = s.state.broker.send(GetBrokerStats).await.unwrap();
-    assert_eq!(stats.subscriptions, 2);
+    broker_until(s, |subscriptions| subscriptions == 2).await;
 
     // The slow client reads nothing while 3 MiB are published; the fast one reads as it goes.
     // The publisher waits for the fast client's read before the next send, so on a loaded
@@ -40,7 +48,6 @@ async fn a_slow_consumer_is_dropped_while_a_fast_one_keeps_receiving() {
         }
         fast
     });
-    let mut op = session(&s, "op-1", Role::Operator).await;
     let body = "x".repeat(BODY);
     for n in 0..MESSAGES {
         let receipt = n.to_string();
@@ -65,15 +72,7 @@ async fn a_slow_consumer_is_dropped_while_a_fast_one_keeps_receiving() {
     );
     slow.expect_closed().await;
     // The closed session deregisters asynchronously: wait for the broker to drop it.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let stats = s.state.broker.send(GetBrokerStats).await.unwrap();
-        if stats.subscriptions == 1 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "{stats:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    broker_until(s, |subscriptions| subscriptions == 1).await;
 
     // The fast client is still served.
     op.send_text(&frame(
@@ -84,6 +83,19 @@ async fn a_slow_consumer_is_dropped_while_a_fast_one_keeps_receiving() {
     .await;
     op.await_receipt("r").await;
     assert_eq!(&fast.expect(Command::Message).await.body[..], b"after");
+}
+
+/// Waits (at most 10 s) until the broker's subscription count passes `check`.
+async fn broker_until(s: &Server, check: impl Fn(usize) -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats = s.state.broker.send(GetBrokerStats).await.unwrap();
+        if check(stats.subscriptions) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{stats:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 mod batches {

@@ -8,8 +8,8 @@ use kwanje::auth::Role;
 use kwanje::broker::messages::{BrokerStats, GetBrokerStats};
 use kwanje::stomp::Command;
 
-use super::client::{frame, Event, Stomp, WAIT};
-use super::{session, tcp_session};
+use super::client::{frame, Stomp, WAIT};
+use super::{session, slow, tcp_session};
 use crate::support::{Backend, Server};
 
 /// A server with the TCP listener on a free port.
@@ -295,64 +295,15 @@ async fn a_client_that_sends_and_half_closes_still_gets_its_answers() {
     broker_until(&s, |stats| stats.sessions == 1).await;
 }
 
-const LIMIT: usize = 256 * 1024;
-const MESSAGES: usize = 400;
-const BODY: usize = 8 * 1024;
-
 #[actix_web::test]
 async fn a_slow_tcp_consumer_is_dropped_while_a_fast_one_keeps_receiving() {
-    let s = server_with(|c| c.ws_outbound_limit_bytes = LIMIT).await;
+    let s = server_with(|c| c.ws_outbound_limit_bytes = slow::LIMIT).await;
     let token = s.token("viewer-slow", Role::Viewer, None);
     let mut slow = Stomp::open_tcp_with(tcp(&s), Some(4 * 1024)).await;
     slow.connect(&token, "1.2").await;
-    slow.subscribe("s", "/topic/ops/flood", "auto").await;
-    let mut fast = tcp_session(&s, "viewer-fast", Role::Viewer).await;
-    fast.subscribe("f", "/topic/ops/flood", "auto").await;
-    broker_until(&s, |stats| stats.subscriptions == 2).await;
-
-    // The slow client reads nothing while 3 MiB are published; the fast one reads as it goes.
-    // Each send waits for the fast client's read of the one before, so however loaded the
-    // machine, the fast client's backlog is one message, far from the limit.
-    let (read_one, mut reads) = tokio::sync::mpsc::unbounded_channel::<()>();
-    let reader = actix_web::rt::spawn(async move {
-        for _ in 0..MESSAGES {
-            let frame = fast.recv().await;
-            assert_eq!(frame.command, Command::Message, "{frame:?}");
-            assert_eq!(frame.body.len(), BODY);
-            let _ = read_one.send(());
-        }
-        fast
-    });
-    let mut op = tcp_session(&s, "op-1", Role::Operator).await;
-    let body = "x".repeat(BODY);
-    for n in 0..MESSAGES {
-        op.send_with_receipt("/topic/ops/flood", &[], &body, &n.to_string())
-            .await;
-        reads.recv().await.expect("the fast client reads");
-    }
-    let mut fast = reader.await.expect("the fast client received every message");
-
-    // The slow session was dropped on the way: it left the broker while still owing bytes.
-    broker_until(&s, |stats| stats.subscriptions == 1).await;
-    // Now the slow client reads: some messages, then the ERROR, then the end.
-    let mut before_error = 0;
-    let error = loop {
-        match slow.next_within(WAIT).await {
-            Some(Event::Frame(frame)) if frame.command == Command::Message => before_error += 1,
-            Some(Event::Frame(frame)) if frame.command == Command::Error => break frame,
-            other => panic!("expected MESSAGEs then an ERROR, got {other:?} after {before_error}"),
-        }
-    };
-    assert_eq!(error.header("message"), Some("slow consumer"));
-    assert!(
-        before_error < MESSAGES,
-        "the slow client got everything: {before_error}"
-    );
-    slow.expect_closed().await;
-
-    // The fast client is still served.
-    op.send_with_receipt("/topic/ops/flood", &[], "after", "r").await;
-    assert_eq!(&fast.expect(Command::Message).await.body[..], b"after");
+    let fast = tcp_session(&s, "viewer-fast", Role::Viewer).await;
+    let op = tcp_session(&s, "op-1", Role::Operator).await;
+    slow::slow_and_fast(&s, slow, fast, op).await;
 }
 
 #[actix_web::test]
