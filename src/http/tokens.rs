@@ -1,5 +1,7 @@
 //! `POST /api/v1/auth/token`: a password for a token.
 
+use std::sync::LazyLock;
+
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -8,6 +10,16 @@ use super::error::ApiError;
 use super::AppState;
 use crate::auth::{password, AuthError, Claims, Role, DEFAULT_TTL};
 use crate::store::models::users;
+
+/// What an unknown user's login is verified against.
+static UNKNOWN_USER_HASH: LazyLock<String> = LazyLock::new(|| password::hash("not-a-user"));
+/// Characters of a username a log line shows (the body may carry up to 64 KiB).
+const LOGGED_USERNAME_CHARS: usize = 64;
+
+/// `username` as a log line shows it: at most [`LOGGED_USERNAME_CHARS`] characters.
+fn shown(username: &str) -> String {
+    username.chars().take(LOGGED_USERNAME_CHARS).collect()
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TokenRequest {
@@ -49,25 +61,51 @@ pub async fn issue(state: web::Data<AppState>, body: web::Json<TokenRequest>) ->
     } = body.into_inner();
     let name = username.clone();
     let user = state.store.read(move |c| users::find(c, &name)).await?;
-    // Verify even for an unknown user, so timing does not tell which usernames exist.
+    // Verify even for an unknown user (against a hash made once), so timing does not tell which
+    // usernames exist; argon2 runs on the blocking pool, never on the worker.
     let (hash, role) = match &user {
-        Some(u) => (u.password_hash.clone(), u.role.parse::<Role>().ok()),
-        None => (password::hash("not-a-user"), None),
+        Some(u) => (Some(u.password_hash.clone()), u.role.parse::<Role>().ok()),
+        None => (None, None),
     };
-    let ok = web::block(move || password::verify(&given, &hash)).await?;
+    let ok = web::block(move || {
+        let hash = hash.as_deref().unwrap_or_else(|| UNKNOWN_USER_HASH.as_str());
+        password::verify(&given, hash)
+    })
+    .await?;
     let role = match (ok, role) {
         (true, Some(role)) => role,
         _ => {
-            log::warn!("login refused username={username:?}");
+            log::warn!("login refused username={:?}", shown(&username));
             return Err(AuthError::BadCredentials.into());
         }
     };
     let claims = Claims::new(&username, role, state.clock.now(), DEFAULT_TTL);
     let token = state.keys.issue(&claims)?;
-    log::info!("login username={username:?} role={role}");
+    log::info!("login username={:?} role={role}", shown(&username));
     Ok(HttpResponse::Ok().json(TokenResponse {
         access_token: token,
         token_type: "Bearer",
         expires_in: DEFAULT_TTL.as_secs(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_line_shows_at_most_64_characters_of_a_username() {
+        assert_eq!(shown("admin"), "admin");
+        let long = "관".repeat(10_000);
+        assert_eq!(shown(&long).chars().count(), LOGGED_USERNAME_CHARS);
+    }
+
+    /// An unknown user's login must cost a real argon2 verification: a hash that did not parse
+    /// would answer at once and tell which usernames exist. (The login is refused anyway: an
+    /// unknown user has no role.)
+    #[test]
+    fn an_unknown_users_login_runs_a_real_verification() {
+        assert!(password::verify("not-a-user", &UNKNOWN_USER_HASH));
+        assert!(!password::verify("admin", &UNKNOWN_USER_HASH));
+    }
 }
