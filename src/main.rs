@@ -14,9 +14,9 @@ use kwanje::time::Millis;
 /// actor's; glibc's arenas pay for that cross-thread free. Measured with `cargo bench --bench
 /// supervision` (100,000 device actors, quiet machine): about 480k heartbeats/s with glibc, 560k
 /// with mimalloc, 590-610k with jemalloc (one outlying run 1.39M); RSS per device actor about
-/// 1.6-1.8 KiB with each; RSS per idle STOMP session (`--bench realtime`) 16.6 KiB with glibc and
-/// jemalloc, 23.4 KiB with mimalloc. Off with `--no-default-features` (system allocator, for heap
-/// profilers).
+/// 1.6-1.8 KiB with each; RSS per idle STOMP session (`--bench realtime`, before sessions shared
+/// their addresses) 16.6 KiB with glibc and jemalloc, 23.4 KiB with mimalloc; 15.4 KiB now with
+/// jemalloc. Off with `--no-default-features` (system allocator, for heap profilers).
 #[cfg(feature = "jemalloc")]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
