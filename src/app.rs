@@ -248,6 +248,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     let sessions = web::Data::new(transport::driver::Shared::new(&state));
     let tcp_sessions = sessions.clone().into_inner();
     let conformance = config.conformance;
+    let keepalive = config.tcp_keepalive();
     // One registry of SockJS sessions for every worker: a session's requests land on any of them.
     let sockjs_sessions = web::Data::new(transport::sockjs::Registry::default().start());
     let server = HttpServer::new(move || {
@@ -262,6 +263,14 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
             )
             .configure(|cfg| transport::routes(cfg, conformance, &sockjs_sessions))
             .configure(http::routes)
+    })
+    .on_connect(move |connection, _| {
+        let (Some(idle), Some(tcp)) = (keepalive, connection.downcast_ref::<actix_web::rt::net::TcpStream>()) else {
+            return;
+        };
+        if let Err(err) = transport::keepalive::enable(tcp, idle) {
+            log::warn!("http keepalive failed error={err}");
+        }
     })
     .workers(config.http_workers())
     .shutdown_timeout(config.shutdown_timeout().as_secs())
@@ -280,7 +289,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     })?;
     let tcp = match config.stomp_tcp() {
         Some(addr) => Some(
-            tcp::Listener::start(addr, tcp_sessions, config.http_workers())
+            tcp::Listener::start(addr, tcp_sessions, config.http_workers(), config.tcp_keepalive())
                 .await
                 .map_err(|source| StartError::Bind {
                     addr: addr.to_owned(),

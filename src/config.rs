@@ -9,6 +9,8 @@ use clap::Args;
 pub const DEFAULT_WS_OUTBOUND_LIMIT: usize = 16 * 1024 * 1024;
 /// Default STOMP heart-beat, both directions (the server's `sx,sy`).
 pub const DEFAULT_STOMP_HEART_BEAT_MS: u64 = 10_000;
+/// Seconds a connection may be silent before TCP keep-alive probes start.
+pub const DEFAULT_TCP_KEEPALIVE_SECS: u64 = 60;
 /// SockJS 0.3's defaults: a heartbeat frame every 25 s, a session gone 5 s after its last
 /// receiving request, a streaming response ended after 128 KiB.
 pub const DEFAULT_SOCKJS_HEARTBEAT_MS: u64 = 25_000;
@@ -64,6 +66,10 @@ pub struct Config {
     /// The STOMP heart-beat the server offers and asks for, in ms, both directions (0: none).
     #[arg(long, env = "KWANJE_STOMP_HEART_BEAT_MS", default_value_t = DEFAULT_STOMP_HEART_BEAT_MS)]
     pub stomp_heart_beat_ms: u64,
+    /// Seconds of silence on an accepted connection (HTTP, WebSocket, TCP STOMP) before TCP
+    /// keep-alive probes start; a peer whose network died is dropped about 30 s later. 0: off.
+    #[arg(long, env = "KWANJE_TCP_KEEPALIVE_SECS", default_value_t = DEFAULT_TCP_KEEPALIVE_SECS)]
+    pub tcp_keepalive_secs: u64,
     /// Bytes queued for one STOMP client (WebSocket or TCP) past which it is dropped as a slow
     /// consumer.
     #[arg(long, env = "KWANJE_WS_OUTBOUND_LIMIT_BYTES", default_value_t = DEFAULT_WS_OUTBOUND_LIMIT)]
@@ -149,6 +155,7 @@ impl Config {
             auto_failback_secs: 0,
             conformance: false,
             stomp_heart_beat_ms: DEFAULT_STOMP_HEART_BEAT_MS,
+            tcp_keepalive_secs: DEFAULT_TCP_KEEPALIVE_SECS,
             ws_outbound_limit_bytes: DEFAULT_WS_OUTBOUND_LIMIT,
             sockjs_heartbeat_ms: DEFAULT_SOCKJS_HEARTBEAT_MS,
             sockjs_disconnect_delay_ms: DEFAULT_SOCKJS_DISCONNECT_DELAY_MS,
@@ -203,6 +210,11 @@ impl Config {
     /// The plain TCP STOMP address, if that listener is on.
     pub fn stomp_tcp(&self) -> Option<&str> {
         self.stomp_tcp.as_deref().map(str::trim).filter(|addr| !addr.is_empty())
+    }
+
+    /// Idle time before keep-alive probes, or none when off.
+    pub fn tcp_keepalive(&self) -> Option<Duration> {
+        (self.tcp_keepalive_secs > 0).then(|| Duration::from_secs(self.tcp_keepalive_secs))
     }
 
     pub fn shutdown_timeout(&self) -> Duration {

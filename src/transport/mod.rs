@@ -7,6 +7,7 @@
 //! - [`sockjs`]: SockJS 0.3 at `/sockjs` (info, xhr-polling, xhr-streaming, eventsource; the
 //!   WebSocket transport is `ws`'s), a STOMP session inside each SockJS session;
 //! - [`tcp`]: plain TCP STOMP (`KWANJE_STOMP_TCP`): the listener and its session actor;
+//! - [`keepalive`]: TCP keep-alive on accepted connections (a silently dead network);
 //! - [`gate`]: the STOMP [`Gate`](crate::stomp::Gate): tokens and the destination ACL;
 //! - [`routes`]: what SENDs to `/app/...` do (heartbeats into the device actors, ...);
 //! - [`meter`]: the outbound backlog count behind the slow-consumer policy;
@@ -21,6 +22,7 @@
 pub mod driver;
 pub mod error;
 pub mod gate;
+pub mod keepalive;
 pub mod meter;
 pub mod payloads;
 pub mod reassembly;

@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod devices;
 mod durability;
+mod keepalive;
 mod openapi;
 mod realtime;
 mod store_outage;

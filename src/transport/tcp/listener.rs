@@ -37,13 +37,19 @@ impl std::fmt::Debug for Listener {
 
 impl Listener {
     /// Binds `addr` and starts accepting, with `threads` session threads.
-    pub async fn start(addr: &str, shared: Arc<Shared>, threads: usize) -> io::Result<Listener> {
+    /// `keepalive`: idle time before TCP keep-alive probes on each connection (none: off).
+    pub async fn start(
+        addr: &str,
+        shared: Arc<Shared>,
+        threads: usize,
+        keepalive: Option<Duration>,
+    ) -> io::Result<Listener> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let threads: Vec<Arbiter> = (0..threads.max(1)).map(|_| Arbiter::new()).collect();
         let (stop, stopped) = watch::channel(false);
         let handles = threads.iter().map(Arbiter::handle).collect();
-        actix::spawn(accept(listener, shared, handles, stopped));
+        actix::spawn(accept(listener, shared, handles, keepalive, stopped));
         log::info!("stomp tcp listening addr={addr} threads={}", threads.len());
         Ok(Listener { addr, stop, threads })
     }
@@ -81,6 +87,7 @@ async fn accept(
     listener: TcpListener,
     shared: Arc<Shared>,
     threads: Vec<ArbiterHandle>,
+    keepalive: Option<Duration>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut next = 0;
@@ -93,6 +100,11 @@ async fn accept(
             Ok((stream, peer)) => {
                 let thread = &threads[next % threads.len()];
                 next = next.wrapping_add(1);
+                if let Some(idle) = keepalive {
+                    if let Err(err) = crate::transport::keepalive::enable(&stream, idle) {
+                        log::warn!("stomp tcp keepalive failed peer={peer} error={err}");
+                    }
+                }
                 hand_over(stream, peer, thread, shared.clone(), stop.clone());
             }
             Err(err) => {
