@@ -4,7 +4,7 @@
 //! Nothing in it is written by hand as JSON: every operation comes from its handler's
 //! `#[utoipa::path]` (the summary and the role from the handler's doc comment, query parameters
 //! and request bodies from its extractors), and every body schema from `#[derive(ToSchema)]` on
-//! the serde type the handler actually reads or writes. [`Problems`] adds what the framework
+//! the serde type the handler actually reads or writes. `Problems` adds what the framework
 //! layer answers for every operation alike: 401 where a token is read, 400 where a body or a
 //! query is parsed, and the problem+json body of every error. Responses that create something
 //! link to the operations that take its id, for clients and for stateful fuzzers. The unit tests

@@ -6,7 +6,7 @@
 //! connection (write a frame, close, count the backlog, give the broker an [`Outlet`], arm the
 //! one deadline timer). The driver feeds the core, then carries out the actions the core
 //! returns, in order: writes, broker (un)subscriptions, publications (`/topic/ops/...` to the
-//! broker with a `sender` header, `/app/...` to [`super::routes`]) and the close. It registers
+//! broker with a `sender` header, `/app/...` to [`super::routes`](mod@super::routes)) and the close. It registers
 //! with the broker once the session is authenticated and deregisters when the transport says
 //! the connection is gone ([`Driver::stopped`]), so every way a session ends is noticed at once.
 //!

@@ -3,7 +3,7 @@
 //!
 //! Owns the glue between `stomp` (which knows no auth) and `auth` + `broker::acl`. It must not
 //! look at message bodies: rights that depend on data (a client heartbeating its own devices)
-//! are checked by [`super::routes`].
+//! are checked by [`super::routes`](mod@super::routes).
 
 use std::sync::Arc;
 

@@ -9,7 +9,7 @@
 //! - [`tcp`]: plain TCP STOMP (`KWANJE_STOMP_TCP`): the listener and its session actor;
 //! - [`keepalive`]: TCP keep-alive on accepted connections (a silently dead network);
 //! - [`gate`]: the STOMP [`Gate`](crate::stomp::Gate): tokens and the destination ACL;
-//! - [`routes`]: what SENDs to `/app/...` do (heartbeats into the device actors, ...);
+//! - [`routes`](mod@routes): what SENDs to `/app/...` do (heartbeats into the device actors, ...);
 //! - [`meter`]: the outbound backlog count behind the slow-consumer policy;
 //! - [`reassembly`] (pure): fragmented WebSocket messages, for the echo;
 //! - [`payloads`] (pure) and [`relay`]: service events as JSON messages, published through the
