@@ -1,6 +1,7 @@
 //! Terminals' dispatch: settings (`PUT /terminals/{terminal}/dispatch`), the lines
 //! (`GET /queues`), passenger requests and their pickup, no-show and completion, the fairness
-//! figures (`GET /dispatch/stats`), and crash injection for a terminal's dispatcher.
+//! figures (`GET /dispatch/stats`), an operator's restart of a terminal's dispatcher, and crash
+//! injection for it.
 
 use std::collections::BTreeMap;
 
@@ -525,6 +526,53 @@ pub async fn complete(
         distance_km: body.distance_km,
         short: outcome.short,
         priority_until_ms: outcome.priority_until,
+    }))
+}
+
+/// A terminal's dispatcher was restarted by an operator.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TerminalRestarted {
+    pub terminal: TerminalId,
+    /// Always `restarted`: its dispatcher runs again, with a fresh restart history.
+    #[schema(example = "restarted")]
+    pub dispatcher: &'static str,
+    /// Whether it was quarantined (down after a crash loop).
+    pub quarantine_lifted: bool,
+}
+
+/// Restarts a terminal's dispatcher, lifting its quarantine.
+///
+/// A running dispatcher hands over a final snapshot and stops; a new one is rebuilt from the
+/// stored snapshot and the inputs since, with its restart history forgotten, so its lines and
+/// curb are as they were. A dispatcher down after a crash loop takes requests again. Audited.
+///
+/// **Role:** operator or above.
+#[utoipa::path(
+    post,
+    path = "/api/v1/terminals/{terminal}/restart",
+    operation_id = "restart_terminal",
+    tag = "dispatch",
+    params(("terminal" = String, Path, description = "a configured terminal")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the dispatcher runs again", body = TerminalRestarted),
+        (status = 403, description = "the token has no operator role or above"),
+        (status = 404, description = "no such terminal"),
+        (status = 503, description = "the dispatcher did not answer or cannot be restored, or the store is unavailable"),
+    )
+)]
+pub async fn restart(
+    state: web::Data<AppState>,
+    caller: Caller,
+    terminal: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Role::Operator)?;
+    let terminal = terminal_id(&terminal)?;
+    let quarantine_lifted = state.taxis.restart_terminal(&terminal, &caller.name).await?;
+    Ok(HttpResponse::Ok().json(TerminalRestarted {
+        terminal,
+        dispatcher: "restarted",
+        quarantine_lifted,
     }))
 }
 

@@ -94,8 +94,10 @@ route_table! {
     put "/api/v1/taxis/{plate}/service-region" => taxis::service_region;
     post "/api/v1/taxis/{plate}/blacklist" => taxis::blacklist;
     delete "/api/v1/taxis/{plate}/blacklist" => taxis::unblacklist;
+    post "/api/v1/taxis/{plate}/restart" => taxis::restart;
     post "/api/v1/taxis/{plate}/faults/crash" => taxis::crash;
     put "/api/v1/terminals/{terminal}/dispatch" => dispatch::configure;
+    post "/api/v1/terminals/{terminal}/restart" => dispatch::restart;
     post "/api/v1/terminals/{terminal}/faults/crash" => dispatch::crash;
     get "/api/v1/queues" => dispatch::queues;
     post "/api/v1/dispatch/requests" => dispatch::request;

@@ -1,5 +1,5 @@
 //! `/api/v1/taxis`: registration, the lot camera's arrivals, the driver app's heartbeat and
-//! service region, the blacklist, one taxi's view, and crash injection.
+//! service region, the blacklist, one taxi's view, an operator's restart, and crash injection.
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -453,6 +453,54 @@ pub async fn unblacklist(
     log::info!("taxi blacklist lifted plate={plate} by={}", caller.name);
     let detail = state.taxis.taxi(&plate).await?;
     Ok(HttpResponse::Ok().json(TaxiOut::of(detail)))
+}
+
+/// A taxi's actor was restarted by an operator.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaxiRestarted {
+    pub plate: Plate,
+    /// Always `restarted`: its actor runs again, with a fresh restart history.
+    #[schema(example = "restarted")]
+    pub actor: &'static str,
+    /// Whether it was quarantined; if so its `crash_loop` alert is resolved.
+    pub quarantine_lifted: bool,
+}
+
+/// Restarts a taxi's actor, lifting its quarantine.
+///
+/// The running actor, if any, is stopped; a new one is started from the taxi's last completed
+/// card with its restart history forgotten. A taxi quarantined after a crash loop accepts
+/// heartbeats again, and its open `crash_loop` alert is resolved. Its place in line is the
+/// terminal's and is untouched. Audited.
+///
+/// **Role:** operator or above.
+#[utoipa::path(
+    post,
+    path = "/api/v1/taxis/{plate}/restart",
+    operation_id = "restart_taxi",
+    tag = "taxis",
+    params(("plate" = String, Path, description = "the taxi's plate")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the taxi's actor runs again", body = TaxiRestarted),
+        (status = 403, description = "the token has no operator role or above"),
+        (status = 404, description = "no such taxi"),
+        (status = 503, description = "the actor did not answer, or the store is unavailable"),
+    )
+)]
+pub async fn restart(
+    state: web::Data<AppState>,
+    caller: Caller,
+    plate: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Role::Operator)?;
+    let plate = path_plate(&plate)?;
+    let quarantine_lifted = state.taxis.restart_taxi(&plate, &caller.name).await?;
+    Ok(HttpResponse::Ok().json(TaxiRestarted {
+        plate,
+        actor: "restarted",
+        quarantine_lifted,
+    }))
 }
 
 /// A crash injection was accepted; the taxi's actor panics and its supervisor restarts it.

@@ -258,7 +258,7 @@ impl Taxis {
         match entry.slot.addr() {
             Some(addr) => Ok(addr),
             None if entry.slot.quarantined() => Err(TaxiError::Unavailable(format!(
-                "terminal {id}'s dispatcher is down after repeated crashes; restart the server"
+                "terminal {id}'s dispatcher is down after repeated crashes; an operator can restart it"
             ))),
             None => Err(TaxiError::restarting(format!("terminal {id}"))),
         }
@@ -496,6 +496,68 @@ impl Taxis {
             last_ping_ms: entry.last_ping().map(|t| t.0),
             dispatch,
         })
+    }
+
+    /// Restarts a taxi's actor on behalf of `by`, as `Devices::restart` does a device's: the
+    /// running actor (if any) is stopped, then its supervisor starts it afresh with its restart
+    /// history forgotten, which lifts a quarantine (and so resolves its `crash_loop` alert).
+    /// Audited. Answers whether it was quarantined.
+    pub async fn restart_taxi(&self, plate: &Plate, by: &str) -> Result<bool, TaxiError> {
+        let entry = self.taxi_entry(plate)?;
+        let was_quarantined = entry.slot.quarantined();
+        if let Some(addr) = entry.slot.addr() {
+            Self::ask(addr, Stop, format!("taxi {plate}")).await?;
+        }
+        self.taxi_supervisor
+            .send(StartChild {
+                id: plate.clone(),
+                reset: true,
+            })
+            .await
+            .map_err(|e| TaxiError::restarting(format!("taxi {plate} ({e})")))?
+            .map_err(TaxiError::Unavailable)?;
+        self.audit(by, "taxi.restart", format!("taxi:{plate}"), was_quarantined)
+            .await?;
+        log::warn!("taxi restarted by operator plate={plate} by={by} was_quarantined={was_quarantined}");
+        Ok(was_quarantined)
+    }
+
+    /// Restarts a terminal's dispatcher on behalf of `by`, like [`Taxis::restart_taxi`]: a
+    /// running one hands over a final snapshot and stops; the new one is rebuilt from the stored
+    /// snapshot and the inputs since, with its restart history forgotten (which lifts a
+    /// quarantine). Audited. Answers whether it was quarantined.
+    pub async fn restart_terminal(&self, terminal: &TerminalId, by: &str) -> Result<bool, TaxiError> {
+        let entry = self.terminal_entry(terminal)?;
+        let was_quarantined = entry.slot.quarantined();
+        if let Some(addr) = entry.slot.addr() {
+            Self::ask(addr, Stop, format!("terminal {terminal}")).await?;
+        }
+        self.terminal_supervisor
+            .send(StartChild {
+                id: terminal.clone(),
+                reset: true,
+            })
+            .await
+            .map_err(|e| TaxiError::restarting(format!("terminal {terminal} ({e})")))?
+            .map_err(TaxiError::Unavailable)?;
+        self.audit(by, "terminal.restart", format!("terminal:{terminal}"), was_quarantined)
+            .await?;
+        log::warn!("terminal restarted by operator terminal={terminal} by={by} was_quarantined={was_quarantined}");
+        Ok(was_quarantined)
+    }
+
+    async fn audit(&self, by: &str, action: &str, target: String, was_quarantined: bool) -> Result<(), TaxiError> {
+        let now = self.shared.clock.now();
+        let entry = audit::AuditEntry {
+            id: self.shared.ids.next(now),
+            at_ms: now.0,
+            principal: by.to_owned(),
+            action: action.to_owned(),
+            target,
+            detail: was_quarantined.then(|| "quarantine lifted".to_owned()),
+        };
+        self.store.write(move |conn| audit::insert(conn, &entry)).await?;
+        Ok(())
     }
 
     /// Fault injection: makes a taxi's actor panic.

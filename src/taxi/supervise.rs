@@ -6,7 +6,8 @@
 //! crashed actor's memory. Actors are placed on the shared arbiters by a hash of their id.
 //! Escalation: a taxi is quarantined (its place in line stays with the terminal) and a critical
 //! `crash_loop` alert is raised; a terminal stays down and is logged as an error, since
-//! dispatch there cannot go on without it.
+//! dispatch there cannot go on without it. Either stays down until an operator restarts it
+//! (`Taxis::restart_taxi`, `Taxis::restart_terminal`); a taxi's alert is then resolved.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -35,6 +36,13 @@ fn pick<'a>(arbiters: &'a [ArbiterHandle], key: &impl Hash) -> Option<&'a Arbite
 
 fn write(shared: &TaxiShared, writes: WriteFn) {
     shared.journal.do_send(Write(writes));
+}
+
+fn taxi_subject(plate: &Plate) -> Subject {
+    Subject {
+        kind: SubjectType::Taxi,
+        id: plate.to_string(),
+    }
 }
 
 pub struct TaxiFactory {
@@ -70,6 +78,19 @@ impl ChildFactory for TaxiFactory {
                 Arc::new(move |conn| taxis::set_restarts(conn, &row, count)),
             );
         }
+        if entry.slot.quarantined() {
+            // An operator lifted the quarantine: resolve the crash-loop alert escalation raised,
+            // through the alert service as a device's release does.
+            log::info!("taxi quarantine lifted plate={plate}");
+            self.shared.alerts.do_send(Record {
+                writes: None,
+                intents: vec![Intent::Resolve {
+                    subject: taxi_subject(plate),
+                    kind: AlertKind::CrashLoop,
+                }],
+                committed: None,
+            });
+        }
         entry.slot.set_quarantined(false);
         let actor = TaxiActor::new(entry.clone(), entry.card(), self.shared.clone(), exits);
         let addr = match pick(&self.arbiters, plate) {
@@ -88,10 +109,7 @@ impl ChildFactory for TaxiFactory {
         entry.slot.set_quarantined(true);
         log::error!("taxi quarantined plate={plate} restarts={restarts} reason={reason:?}");
         let intent = Intent::Raise {
-            subject: Subject {
-                kind: SubjectType::Taxi,
-                id: plate.to_string(),
-            },
+            subject: taxi_subject(plate),
             kind: AlertKind::CrashLoop,
             severity: Severity::Critical,
             detail: Some(reason.to_owned()),

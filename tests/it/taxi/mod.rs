@@ -1,8 +1,10 @@
 //! Taxi auto-dispatch over HTTP with the real server: a morning at the lot stepped by a manual
-//! clock ([`morning`]), the access rules of every taxi and dispatch endpoint ([`access`]), and
-//! crashes and restarts that must not cost anyone their place ([`recovery`]).
+//! clock ([`morning`]), the access rules of every taxi and dispatch endpoint ([`access`]),
+//! crashes and restarts that must not cost anyone their place ([`recovery`]), and an operator
+//! lifting a quarantine ([`lift`]).
 
 mod access;
+mod lift;
 mod live;
 mod morning;
 mod outage;
