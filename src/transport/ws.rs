@@ -130,6 +130,22 @@ fn close_code(err: &WsError) -> CloseCode {
     }
 }
 
+/// Feeds one continuation piece to `reassembler`: the whole message once its last piece came,
+/// or the close code for a piece that breaks the rules.
+fn reassemble(reassembler: &mut Reassembler, item: Item) -> Result<Option<Assembled>, CloseCode> {
+    let fragment = match item {
+        Item::FirstText(data) => Fragment::First { text: true, data },
+        Item::FirstBinary(data) => Fragment::First { text: false, data },
+        Item::Continue(data) => Fragment::Continue(data),
+        Item::Last(data) => Fragment::Last(data),
+    };
+    reassembler.push(fragment).map_err(|err| match err {
+        ReassemblyError::InvalidUtf8 => CloseCode::Invalid,
+        ReassemblyError::TooLarge { .. } => CloseCode::Size,
+        ReassemblyError::NotStarted | ReassemblyError::AlreadyStarted => CloseCode::Protocol,
+    })
+}
+
 /// Answers a peer's close frame: the same code (RFC 6455 §5.5.1), then the end.
 fn answer_close<A>(reason: Option<CloseReason>, ctx: &mut WebsocketContext<A>)
 where
@@ -247,23 +263,10 @@ impl Framing for SockJsFraming {
     fn inbound(&mut self, piece: Piece) -> Result<Unwrapped, CloseCode> {
         let message = match piece {
             Piece::Whole(data) => data,
-            Piece::Fragment(item) => {
-                let fragment = match item {
-                    Item::FirstText(data) => Fragment::First { text: true, data },
-                    Item::FirstBinary(data) => Fragment::First { text: false, data },
-                    Item::Continue(data) => Fragment::Continue(data),
-                    Item::Last(data) => Fragment::Last(data),
-                };
-                match self.reassembler.push(fragment) {
-                    Ok(None) => return Ok(Unwrapped::Nothing),
-                    Ok(Some(Assembled::Text(data) | Assembled::Binary(data))) => data,
-                    Err(ReassemblyError::InvalidUtf8) => return Err(CloseCode::Invalid),
-                    Err(ReassemblyError::TooLarge { .. }) => return Err(CloseCode::Size),
-                    Err(ReassemblyError::NotStarted | ReassemblyError::AlreadyStarted) => {
-                        return Err(CloseCode::Protocol)
-                    }
-                }
-            }
+            Piece::Fragment(item) => match reassemble(&mut self.reassembler, item)? {
+                None => return Ok(Unwrapped::Nothing),
+                Some(Assembled::Text(data) | Assembled::Binary(data)) => data,
+            },
         };
         decode_ws(&message)
             .map(Unwrapped::Messages)
@@ -456,22 +459,14 @@ impl Actor for EchoSocket {
 
 impl EchoSocket {
     fn fragment(&mut self, item: Item, ctx: &mut WebsocketContext<Self>) {
-        let fragment = match item {
-            Item::FirstText(data) => Fragment::First { text: true, data },
-            Item::FirstBinary(data) => Fragment::First { text: false, data },
-            Item::Continue(data) => Fragment::Continue(data),
-            Item::Last(data) => Fragment::Last(data),
-        };
-        match self.reassembler.push(fragment) {
+        match reassemble(&mut self.reassembler, item) {
             Ok(None) => {}
             Ok(Some(Assembled::Binary(data))) => ctx.binary(data),
             Ok(Some(Assembled::Text(data))) => match ByteString::try_from(data) {
                 Ok(text) => ctx.text(text),
                 Err(_) => self.fail(CloseCode::Invalid, ctx),
             },
-            Err(ReassemblyError::InvalidUtf8) => self.fail(CloseCode::Invalid, ctx),
-            Err(ReassemblyError::TooLarge { .. }) => self.fail(CloseCode::Size, ctx),
-            Err(ReassemblyError::NotStarted | ReassemblyError::AlreadyStarted) => self.fail(CloseCode::Protocol, ctx),
+            Err(code) => self.fail(code, ctx),
         }
     }
 

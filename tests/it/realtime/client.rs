@@ -247,6 +247,19 @@ impl Stomp {
         error
     }
 
+    /// A session that negotiated a 100 ms heart-beat and now says nothing: the server drops it
+    /// with ERROR "heart-beat timeout", not before its 2 x 100 ms silence limit is near.
+    pub async fn expect_heart_beat_timeout(&mut self) {
+        let started = std::time::Instant::now();
+        let error = self.expect_error().await;
+        assert_eq!(error.header("message"), Some("heart-beat timeout"));
+        assert!(
+            started.elapsed() >= Duration::from_millis(150),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
     /// The connection closes (a close frame or the end) with no frame before it.
     pub async fn expect_closed(&mut self) -> Option<u16> {
         match self.next_within(WAIT).await {

@@ -3,6 +3,7 @@
 
 pub mod client;
 mod connect;
+mod echo;
 mod failover;
 mod messaging;
 mod runtime;
