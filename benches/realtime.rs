@@ -81,6 +81,7 @@ async fn fanout_floor(n: usize, rounds: usize) -> anyhow::Result<()> {
     line.clear();
     answers.read_line(&mut line)?; // "accepted"
     let mut starts = Vec::with_capacity(rounds);
+    let (mut writes_us, mut writes_cpu_us) = (Vec::with_capacity(rounds), 0);
     for round in 0..rounds {
         tokio::time::sleep(Duration::from_millis(50)).await;
         starts.push(u64::try_from(epoch.elapsed().as_micros())?);
@@ -89,7 +90,13 @@ async fn fanout_floor(n: usize, rounds: usize) -> anyhow::Result<()> {
         while received.load(Ordering::Relaxed) < n * (round + 1) {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
+        line.clear();
+        answers.read_line(&mut line)?;
+        let (wall, cpu) = line.trim().split_once(' ').context("writer timing")?;
+        writes_us.push(wall.parse::<u64>()?);
+        writes_cpu_us += cpu.parse::<u64>()?;
     }
+    writes_us.sort_unstable();
     drop(commands);
     let mut all = Vec::with_capacity(n * rounds);
     for task in tasks {
@@ -105,6 +112,13 @@ async fn fanout_floor(n: usize, rounds: usize) -> anyhow::Result<()> {
         percentile(&all, 0.50) as f64 / 1e3,
         percentile(&all, 0.99) as f64 / 1e3,
         all.last().copied().unwrap_or(0) as f64 / 1e3,
+    ));
+    out(&format!(
+        "fan-out floor, the writes alone (the kernel's loopback delivery, no reader's work): \
+         {n} writes take p50 {:.1} ms, max {:.1} ms; writer CPU {:.1} us per write",
+        percentile(&writes_us, 0.50) as f64 / 1e3,
+        writes_us.last().copied().unwrap_or(0) as f64 / 1e3,
+        writes_cpu_us as f64 / (n * rounds) as f64,
     ));
     Ok(())
 }
@@ -129,6 +143,7 @@ fn floor_writer(n: usize) -> anyhow::Result<()> {
     let message = [b'x'; FLOOR_MESSAGE_BYTES];
     for command in std::io::stdin().lock().lines() {
         command?;
+        let (started, cpu_before) = (Instant::now(), cpu_us_of("self")?);
         std::thread::scope(|scope| {
             for half in streams.chunks(n.div_ceil(2)) {
                 scope.spawn(move || {
@@ -138,6 +153,10 @@ fn floor_writer(n: usize) -> anyhow::Result<()> {
                 });
             }
         });
+        // The writes alone: the kernel's loopback delivery (on loopback `write` also runs the
+        // receiver's TCP stack), none of the readers' work.
+        let cpu = cpu_us_of("self")?.saturating_sub(cpu_before);
+        out(&format!("{} {cpu}", started.elapsed().as_micros()));
     }
     Ok(())
 }
