@@ -82,6 +82,8 @@ pub struct RestartTracker {
     /// Crashes in a row since the child was last stable.
     consecutive: u32,
     last_crash: Option<Millis>,
+    /// The restart waiting out its backoff, by the token the caller gave it.
+    pending: Option<u64>,
 }
 
 impl RestartTracker {
@@ -118,9 +120,38 @@ impl RestartTracker {
         }
     }
 
-    /// Forgets the history, as after an operator lifts a quarantine.
+    /// Forgets the history, as after an operator lifts a quarantine. A pending restart is
+    /// forgotten too (the caller starts the child itself).
     pub fn reset(&mut self) {
         *self = RestartTracker::default();
+    }
+
+    /// A [`Decision::Restart`] with a delay is waiting under `token`, which must differ from
+    /// every token given before for this child.
+    pub fn restart_pending(&mut self, token: u64) {
+        self.pending = Some(token);
+    }
+
+    /// The delay for `token` ran out: is that restart still wanted? Only once, and not after
+    /// the child was started another way ([`RestartTracker::started`]) in the meantime, which
+    /// would otherwise leave two children running under one id.
+    pub fn restart_due(&mut self, token: u64) -> bool {
+        let due = self.pending == Some(token);
+        if due {
+            self.pending = None;
+        }
+        due
+    }
+
+    /// The child was started directly (first start, or an operator's restart): any restart
+    /// still waiting is superseded. Answers whether one was.
+    pub fn started(&mut self) -> bool {
+        self.pending.take().is_some()
+    }
+
+    /// Whether a restart waits out its backoff.
+    pub fn is_pending(&self) -> bool {
+        self.pending.is_some()
     }
 }
 
@@ -242,6 +273,25 @@ mod tests {
             t.on_exit(&policy, &crash(), now, 0.0),
             Decision::Restart { .. }
         ));
+    }
+
+    #[test]
+    fn a_pending_restart_happens_once_and_not_after_a_direct_start() {
+        let mut t = RestartTracker::default();
+        t.restart_pending(1);
+        assert!(t.is_pending());
+        assert!(!t.restart_due(7), "another token is stale");
+        assert!(t.restart_due(1));
+        assert!(!t.restart_due(1), "only once");
+
+        t.restart_pending(2);
+        assert!(t.started(), "an operator's start supersedes the pending restart");
+        assert!(!t.restart_due(2));
+        assert!(!t.started());
+
+        t.restart_pending(3);
+        t.reset();
+        assert!(!t.is_pending() && !t.restart_due(3), "a reset forgets it too");
     }
 
     #[test]

@@ -77,6 +77,8 @@ pub struct Supervisor<F: ChildFactory> {
     policy: RestartPolicy,
     clock: Arc<dyn Clock>,
     children: HashMap<F::Id, ChildRecord>,
+    /// Tokens for delayed restarts; never reused, so a stale timer can never match.
+    next_token: u64,
     stats: SupervisorStats,
 }
 
@@ -88,6 +90,7 @@ impl<F: ChildFactory> Supervisor<F> {
             policy,
             clock,
             children: HashMap::new(),
+            next_token: 0,
             stats: SupervisorStats::default(),
         }
     }
@@ -102,6 +105,9 @@ impl<F: ChildFactory> Supervisor<F> {
         self.stats.restarts += 1;
         if let Some(child) = self.children.get_mut(&id) {
             child.restarts += 1;
+            if child.tracker.started() {
+                self.stats.pending_restarts -= 1;
+            }
         }
         if let Err(e) = self.start(&id, ctx) {
             // The stored state could not be read: count it as another crash.
@@ -132,8 +138,14 @@ impl<F: ChildFactory> Handler<StartChild<F::Id>> for Supervisor<F> {
     fn handle(&mut self, msg: StartChild<F::Id>, ctx: &mut Context<Self>) -> Self::Result {
         // A child has a record only once it has exited: a fleet of healthy children costs the
         // supervisor nothing per child.
-        if msg.reset {
-            if let Some(record) = self.children.get_mut(&msg.id) {
+        if let Some(record) = self.children.get_mut(&msg.id) {
+            // A restart still waiting out its backoff would start a second child beside this
+            // one (an operator's restart lands while the child is down between crashes).
+            if record.tracker.started() {
+                self.stats.pending_restarts -= 1;
+                log::info!("supervisor={} pending restart superseded id={}", self.name, msg.id);
+            }
+            if msg.reset {
                 record.tracker.reset();
             }
         }
@@ -154,7 +166,11 @@ impl<F: ChildFactory> Handler<ChildExited<F::Id>> for Supervisor<F> {
         match decision {
             Decision::Leave => {
                 log::debug!("supervisor={} child stopped id={id}", self.name);
-                self.children.remove(&id);
+                // An earlier child's late exit must not drop the record of a restart that
+                // waits for the current one.
+                if !record.tracker.is_pending() {
+                    self.children.remove(&id);
+                }
             }
             Decision::Restart { after, attempt } => {
                 log::info!(
@@ -166,10 +182,22 @@ impl<F: ChildFactory> Handler<ChildExited<F::Id>> for Supervisor<F> {
                 if after.is_zero() {
                     self.restart(id, ctx);
                 } else {
-                    self.stats.pending_restarts += 1;
+                    self.next_token += 1;
+                    let token = self.next_token;
+                    // A newer exit replaces a restart still waiting (its timer goes stale).
+                    if !record.tracker.is_pending() {
+                        self.stats.pending_restarts += 1;
+                    }
+                    record.tracker.restart_pending(token);
                     ctx.run_later(after, move |act, ctx| {
-                        act.stats.pending_restarts -= 1;
-                        act.restart(id, ctx);
+                        let due = act
+                            .children
+                            .get_mut(&id)
+                            .is_some_and(|child| child.tracker.restart_due(token));
+                        if due {
+                            act.stats.pending_restarts -= 1;
+                            act.restart(id, ctx);
+                        }
                     });
                 }
             }

@@ -248,3 +248,47 @@ async fn panics_restart_a_child_and_a_deliberate_stop_does_not() {
     assert_eq!(escalated.load(Ordering::SeqCst), 0);
     let _: Value = Value::Null;
 }
+
+#[actix_web::test]
+async fn an_operators_start_during_a_backoff_supersedes_the_pending_restart() {
+    let counts = Arc::new(Counts::default());
+    let current = Arc::new(std::sync::Mutex::new(None));
+    let factory = Factory {
+        counts: counts.clone(),
+        current: current.clone(),
+        escalated: Arc::new(AtomicU32::new(0)),
+    };
+    // The first crash restarts at once, the second waits 400 ms.
+    let policy = RestartPolicy {
+        backoff_initial: Duration::from_millis(400),
+        ..RestartPolicy::default()
+    };
+    let sup = Supervisor::new("test", factory, policy, Arc::new(SystemClock)).start();
+    sup.send(StartChild { id: 1, reset: false }).await.unwrap().unwrap();
+    for _ in 0..2 {
+        let child = current.lock().unwrap().clone().unwrap();
+        child.send(Order::Panic).await.unwrap();
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(sup.send(GetStats).await.unwrap().pending_restarts, 1);
+    // The operator restarts it while the supervisor waits out the backoff.
+    sup.send(StartChild { id: 1, reset: true }).await.unwrap().unwrap();
+    actix_web::rt::time::sleep(Duration::from_millis(800)).await;
+    let (starts, stops) = (
+        counts.starts.load(Ordering::SeqCst),
+        counts.stops.load(Ordering::SeqCst),
+    );
+    assert_eq!(
+        (starts, stops),
+        (3, 2),
+        "first start, one restart, the operator's start: one child alive, none started by the stale timer"
+    );
+    let st = sup.send(GetStats).await.unwrap();
+    assert_eq!((st.starts, st.restarts, st.pending_restarts), (2, 1, 0));
+
+    // The history was forgotten: the next crash restarts at once again.
+    let child = current.lock().unwrap().clone().unwrap();
+    child.send(Order::Panic).await.unwrap();
+    settle().await;
+    assert_eq!(counts.starts.load(Ordering::SeqCst), 4);
+}
