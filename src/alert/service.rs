@@ -4,8 +4,8 @@
 //!
 //! Other services send [`Record`]s (their own rows to write, plus alert [`Intent`]s); operators'
 //! acknowledgements and resolutions arrive as [`Acknowledge`] and [`ResolveAlert`]. Work is
-//! queued and written in batches: one transaction per batch, one batch in flight, in arrival
-//! order, so changes to one subject are stored in the order they happened and a storm of
+//! queued and written in batches ([`WriteQueue`]): one transaction per batch, one batch in
+//! flight, in arrival order, so changes to one subject are stored in the order they happened and a storm of
 //! thousands of transitions costs a few transactions, not thousands.
 //!
 //! Never lost, never doubled: every alert change is written with an outbox row in the same
@@ -19,7 +19,6 @@
 //! with 503 and a retry is harmless). A batch that fails for another reason is split and each
 //! record retried alone, so one bad record cannot sink the others.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +31,7 @@ use super::model::{Alert, AlertEvent, AlertMessage, Intent, Subject};
 use crate::ids::IdGen;
 use crate::store::models::outbox::{self, OutboxRow};
 use crate::store::models::{alerts as alert_rows, audit};
+use crate::store::write_queue::{Outcome, Settled, WriteQueue};
 use crate::store::{DbConnection, Store, StoreError};
 use crate::time::{Clock, Millis};
 
@@ -163,11 +163,7 @@ pub struct AlertService {
     ids: Arc<IdGen>,
     clock: Arc<dyn Clock>,
     book: AlertBook,
-    queue: VecDeque<Item>,
-    in_flight: bool,
-    /// Records to write one per transaction, after a batch failed for a reason other than
-    /// the store being unavailable.
-    solo: usize,
+    queue: WriteQueue<Item>,
     subscribers: Vec<Recipient<AlertsChanged>>,
     renotify_every: Duration,
     stats: AlertStats,
@@ -183,9 +179,7 @@ impl AlertService {
             ids,
             clock,
             book,
-            queue: VecDeque::new(),
-            in_flight: false,
-            solo: 0,
+            queue: WriteQueue::new(MAX_BATCH),
             subscribers: Vec::new(),
             renotify_every: DEFAULT_RENOTIFY_EVERY,
             stats: AlertStats::default(),
@@ -232,16 +226,9 @@ impl AlertService {
     }
 
     fn flush(&mut self, ctx: &mut Context<Self>) {
-        if self.in_flight || self.queue.is_empty() {
+        let Some(batch) = self.queue.take_batch() else {
             return;
-        }
-        let take = if self.solo > 0 {
-            self.solo -= 1;
-            1
-        } else {
-            self.queue.len().min(MAX_BATCH)
         };
-        let batch: Vec<Item> = self.queue.drain(..take).collect();
         let now = self.clock.now();
         let writes: Vec<WriteFn> = batch.iter().filter_map(|i| i.writes.clone()).collect();
         let changed: Vec<(Alert, AlertEvent)> = batch.iter().flat_map(|i| i.alerts.iter().cloned()).collect();
@@ -260,7 +247,6 @@ impl AlertService {
             })
             .collect();
         let audits: Vec<audit::AuditEntry> = batch.iter().filter_map(|i| i.audit.clone()).collect();
-        self.in_flight = true;
         let job = self.store.write(move |conn| {
             for write in &writes {
                 write(conn)?;
@@ -277,40 +263,29 @@ impl AlertService {
             Ok(())
         });
         ctx.spawn(job.into_actor(self).map(move |result, act, ctx| {
-            act.in_flight = false;
-            match result {
-                Ok(()) => act.committed(batch, published, ctx),
-                Err(e) if e.is_unavailable() => {
+            let records = batch.len();
+            let error = result.as_ref().err().map(ToString::to_string).unwrap_or_default();
+            match act.queue.settle(batch, Outcome::of(&result)) {
+                Settled::Stored(batch) => act.committed(batch, published, ctx),
+                Settled::Paused => {
                     log::warn!(
-                        "alert store unavailable records={} retry_ms={} error={e}",
-                        batch.len(),
+                        "alert store unavailable records={records} retry_ms={} error={error}",
                         RETRY_DELAY.as_millis()
                     );
-                    for item in batch.into_iter().rev() {
-                        act.queue.push_front(item);
-                    }
-                    act.in_flight = true;
                     ctx.run_later(RETRY_DELAY, |act, ctx| {
-                        act.in_flight = false;
+                        act.queue.resume();
                         act.flush(ctx);
                     });
                     return;
                 }
-                Err(e) if batch.len() > 1 => {
-                    log::warn!(
-                        "alert batch failed records={} error={e}; retrying one by one",
-                        batch.len()
-                    );
-                    act.solo += batch.len();
-                    for item in batch.into_iter().rev() {
-                        act.queue.push_front(item);
-                    }
+                Settled::Split => {
+                    log::warn!("alert batch failed records={records} error={error}; retrying one by one");
                 }
-                Err(e) => {
-                    log::error!("alert record dropped after a store error error={e}");
+                Settled::Dropped(batch) => {
+                    log::error!("alert record dropped after a store error error={error}");
                     for item in batch {
                         if let Some((reply, _)) = item.reply {
-                            let _ = reply.send(Err(AlertError::Store(StoreError::Unavailable(e.to_string()))));
+                            let _ = reply.send(Err(AlertError::Store(StoreError::Unavailable(error.clone()))));
                         }
                     }
                 }
@@ -358,7 +333,7 @@ impl AlertService {
     }
 
     fn enqueue(&mut self, item: Item, ctx: &mut Context<Self>) {
-        self.queue.push_back(item);
+        self.queue.push(item);
         self.flush(ctx);
     }
 

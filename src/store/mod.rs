@@ -21,6 +21,7 @@ pub mod error;
 pub mod models;
 pub mod pool;
 pub mod schema;
+pub mod write_queue;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -8,9 +8,10 @@
 //! its records, the curb slots of any `dispatch.configured` event, and the last snapshot of each
 //! terminal it holds (serialised off the arbiter threads). A batch the store cannot take is
 //! kept and retried; one that fails for another reason is retried record by record, and a
-//! single item that still fails is logged and dropped, so it cannot block the others.
+//! single item that still fails is logged and dropped, so it cannot block the others (the
+//! same [`WriteQueue`] discipline as the alert service's).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +25,7 @@ use super::model::{DispatchMode, TerminalId};
 use crate::alert::service::WriteFn;
 use crate::ids::IdGen;
 use crate::store::models::dispatch::{self as rows, CurbSlotRow, DispatchRecord};
+use crate::store::write_queue::{Outcome, Settled, WriteQueue};
 use crate::store::{DbConnection, Store};
 use crate::time::{Clock, Millis};
 
@@ -102,11 +104,7 @@ pub struct Journal {
     store: Store,
     ids: Arc<IdGen>,
     clock: Arc<dyn Clock>,
-    queue: VecDeque<Item>,
-    in_flight: bool,
-    /// Items to write one per transaction, after a batch failed for another reason than the
-    /// store being unavailable.
-    solo: usize,
+    queue: WriteQueue<Item>,
     listeners: Vec<Recipient<DispatchRecorded>>,
     waiters: Vec<oneshot::Sender<()>>,
     stats: JournalStats,
@@ -121,9 +119,7 @@ impl Journal {
             store,
             ids,
             clock,
-            queue: VecDeque::new(),
-            in_flight: false,
-            solo: 0,
+            queue: WriteQueue::new(MAX_BATCH),
             listeners: Vec::new(),
             waiters: Vec::new(),
             stats: JournalStats::default(),
@@ -133,12 +129,12 @@ impl Journal {
     }
 
     fn push(&mut self, item: Item, ctx: &mut Context<Self>) {
-        self.queue.push_back(item);
+        self.queue.push(item);
         if self.queue.len() > BACKLOG_WARNING && !self.warned {
             self.warned = true;
             log::warn!("dispatch journal behind queued={}", self.queue.len());
         }
-        if self.in_flight || self.gathering {
+        if self.queue.is_busy() || self.gathering {
             return;
         }
         self.gathering = true;
@@ -149,58 +145,41 @@ impl Journal {
     }
 
     fn flush(&mut self, ctx: &mut Context<Self>) {
-        if self.in_flight {
+        if self.queue.is_busy() {
             return;
         }
-        if self.queue.is_empty() {
+        let Some(batch) = self.queue.take_batch() else {
             self.warned = false;
             for waiter in self.waiters.drain(..) {
                 let _ = waiter.send(());
             }
             return;
-        }
-        let take = if self.solo > 0 {
-            self.solo -= 1;
-            1
-        } else {
-            self.queue.len().min(MAX_BATCH)
         };
-        let batch: Vec<Item> = self.queue.drain(..take).collect();
         let write = Batch::of(&batch, self.clock.now());
-        self.in_flight = true;
         let job = self.store.write(move |conn| write.run(conn));
         ctx.spawn(job.into_actor(self).map(move |result, act, ctx| {
-            act.in_flight = false;
-            match result {
-                Ok(()) => act.stored(batch),
-                Err(e) if e.is_unavailable() => {
+            let items = batch.len();
+            let error = result.as_ref().err().map(ToString::to_string).unwrap_or_default();
+            match act.queue.settle(batch, Outcome::of(&result)) {
+                Settled::Stored(batch) => act.stored(batch),
+                Settled::Paused => {
                     log::warn!(
-                        "dispatch journal store unavailable items={} retry_ms={} error={e}",
-                        batch.len(),
+                        "dispatch journal store unavailable items={items} retry_ms={} error={error}",
                         RETRY_DELAY.as_millis()
                     );
-                    act.requeue(batch);
-                    ctx.run_later(RETRY_DELAY, |act, ctx| act.flush(ctx));
+                    ctx.run_later(RETRY_DELAY, |act, ctx| {
+                        act.queue.resume();
+                        act.flush(ctx);
+                    });
                     return;
                 }
-                Err(e) if batch.len() > 1 => {
-                    log::warn!(
-                        "dispatch journal batch failed items={} error={e}; retrying one by one",
-                        batch.len()
-                    );
-                    act.solo = batch.len();
-                    act.requeue(batch);
+                Settled::Split => {
+                    log::warn!("dispatch journal batch failed items={items} error={error}; retrying one by one");
                 }
-                Err(e) => log::error!("dispatch journal item dropped error={e}"),
+                Settled::Dropped(_) => log::error!("dispatch journal item dropped error={error}"),
             }
             act.flush(ctx);
         }));
-    }
-
-    fn requeue(&mut self, batch: Vec<Item>) {
-        for item in batch.into_iter().rev() {
-            self.queue.push_front(item);
-        }
     }
 
     fn stored(&mut self, batch: Vec<Item>) {
@@ -375,13 +354,8 @@ impl Handler<Snapshotted> for Journal {
     type Result = ();
     fn handle(&mut self, msg: Snapshotted, ctx: &mut Context<Self>) {
         // A newer snapshot of the same terminal still waiting makes an older one pointless.
-        let stale = self
-            .queue
-            .iter()
-            .position(|i| matches!(i, Item::Snapshot { terminal, .. } if *terminal == msg.terminal));
-        if let Some(index) = stale {
-            self.queue.remove(index);
-        }
+        self.queue
+            .remove_first(|i| matches!(i, Item::Snapshot { terminal, .. } if *terminal == msg.terminal));
         self.push(
             Item::Snapshot {
                 terminal: msg.terminal,
