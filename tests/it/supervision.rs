@@ -9,7 +9,6 @@ use kwanje::supervision::{
     guarded, ChildExited, ChildFactory, Crash, Exit, GetStats, Guarded, RestartPolicy, StartChild, Supervisor,
 };
 use kwanje::time::SystemClock;
-use serde_json::Value;
 
 use crate::support::{Backend, Server};
 
@@ -211,84 +210,91 @@ async fn settle() {
     actix_web::rt::time::sleep(Duration::from_millis(150)).await;
 }
 
+/// A supervisor of one test child (id 1), started.
+struct Harness {
+    sup: Addr<Supervisor<Factory>>,
+    counts: Arc<Counts>,
+    current: Arc<std::sync::Mutex<Option<Addr<Child>>>>,
+    escalated: Arc<AtomicU32>,
+}
+
+impl Harness {
+    async fn start(backoff_initial: Duration) -> Harness {
+        let counts = Arc::new(Counts::default());
+        let current = Arc::new(std::sync::Mutex::new(None));
+        let escalated = Arc::new(AtomicU32::new(0));
+        let factory = Factory {
+            counts: counts.clone(),
+            current: current.clone(),
+            escalated: escalated.clone(),
+        };
+        let policy = RestartPolicy {
+            backoff_initial,
+            ..RestartPolicy::default()
+        };
+        let sup = Supervisor::new("test", factory, policy, Arc::new(SystemClock)).start();
+        sup.send(StartChild { id: 1, reset: false }).await.unwrap().unwrap();
+        Harness {
+            sup,
+            counts,
+            current,
+            escalated,
+        }
+    }
+
+    /// Tells the child running now to `order`.
+    async fn order(&self, order: Order) {
+        let child = self.current.lock().unwrap().clone().unwrap();
+        child.send(order).await.unwrap();
+    }
+
+    fn starts_and_stops(&self) -> (u32, u32) {
+        (
+            self.counts.starts.load(Ordering::SeqCst),
+            self.counts.stops.load(Ordering::SeqCst),
+        )
+    }
+}
+
 #[actix_web::test]
 async fn panics_restart_a_child_and_a_deliberate_stop_does_not() {
-    let counts = Arc::new(Counts::default());
-    let current = Arc::new(std::sync::Mutex::new(None));
-    let escalated = Arc::new(AtomicU32::new(0));
-    let factory = Factory {
-        counts: counts.clone(),
-        current: current.clone(),
-        escalated: escalated.clone(),
-    };
-    let policy = RestartPolicy {
-        backoff_initial: Duration::from_millis(10),
-        ..RestartPolicy::default()
-    };
-    let sup = Supervisor::new("test", factory, policy, Arc::new(SystemClock)).start();
-    sup.send(StartChild { id: 1, reset: false }).await.unwrap().unwrap();
+    let h = Harness::start(Duration::from_millis(10)).await;
     for _ in 0..2 {
-        let child = current.lock().unwrap().clone().unwrap();
-        child.send(Order::Panic).await.unwrap();
+        h.order(Order::Panic).await;
         settle().await;
     }
-    assert_eq!(counts.starts.load(Ordering::SeqCst), 3);
-    assert_eq!(counts.stops.load(Ordering::SeqCst), 2);
-    let st = sup.send(GetStats).await.unwrap();
+    assert_eq!(h.starts_and_stops(), (3, 2));
+    let st = h.sup.send(GetStats).await.unwrap();
     assert_eq!((st.starts, st.restarts, st.escalations), (1, 2, 0));
 
-    let child = current.lock().unwrap().clone().unwrap();
-    child.send(Order::Stop).await.unwrap();
+    h.order(Order::Stop).await;
     settle().await;
-    assert_eq!(
-        counts.starts.load(Ordering::SeqCst),
-        3,
-        "a deliberate stop is not restarted"
-    );
-    assert_eq!(escalated.load(Ordering::SeqCst), 0);
-    let _: Value = Value::Null;
+    assert_eq!(h.starts_and_stops().0, 3, "a deliberate stop is not restarted");
+    assert_eq!(h.escalated.load(Ordering::SeqCst), 0);
 }
 
 #[actix_web::test]
 async fn an_operators_start_during_a_backoff_supersedes_the_pending_restart() {
-    let counts = Arc::new(Counts::default());
-    let current = Arc::new(std::sync::Mutex::new(None));
-    let factory = Factory {
-        counts: counts.clone(),
-        current: current.clone(),
-        escalated: Arc::new(AtomicU32::new(0)),
-    };
     // The first crash restarts at once, the second waits 400 ms.
-    let policy = RestartPolicy {
-        backoff_initial: Duration::from_millis(400),
-        ..RestartPolicy::default()
-    };
-    let sup = Supervisor::new("test", factory, policy, Arc::new(SystemClock)).start();
-    sup.send(StartChild { id: 1, reset: false }).await.unwrap().unwrap();
+    let h = Harness::start(Duration::from_millis(400)).await;
     for _ in 0..2 {
-        let child = current.lock().unwrap().clone().unwrap();
-        child.send(Order::Panic).await.unwrap();
+        h.order(Order::Panic).await;
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(sup.send(GetStats).await.unwrap().pending_restarts, 1);
+    assert_eq!(h.sup.send(GetStats).await.unwrap().pending_restarts, 1);
     // The operator restarts it while the supervisor waits out the backoff.
-    sup.send(StartChild { id: 1, reset: true }).await.unwrap().unwrap();
+    h.sup.send(StartChild { id: 1, reset: true }).await.unwrap().unwrap();
     actix_web::rt::time::sleep(Duration::from_millis(800)).await;
-    let (starts, stops) = (
-        counts.starts.load(Ordering::SeqCst),
-        counts.stops.load(Ordering::SeqCst),
-    );
     assert_eq!(
-        (starts, stops),
+        h.starts_and_stops(),
         (3, 2),
         "first start, one restart, the operator's start: one child alive, none started by the stale timer"
     );
-    let st = sup.send(GetStats).await.unwrap();
+    let st = h.sup.send(GetStats).await.unwrap();
     assert_eq!((st.starts, st.restarts, st.pending_restarts), (2, 1, 0));
 
     // The history was forgotten: the next crash restarts at once again.
-    let child = current.lock().unwrap().clone().unwrap();
-    child.send(Order::Panic).await.unwrap();
+    h.order(Order::Panic).await;
     settle().await;
-    assert_eq!(counts.starts.load(Ordering::SeqCst), 4);
+    assert_eq!(h.starts_and_stops().0, 4);
 }
