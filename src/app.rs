@@ -250,7 +250,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     let conformance = config.conformance;
     let keepalive = config.tcp_keepalive();
     // One registry of SockJS sessions for every worker: a session's requests land on any of them.
-    let sockjs_sessions = web::Data::new(transport::sockjs::Registry::default().start());
+    let sockjs = web::Data::new(transport::sockjs::SockJs::start(&config));
     let server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
@@ -261,7 +261,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
                 middleware::Logger::new("http request=\"%r\" status=%s bytes=%b ms=%D")
                     .exclude_regex(transport::LONG_LIVED_PATHS),
             )
-            .configure(|cfg| transport::routes(cfg, conformance, &sockjs_sessions))
+            .configure(|cfg| transport::routes(cfg, conformance, &sockjs))
             .configure(http::routes)
     })
     .on_connect(move |connection, _| {

@@ -88,6 +88,11 @@ impl Shared {
             settings: Settings::from_config(&state.config),
         }
     }
+
+    /// The server's clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
 }
 
 impl std::fmt::Debug for Shared {

@@ -32,7 +32,6 @@ pub mod sockjs;
 pub mod tcp;
 pub mod ws;
 
-use actix::Addr;
 use actix_web::web;
 
 /// Where STOMP over WebSocket is served.
@@ -43,9 +42,9 @@ pub const LONG_LIVED_PATHS: &str = r"^/ws$|^/sockjs/(?:[^/]+/[^/]+/)?websocket$"
 
 /// Registers `GET /ws`, `/sockjs/...` (with the one SockJS session registry), and
 /// `GET /ws-echo` when `conformance` is on.
-pub fn routes(cfg: &mut web::ServiceConfig, conformance: bool, sockjs_sessions: &web::Data<Addr<sockjs::Registry>>) {
+pub fn routes(cfg: &mut web::ServiceConfig, conformance: bool, sockjs: &web::Data<sockjs::SockJs>) {
     cfg.route(STOMP_PATH, web::get().to(ws::stomp));
-    sockjs::routes(cfg, sockjs_sessions);
+    sockjs::routes(cfg, sockjs);
     if conformance {
         cfg.route("/ws-echo", web::get().to(ws::echo));
     }

@@ -43,7 +43,6 @@ use super::sockjs::frame::{self as sockjs_frame, Close};
 use super::sockjs::inbound::decode_ws;
 use super::sockjs::Settings as SockJsSettings;
 use crate::broker::messages::{Deliver, Evict, Outlet};
-use crate::http::AppState;
 use crate::stomp::codec::MAX_FRAME_BYTES;
 use crate::supervision::LazyTimer;
 use crate::time::Millis;
@@ -73,10 +72,9 @@ pub async fn stomp(
 pub async fn sockjs(
     req: HttpRequest,
     payload: web::Payload,
-    state: web::Data<AppState>,
+    settings: SockJsSettings,
     shared: web::Data<Shared>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let settings = SockJsSettings::from_config(&state.config);
     let framing = SockJsFraming::new(settings.heartbeat);
     let codec = Codec::new().max_size(MAX_SOCKJS_WS_MESSAGE_BYTES);
     upgrade(&req, payload, shared.into_inner(), framing, codec)

@@ -27,7 +27,6 @@ use super::registry::{Forget, Registry};
 use super::session::{Attach, Detach, Emit, ReceiverId, Session, Tick};
 use super::settings::Settings;
 use crate::broker::messages::{Deliver, Evict, Outlet};
-use crate::http::AppState;
 use crate::supervision::LazyTimer;
 use crate::time::{Clock, Millis};
 use crate::transport::driver::{Driver, Link, Shared, SESSION_MAILBOX_CAPACITY};
@@ -68,9 +67,8 @@ pub struct SockJsSession {
 }
 
 impl SockJsSession {
-    pub fn new(id: SessionId, state: &AppState, shared: Arc<Shared>, registry: Addr<Registry>) -> Self {
-        let clock = state.clock.clone();
-        let settings = Settings::from_config(&state.config);
+    pub fn new(id: SessionId, settings: Settings, shared: Arc<Shared>, registry: Addr<Registry>) -> Self {
+        let clock = shared.clock().clone();
         SockJsSession {
             id,
             core: Session::new(settings, clock.now()),

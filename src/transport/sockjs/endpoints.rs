@@ -18,16 +18,17 @@ use super::cors;
 use super::frame::Carrier;
 use super::ids::SessionId;
 use super::inbound::{decode_send, InboundError};
-use super::registry::{Claim, Find, Registry};
-use crate::http::AppState;
+use super::registry::{Claim, Find};
+use super::SockJs;
 use crate::transport::driver::Shared;
 use crate::transport::ws;
 
 /// `/sockjs/{server}/{session}/...`
 type Ids = web::Path<(String, String)>;
-type State = web::Data<AppState>;
-/// The one registry, shared by every worker.
-pub type Sessions = web::Data<Addr<Registry>>;
+/// The one registry and the settings, shared by every worker.
+type Sessions = web::Data<SockJs>;
+/// What every STOMP session of the server shares.
+type Stomp = web::Data<Shared>;
 
 const TEXT_PLAIN: &str = "text/plain; charset=UTF-8";
 
@@ -106,46 +107,22 @@ pub async fn xhr_preflight(req: HttpRequest) -> HttpResponse {
 }
 
 /// `POST .../xhr`.
-pub async fn xhr(
-    req: HttpRequest,
-    ids: Ids,
-    state: State,
-    shared: web::Data<Shared>,
-    sessions: Sessions,
-) -> HttpResponse {
-    receive(req, ids, (state, shared), sessions, Carrier::Polling).await
+pub async fn xhr(req: HttpRequest, ids: Ids, sockjs: Sessions, shared: Stomp) -> HttpResponse {
+    receive(req, ids, sockjs, shared, Carrier::Polling).await
 }
 
 /// `POST .../xhr_streaming`.
-pub async fn xhr_streaming(
-    req: HttpRequest,
-    ids: Ids,
-    state: State,
-    shared: web::Data<Shared>,
-    sessions: Sessions,
-) -> HttpResponse {
-    receive(req, ids, (state, shared), sessions, Carrier::Streaming).await
+pub async fn xhr_streaming(req: HttpRequest, ids: Ids, sockjs: Sessions, shared: Stomp) -> HttpResponse {
+    receive(req, ids, sockjs, shared, Carrier::Streaming).await
 }
 
 /// `GET .../eventsource`.
-pub async fn eventsource(
-    req: HttpRequest,
-    ids: Ids,
-    state: State,
-    shared: web::Data<Shared>,
-    sessions: Sessions,
-) -> HttpResponse {
-    receive(req, ids, (state, shared), sessions, Carrier::EventSource).await
+pub async fn eventsource(req: HttpRequest, ids: Ids, sockjs: Sessions, shared: Stomp) -> HttpResponse {
+    receive(req, ids, sockjs, shared, Carrier::EventSource).await
 }
 
-async fn receive(
-    req: HttpRequest,
-    ids: Ids,
-    state: (State, web::Data<Shared>),
-    sessions: Sessions,
-    carrier: Carrier,
-) -> HttpResponse {
-    let body = match attach(&ids, &state, &sessions, carrier).await {
+async fn receive(req: HttpRequest, ids: Ids, sockjs: Sessions, shared: Stomp, carrier: Carrier) -> HttpResponse {
+    let body = match attach(&ids, &sockjs, &shared, carrier).await {
         Ok(body) => body,
         Err(err) => return err.error_response(),
     };
@@ -158,16 +135,11 @@ async fn receive(
 
 /// The session's receiving body, opening the session if it is new. A session that stops
 /// between the lookup and the request is replaced once.
-async fn attach(
-    ids: &Ids,
-    state: &(State, web::Data<Shared>),
-    sessions: &Addr<Registry>,
-    carrier: Carrier,
-) -> Result<Body, SockJsError> {
+async fn attach(ids: &Ids, sockjs: &SockJs, shared: &Stomp, carrier: Carrier) -> Result<Body, SockJsError> {
     let id = session_id(ids)?;
     let mut tries = 2;
     loop {
-        let session = open(&id, state, sessions).await?;
+        let session = open(&id, sockjs, shared).await?;
         match session.send(Receive { carrier }).await {
             Ok(body) => return Ok(body),
             Err(err) if tries == 1 => return Err(err.into()),
@@ -177,11 +149,8 @@ async fn attach(
 }
 
 /// The live session `id`, or a new one started here.
-async fn open(
-    id: &SessionId,
-    (state, shared): &(State, web::Data<Shared>),
-    sessions: &Addr<Registry>,
-) -> Result<Addr<SockJsSession>, SockJsError> {
+async fn open(id: &SessionId, sockjs: &SockJs, shared: &Stomp) -> Result<Addr<SockJsSession>, SockJsError> {
+    let sessions = &sockjs.sessions;
     if let Some(session) = sessions.send(Find { id: id.clone() }).await? {
         return Ok(session);
     }
@@ -196,7 +165,7 @@ async fn open(
     if session == fresh {
         ctx.run(SockJsSession::new(
             id.clone(),
-            state,
+            sockjs.settings,
             shared.clone().into_inner(),
             sessions.clone(),
         ));
@@ -208,11 +177,11 @@ async fn open(
 pub async fn xhr_send(
     req: HttpRequest,
     ids: Ids,
-    sessions: Sessions,
+    sockjs: Sessions,
     payload: web::Bytes,
 ) -> Result<HttpResponse, SockJsError> {
     let id = session_id(&ids)?;
-    let session = sessions.send(Find { id }).await?.ok_or(SockJsError::NotFound)?;
+    let session = sockjs.sessions.send(Find { id }).await?.ok_or(SockJsError::NotFound)?;
     let messages = decode_send(&payload)?;
     session
         .send(Incoming { messages })
@@ -231,9 +200,9 @@ pub async fn websocket(
     req: HttpRequest,
     ids: Ids,
     payload: web::Payload,
-    state: State,
-    shared: web::Data<Shared>,
+    sockjs: Sessions,
+    shared: Stomp,
 ) -> Result<HttpResponse, actix_web::Error> {
     session_id(&ids)?;
-    ws::sockjs(req, payload, state, shared).await
+    ws::sockjs(req, payload, sockjs.settings, shared).await
 }

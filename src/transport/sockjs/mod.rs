@@ -25,18 +25,36 @@ pub mod registry;
 pub mod session;
 pub mod settings;
 
-use actix::Addr;
+use actix::prelude::*;
 use actix_web::web;
 
 pub use registry::Registry;
 pub use settings::Settings;
 
 use super::ws;
+use crate::config::Config;
 
-/// Registers every `/sockjs` route, with `sessions` (one registry for all workers).
-pub fn routes(cfg: &mut web::ServiceConfig, sessions: &web::Data<Addr<Registry>>) {
+/// What every worker's SockJS endpoints share: the one session registry and the settings.
+#[derive(Debug)]
+pub struct SockJs {
+    pub sessions: Addr<Registry>,
+    pub settings: Settings,
+}
+
+impl SockJs {
+    /// Starts the registry (call once per server, from inside the actix system).
+    pub fn start(config: &Config) -> SockJs {
+        SockJs {
+            sessions: Registry::default().start(),
+            settings: Settings::from_config(config),
+        }
+    }
+}
+
+/// Registers every `/sockjs` route, with `sockjs` (one for all workers).
+pub fn routes(cfg: &mut web::ServiceConfig, sockjs: &web::Data<SockJs>) {
     let session_route = |transport: &str| format!("/sockjs/{{server}}/{{session}}/{transport}");
-    cfg.app_data(sessions.clone())
+    cfg.app_data(sockjs.clone())
         .service(web::resource(["/sockjs", "/sockjs/"]).route(web::get().to(endpoints::greeting)))
         .service(
             web::resource("/sockjs/info")
