@@ -35,7 +35,7 @@ macro_rules! text_enum {
 
 text_enum!(
     /// What an alert is about.
-    SubjectType { Device => "device", Client => "client", Taxi => "taxi" }
+    SubjectType { Device => "device", Client => "client", Taxi => "taxi", Terminal => "terminal" }
 );
 text_enum!(
     /// DOMAIN.md's alert kinds.

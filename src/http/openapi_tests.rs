@@ -377,7 +377,10 @@ fn key_bodies_have_api_md_field_names() {
     );
     assert_eq!(enumeration("AlertState"), set(&["open", "acknowledged", "resolved"]));
     assert_eq!(enumeration("Severity"), set(&["critical", "major", "minor", "info"]));
-    assert_eq!(enumeration("SubjectType"), set(&["device", "client", "taxi"]));
+    assert_eq!(
+        enumeration("SubjectType"),
+        set(&["device", "client", "taxi", "terminal"])
+    );
     assert_eq!(enumeration("TaxiClass"), set(&["standard", "deluxe", "jumbo"]));
     assert_eq!(enumeration("DispatchMode"), set(&["regional", "integrated"]));
 }

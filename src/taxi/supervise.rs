@@ -4,10 +4,10 @@
 //! A (re)started taxi actor is built from its entry's last completed card; a terminal actor
 //! from its entry's last snapshot with the inputs completed since replayed on it. Never from a
 //! crashed actor's memory. Actors are placed on the shared arbiters by a hash of their id.
-//! Escalation: a taxi is quarantined (its place in line stays with the terminal) and a critical
-//! `crash_loop` alert is raised; a terminal stays down and is logged as an error, since
-//! dispatch there cannot go on without it. Either stays down until an operator restarts it
-//! (`Taxis::restart_taxi`, `Taxis::restart_terminal`); a taxi's alert is then resolved.
+//! Escalation: a taxi is quarantined (its place in line stays with the terminal), a terminal
+//! stays down (dispatch there stops until it is back); either way a critical `crash_loop` alert
+//! is raised on it. Either stays down until an operator restarts it (`Taxis::restart_taxi`,
+//! `Taxis::restart_terminal`), which resolves the alert.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -38,10 +38,42 @@ fn write(shared: &TaxiShared, writes: WriteFn) {
     shared.journal.do_send(Write(writes));
 }
 
-fn taxi_subject(plate: &Plate) -> Subject {
+/// Raises the critical `crash_loop` alert of an escalated child, through the alert service.
+fn raise_crash_loop(shared: &TaxiShared, subject: Subject, reason: &str) {
+    record(
+        shared,
+        Intent::Raise {
+            subject,
+            kind: AlertKind::CrashLoop,
+            severity: Severity::Critical,
+            detail: Some(reason.to_owned()),
+        },
+    );
+}
+
+/// Resolves it when an operator lifted the quarantine, as a device's release does.
+fn resolve_crash_loop(shared: &TaxiShared, subject: Subject) {
+    record(
+        shared,
+        Intent::Resolve {
+            subject,
+            kind: AlertKind::CrashLoop,
+        },
+    );
+}
+
+fn record(shared: &TaxiShared, intent: Intent) {
+    shared.alerts.do_send(Record {
+        writes: None,
+        intents: vec![intent],
+        committed: None,
+    });
+}
+
+fn subject(kind: SubjectType, id: &impl ToString) -> Subject {
     Subject {
-        kind: SubjectType::Taxi,
-        id: plate.to_string(),
+        kind,
+        id: id.to_string(),
     }
 }
 
@@ -79,17 +111,8 @@ impl ChildFactory for TaxiFactory {
             );
         }
         if entry.slot.quarantined() {
-            // An operator lifted the quarantine: resolve the crash-loop alert escalation raised,
-            // through the alert service as a device's release does.
             log::info!("taxi quarantine lifted plate={plate}");
-            self.shared.alerts.do_send(Record {
-                writes: None,
-                intents: vec![Intent::Resolve {
-                    subject: taxi_subject(plate),
-                    kind: AlertKind::CrashLoop,
-                }],
-                committed: None,
-            });
+            resolve_crash_loop(&self.shared, subject(SubjectType::Taxi, plate));
         }
         entry.slot.set_quarantined(false);
         let actor = TaxiActor::new(entry.clone(), entry.card(), self.shared.clone(), exits);
@@ -108,17 +131,7 @@ impl ChildFactory for TaxiFactory {
         entry.slot.set_addr(None);
         entry.slot.set_quarantined(true);
         log::error!("taxi quarantined plate={plate} restarts={restarts} reason={reason:?}");
-        let intent = Intent::Raise {
-            subject: taxi_subject(plate),
-            kind: AlertKind::CrashLoop,
-            severity: Severity::Critical,
-            detail: Some(reason.to_owned()),
-        };
-        self.shared.alerts.do_send(Record {
-            writes: None,
-            intents: vec![intent],
-            committed: None,
-        });
+        raise_crash_loop(&self.shared, subject(SubjectType::Taxi, plate), reason);
     }
 }
 
@@ -167,6 +180,10 @@ impl ChildFactory for TerminalFactory {
                 recovery.inputs.len()
             );
         }
+        if entry.slot.quarantined() {
+            log::info!("terminal quarantine lifted terminal={id}");
+            resolve_crash_loop(&self.shared, subject(SubjectType::Terminal, id));
+        }
         entry.slot.set_quarantined(false);
         let actor = TerminalActor::new(entry.clone(), core, self.shared.clone(), exits);
         // Terminals take the arbiters in turn, so that two busy terminals never share one
@@ -188,5 +205,6 @@ impl ChildFactory for TerminalFactory {
         entry.slot.set_addr(None);
         entry.slot.set_quarantined(true);
         log::error!("terminal dispatcher down terminal={id} restarts={restarts} reason={reason:?}");
+        raise_crash_loop(&self.shared, subject(SubjectType::Terminal, id), reason);
     }
 }

@@ -129,6 +129,19 @@ async fn an_operator_restarts_a_terminal_dispatcher_that_is_down_after_a_crash_l
     let (status, body) = a.request("T1", "seoul", 5.0, None).await;
     assert_eq!(status, 503, "{body}");
     assert!(body["detail"].as_str().unwrap().contains("down"), "{body}");
+    // The operators are told: one critical crash_loop alert on the terminal.
+    let raised =
+        a.s.wait_for("/api/v1/alerts?kind=crash_loop&subject_id=T1", WAIT, |b| {
+            b["items"][0]["state"] == "open"
+        })
+        .await;
+    let alerts = raised["items"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "{raised}");
+    assert_eq!(
+        (&alerts[0]["subject_type"], &alerts[0]["severity"]),
+        (&json!("terminal"), &json!("critical")),
+        "{raised}"
+    );
 
     let viewer = a.s.token("v", Role::Viewer, None);
     let (status, body) =
@@ -148,6 +161,12 @@ async fn an_operator_restarts_a_terminal_dispatcher_that_is_down_after_a_crash_l
     assert_eq!(lines(&a.queues("T1").await), before);
     let (status, body) = a.request("T1", "seoul", 5.0, None).await;
     assert_eq!((status, &body["plate"]), (201, &json!("S1")), "{body}");
+    let lifted =
+        a.s.wait_for("/api/v1/alerts?kind=crash_loop&subject_id=T1", WAIT, |b| {
+            b["items"][0]["state"] == "resolved"
+        })
+        .await;
+    assert_eq!(lifted["items"].as_array().unwrap().len(), 1, "{lifted}");
 
     let (status, body) = a.s.call("POST", "/api/v1/terminals/T9/restart", Some(&op), None).await;
     assert_eq!(status, 404, "{body}");
