@@ -3,12 +3,14 @@
 //!
 //! 1. RSS per idle STOMP session, at 10,000 sessions;
 //! 2. fan-out of one message to 10,000 subscribers: delivery latency p50/p99 and messages
-//!    delivered per second;
+//!    delivered per second, read first by the ordinary bench clients (a tokio task per session)
+//!    and then, on the same sessions, by [`lean`](support::lean) readers, which cost the shared
+//!    cores less (subscribers in the field are on other machines);
 //! 3. heartbeat ingest from 1,000 client sessions: frames/s and device heartbeats/s;
 //!
 //! and first, for scale, this machine's floor for the fan-out: the same number of loopback
 //! connections, no server and no protocol, two threads each writing one message to half of them
-//! (one write per subscriber, the least any server must do) and the same kind of clients reading.
+//! (one write per subscriber, the least any server must do), read by each kind of client.
 //!
 //! Phases 1 and 2 run once per transport: WebSocket (`/ws`) and plain TCP (`KWANJE_STOMP_TCP`).
 //!
@@ -37,11 +39,11 @@ const FLOOR_CONNECT_CONCURRENCY: usize = 64;
 /// About the size of a fan-out MESSAGE frame in its WebSocket frame.
 const FLOOR_MESSAGE_BYTES: usize = 250;
 
-/// Phase 0: the fan-out floor of this machine (see the top of this file). The writing side is
-/// this bench binary again, in its own process as the server is ([`floor_writer`]).
-async fn fanout_floor(n: usize, rounds: usize) -> anyhow::Result<()> {
+/// Phase 0: the fan-out floor of this machine (see the top of this file), read by `readers`.
+/// The writing side is this bench binary again, in its own process as the server is
+/// ([`floor_writer`]).
+async fn fanout_floor(n: usize, rounds: usize, readers: Clients) -> anyhow::Result<()> {
     use std::io::{BufRead, Write};
-    use tokio::io::AsyncReadExt;
     let mut writer = std::process::Command::new(std::env::current_exe()?)
         .env(FLOOR_WRITER_ENV, n.to_string())
         .stdin(std::process::Stdio::piped())
@@ -53,33 +55,20 @@ async fn fanout_floor(n: usize, rounds: usize) -> anyhow::Result<()> {
     answers.read_line(&mut line)?;
     let addr: std::net::SocketAddr = line.trim().parse()?;
     let epoch = Instant::now();
-    let received = Arc::new(AtomicUsize::new(0));
-    // Fewer connects in flight than std's listen backlog (128): an overflowing accept queue can
-    // leave a client connected to nothing, and a client that only reads would wait forever.
-    let gate = Arc::new(Semaphore::new(FLOOR_CONNECT_CONCURRENCY));
-    let mut tasks = Vec::with_capacity(n);
-    for _ in 0..n {
-        let (gate, received) = (gate.clone(), received.clone());
-        tasks.push(tokio::spawn(async move {
-            let permit = gate.acquire_owned().await?;
-            let mut stream = tokio::net::TcpStream::connect(addr).await?;
-            drop(permit);
-            let mut arrivals = Vec::with_capacity(rounds);
-            let (mut total, mut buf) = (0, [0u8; 4096]);
-            while arrivals.len() < rounds {
-                let got = stream.read(&mut buf).await?;
-                anyhow::ensure!(got > 0, "floor connection closed");
-                total += got;
-                while total >= FLOOR_MESSAGE_BYTES * (arrivals.len() + 1) {
-                    arrivals.push(u64::try_from(epoch.elapsed().as_micros())?);
-                    received.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-            anyhow::Ok(arrivals)
-        }));
-    }
+    let subscribers = match readers {
+        Clients::Tokio => Subscribers::Tokio(floor_tasks(addr, n, rounds, epoch)),
+        Clients::Lean => {
+            // One at a time: the writer accepts them in turn, so the backlog never overflows.
+            let streams = (0..n)
+                .map(|_| std::net::TcpStream::connect(addr))
+                .collect::<std::io::Result<Vec<_>>>()?;
+            let wire = lean::Wire::Raw(FLOOR_MESSAGE_BYTES);
+            Subscribers::Lean(lean::Readers::start(streams, LEAN_READERS, wire, rounds, epoch)?)
+        }
+    };
     line.clear();
     answers.read_line(&mut line)?; // "accepted"
+    let delivered = subscribers.delivered();
     let mut starts = Vec::with_capacity(rounds);
     let (mut writes_us, mut writes_cpu_us) = (Vec::with_capacity(rounds), 0);
     for round in 0..rounds {
@@ -87,7 +76,7 @@ async fn fanout_floor(n: usize, rounds: usize) -> anyhow::Result<()> {
         starts.push(u64::try_from(epoch.elapsed().as_micros())?);
         writeln!(commands, "write")?;
         commands.flush()?;
-        while received.load(Ordering::Relaxed) < n * (round + 1) {
+        while delivered.load(Ordering::Relaxed) < n * (round + 1) {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         line.clear();
@@ -99,28 +88,63 @@ async fn fanout_floor(n: usize, rounds: usize) -> anyhow::Result<()> {
     writes_us.sort_unstable();
     drop(commands);
     let mut all = Vec::with_capacity(n * rounds);
-    for task in tasks {
-        for (round, at) in task.await??.into_iter().enumerate() {
-            all.push(at.saturating_sub(starts[round]));
+    for arrivals in subscribers.join().await? {
+        for (round, arrival) in arrivals.into_iter().enumerate() {
+            all.push(arrival.at_us.saturating_sub(starts[round]));
         }
     }
     writer.wait()?;
     all.sort_unstable();
     out(&format!(
-        "fan-out floor (no server, no protocol): {rounds} writes x {n} loopback connections from 2 threads; \
+        "fan-out floor (no server, no protocol), {}: {rounds} writes x {n} loopback connections from 2 threads; \
          latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        readers.name(),
         percentile(&all, 0.50) as f64 / 1e3,
         percentile(&all, 0.99) as f64 / 1e3,
         all.last().copied().unwrap_or(0) as f64 / 1e3,
     ));
     out(&format!(
-        "fan-out floor, the writes alone (the kernel's loopback delivery, no reader's work): \
+        "fan-out floor, the writes alone (the kernel's loopback delivery, no reader's work), {}: \
          {n} writes take p50 {:.1} ms, max {:.1} ms; writer CPU {:.1} us per write",
+        readers.name(),
         percentile(&writes_us, 0.50) as f64 / 1e3,
         writes_us.last().copied().unwrap_or(0) as f64 / 1e3,
         writes_cpu_us as f64 / (n * rounds) as f64,
     ));
     Ok(())
+}
+
+/// The floor's tokio readers: one task per connection.
+fn floor_tasks(addr: std::net::SocketAddr, n: usize, rounds: usize, epoch: Instant) -> TokioSubscribers {
+    use tokio::io::AsyncReadExt;
+    let delivered = Arc::new(AtomicUsize::new(0));
+    // Fewer connects in flight than std's listen backlog (128): an overflowing accept queue can
+    // leave a client connected to nothing, and a client that only reads would wait forever.
+    let gate = Arc::new(Semaphore::new(FLOOR_CONNECT_CONCURRENCY));
+    let tasks = (0..n)
+        .map(|_| {
+            let (gate, delivered) = (gate.clone(), delivered.clone());
+            tokio::spawn(async move {
+                let permit = gate.acquire_owned().await?;
+                let mut stream = tokio::net::TcpStream::connect(addr).await?;
+                drop(permit);
+                let mut arrivals = Vec::with_capacity(rounds);
+                let (mut total, mut buf) = (0, [0u8; 4096]);
+                while arrivals.len() < rounds {
+                    let got = stream.read(&mut buf).await?;
+                    anyhow::ensure!(got > 0, "floor connection closed");
+                    total += got;
+                    while total >= FLOOR_MESSAGE_BYTES * (arrivals.len() + 1) {
+                        let at_us = u64::try_from(epoch.elapsed().as_micros())?;
+                        arrivals.push(lean::Arrival { at_us, sent_us: None });
+                        delivered.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                anyhow::Ok((arrivals, None))
+            })
+        })
+        .collect();
+    TokioSubscribers { tasks, delivered }
 }
 
 /// Set (to the connection count) in the floor's writing process.
@@ -201,7 +225,79 @@ struct ServerAddrs {
     tcp: String,
 }
 
-/// Phases 1 and 2: idle RSS at `n` sessions, then fan-out of `messages` messages to them all.
+/// Who reads a fan-out: the ordinary bench clients, or [`lean`] readers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Clients {
+    /// One tokio task per session (tokio-tungstenite for WebSocket), on two worker threads.
+    Tokio,
+    /// [`LEAN_READERS`] threads, each one epoll set over its share of the connections.
+    Lean,
+}
+
+impl Clients {
+    fn name(self) -> &'static str {
+        match self {
+            Clients::Tokio => "tokio clients",
+            Clients::Lean => "lean readers",
+        }
+    }
+}
+
+/// Lean reader threads.
+const LEAN_READERS: usize = 2;
+
+type Arrivals = Vec<lean::Arrival>;
+/// What a tokio subscriber task ends with: its arrivals and, for STOMP, its session.
+type Subscriber = tokio::task::JoinHandle<anyhow::Result<(Arrivals, Option<Session>)>>;
+
+/// Tokio subscriber tasks; each ends with its arrivals and, for STOMP, its session.
+struct TokioSubscribers {
+    tasks: Vec<Subscriber>,
+    delivered: Arc<AtomicUsize>,
+}
+
+/// The subscribers of one fan-out run, of either kind.
+enum Subscribers {
+    Tokio(TokioSubscribers),
+    Lean(lean::Readers),
+}
+
+impl Subscribers {
+    /// Deliveries completed so far, over every subscriber.
+    fn delivered(&self) -> Arc<AtomicUsize> {
+        match self {
+            Subscribers::Tokio(tokio) => tokio.delivered.clone(),
+            Subscribers::Lean(lean) => lean.delivered.clone(),
+        }
+    }
+
+    /// Each subscriber's arrivals.
+    async fn join(self) -> anyhow::Result<Vec<Arrivals>> {
+        Ok(self.join_keeping_sessions().await?.0)
+    }
+
+    /// Each subscriber's arrivals, and the STOMP sessions of tokio subscribers.
+    async fn join_keeping_sessions(self) -> anyhow::Result<(Vec<Arrivals>, Vec<Session>)> {
+        match self {
+            Subscribers::Tokio(tokio) => {
+                let (mut all, mut sessions) = (Vec::new(), Vec::new());
+                for task in tokio.tasks {
+                    let (arrivals, session) = task.await??;
+                    all.push(arrivals);
+                    sessions.extend(session);
+                }
+                Ok((all, sessions))
+            }
+            Subscribers::Lean(lean) => {
+                let readers = tokio::task::spawn_blocking(move || lean.join());
+                Ok((readers.await??, Vec::new()))
+            }
+        }
+    }
+}
+
+/// Phases 1 and 2: idle RSS at `n` sessions, then fan-out of `messages` messages to them all,
+/// read first by tokio clients, then by lean readers on the same sessions.
 async fn idle_and_fanout(n: usize, messages: usize, transport: Transport) -> anyhow::Result<()> {
     let server = start_server(ServerSpec::devices(0, 0)).await?;
     let addrs = ServerAddrs {
@@ -244,15 +340,18 @@ async fn idle_and_fanout(n: usize, messages: usize, transport: Transport) -> any
             session.send(sub).await?;
             session.expect(Command::Receipt).await?;
             subscribed.wait().await;
-            let mut latencies = Vec::with_capacity(messages);
+            let mut arrivals = Vec::with_capacity(messages);
             for _ in 0..messages {
                 let message = session.expect(Command::Message).await?;
                 let sent: u64 = message.header("x-sent-us").context("x-sent-us")?.parse()?;
-                let now = u64::try_from(epoch.elapsed().as_micros())?;
-                latencies.push((now.saturating_sub(sent), now));
+                let at_us = u64::try_from(epoch.elapsed().as_micros())?;
+                arrivals.push(lean::Arrival {
+                    at_us,
+                    sent_us: Some(sent),
+                });
                 delivered.fetch_add(1, Ordering::Relaxed);
             }
-            anyhow::Ok((latencies, session))
+            anyhow::Ok((arrivals, Some(session)))
         }));
     }
     connected.wait().await;
@@ -270,68 +369,112 @@ async fn idle_and_fanout(n: usize, messages: usize, transport: Transport) -> any
     subscribed.wait().await;
     let operator = token(&keys, "bench-operator", Role::Operator, None);
     let mut publisher = transport.open(&addrs, &operator).await?;
-    let cpu_before = server.cpu_us()?;
-    let clients_cpu_before = cpu_us_of("self")?;
-    let mut sent_at = Vec::with_capacity(messages);
-    for m in 0..messages {
-        let sent = u64::try_from(epoch.elapsed().as_micros())?;
-        sent_at.push(sent);
-        let receipt = format!("p{m}");
-        let sent_header = sent.to_string();
-        let send = frame_text(
-            "SEND",
-            &[
-                ("destination", FANOUT_TOPIC),
-                ("x-sent-us", &sent_header),
-                ("receipt", &receipt),
-            ],
-            r#"{"type":"notice","text":"shift handover at 18:00"}"#,
-        );
-        publisher.send(send).await?;
-        publisher.expect(Command::Receipt).await?;
-        // One message at a time: the next goes out once every subscriber has this one.
-        while delivered.load(Ordering::Relaxed) < n * (m + 1) {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    // Includes the publisher's own session and 50 ms idle gaps (negligible CPU).
-    let fanout_cpu = server.cpu_us()?.saturating_sub(cpu_before);
-    let clients_cpu = cpu_us_of("self")?.saturating_sub(clients_cpu_before);
-    let mut all = Vec::with_capacity(n * messages);
-    let mut last_arrival = vec![0u64; messages];
-    let mut sessions = Vec::with_capacity(n);
-    for task in tasks {
-        let (latencies, session) = task.await??;
-        for (m, (latency, at)) in latencies.into_iter().enumerate() {
-            all.push(latency);
-            last_arrival[m] = last_arrival[m].max(at);
-        }
-        sessions.push(session);
-    }
-    all.sort_unstable();
-    let spans: Vec<f64> = sent_at
-        .iter()
-        .zip(&last_arrival)
-        .map(|(sent, last)| (last - sent) as f64 / 1e6)
-        .collect();
-    let mean_span = spans.iter().sum::<f64>() / spans.len() as f64;
-    out(&format!(
-        "{}: fan-out: {messages} messages x {n} subscribers = {} deliveries; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
-         one message reaches all {n} in {:.1} ms on average = {:.0} messages delivered/s; \
-         server CPU {:.1} us per delivery, clients' CPU {:.1} us per delivery",
-        transport.name(),
-        all.len(),
-        percentile(&all, 0.50) as f64 / 1e3,
-        percentile(&all, 0.99) as f64 / 1e3,
-        all.last().copied().unwrap_or(0) as f64 / 1e3,
-        mean_span * 1e3,
-        n as f64 / mean_span,
-        fanout_cpu as f64 / (n * messages) as f64,
-        clients_cpu as f64 / (n * messages) as f64
-    ));
-    drop(sessions);
+    let run = FanOut {
+        server: &server,
+        n,
+        messages,
+        epoch,
+        transport,
+    };
+    let tokio = Subscribers::Tokio(TokioSubscribers { tasks, delivered });
+    let sessions = run.measure(&mut publisher, tokio, Clients::Tokio).await?;
+
+    // The same sessions, now read by lean readers.
+    let streams = sessions
+        .into_iter()
+        .map(Session::into_std)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let wire = match transport {
+        Transport::WebSocket => lean::Wire::WebSocket,
+        Transport::Tcp => lean::Wire::Stomp,
+    };
+    let lean = lean::Readers::start(streams, LEAN_READERS, wire, messages, epoch)?;
+    run.measure(&mut publisher, Subscribers::Lean(lean), Clients::Lean)
+        .await?;
     Ok(())
+}
+
+/// One fan-out run's setting.
+struct FanOut<'a> {
+    server: &'a ServerProcess,
+    n: usize,
+    messages: usize,
+    epoch: Instant,
+    transport: Transport,
+}
+
+impl FanOut<'_> {
+    /// Publishes the messages one at a time (the next once every subscriber has this one),
+    /// prints what `subscribers` measured, and hands back the sessions of tokio subscribers.
+    async fn measure(
+        &self,
+        publisher: &mut Session,
+        subscribers: Subscribers,
+        clients: Clients,
+    ) -> anyhow::Result<Vec<Session>> {
+        let FanOut { n, messages, epoch, .. } = *self;
+        let delivered = subscribers.delivered();
+        let cpu_before = self.server.cpu_us()?;
+        let clients_cpu_before = cpu_us_of("self")?;
+        let mut sent_at = Vec::with_capacity(messages);
+        for m in 0..messages {
+            let sent = u64::try_from(epoch.elapsed().as_micros())?;
+            sent_at.push(sent);
+            let receipt = format!("p{m}");
+            let sent_header = sent.to_string();
+            let send = frame_text(
+                "SEND",
+                &[
+                    ("destination", FANOUT_TOPIC),
+                    ("x-sent-us", &sent_header),
+                    ("receipt", &receipt),
+                ],
+                r#"{"type":"notice","text":"shift handover at 18:00"}"#,
+            );
+            publisher.send(send).await?;
+            publisher.expect(Command::Receipt).await?;
+            while delivered.load(Ordering::Relaxed) < n * (m + 1) {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Includes the publisher's own session and 50 ms idle gaps (negligible CPU).
+        let fanout_cpu = self.server.cpu_us()?.saturating_sub(cpu_before);
+        let clients_cpu = cpu_us_of("self")?.saturating_sub(clients_cpu_before);
+        let (subscribers, sessions) = subscribers.join_keeping_sessions().await?;
+        let mut all = Vec::with_capacity(n * messages);
+        let mut last_arrival = vec![0u64; messages];
+        for arrivals in subscribers {
+            for (m, arrival) in arrivals.into_iter().enumerate() {
+                let sent = arrival.sent_us.context("a STOMP arrival has x-sent-us")?;
+                all.push(arrival.at_us.saturating_sub(sent));
+                last_arrival[m] = last_arrival[m].max(arrival.at_us);
+            }
+        }
+        all.sort_unstable();
+        let spans: Vec<f64> = sent_at
+            .iter()
+            .zip(&last_arrival)
+            .map(|(sent, last)| last.saturating_sub(*sent) as f64 / 1e6)
+            .collect();
+        let mean_span = spans.iter().sum::<f64>() / spans.len() as f64;
+        out(&format!(
+            "{}: fan-out, {}: {messages} messages x {n} subscribers = {} deliveries; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
+             one message reaches all {n} in {:.1} ms on average = {:.0} messages delivered/s; \
+             server CPU {:.1} us per delivery, clients' CPU {:.1} us per delivery",
+            self.transport.name(),
+            clients.name(),
+            all.len(),
+            percentile(&all, 0.50) as f64 / 1e3,
+            percentile(&all, 0.99) as f64 / 1e3,
+            all.last().copied().unwrap_or(0) as f64 / 1e3,
+            mean_span * 1e3,
+            n as f64 / mean_span,
+            fanout_cpu as f64 / (n * messages) as f64,
+            clients_cpu as f64 / (n * messages) as f64
+        ));
+        Ok(sessions)
+    }
 }
 
 /// Phase 3: `clients` client sessions each send `frames` heartbeat frames of `per_client`
@@ -466,7 +609,8 @@ fn main() -> anyhow::Result<()> {
         num_cores()
     ));
     runtime.block_on(async {
-        fanout_floor(sessions, messages).await?;
+        fanout_floor(sessions, messages, Clients::Tokio).await?;
+        fanout_floor(sessions, messages, Clients::Lean).await?;
         for transport in &transports {
             idle_and_fanout(sessions, messages, *transport).await?;
         }

@@ -3,6 +3,8 @@
 //! `mod support;`.
 #![allow(dead_code)]
 
+pub mod lean;
+
 use std::io::Write as _;
 use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
@@ -335,6 +337,18 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// The session's socket, for a [`lean`] reader; only between frames (nothing buffered).
+    pub fn into_std(self) -> anyhow::Result<std::net::TcpStream> {
+        if !self.buf.is_empty() {
+            bail!("{} bytes of a frame are still buffered", self.buf.len());
+        }
+        let stream = match self.io {
+            Io::Ws(ws) => ws.into_inner(),
+            Io::Tcp(tcp) => tcp,
+        };
+        Ok(stream.into_std()?)
     }
 
     pub async fn expect(&mut self, command: Command) -> anyhow::Result<Frame> {
