@@ -1,6 +1,6 @@
 //! HTTP errors as `application/problem+json` (RFC 9457), and the mapping from every lower
-//! layer's error to a status (API.md): 400 malformed body, 401 token, 403 role, 404, 409
-//! conflict, 422 well-formed but invalid, 503 store unavailable. Internal errors are logged
+//! layer's error to a status (API.md): 400 malformed body, 401 token, 403 role, 404, 405 a
+//! method the path does not take (with `Allow`), 409 conflict, 422 well-formed but invalid, 503 store unavailable. Internal errors are logged
 //! with their detail and answered without it.
 
 use actix_web::http::StatusCode;
@@ -26,6 +26,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// The path exists, the method does not: answered with `Allow` (RFC 9110 §15.5.6).
+    #[error("{detail}")]
+    MethodNotAllowed { detail: String, allow: String },
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -59,6 +62,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => ("unauthorized", "Missing, invalid or expired token"),
             ApiError::Forbidden(_) => ("forbidden", "Not allowed"),
             ApiError::NotFound(_) => ("not-found", "Not found"),
+            ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::Conflict(_) => ("conflict", "Conflict"),
             ApiError::Unprocessable(_) => ("unprocessable", "Invalid request"),
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
@@ -74,6 +78,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -98,6 +103,9 @@ impl ResponseError for ApiError {
         }
         if matches!(self, ApiError::Unavailable(_)) {
             response.insert_header(("Retry-After", "1"));
+        }
+        if let ApiError::MethodNotAllowed { allow, .. } = self {
+            response.insert_header(("Allow", allow.as_str()));
         }
         response.json(Problem {
             kind: format!("urn:kwanje:problem:{slug}"),

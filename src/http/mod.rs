@@ -17,9 +17,10 @@ pub mod page;
 pub mod taxis;
 pub mod tokens;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use actix::Addr;
+use actix_web::dev::ResourceDef;
 use actix_web::web;
 
 use crate::alert::AlertService;
@@ -123,10 +124,57 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .default_service(web::to(not_found));
 }
 
+/// The router's fallback: 405 with `Allow` when another method serves the path, else 404.
 async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    let allowed = allowed_methods(req.path());
+    if !allowed.is_empty() {
+        return Err(ApiError::MethodNotAllowed {
+            detail: format!(
+                "{} {} is not served; this path takes {}",
+                req.method(),
+                req.path(),
+                allowed.join(", ")
+            ),
+            allow: allowed.join(", "),
+        });
+    }
     Err(ApiError::NotFound(format!(
         "no such endpoint: {} {}",
         req.method(),
         req.path()
     )))
+}
+
+/// The methods [`ROUTES`] serve on `path`, upper case, each once, in table order.
+pub fn allowed_methods(path: &str) -> Vec<&'static str> {
+    static PATTERNS: OnceLock<Vec<(ResourceDef, String)>> = OnceLock::new();
+    let patterns = PATTERNS.get_or_init(|| {
+        ROUTES
+            .iter()
+            .map(|&(method, template)| (ResourceDef::new(template), method.to_ascii_uppercase()))
+            .collect()
+    });
+    let mut allowed: Vec<&'static str> = Vec::new();
+    for (pattern, method) in patterns {
+        if pattern.is_match(path) && !allowed.contains(&method.as_str()) {
+            allowed.push(method.as_str());
+        }
+    }
+    allowed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::allowed_methods;
+
+    #[test]
+    fn a_path_lists_the_methods_its_routes_take() {
+        assert_eq!(allowed_methods("/api/v1/devices"), ["POST", "GET"]);
+        assert_eq!(allowed_methods("/api/v1/devices/cam-1"), ["GET"]);
+        assert_eq!(allowed_methods("/api/v1/taxis/12A3456/blacklist"), ["POST", "DELETE"]);
+        // A literal segment and a parameter both match: the methods of both.
+        assert_eq!(allowed_methods("/api/v1/taxis/arrivals"), ["POST", "GET"]);
+        assert!(allowed_methods("/api/v1/nothing-here").is_empty());
+        assert!(allowed_methods("/api/v1/devices/cam-1/extra").is_empty());
+    }
 }

@@ -291,3 +291,31 @@ async fn a_malformed_acknowledgement_is_refused_and_changes_nothing() {
         "{alert}"
     );
 }
+
+#[actix_web::test]
+async fn a_wrong_method_gets_405_with_allow_and_an_unknown_path_404() {
+    let s = Server::start(Backend::Sqlite).await;
+    let resp = awc::Client::default()
+        .put(s.url("/api/v1/devices"))
+        .bearer_auth(&s.admin)
+        .send_json(&json!({"id": "cam-1"}))
+        .await;
+    let mut resp = resp.unwrap();
+    assert_eq!(resp.status().as_u16(), 405);
+    assert_eq!(resp.headers().get("allow").unwrap(), "POST, GET");
+    let content_type = resp.headers().get("content-type").unwrap().to_str().unwrap().to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = serde_json::from_slice(&resp.body().await.unwrap()).unwrap();
+    assert_problem(405, &body, 405);
+    assert!(body["detail"].as_str().unwrap().contains("POST, GET"), "{body}");
+
+    let (status, body) = s.call("DELETE", "/api/v1/alerts/7/ack", Some(&s.admin), None).await;
+    assert_problem(status, &body, 405);
+    // Nothing was done on the way: the path's real method still answers as before.
+    let (status, body) = s.call("POST", "/api/v1/alerts/7/ack", Some(&s.admin), None).await;
+    assert_problem(status, &body, 404);
+
+    let (status, body) = s.call("GET", "/api/v1/no-such-thing", Some(&s.admin), None).await;
+    assert_problem(status, &body, 404);
+    assert!(body["detail"].as_str().unwrap().starts_with("no such endpoint"), "{body}");
+}

@@ -1,6 +1,6 @@
 //! The OpenAPI document over real HTTP: served without a token, OpenAPI 3.1, every documented
-//! operation served (and nothing else on a documented path), and real answers shaped as the
-//! document says.
+//! operation served (and every other method on a documented path answered 405 with the
+//! documented methods in `Allow`), and real answers shaped as the document says.
 
 use std::collections::BTreeSet;
 
@@ -21,12 +21,14 @@ async fn fetch_document(s: &Server) -> Value {
     serde_json::from_slice(&bytes).expect("the document is JSON")
 }
 
-/// The answer was the router's fallback: no route matched the method and path.
-fn is_default_404(status: u16, body: &Value) -> bool {
-    status == 404
+/// The answer was the router's fallback: no route matched the method and path (404), or the
+/// path is served with other methods only (405).
+fn is_fallback(status: u16, body: &Value) -> bool {
+    let no_route = status == 404
         && body["detail"]
             .as_str()
-            .is_some_and(|d| d.starts_with("no such endpoint"))
+            .is_some_and(|d| d.starts_with("no such endpoint"));
+    no_route || status == 405
 }
 
 /// A concrete path for a documented template: every `{param}` becomes a value no resource has.
@@ -87,19 +89,60 @@ async fn every_documented_operation_is_served_and_nothing_else_on_its_path() {
             let (status, body) = s.call(&method.to_uppercase(), &path, Some(&s.admin), None).await;
             if documented.contains(method) {
                 assert!(
-                    !is_default_404(status, &body),
+                    !is_fallback(status, &body),
                     "{method} {template} is documented but not routed: {status} {body}"
                 );
                 checked += 1;
             } else {
-                assert!(
-                    is_default_404(status, &body),
+                // The router's fallback for a path it serves with other methods.
+                assert_eq!(
+                    (status, body["type"].as_str()),
+                    (405, Some("urn:kwanje:problem:method-not-allowed")),
                     "{method} {template} is routed but not documented: {status} {body}"
                 );
             }
         }
     }
     assert!(checked >= 35, "only {checked} operations checked");
+}
+
+/// A 405's `Allow` names exactly the documented methods of the path.
+#[actix_web::test]
+async fn a_wrong_method_is_told_the_documented_methods_in_allow() {
+    let s = Server::start(Backend::Sqlite).await;
+    let doc = fetch_document(&s).await;
+    let paths = doc["paths"].as_object().unwrap();
+    let mut checked = 0;
+    for template in paths.keys() {
+        let path = concrete(template);
+        let documented: BTreeSet<String> = paths
+            .iter()
+            .filter(|(other, _)| matches(other, &path))
+            .flat_map(|(_, item)| item.as_object().unwrap().keys().map(|m| m.to_uppercase()))
+            .collect();
+        let Some(method) = METHODS.iter().find(|m| !documented.contains(&m.to_uppercase())) else {
+            continue;
+        };
+        let method = actix_web::http::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let resp = awc::Client::default()
+            .request(method.clone(), s.url(&path))
+            .bearer_auth(&s.admin)
+            .send()
+            .await
+            .unwrap();
+        let allow: BTreeSet<String> = resp
+            .headers()
+            .get("allow")
+            .unwrap_or_else(|| panic!("{method} {path}: no Allow header"))
+            .to_str()
+            .unwrap()
+            .split(", ")
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(allow, documented, "{method} {path}");
+        checked += 1;
+    }
+    assert!(checked >= 25, "only {checked} paths checked");
 }
 
 /// The keys of a real answer against a documented schema: every required field present, and
