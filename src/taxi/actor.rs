@@ -17,8 +17,8 @@ use super::error::TaxiError;
 use super::events::ArrivalOutcome;
 use super::journal::Write;
 use super::messages::{
-    Arrive, Blacklist, ChooseServiceRegion, ClearHold, Crash, DriverPing, Ping, SetBlacklist, SetServiceRegion, Stop,
-    TaxiArrived,
+    Arrive, Blacklist, ChooseServiceRegion, ClearHold, Crash, DriverPing, LeaveLot, Ping, SetBlacklist,
+    SetServiceRegion, Stop, TaxiArrived,
 };
 use super::model::{Plate, TerminalId};
 use super::registry::TaxiEntry;
@@ -69,6 +69,16 @@ impl TaxiActor {
             .slot
             .addr()
             .ok_or_else(|| TaxiError::restarting(format!("terminal {id}")))
+    }
+
+    /// Tells the lot the taxi was last read at that it has left (a dispatcher that is down
+    /// misses it; the taxi then leaves that line when its silence there runs out).
+    fn leave(&self, lot: &TerminalId) {
+        let plate = self.card.plate.clone();
+        match self.terminal(lot) {
+            Ok(addr) => addr.do_send(LeaveLot { plate }),
+            Err(e) => log::warn!("taxi left lot unannounced plate={plate} lot={lot} reason={e}"),
+        }
     }
 
     /// The card changed: it becomes the restart point, and its row is written (in order and
@@ -137,6 +147,7 @@ impl Handler<TaxiArrived> for TaxiActor {
                         act.card.plate,
                         msg.terminal
                     );
+                    act.leave(&before);
                 }
                 act.save();
             }

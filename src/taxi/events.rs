@@ -44,6 +44,8 @@ pub enum RemovalReason {
     Blacklisted,
     Unregistered,
     RegionNotAllowed,
+    /// Read at another terminal's lot entrance.
+    MovedLot,
 }
 
 impl From<HoldReason> for RemovalReason {

@@ -22,11 +22,19 @@ pub enum Input {
     Request(PassengerRequest),
     Pickup(RequestId),
     NoShow(RequestId),
-    Complete { request: RequestId, distance_km: f64 },
+    Complete {
+        request: RequestId,
+        distance_km: f64,
+    },
     Configure(SlotPlan),
-    SetServiceRegion { plate: Plate, region: Region },
+    SetServiceRegion {
+        plate: Plate,
+        region: Region,
+    },
     Blacklist(Plate),
     ClearHold(Plate),
+    /// Read at another terminal's lot: it leaves this one.
+    MovedAway(Plate),
     Tick,
 }
 
@@ -44,6 +52,7 @@ impl Input {
             Input::SetServiceRegion { .. } => "set_service_region",
             Input::Blacklist(_) => "blacklist",
             Input::ClearHold(_) => "clear_hold",
+            Input::MovedAway(_) => "moved_away",
             Input::Tick => "tick",
         }
     }
@@ -56,7 +65,7 @@ pub enum Outcome {
     Assignment(Assignment),
     NoShow(NoShowOutcome),
     Trip(TripOutcome),
-    /// Blacklist (was the taxi present) and clear-hold (was it held).
+    /// Blacklist and moved-away (was the taxi present), clear-hold (was it held).
     Flag(bool),
     Done,
 }
@@ -81,6 +90,7 @@ pub fn apply(d: &mut Dispatcher, input: &Input, now: Millis) -> Result<Step<Outc
         Input::Configure(plan) => done(d.configure(plan, now)?),
         Input::SetServiceRegion { plate, region } => done(d.set_service_region(plate, region.clone(), now)?),
         Input::Blacklist(plate) => wrap(d.blacklist(plate, now), Outcome::Flag),
+        Input::MovedAway(plate) => wrap(d.moved_away(plate, now), Outcome::Flag),
         Input::ClearHold(plate) => Step {
             outcome: Outcome::Flag(d.clear_hold(plate)),
             events: Vec::new(),

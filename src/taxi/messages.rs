@@ -131,6 +131,13 @@ pub struct ClearHold {
     pub plate: Plate,
 }
 
+/// Another terminal's lot read the plate: it leaves this one. Answers whether it was here.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<bool, TaxiError>")]
+pub struct LeaveLot {
+    pub plate: Plate,
+}
+
 /// The lines, in dispatch order.
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "Result<QueuesView, TaxiError>")]

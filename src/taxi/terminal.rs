@@ -19,8 +19,8 @@ use super::events::{DispatchError, DispatchEvent};
 use super::input::{self, Input, Outcome};
 use super::journal::{Recorded, Snapshotted};
 use super::messages::{
-    Arrive, Blacklist, ClearHold, Complete, Configure, Crash, FindRequest, NoShow, Pickup, Ping, ReadQueues, ReadStats,
-    ReadTaxi, Reporter, Request, SetServiceRegion, Stop, TakeSnapshot,
+    Arrive, Blacklist, ClearHold, Complete, Configure, Crash, FindRequest, LeaveLot, NoShow, Pickup, Ping, ReadQueues,
+    ReadStats, ReadTaxi, Reporter, Request, SetServiceRegion, Stop, TakeSnapshot,
 };
 use super::model::{Plate, RequestId, TerminalId};
 use super::registry::TerminalEntry;
@@ -344,6 +344,16 @@ impl Handler<ClearHold> for TerminalActor {
     fn handle(&mut self, msg: ClearHold, ctx: &mut Context<Self>) -> Self::Result {
         match self.run(Input::ClearHold(msg.plate), ctx)? {
             Outcome::Flag(held) => Ok(held),
+            other => Err(unexpected(other)),
+        }
+    }
+}
+
+impl Handler<LeaveLot> for TerminalActor {
+    type Result = Result<bool, TaxiError>;
+    fn handle(&mut self, msg: LeaveLot, ctx: &mut Context<Self>) -> Self::Result {
+        match self.run(Input::MovedAway(msg.plate), ctx)? {
+            Outcome::Flag(present) => Ok(present),
             other => Err(unexpected(other)),
         }
     }

@@ -1,10 +1,13 @@
 //! The lot entrance: LPR arrivals, the service region a taxi queues for, the short-trip
-//! priority decision, and holds (unregistered, blacklisted, region not allowed).
+//! priority decision, holds (unregistered, blacklisted, region not allowed), and a taxi leaving
+//! for another terminal's lot.
 
 use log::{info, warn};
 
 use super::{Arrival, Dispatcher, Place, Registration, TaxiRecord, MAX_HELD_TRACKED, MAX_TAXIS_PER_TERMINAL};
-use crate::taxi::events::{ArrivalOutcome, DispatchError, DispatchEvent, HoldReason, PriorityDecision, Step};
+use crate::taxi::events::{
+    ArrivalOutcome, DispatchError, DispatchEvent, HoldReason, PriorityDecision, RemovalReason, Step,
+};
 use crate::taxi::lifecycle::{Liveness, LivenessStep};
 use crate::taxi::model::{Plate, Region, TaxiClass};
 use crate::taxi::queue::Ticket;
@@ -198,5 +201,19 @@ impl Dispatcher {
     /// raises a new event. Bookkeeping only: no event. Returns whether it was held.
     pub fn clear_hold(&mut self, plate: &Plate) -> bool {
         self.held.remove(plate).is_some()
+    }
+
+    /// Another terminal's lot camera read the plate: the taxi has left this lot. It leaves its
+    /// line, or the curb (a freed bay calls the next taxi forward, and a passenger it was
+    /// assigned is passed on, as for a silent taxi). A taxi on a trip from here is left alone:
+    /// its trip can still be completed. Returns whether it was in this lot.
+    pub fn moved_away(&mut self, plate: &Plate, now: Millis) -> Step<bool> {
+        let present = self
+            .taxis
+            .get(plate)
+            .is_some_and(|r| !matches!(r.place, Place::OnTrip { .. }));
+        let mut events = Vec::new();
+        self.evict(plate, RemovalReason::MovedLot, now, &mut events);
+        self.finish(present, events, now)
     }
 }

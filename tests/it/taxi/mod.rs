@@ -1,11 +1,12 @@
 //! Taxi auto-dispatch over HTTP with the real server: a morning at the lot stepped by a manual
 //! clock ([`morning`]), the access rules of every taxi and dispatch endpoint ([`access`]),
-//! crashes and restarts that must not cost anyone their place ([`recovery`]), and an operator
-//! lifting a quarantine ([`lift`]).
+//! crashes and restarts that must not cost anyone their place ([`recovery`]), an operator
+//! lifting a quarantine ([`lift`]), and a taxi moving between lots ([`lots`]).
 
 mod access;
 mod lift;
 mod live;
+mod lots;
 mod morning;
 mod outage;
 mod recovery;

@@ -228,3 +228,59 @@ fn a_request_skips_suspended_taxis_and_says_so() {
         ("C", 2, vec![p("B")])
     );
 }
+
+// ---- moving to another terminal's lot ----
+
+#[test]
+fn a_taxi_read_at_another_lot_leaves_this_one_and_its_bay_calls_the_next() {
+    let mut d = terminal(&[("seoul", 1)]);
+    arrive(&mut d, "A", "seoul", at(0));
+    arrive(&mut d, "B", "seoul", at(1));
+    arrive(&mut d, "C", "seoul", at(2));
+    assert_eq!(curb(&d, &seoul()), [("A".to_owned(), Some(1))]);
+
+    let step = d.moved_away(&p("B"), at(3));
+    assert!(step.outcome);
+    assert!(matches!(
+        &step.events[..],
+        [DispatchEvent::RemovedFromLine { plate, reason: RemovalReason::MovedLot, at: when, .. }]
+            if plate.as_str() == "B" && *when == at(3)
+    ));
+    assert_eq!(waiting(&d, &seoul()), ["C"]);
+
+    // The taxi at the curb drives off to the other lot: its bay calls the next in line.
+    let step = d.moved_away(&p("A"), at(4));
+    assert!(step.outcome);
+    assert_eq!(called(&step.events), [("C".to_owned(), 1)]);
+    assert!(waiting(&d, &seoul()).is_empty());
+    assert!(d.taxi(&p("A")).is_none());
+
+    // A plate this lot does not have: nothing happens.
+    let step = d.moved_away(&p("Z"), at(5));
+    assert!(!step.outcome && step.events.is_empty());
+}
+
+#[test]
+fn an_assigned_taxi_that_moves_lot_passes_its_passenger_on_and_a_trip_is_kept() {
+    let mut d = terminal(&[("seoul", 1)]);
+    arrive(&mut d, "A", "seoul", at(0));
+    arrive(&mut d, "B", "seoul", at(1));
+    assert_eq!(request(&mut d, 1, "seoul", at(2)).plate.as_str(), "A");
+
+    let step = d.moved_away(&p("A"), at(3));
+    let reassigned: Vec<&str> = step
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            DispatchEvent::Assigned { assignment } => Some(assignment.plate.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reassigned, ["B"], "{:?}", step.events);
+
+    // B is on the trip when the other lot reads it: the trip stays here to be completed.
+    d.pickup(RequestId(1), at(4)).unwrap();
+    let step = d.moved_away(&p("B"), at(5));
+    assert!(!step.outcome && step.events.is_empty());
+    assert!(d.complete(RequestId(1), 20.0, at(30)).is_ok());
+}
