@@ -145,18 +145,26 @@ async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpRespons
     )))
 }
 
-/// The methods [`ROUTES`] serve on `path`, upper case, each once, in table order.
+/// The methods [`ROUTES`] take on `path`, upper case, each once, in table order. As in the
+/// OpenAPI document, a path that is itself a route's template (`/api/v1/taxis/arrivals`) takes
+/// only that template's methods, not those of a template it also fits (`/api/v1/taxis/{plate}`).
 pub fn allowed_methods(path: &str) -> Vec<&'static str> {
-    static PATTERNS: OnceLock<Vec<(ResourceDef, String)>> = OnceLock::new();
+    static PATTERNS: OnceLock<Vec<(ResourceDef, &'static str, String)>> = OnceLock::new();
     let patterns = PATTERNS.get_or_init(|| {
         ROUTES
             .iter()
-            .map(|&(method, template)| (ResourceDef::new(template), method.to_ascii_uppercase()))
+            .map(|&(method, template)| (ResourceDef::new(template), template, method.to_ascii_uppercase()))
             .collect()
     });
+    let literal = patterns.iter().any(|(_, template, _)| *template == path);
     let mut allowed: Vec<&'static str> = Vec::new();
-    for (pattern, method) in patterns {
-        if pattern.is_match(path) && !allowed.contains(&method.as_str()) {
+    for (pattern, template, method) in patterns {
+        let fits = if literal {
+            *template == path
+        } else {
+            pattern.is_match(path)
+        };
+        if fits && !allowed.contains(&method.as_str()) {
             allowed.push(method.as_str());
         }
     }
@@ -172,8 +180,9 @@ mod tests {
         assert_eq!(allowed_methods("/api/v1/devices"), ["POST", "GET"]);
         assert_eq!(allowed_methods("/api/v1/devices/cam-1"), ["GET"]);
         assert_eq!(allowed_methods("/api/v1/taxis/12A3456/blacklist"), ["POST", "DELETE"]);
-        // A literal segment and a parameter both match: the methods of both.
-        assert_eq!(allowed_methods("/api/v1/taxis/arrivals"), ["POST", "GET"]);
+        // A route's own path: its methods only, not those of `/api/v1/taxis/{plate}`.
+        assert_eq!(allowed_methods("/api/v1/taxis/arrivals"), ["POST"]);
+        assert_eq!(allowed_methods("/api/v1/taxis/12A3456"), ["GET"]);
         assert!(allowed_methods("/api/v1/nothing-here").is_empty());
         assert!(allowed_methods("/api/v1/devices/cam-1/extra").is_empty());
     }

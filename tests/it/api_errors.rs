@@ -317,5 +317,8 @@ async fn a_wrong_method_gets_405_with_allow_and_an_unknown_path_404() {
 
     let (status, body) = s.call("GET", "/api/v1/no-such-thing", Some(&s.admin), None).await;
     assert_problem(status, &body, 404);
-    assert!(body["detail"].as_str().unwrap().starts_with("no such endpoint"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().starts_with("no such endpoint"),
+        "{body}"
+    );
 }
