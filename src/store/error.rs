@@ -3,7 +3,13 @@
 //! Policy: repository functions return diesel's `QueryResult`; [`super::Store`] turns what
 //! reaches it into a [`StoreError`] that says what the caller can do about it: `Unavailable`
 //! (the database cannot be reached: retry later, HTTP 503), `NotFound`, `Conflict` (a unique key
-//! exists: HTTP 409), or `Query` (a bug or a broken database: HTTP 500, logged).
+//! exists: HTTP 409), `Query` (a bug or a broken database: HTTP 500, logged), or `Panicked` (a
+//! write's own code panicked: never retried, since it would panic again).
+//!
+//! A database that is there but cannot take writes for now (SQLite: disk full, an I/O error, a
+//! read-only or unopenable file; PostgreSQL: a read-only standby after a failover, a server
+//! shutting down or starting up) is `Unavailable`: writers keep what they hold and retry, rather
+//! than dropping records as if each one were bad.
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use thiserror::Error;
@@ -20,6 +26,8 @@ pub enum StoreError {
     Query(DieselError),
     #[error("migration failed: {0}")]
     Migration(String),
+    #[error("a store task panicked: {0}")]
+    Panicked(String),
 }
 
 impl From<DieselError> for StoreError {
@@ -29,9 +37,12 @@ impl From<DieselError> for StoreError {
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 StoreError::Conflict(info.message().to_owned())
             }
-            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
-                StoreError::Unavailable(info.message().to_owned())
-            }
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection
+                | DatabaseErrorKind::ReadOnlyTransaction
+                | DatabaseErrorKind::SerializationFailure,
+                info,
+            ) => StoreError::Unavailable(info.message().to_owned()),
             DieselError::DatabaseError(DatabaseErrorKind::Unknown, ref info)
                 if is_connection_message(info.message()) =>
             {
@@ -58,6 +69,17 @@ fn is_connection_message(message: &str) -> bool {
         "terminating connection",
         "could not connect",
         "database is locked",
+        // SQLite: the file is there but cannot be written for now.
+        "database or disk is full",
+        "disk i/o error",
+        "attempt to write a readonly database",
+        "unable to open database file",
+        // PostgreSQL: a standby, or a server on its way down or up.
+        "read-only transaction",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "the database system is in recovery mode",
+        "cannot connect now",
     ]
     .iter()
     .any(|needle| m.contains(needle))
@@ -67,5 +89,37 @@ impl StoreError {
     /// True when retrying later may succeed.
     pub fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_that_cannot_take_writes_for_now_is_unavailable_not_broken() {
+        for message in [
+            "database or disk is full",
+            "disk I/O error",
+            "attempt to write a readonly database",
+            "unable to open database file",
+            "cannot execute INSERT in a read-only transaction",
+            "FATAL: the database system is shutting down",
+            "terminating connection due to administrator command",
+            "server closed the connection unexpectedly",
+        ] {
+            assert!(is_connection_message(message), "{message}");
+        }
+        for message in ["no such table: alerts", "syntax error", "value too long for type"] {
+            assert!(!is_connection_message(message), "{message}");
+        }
+        assert!(!StoreError::Panicked("boom".into()).is_unavailable());
+        for kind in [
+            DatabaseErrorKind::ReadOnlyTransaction,
+            DatabaseErrorKind::SerializationFailure,
+        ] {
+            let err = DieselError::DatabaseError(kind, Box::new("standby".to_owned()));
+            assert!(StoreError::from(err).is_unavailable());
+        }
     }
 }

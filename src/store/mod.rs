@@ -122,7 +122,13 @@ fn names(ran: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
 async fn run_blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("blocking task failed: {e}")))?
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        if e.is_panic() {
+            // The same closure would panic again: a permanent failure, which batching writers
+            // isolate and drop, instead of a pause that would block every write behind it.
+            StoreError::Panicked(e.to_string())
+        } else {
+            StoreError::Unavailable(format!("blocking task failed: {e}"))
+        }
+    })?
 }
