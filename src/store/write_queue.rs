@@ -52,6 +52,8 @@ pub struct WriteQueue<T> {
     busy: bool,
     /// Items still to write one per transaction.
     solo: usize,
+    /// The batch in flight is one of those items.
+    solo_in_flight: bool,
 }
 
 impl<T> WriteQueue<T> {
@@ -62,6 +64,7 @@ impl<T> WriteQueue<T> {
             max_batch: max_batch.max(1),
             busy: false,
             solo: 0,
+            solo_in_flight: false,
         }
     }
 
@@ -95,7 +98,8 @@ impl<T> WriteQueue<T> {
         if self.busy || self.items.is_empty() {
             return None;
         }
-        let take = if self.solo > 0 {
+        self.solo_in_flight = self.solo > 0;
+        let take = if self.solo_in_flight {
             self.solo -= 1;
             1
         } else {
@@ -111,6 +115,10 @@ impl<T> WriteQueue<T> {
         match outcome {
             Outcome::Stored => Settled::Stored(batch),
             Outcome::Unavailable => {
+                // Back in front: a solo item is still to be written alone after the pause.
+                if self.solo_in_flight {
+                    self.solo += 1;
+                }
                 self.requeue(batch);
                 self.busy = true;
                 Settled::Paused
@@ -184,6 +192,23 @@ mod tests {
         q.push(5);
         assert_eq!(q.settle(last, Outcome::Stored), Settled::Stored(vec![3]));
         assert_eq!(q.take_batch().unwrap(), vec![4, 5], "batches again after the split");
+    }
+
+    #[test]
+    fn an_outage_during_a_split_keeps_writing_one_by_one_after_the_pause() {
+        let mut q = queue(1..=3, 10);
+        let batch = q.take_batch().unwrap();
+        assert_eq!(q.settle(batch, Outcome::Failed), Settled::Split);
+        let one = q.take_batch().unwrap();
+        assert_eq!(q.settle(one, Outcome::Unavailable), Settled::Paused);
+        q.push(4);
+        q.resume();
+        for item in 1..=3 {
+            let alone = q.take_batch().unwrap();
+            assert_eq!(alone, vec![item], "the split goes on where it was");
+            assert_eq!(q.settle(alone, Outcome::Stored), Settled::Stored(vec![item]));
+        }
+        assert_eq!(q.take_batch().unwrap(), vec![4]);
     }
 
     #[test]
