@@ -46,3 +46,35 @@ async fn a_briefly_gone_database_gives_503_then_recovers_without_losing_alerts()
     let (status, _) = s.call("GET", "/readyz", None, None).await;
     assert_eq!(status, 200);
 }
+
+/// A journal batch retried after a commit whose acknowledgement was lost carries the same
+/// record ids: the second write must store nothing new and refuse nothing, or the records
+/// would be dropped one by one as conflicts.
+#[test]
+fn dispatch_records_written_again_are_stored_once_on_postgres() {
+    use kwanje::store::models::dispatch::{insert_records, records, DispatchRecord};
+    let Some(base) = crate::support::pg_url() else {
+        eprintln!("skipped: TEST_DATABASE_URL is not set");
+        return;
+    };
+    let store = kwanje::store::Store::open(&crate::support::fresh_pg_schema(&base)).unwrap();
+    store.migrate().unwrap();
+    let batch: Vec<DispatchRecord> = (1..=3)
+        .map(|id| DispatchRecord {
+            id,
+            terminal: "T1".into(),
+            kind: "taxi.queued".into(),
+            plate: Some(format!("S{id}")),
+            request_id: None,
+            distance_m: None,
+            detail: "{}".into(),
+            at_ms: 1_000 + id,
+        })
+        .collect();
+    for _ in 0..2 {
+        let batch = batch.clone();
+        store.write_blocking(move |c| insert_records(c, &batch)).unwrap();
+    }
+    let stored = store.read_blocking(|c| records(c, "T1")).unwrap();
+    assert_eq!(stored.iter().map(|r| r.id).collect::<Vec<_>>(), [1, 2, 3]);
+}

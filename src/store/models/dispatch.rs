@@ -123,12 +123,16 @@ pub fn curb_slots(conn: &mut DbConnection, terminal: &str) -> QueryResult<Vec<Cu
 /// Inserts records with multi-row statements, chunked because SQLite caps the bound
 /// parameters of one statement. Multi-row inserts are per backend: diesel's multi-connection
 /// type does not offer them.
+/// On PostgreSQL a record whose id is stored already is skipped, so a batch retried after a
+/// commit whose acknowledgement was lost (the connection dropped after COMMIT) is not refused as
+/// a conflict and dropped record by record. (SQLite runs in the process: a commit it reports is
+/// a commit.)
 pub fn insert_records(conn: &mut DbConnection, records: &[DispatchRecord]) -> QueryResult<()> {
     for chunk in records.chunks(RECORDS_PER_INSERT) {
         let insert = diesel::insert_into(dispatch_records::table).values(chunk);
         match conn {
             DbConnection::Sqlite(c) => insert.execute(c)?,
-            DbConnection::Pg(c) => insert.execute(c)?,
+            DbConnection::Pg(c) => insert.on_conflict_do_nothing().execute(c)?,
         };
     }
     Ok(())
