@@ -13,7 +13,7 @@
 //! | `/user/queue/commands` | client (its own queue) | nobody |
 //! | `/user/queue/dispatch` | driver (its own queue) | nobody |
 //! | `/user/{anyone}/...` | nobody | nobody |
-//! | `/app/heartbeat`, `/app/commands/ack` | - | client |
+//! | `/app/heartbeat`, `/app/faults`, `/app/commands/ack` | - | client |
 //! | `/app/taxi/ping` | - | driver |
 //!
 //! `admin` may do everything in the table (API.md: "admin (everything)"); a viewer never SENDs.
@@ -46,6 +46,8 @@ pub enum Destination<'a> {
     /// `/user/{name}/...`: another principal's queue named explicitly; never reachable.
     OtherUser,
     AppHeartbeat,
+    /// `/app/faults`: a client's fault reports for its devices.
+    AppFaults,
     AppCommandAck,
     AppTaxiPing,
 }
@@ -97,6 +99,7 @@ impl<'a> Destination<'a> {
             ["user", "queue", "dispatch"] => Destination::UserDispatch,
             ["user", name, ..] if *name != "queue" => Destination::OtherUser,
             ["app", "heartbeat"] => Destination::AppHeartbeat,
+            ["app", "faults"] => Destination::AppFaults,
             ["app", "commands", "ack"] => Destination::AppCommandAck,
             ["app", "taxi", "ping"] => Destination::AppTaxiPing,
             _ => return Err(unknown()),
@@ -148,7 +151,7 @@ pub fn may_subscribe(who: &Principal, destination: &str) -> Result<(), AclError>
         Destination::UserCommands => require(who, Role::Client, "client"),
         Destination::UserDispatch => require(who, Role::Driver, "driver"),
         Destination::OtherUser => Err(AclError::OtherPrincipal),
-        Destination::AppHeartbeat | Destination::AppCommandAck | Destination::AppTaxiPing => {
+        Destination::AppHeartbeat | Destination::AppFaults | Destination::AppCommandAck | Destination::AppTaxiPing => {
             Err(AclError::SendOnly(destination.to_owned()))
         }
     }
@@ -158,7 +161,9 @@ pub fn may_subscribe(who: &Principal, destination: &str) -> Result<(), AclError>
 pub fn may_send(who: &Principal, destination: &str) -> Result<(), AclError> {
     match Destination::parse(destination)? {
         Destination::Ops { .. } => require(who, Role::Operator, "operator"),
-        Destination::AppHeartbeat | Destination::AppCommandAck => require(who, Role::Client, "client"),
+        Destination::AppHeartbeat | Destination::AppFaults | Destination::AppCommandAck => {
+            require(who, Role::Client, "client")
+        }
         Destination::AppTaxiPing => require(who, Role::Driver, "driver"),
         Destination::OtherUser => Err(AclError::OtherPrincipal),
         Destination::Devices
@@ -243,6 +248,9 @@ mod tests {
     #[test]
     fn application_destinations_go_by_role() {
         assert_eq!(may_send(&who(Role::Client), "/app/heartbeat"), Ok(()));
+        assert_eq!(may_send(&who(Role::Client), "/app/faults"), Ok(()));
+        assert!(may_send(&who(Role::Viewer), "/app/faults").is_err());
+        assert!(may_send(&who(Role::Driver), "/app/faults").is_err());
         assert_eq!(may_send(&who(Role::Client), "/app/commands/ack"), Ok(()));
         assert!(may_send(&who(Role::Client), "/app/taxi/ping").is_err());
         assert_eq!(may_send(&who(Role::Driver), "/app/taxi/ping"), Ok(()));

@@ -6,6 +6,9 @@
 //!   checked before any of it is applied: a device hosted by another client refuses the frame
 //!   (the session gets an ERROR and closes); a device that is not registered is skipped and
 //!   logged, so a gate PC with a stale device list does not lose its other devices' heartbeats.
+//! - `/app/faults` (client): `{"devices":[{"id","detail"?}]}`, a gate PC's fault reports: each
+//!   device is down at once with the detail, exactly as a heartbeat whose status is `fault`
+//!   (same checks, same batch limit). A `status` may be given, and must then be `fault`.
 //! - `/app/commands/ack` (client): `{command_id, ok, detail?}` goes to the command service for
 //!   the sending client; an ack for a command that is finished (a duplicate after a
 //!   redelivery) or not this client's is refused there and logged, never fatal to the session.
@@ -35,10 +38,10 @@ use crate::taxi::Taxis;
 /// Most device heartbeats one `/app/heartbeat` frame may carry.
 pub const MAX_HEARTBEATS_PER_FRAME: usize = 1_000;
 
+/// The body of `/app/heartbeat` and `/app/faults`: a client's devices, one entry each.
 #[derive(Debug, Deserialize)]
-struct HeartbeatBatch<'a> {
-    #[serde(borrow)]
-    devices: Vec<DeviceBeat<'a>>,
+struct Batch<T> {
+    devices: Vec<T>,
 }
 
 /// One device's heartbeat in a batch.
@@ -49,6 +52,17 @@ pub struct DeviceBeat<'a> {
     pub status: HeartbeatStatus,
     #[serde(default)]
     pub detail: Option<String>,
+}
+
+/// One device's fault report in an `/app/faults` batch.
+#[derive(Debug, Deserialize)]
+struct FaultReport<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(default)]
+    status: Option<HeartbeatStatus>,
+    #[serde(default)]
+    detail: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,10 +81,10 @@ pub enum Routed {
     TaxiPing,
 }
 
-/// Parses an `/app/heartbeat` body.
-pub fn parse_heartbeats(body: &[u8]) -> Result<Vec<DeviceBeat<'_>>, RouteError> {
-    let batch: HeartbeatBatch<'_> = serde_json::from_slice(body).map_err(|err| RouteError::BadBody {
-        destination: "/app/heartbeat",
+/// Parses a batch body for `destination`, within [`MAX_HEARTBEATS_PER_FRAME`].
+fn parse_batch<'a, T: Deserialize<'a>>(destination: &'static str, body: &'a [u8]) -> Result<Vec<T>, RouteError> {
+    let batch: Batch<T> = serde_json::from_slice(body).map_err(|err| RouteError::BadBody {
+        destination,
         reason: err.to_string(),
     })?;
     if batch.devices.len() > MAX_HEARTBEATS_PER_FRAME {
@@ -80,6 +94,33 @@ pub fn parse_heartbeats(body: &[u8]) -> Result<Vec<DeviceBeat<'_>>, RouteError> 
         });
     }
     Ok(batch.devices)
+}
+
+/// Parses an `/app/heartbeat` body.
+pub fn parse_heartbeats(body: &[u8]) -> Result<Vec<DeviceBeat<'_>>, RouteError> {
+    parse_batch("/app/heartbeat", body)
+}
+
+/// Parses an `/app/faults` body into heartbeats whose status is `fault`.
+pub fn parse_faults(body: &[u8]) -> Result<Vec<DeviceBeat<'_>>, RouteError> {
+    let reports: Vec<FaultReport<'_>> = parse_batch("/app/faults", body)?;
+    reports
+        .into_iter()
+        .map(|report| match report.status {
+            Some(HeartbeatStatus::Ok) => Err(RouteError::BadBody {
+                destination: "/app/faults",
+                reason: format!(
+                    "device {:?}: a fault report's status is fault; send an ok heartbeat to /app/heartbeat",
+                    report.id.chars().take(80).collect::<String>()
+                ),
+            }),
+            Some(HeartbeatStatus::Fault) | None => Ok(DeviceBeat {
+                id: report.id,
+                status: HeartbeatStatus::Fault,
+                detail: report.detail,
+            }),
+        })
+        .collect()
 }
 
 /// Checks that `who` hosts every device of `beats` that `host_of` knows; returns, per beat,
@@ -114,7 +155,8 @@ pub struct Services {
 pub fn route(services: &Services, who: &Principal, destination: &str, body: &[u8]) -> Result<Routed, RouteError> {
     let devices = &services.devices;
     match Destination::parse(destination) {
-        Ok(Destination::AppHeartbeat) => heartbeat(devices, who, body),
+        Ok(Destination::AppHeartbeat) => apply(devices, who, parse_heartbeats(body)?),
+        Ok(Destination::AppFaults) => apply(devices, who, parse_faults(body)?),
         Ok(Destination::AppCommandAck) => {
             let ack: CommandAck = serde_json::from_slice(body).map_err(|err| RouteError::BadBody {
                 destination: "/app/commands/ack",
@@ -158,8 +200,8 @@ pub fn route(services: &Services, who: &Principal, destination: &str, body: &[u8
     }
 }
 
-fn heartbeat(devices: &Devices, who: &Principal, body: &[u8]) -> Result<Routed, RouteError> {
-    let beats = parse_heartbeats(body)?;
+/// Feeds a checked batch to the device actors.
+fn apply(devices: &Devices, who: &Principal, beats: Vec<DeviceBeat<'_>>) -> Result<Routed, RouteError> {
     let apply = check_hosts(who, &beats, |id| {
         devices.get(id).map(|entry| entry.spec.client_id.to_string())
     })?;
@@ -220,6 +262,31 @@ mod tests {
             parse_heartbeats(many.as_bytes()),
             Err(RouteError::TooManyHeartbeats { .. })
         ));
+    }
+
+    #[test]
+    fn fault_reports_are_fault_heartbeats_and_an_ok_status_is_refused() {
+        let beats =
+            parse_faults(br#"{"devices":[{"id":"cam-1","detail":"lens"},{"id":"gate-1","status":"fault"}]}"#).unwrap();
+        let read: Vec<_> = beats
+            .iter()
+            .map(|b| (b.id.as_ref(), b.status.clone(), b.detail.as_deref()))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("cam-1", HeartbeatStatus::Fault, Some("lens")),
+                ("gate-1", HeartbeatStatus::Fault, None)
+            ]
+        );
+        let refused = parse_faults(br#"{"devices":[{"id":"cam-1","status":"ok"}]}"#);
+        assert!(
+            matches!(&refused, Err(RouteError::BadBody { destination: "/app/faults", reason }) if reason.contains("cam-1")),
+            "{refused:?}"
+        );
+        for bad in [&b"[]"[..], br#"{"devices":[{"detail":"no id"}]}"#] {
+            assert!(matches!(parse_faults(bad), Err(RouteError::BadBody { .. })));
+        }
     }
 
     #[test]

@@ -100,6 +100,76 @@ async fn a_fault_report_is_a_transition_with_its_detail() {
 }
 
 #[actix_web::test]
+async fn fault_reports_on_app_faults_bring_devices_down_and_an_ok_status_is_refused() {
+    let s = Server::start(crate::support::Backend::Sqlite).await;
+    s.register("gate-1", &["cam-1", "gate-arm-1"], 60_000, 3).await;
+    let mut viewer = session(&s, "viewer-1", Role::Viewer).await;
+    viewer.subscribe("d", "/topic/devices", "auto").await;
+    let mut gate = session(&s, "gate-1", Role::Client).await;
+    let ok = r#"{"devices":[{"id":"cam-1","status":"ok"},{"id":"gate-arm-1","status":"ok"}]}"#;
+    gate.send_with_receipt("/app/heartbeat", &[], ok, "1").await;
+    for _ in 0..2 {
+        let (_, up) = viewer.recv_json().await;
+        assert_eq!(up["state"], "up", "{up}");
+    }
+    let faults = r#"{"devices":[{"id":"cam-1","detail":"lens fogged"},{"id":"gate-arm-1","status":"fault"}]}"#;
+    gate.send_with_receipt("/app/faults", &[], faults, "2").await;
+    let mut down = Vec::new();
+    for _ in 0..2 {
+        let (_, json) = viewer.recv_json().await;
+        down.push((
+            json["device_id"]
+                .as_str()
+                .or(json["id"].as_str())
+                .unwrap_or("?")
+                .to_owned(),
+            json["state"].as_str().unwrap().to_owned(),
+            json["reason"].as_str().unwrap().to_owned(),
+            json["detail"].as_str().map(str::to_owned),
+        ));
+    }
+    down.sort();
+    assert_eq!(
+        down,
+        [
+            (
+                "cam-1".into(),
+                "down".into(),
+                "fault".into(),
+                Some("lens fogged".into())
+            ),
+            (
+                "gate-arm-1".into(),
+                "down".into(),
+                "fault".into(),
+                Some("fault reported".into())
+            ),
+        ]
+    );
+    let (_, alerts) = s.get("/api/v1/alerts?kind=device_fault").await;
+    assert_eq!(alerts["items"].as_array().unwrap().len(), 2, "{alerts}");
+
+    // "ok" is a heartbeat, not a fault report: refused, and nothing of the frame applied.
+    let wrong = r#"{"devices":[{"id":"cam-1","status":"ok"}]}"#;
+    gate.send_text(&crate::realtime::client::frame(
+        "SEND",
+        &[("destination", "/app/faults"), ("receipt", "3")],
+        wrong,
+    ))
+    .await;
+    let error = gate.expect_error().await;
+    assert!(
+        String::from_utf8_lossy(&error.body).contains("a fault report's status is fault"),
+        "{error:?}"
+    );
+    // The ERROR closed the gate PC's only session, so its devices are unreachable; the refused
+    // "ok" did not bring cam-1 back up on the way.
+    let (_, device) = s.get("/api/v1/devices/cam-1").await;
+    assert_eq!(device["state"], "unreachable", "{device}");
+    assert_eq!(device["alerts"][0]["kind"], "device_fault", "{device}");
+}
+
+#[actix_web::test]
 async fn presence_follows_client_sessions_on_the_topic_and_in_the_api() {
     let s = Server::start(crate::support::Backend::Sqlite).await;
     s.register("gate-1", &[], 60_000, 3).await;
