@@ -71,8 +71,8 @@ impl TaxiActor {
             .ok_or_else(|| TaxiError::restarting(format!("terminal {id}")))
     }
 
-    /// Tells the lot the taxi was last read at that it has left (a dispatcher that is down
-    /// misses it; the taxi then leaves that line when its silence there runs out).
+    /// Tells the lot the taxi was last read at that it has left. A dispatcher that is down
+    /// misses it, and lets the taxi go when it is back (it checks each taxi's card at start).
     fn leave(&self, lot: &TerminalId) {
         let plate = self.card.plate.clone();
         match self.terminal(lot) {

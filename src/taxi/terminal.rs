@@ -175,6 +175,22 @@ impl TerminalActor {
         });
     }
 
+    /// Taxis that another lot read while this dispatcher was down (their `LeaveLot` found no
+    /// one) leave now, as replayable inputs: a taxi's card says where it was read last.
+    fn leave_taxis_read_elsewhere(&mut self, ctx: &mut Context<Self>) {
+        let registry = self.shared.registry.clone();
+        let moved = self
+            .core
+            .read_elsewhere(|plate| registry.taxi(plate).and_then(|taxi| taxi.card().terminal));
+        for plate in moved {
+            log::info!(
+                "taxi left lot while its dispatcher was down terminal={} plate={plate}",
+                self.entry.id
+            );
+            let _ = self.run(Input::MovedAway(plate), ctx);
+        }
+    }
+
     /// Refuses a driver's report on another taxi's request.
     fn check_reporter(&self, request: RequestId, by: &Reporter) -> Result<(), TaxiError> {
         match (by, self.core.request_plate(request)) {
@@ -209,6 +225,7 @@ impl Actor for TerminalActor {
             self.core.mode(),
             self.entry.slot.restarts()
         );
+        self.leave_taxis_read_elsewhere(ctx);
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {

@@ -9,7 +9,7 @@ use crate::taxi::events::{
     ArrivalOutcome, DispatchError, DispatchEvent, HoldReason, PriorityDecision, RemovalReason, Step,
 };
 use crate::taxi::lifecycle::{Liveness, LivenessStep};
-use crate::taxi::model::{Plate, Region, TaxiClass};
+use crate::taxi::model::{Plate, Region, TaxiClass, TerminalId};
 use crate::taxi::queue::Ticket;
 use crate::time::Millis;
 
@@ -214,6 +214,20 @@ impl Dispatcher {
             .is_some_and(|r| !matches!(r.place, Place::OnTrip { .. }));
         let mut events = Vec::new();
         self.evict(plate, RemovalReason::MovedLot, now, &mut events);
+        // A plate held here and read elsewhere: a later return here is a new sighting.
+        self.held.remove(plate);
         self.finish(present, events, now)
+    }
+
+    /// The taxis in this lot (not on a trip) that `last_read_at` says another terminal's lot
+    /// has read since: readings this dispatcher missed while it was down, each to be carried
+    /// out with [`Dispatcher::moved_away`].
+    pub fn read_elsewhere(&self, last_read_at: impl Fn(&Plate) -> Option<TerminalId>) -> Vec<Plate> {
+        self.taxis
+            .iter()
+            .filter(|(_, rec)| !matches!(rec.place, Place::OnTrip { .. }))
+            .filter(|(plate, _)| last_read_at(plate).is_some_and(|lot| lot != self.terminal))
+            .map(|(plate, _)| plate.clone())
+            .collect()
     }
 }

@@ -41,7 +41,7 @@ async fn wait_terminal(a: &Airport, id: &str, check: impl Fn(bool, bool, u64) ->
     }
 }
 
-async fn quarantine_terminal(a: &Airport, id: &str) {
+pub(super) async fn quarantine_terminal(a: &Airport, id: &str) {
     let crash = format!("/api/v1/terminals/{id}/faults/crash");
     for n in 1..=5u64 {
         let (status, body) = a.s.post(&crash, json!({})).await;

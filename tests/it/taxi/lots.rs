@@ -59,3 +59,28 @@ async fn a_taxi_read_at_another_lot_leaves_the_first_one() {
         assert_eq!(removed, ["S2", "S1"]);
     }
 }
+
+#[actix_web::test]
+async fn a_lot_whose_dispatcher_was_down_lets_go_of_a_taxi_read_elsewhere_meanwhile() {
+    let a = Airport::start(crate::support::Backend::Sqlite).await;
+    for plate in ["S1", "S2"] {
+        a.register(plate, "seoul", "standard").await;
+        assert_eq!(a.arrive(plate, "T1").await.0, 201);
+    }
+    super::lift::quarantine_terminal(&a, "T1").await;
+    // T1's dispatcher is down when T2's camera reads S2: nobody hears that it left.
+    let (status, body) = a.arrive("S2", "T2").await;
+    assert_eq!((status, &body["outcome"]), (201, &json!("queued")), "{body}");
+
+    let op = a.s.token("op", Role::Operator, None);
+    let (status, body) = a.s.call("POST", "/api/v1/terminals/T1/restart", Some(&op), None).await;
+    assert_eq!(status, 200, "{body}");
+    // Back up, T1 finds from S2's card that it was read elsewhere, and lets it go.
+    let t1 =
+        a.s.wait_for("/api/v1/queues?terminal=T1", WAIT, |b| {
+            !seoul(&b["items"][0]).contains("S2")
+        })
+        .await;
+    assert!(seoul(&t1["items"][0]).contains("S1"), "{t1}");
+    assert!(seoul(&a.queues("T2").await).contains("S2"));
+}

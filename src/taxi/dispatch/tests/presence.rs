@@ -284,3 +284,36 @@ fn an_assigned_taxi_that_moves_lot_passes_its_passenger_on_and_a_trip_is_kept() 
     assert!(!step.outcome && step.events.is_empty());
     assert!(d.complete(RequestId(1), 20.0, at(30)).is_ok());
 }
+
+#[test]
+fn readings_missed_while_down_are_found_from_where_each_taxi_was_read_last() {
+    let mut d = terminal(&[("seoul", 1)]);
+    arrive(&mut d, "A", "seoul", at(0));
+    arrive(&mut d, "B", "seoul", at(1));
+    arrive(&mut d, "C", "seoul", at(2));
+    request(&mut d, 1, "seoul", at(3));
+    d.pickup(RequestId(1), at(4)).unwrap();
+    // A is on a trip (read at T2 after it, which is normal); B was read at T2 while this
+    // dispatcher was down; C was last read here; nothing is known of D.
+    let last_read_at = |plate: &Plate| match plate.as_str() {
+        "A" | "B" => Some(TerminalId::parse("T2").unwrap()),
+        "C" => Some(TerminalId::parse("T1").unwrap()),
+        _ => None,
+    };
+    assert_eq!(d.read_elsewhere(last_read_at), [p("B")]);
+}
+
+#[test]
+fn a_held_plate_read_elsewhere_is_a_new_sighting_when_it_comes_back() {
+    let mut d = terminal(&[("seoul", 1)]);
+    let step = arrive_as(&mut d, "X", None, at(0));
+    assert!(matches!(step.events[..], [DispatchEvent::Held { .. }]));
+    assert!(arrive_as(&mut d, "X", None, at(1)).events.is_empty(), "a repeat");
+    d.moved_away(&p("X"), at(2));
+    let back = arrive_as(&mut d, "X", None, at(3));
+    assert!(
+        matches!(back.events[..], [DispatchEvent::Held { .. }]),
+        "{:?}",
+        back.events
+    );
+}
