@@ -1,7 +1,7 @@
 //! HTTP errors as `application/problem+json` (RFC 9457), and the mapping from every lower
 //! layer's error to a status (API.md): 400 malformed body, 401 token, 403 role, 404, 405 a
-//! method the path does not take (with `Allow`), 409 conflict, 422 well-formed but invalid, 503 store unavailable. Internal errors are logged
-//! with their detail and answered without it.
+//! method the path does not take (with `Allow`), 409 conflict, 422 well-formed but invalid,
+//! 503 store unavailable. Internal errors are logged with their detail and answered without it.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};

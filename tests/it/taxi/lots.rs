@@ -5,14 +5,14 @@ use kwanje::auth::Role;
 use serde_json::{json, Value};
 
 use super::{lines, Airport, WAIT};
+use crate::realtime::session;
+use crate::support::backends;
 
 /// The standard-class seoul line of a terminal's queues.
 fn seoul(queues: &Value) -> String {
     let all = lines(queues);
     all.into_iter().find(|l| l.starts_with("seoul/standard")).unwrap()
 }
-use crate::realtime::session;
-use crate::support::backends;
 
 #[actix_web::test]
 async fn a_taxi_read_at_another_lot_leaves_the_first_one() {
