@@ -138,10 +138,12 @@ impl<F: ChildFactory> Handler<StartChild<F::Id>> for Supervisor<F> {
     fn handle(&mut self, msg: StartChild<F::Id>, ctx: &mut Context<Self>) -> Self::Result {
         // A child has a record only once it has exited: a fleet of healthy children costs the
         // supervisor nothing per child.
+        let mut superseded = false;
         if let Some(record) = self.children.get_mut(&msg.id) {
             // A restart still waiting out its backoff would start a second child beside this
             // one (an operator's restart lands while the child is down between crashes).
             if record.tracker.started() {
+                superseded = true;
                 self.stats.pending_restarts -= 1;
                 log::info!("supervisor={} pending restart superseded id={}", self.name, msg.id);
             }
@@ -150,7 +152,17 @@ impl<F: ChildFactory> Handler<StartChild<F::Id>> for Supervisor<F> {
             }
         }
         self.stats.starts += 1;
-        self.start(&msg.id, ctx)
+        let started = self.start(&msg.id, ctx);
+        if let (Err(e), true) = (&started, superseded) {
+            // The restart this start replaced is gone: a failure goes back under the policy,
+            // as a failed restart does, rather than leaving the child down unwatched.
+            log::warn!("supervisor={} start failed id={} error={e:?}", self.name, msg.id);
+            ctx.notify(ChildExited {
+                id: msg.id,
+                exit: Exit::Crashed(format!("start failed: {e}")),
+            });
+        }
+        started
     }
 }
 

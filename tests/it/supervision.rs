@@ -187,11 +187,18 @@ struct Factory {
     counts: Arc<Counts>,
     current: Arc<std::sync::Mutex<Option<Addr<Child>>>>,
     escalated: Arc<AtomicU32>,
+    /// Starts still to fail (as a child whose stored state cannot be read).
+    failing_starts: Arc<AtomicU32>,
 }
 
 impl ChildFactory for Factory {
     type Id = u32;
     fn start_child(&mut self, _: &u32, _: u32, exits: Recipient<ChildExited<u32>>) -> Result<(), String> {
+        let failing = self.failing_starts.load(Ordering::SeqCst);
+        if failing > 0 {
+            self.failing_starts.store(failing - 1, Ordering::SeqCst);
+            return Err("stored state unreadable".into());
+        }
         let addr = Child {
             counts: self.counts.clone(),
             exits,
@@ -216,6 +223,7 @@ struct Harness {
     counts: Arc<Counts>,
     current: Arc<std::sync::Mutex<Option<Addr<Child>>>>,
     escalated: Arc<AtomicU32>,
+    failing_starts: Arc<AtomicU32>,
 }
 
 impl Harness {
@@ -223,10 +231,12 @@ impl Harness {
         let counts = Arc::new(Counts::default());
         let current = Arc::new(std::sync::Mutex::new(None));
         let escalated = Arc::new(AtomicU32::new(0));
+        let failing_starts = Arc::new(AtomicU32::new(0));
         let factory = Factory {
             counts: counts.clone(),
             current: current.clone(),
             escalated: escalated.clone(),
+            failing_starts: failing_starts.clone(),
         };
         let policy = RestartPolicy {
             backoff_initial,
@@ -239,6 +249,7 @@ impl Harness {
             counts,
             current,
             escalated,
+            failing_starts,
         }
     }
 
@@ -297,4 +308,27 @@ async fn an_operators_start_during_a_backoff_supersedes_the_pending_restart() {
     h.order(Order::Panic).await;
     settle().await;
     assert_eq!(h.starts_and_stops().0, 4);
+}
+
+#[actix_web::test]
+async fn an_operators_start_that_fails_during_a_backoff_leaves_the_child_supervised() {
+    let h = Harness::start(Duration::from_millis(100)).await;
+    for _ in 0..2 {
+        h.order(Order::Panic).await;
+        actix_web::rt::time::sleep(Duration::from_millis(30)).await;
+    }
+    assert_eq!(h.sup.send(GetStats).await.unwrap().pending_restarts, 1);
+    // The operator's start replaces the waiting restart, and fails.
+    h.failing_starts.store(1, Ordering::SeqCst);
+    let answer = h.sup.send(StartChild { id: 1, reset: false }).await.unwrap();
+    assert!(answer.is_err(), "the operator is told");
+    // The failure went back under the policy: the child is restarted after its backoff.
+    actix_web::rt::time::sleep(Duration::from_millis(1_000)).await;
+    assert_eq!(
+        h.starts_and_stops(),
+        (3, 2),
+        "first start, one restart, then the policy's restart"
+    );
+    let st = h.sup.send(GetStats).await.unwrap();
+    assert_eq!((st.pending_restarts, st.escalations), (0, 0));
 }
