@@ -28,12 +28,12 @@ use super::rules::{JointZoneRules, RuleError};
 use super::settings::TaxiSettings;
 use super::shared::TaxiShared;
 use super::stats::StatsView;
-use super::supervise::{TaxiFactory, TerminalFactory};
+use super::supervise::{self, TaxiFactory, TerminalFactory};
 use super::terminal::TerminalActor;
 use super::view::{QueuesView, TaxiView};
-use crate::alert::AlertService;
+use crate::alert::{AlertKind, AlertService, Subject, SubjectType};
 use crate::ids::IdGen;
-use crate::store::models::{audit, dispatch, taxis};
+use crate::store::models::{alerts as stored_alerts, audit, dispatch, taxis};
 use crate::store::{Store, StoreError};
 use crate::supervision::{GetStats, RestartPolicy, StartChild, Supervisor, SupervisorStats};
 use crate::time::Clock;
@@ -46,15 +46,29 @@ pub const ASK_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct TaxiBoot {
     pub taxis: Vec<taxis::Taxi>,
     pub terminals: Vec<dispatch::TerminalRow>,
+    /// Taxis and terminals with a `crash_loop` alert still open: quarantined before the
+    /// process stopped. A quarantine lives in memory, so each starts afresh and its alert is
+    /// resolved.
+    pub crash_loops: Vec<Subject>,
 }
 
 impl TaxiBoot {
     /// Reads the rows. Blocking.
     pub fn read(store: &Store) -> Result<TaxiBoot, StoreError> {
         store.read_blocking(|c| {
+            let crash_loops = stored_alerts::unresolved(c)?
+                .into_iter()
+                .filter(|a| a.kind == AlertKind::CrashLoop.as_str())
+                .filter_map(|a| {
+                    let kind = a.subject_type.parse::<SubjectType>().ok()?;
+                    matches!(kind, SubjectType::Taxi | SubjectType::Terminal)
+                        .then_some(Subject { kind, id: a.subject_id })
+                })
+                .collect();
             Ok(TaxiBoot {
                 taxis: taxis::all(c)?,
                 terminals: dispatch::terminals(c)?,
+                crash_loops,
             })
         })
     }
@@ -189,6 +203,14 @@ impl Taxis {
                 id: entry.plate.clone(),
                 reset: false,
             });
+        }
+        for subject in boot.crash_loops {
+            log::info!(
+                "crash_loop alert resolved at start subject_type={} subject_id={}: a quarantine does not outlive the process",
+                subject.kind.as_str(),
+                subject.id
+            );
+            supervise::resolve_crash_loop(&shared, subject);
         }
         log::info!(
             "taxis loaded count={} terminals={}",

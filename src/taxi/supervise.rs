@@ -52,7 +52,7 @@ fn raise_crash_loop(shared: &TaxiShared, subject: Subject, reason: &str) {
 }
 
 /// Resolves it when an operator lifted the quarantine, as a device's release does.
-fn resolve_crash_loop(shared: &TaxiShared, subject: Subject) {
+pub(super) fn resolve_crash_loop(shared: &TaxiShared, subject: Subject) {
     record(
         shared,
         Intent::Resolve {

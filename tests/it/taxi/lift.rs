@@ -173,3 +173,30 @@ async fn an_operator_restarts_a_terminal_dispatcher_that_is_down_after_a_crash_l
     assert_eq!(status, 404, "{body}");
     assert_eq!(body["status"], 404, "problem+json: {body}");
 }
+
+#[actix_web::test]
+async fn a_server_restart_starts_quarantined_taxis_and_terminals_afresh_and_resolves_their_alerts() {
+    let a = Airport::start(Backend::Sqlite).await;
+    a.register("S1", "seoul", "standard").await;
+    a.arrive("S1", "T1").await;
+    quarantine_taxi(&a, "S1").await;
+    quarantine_terminal(&a, "T2").await;
+    for subject in ["S1", "T2"] {
+        let path = format!("/api/v1/alerts?kind=crash_loop&subject_id={subject}");
+        a.s.wait_for(&path, WAIT, |b| b["items"][0]["state"] == "open").await;
+    }
+
+    let clock = a.clock.clone();
+    let b = Airport::with(a.s.restart(super::settings).await, clock);
+    // A quarantine lives in memory: both run again, and their alerts say so.
+    for subject in ["S1", "T2"] {
+        let path = format!("/api/v1/alerts?kind=crash_loop&subject_id={subject}");
+        let alerts =
+            b.s.wait_for(&path, WAIT, |b| b["items"][0]["state"] == "resolved")
+                .await;
+        assert_eq!(alerts["items"].as_array().unwrap().len(), 1, "{alerts}");
+    }
+    assert_eq!(b.ping("S1").await.0, 200);
+    let (status, body) = b.request("T2", "seoul", 5.0, None).await;
+    assert_ne!(status, 503, "T2's dispatcher is back: {body}");
+}
