@@ -205,8 +205,9 @@ impl Taxis {
             });
         }
         for subject in boot.crash_loops {
+            // A quarantine does not outlive the process.
             log::info!(
-                "crash_loop alert resolved at start subject_type={} subject_id={}: a quarantine does not outlive the process",
+                "crash_loop alert resolved at start subject_type={} subject_id={} reason=quarantine_not_kept",
                 subject.kind.as_str(),
                 subject.id
             );
