@@ -126,16 +126,19 @@ pub struct DeviceActor {
     shared: Arc<DeviceShared>,
     exit: Exit,
     timer: LazyTimer,
+    /// The supervisor's generation of this actor, reported with its exit.
+    generation: u64,
 }
 
 impl DeviceActor {
-    pub fn new(entry: Arc<DeviceEntry>, core: Lifecycle, shared: Arc<DeviceShared>) -> Self {
+    pub fn new(entry: Arc<DeviceEntry>, core: Lifecycle, shared: Arc<DeviceShared>, generation: u64) -> Self {
         DeviceActor {
             entry,
             core,
             shared,
             exit: Exit::Normal,
             timer: LazyTimer::default(),
+            generation,
         }
     }
 
@@ -176,6 +179,7 @@ impl Actor for DeviceActor {
             Some(exits) => exits.do_send(ChildExited {
                 id: self.entry.spec.id.clone(),
                 exit,
+                generation: Some(self.generation),
             }),
             None => log::warn!("device actor stopped with no supervisor id={}", self.entry.spec.id),
         }

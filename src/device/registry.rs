@@ -6,7 +6,7 @@
 //! the supervisor swaps on restart.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use actix::Addr;
@@ -34,6 +34,8 @@ pub struct DeviceEntry {
     restarts: AtomicU32,
     active: AtomicBool,
     stored: Mutex<Snapshot>,
+    /// The supervisor's generation of the actor last started for this device.
+    generation: AtomicU64,
     addr: Mutex<Option<Addr<DeviceActor>>>,
 }
 
@@ -47,6 +49,7 @@ impl DeviceEntry {
             restarts: AtomicU32::new(restarts),
             active: AtomicBool::new(active),
             stored: Mutex::new(stored),
+            generation: AtomicU64::new(0),
             addr: Mutex::new(None),
         }
     }
@@ -101,6 +104,14 @@ impl DeviceEntry {
     }
 
     /// The running actor, if any (none while quarantined or between crash and restart).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn set_generation(&self, generation: u64) {
+        self.generation.store(generation, Ordering::Relaxed);
+    }
+
     pub fn addr(&self) -> Option<Addr<DeviceActor>> {
         self.addr.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }

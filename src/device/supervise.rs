@@ -49,6 +49,7 @@ impl ChildFactory for DeviceFactory {
         &mut self,
         id: &DeviceId,
         restarts: u32,
+        generation: u64,
         exits: Recipient<ChildExited<DeviceId>>,
     ) -> Result<(), String> {
         let entry = self
@@ -94,13 +95,18 @@ impl ChildFactory for DeviceFactory {
             });
         }
         self.shared.set_exits(exits);
-        let actor = DeviceActor::new(entry.clone(), core, self.shared.clone());
+        entry.set_generation(generation);
+        let actor = DeviceActor::new(entry.clone(), core, self.shared.clone(), generation);
         let addr = match self.arbiter_for(id) {
             Some(arbiter) => DeviceActor::start_in_arbiter(arbiter, move |_| actor),
             None => actor.start(),
         };
         entry.set_addr(Some(addr));
         Ok(())
+    }
+
+    fn generation(&self, id: &DeviceId) -> Option<u64> {
+        self.registry.get(id.as_str()).map(|entry| entry.generation())
     }
 
     fn escalate(&mut self, id: &DeviceId, reason: &str, _restarts: u32) {

@@ -2,7 +2,7 @@
 //! actor address (swapped by the supervisor on restart), how many times it was restarted, and
 //! whether it is quarantined. Readable from any thread without asking an actor.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use actix::{Actor, Addr};
@@ -10,6 +10,8 @@ use actix::{Actor, Addr};
 pub struct ChildSlot<A: Actor> {
     restarts: AtomicU32,
     quarantined: AtomicBool,
+    /// The supervisor's generation of the actor last started here.
+    generation: AtomicU64,
     addr: Mutex<Option<Addr<A>>>,
 }
 
@@ -29,6 +31,7 @@ impl<A: Actor> ChildSlot<A> {
         ChildSlot {
             restarts: AtomicU32::new(restarts),
             quarantined: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
             addr: Mutex::new(None),
         }
     }
@@ -48,6 +51,15 @@ impl<A: Actor> ChildSlot<A> {
 
     pub fn set_quarantined(&self, on: bool) {
         self.quarantined.store(on, Ordering::Relaxed);
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
+    }
+
+    /// An actor of `generation` starts here (before it can exit).
+    pub fn set_generation(&self, generation: u64) {
+        self.generation.store(generation, Ordering::Relaxed);
     }
 
     /// The running actor, if any (none while quarantined or between crash and restart).

@@ -20,13 +20,20 @@ pub trait ChildFactory: Unpin + 'static {
     type Id: Clone + Eq + Hash + fmt::Display + fmt::Debug + Unpin + Send + 'static;
 
     /// Starts child `id` from its stored state. `restarts` counts its restarts so far (0 on
-    /// the first start). The child must send `exits` a [`ChildExited`] when it stops.
+    /// the first start). The child must send `exits` a [`ChildExited`] with `generation` when
+    /// it stops, and the factory keep `generation` as the id's current one
+    /// ([`ChildFactory::generation`]).
     fn start_child(
         &mut self,
         id: &Self::Id,
         restarts: u32,
+        generation: u64,
         exits: Recipient<ChildExited<Self::Id>>,
     ) -> Result<(), String>;
+
+    /// The generation of the child last started for `id`, if the factory knows it. An exit of
+    /// another generation comes from a child an operator's start has already replaced.
+    fn generation(&self, id: &Self::Id) -> Option<u64>;
 
     /// The child crashed too often: it stays down until an operator acts.
     fn escalate(&mut self, id: &Self::Id, reason: &str, restarts: u32);
@@ -38,6 +45,9 @@ pub trait ChildFactory: Unpin + 'static {
 pub struct ChildExited<Id: Send> {
     pub id: Id,
     pub exit: Exit,
+    /// The generation the child was started with; `None` when the supervisor reports a start
+    /// of its own that failed.
+    pub generation: Option<u64>,
 }
 
 /// Start a child for the first time (or again after an operator lifted an escalation).
@@ -79,6 +89,9 @@ pub struct Supervisor<F: ChildFactory> {
     children: HashMap<F::Id, ChildRecord>,
     /// Tokens for delayed restarts; never reused, so a stale timer can never match.
     next_token: u64,
+    /// Generations of started children; never reused, so a replaced child's late exit can
+    /// never pass for the current child's.
+    next_generation: u64,
     stats: SupervisorStats,
 }
 
@@ -91,6 +104,7 @@ impl<F: ChildFactory> Supervisor<F> {
             clock,
             children: HashMap::new(),
             next_token: 0,
+            next_generation: 0,
             stats: SupervisorStats::default(),
         }
     }
@@ -98,7 +112,8 @@ impl<F: ChildFactory> Supervisor<F> {
     fn start(&mut self, id: &F::Id, ctx: &mut Context<Self>) -> Result<(), String> {
         let restarts = self.children.get(id).map_or(0, |c| c.restarts);
         let exits = ctx.address().recipient();
-        self.factory.start_child(id, restarts, exits)
+        self.next_generation += 1;
+        self.factory.start_child(id, restarts, self.next_generation, exits)
     }
 
     fn restart(&mut self, id: F::Id, ctx: &mut Context<Self>) {
@@ -115,6 +130,7 @@ impl<F: ChildFactory> Supervisor<F> {
             ctx.notify(ChildExited {
                 id,
                 exit: Exit::Crashed(format!("restart failed: {e}")),
+                generation: None,
             });
         }
     }
@@ -160,6 +176,7 @@ impl<F: ChildFactory> Handler<StartChild<F::Id>> for Supervisor<F> {
             ctx.notify(ChildExited {
                 id: msg.id,
                 exit: Exit::Crashed(format!("start failed: {e}")),
+                generation: None,
             });
         }
         started
@@ -169,6 +186,18 @@ impl<F: ChildFactory> Handler<StartChild<F::Id>> for Supervisor<F> {
 impl<F: ChildFactory> Handler<ChildExited<F::Id>> for Supervisor<F> {
     type Result = ();
     fn handle(&mut self, msg: ChildExited<F::Id>, ctx: &mut Context<Self>) {
+        if let (Some(exited), Some(current)) = (msg.generation, self.factory.generation(&msg.id)) {
+            if exited != current {
+                // The child crashed, and an operator's start replaced it before its exit came:
+                // restarting for it would put a second child beside the new one.
+                log::info!(
+                    "supervisor={} late exit of a replaced child ignored id={} generation={exited} current={current}",
+                    self.name,
+                    msg.id
+                );
+                return;
+            }
+        }
         let now = self.clock.now();
         let record = self.children.entry(msg.id.clone()).or_default();
         let decision = record

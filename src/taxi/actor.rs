@@ -37,6 +37,8 @@ pub struct TaxiActor {
     shared: Arc<TaxiShared>,
     exits: Recipient<ChildExited<Plate>>,
     exit: Exit,
+    /// The supervisor's generation of this actor, reported with its exit.
+    generation: u64,
 }
 
 impl TaxiActor {
@@ -45,6 +47,7 @@ impl TaxiActor {
         card: TaxiCard,
         shared: Arc<TaxiShared>,
         exits: Recipient<ChildExited<Plate>>,
+        generation: u64,
     ) -> Self {
         TaxiActor {
             entry,
@@ -52,6 +55,7 @@ impl TaxiActor {
             shared,
             exits,
             exit: Exit::Normal,
+            generation,
         }
     }
 
@@ -118,6 +122,7 @@ impl Actor for TaxiActor {
         self.exits.do_send(ChildExited {
             id: self.entry.plate.clone(),
             exit,
+            generation: Some(self.generation),
         });
     }
 }

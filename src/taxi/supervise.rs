@@ -95,6 +95,7 @@ impl ChildFactory for TaxiFactory {
         &mut self,
         plate: &Plate,
         restarts: u32,
+        generation: u64,
         exits: Recipient<ChildExited<Plate>>,
     ) -> Result<(), String> {
         let entry = self
@@ -115,13 +116,18 @@ impl ChildFactory for TaxiFactory {
             resolve_crash_loop(&self.shared, subject(SubjectType::Taxi, plate));
         }
         entry.slot.set_quarantined(false);
-        let actor = TaxiActor::new(entry.clone(), entry.card(), self.shared.clone(), exits);
+        entry.slot.set_generation(generation);
+        let actor = TaxiActor::new(entry.clone(), entry.card(), self.shared.clone(), exits, generation);
         let addr = match pick(&self.arbiters, plate) {
             Some(arbiter) => TaxiActor::start_in_arbiter(arbiter, move |_| actor),
             None => actor.start(),
         };
         entry.slot.set_addr(Some(addr));
         Ok(())
+    }
+
+    fn generation(&self, plate: &Plate) -> Option<u64> {
+        self.shared.registry.taxi(plate).map(|entry| entry.slot.generation())
     }
 
     fn escalate(&mut self, plate: &Plate, reason: &str, restarts: u32) {
@@ -153,6 +159,7 @@ impl ChildFactory for TerminalFactory {
         &mut self,
         id: &TerminalId,
         restarts: u32,
+        generation: u64,
         exits: Recipient<ChildExited<TerminalId>>,
     ) -> Result<(), String> {
         let entry = self
@@ -185,7 +192,8 @@ impl ChildFactory for TerminalFactory {
             resolve_crash_loop(&self.shared, subject(SubjectType::Terminal, id));
         }
         entry.slot.set_quarantined(false);
-        let actor = TerminalActor::new(entry.clone(), core, self.shared.clone(), exits);
+        entry.slot.set_generation(generation);
+        let actor = TerminalActor::new(entry.clone(), core, self.shared.clone(), exits, generation);
         // Terminals take the arbiters in turn, so that two busy terminals never share one
         // while another has none; taxi actors are spread over the same arbiters by hash.
         let index = self.shared.registry.terminals().position(|t| t.id == *id).unwrap_or(0);
@@ -196,6 +204,10 @@ impl ChildFactory for TerminalFactory {
         };
         entry.slot.set_addr(Some(addr));
         Ok(())
+    }
+
+    fn generation(&self, id: &TerminalId) -> Option<u64> {
+        self.shared.registry.terminal(id).map(|entry| entry.slot.generation())
     }
 
     fn escalate(&mut self, id: &TerminalId, reason: &str, restarts: u32) {

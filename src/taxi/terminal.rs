@@ -44,6 +44,8 @@ pub struct TerminalActor {
     /// The core's next deadline as of the last change.
     due: Option<Millis>,
     snapshot_armed: bool,
+    /// The supervisor's generation of this actor, reported with its exit.
+    generation: u64,
 }
 
 impl TerminalActor {
@@ -52,6 +54,7 @@ impl TerminalActor {
         core: Dispatcher,
         shared: Arc<TaxiShared>,
         exits: Recipient<ChildExited<TerminalId>>,
+        generation: u64,
     ) -> Self {
         TerminalActor {
             entry,
@@ -62,6 +65,7 @@ impl TerminalActor {
             timer: LazyTimer::default(),
             due: None,
             snapshot_armed: false,
+            generation,
         }
     }
 
@@ -233,6 +237,7 @@ impl Actor for TerminalActor {
         self.exits.do_send(ChildExited {
             id: self.entry.id.clone(),
             exit,
+            generation: Some(self.generation),
         });
     }
 }

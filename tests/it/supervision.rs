@@ -1,6 +1,6 @@
 //! Supervision by counting and by breaking things (DESIGN.md; actix's test_supervisor.rs).
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -143,6 +143,7 @@ struct Child {
     counts: Arc<Counts>,
     exits: Recipient<ChildExited<u32>>,
     exit: Exit,
+    generation: u64,
 }
 
 impl Actor for Child {
@@ -155,6 +156,7 @@ impl Actor for Child {
         self.exits.do_send(ChildExited {
             id: 1,
             exit: std::mem::replace(&mut self.exit, Exit::Normal),
+            generation: Some(self.generation),
         });
     }
 }
@@ -189,24 +191,37 @@ struct Factory {
     escalated: Arc<AtomicU32>,
     /// Starts still to fail (as a child whose stored state cannot be read).
     failing_starts: Arc<AtomicU32>,
+    /// The generation of the child started last.
+    generation: Arc<AtomicU64>,
 }
 
 impl ChildFactory for Factory {
     type Id = u32;
-    fn start_child(&mut self, _: &u32, _: u32, exits: Recipient<ChildExited<u32>>) -> Result<(), String> {
+    fn start_child(
+        &mut self,
+        _: &u32,
+        _: u32,
+        generation: u64,
+        exits: Recipient<ChildExited<u32>>,
+    ) -> Result<(), String> {
         let failing = self.failing_starts.load(Ordering::SeqCst);
         if failing > 0 {
             self.failing_starts.store(failing - 1, Ordering::SeqCst);
             return Err("stored state unreadable".into());
         }
+        self.generation.store(generation, Ordering::SeqCst);
         let addr = Child {
             counts: self.counts.clone(),
             exits,
             exit: Exit::Normal,
+            generation,
         }
         .start();
         *self.current.lock().unwrap() = Some(addr);
         Ok(())
+    }
+    fn generation(&self, _: &u32) -> Option<u64> {
+        Some(self.generation.load(Ordering::SeqCst))
     }
     fn escalate(&mut self, _: &u32, _: &str, _: u32) {
         self.escalated.fetch_add(1, Ordering::SeqCst);
@@ -224,6 +239,7 @@ struct Harness {
     current: Arc<std::sync::Mutex<Option<Addr<Child>>>>,
     escalated: Arc<AtomicU32>,
     failing_starts: Arc<AtomicU32>,
+    generation: Arc<AtomicU64>,
 }
 
 impl Harness {
@@ -232,11 +248,13 @@ impl Harness {
         let current = Arc::new(std::sync::Mutex::new(None));
         let escalated = Arc::new(AtomicU32::new(0));
         let failing_starts = Arc::new(AtomicU32::new(0));
+        let generation = Arc::new(AtomicU64::new(0));
         let factory = Factory {
             counts: counts.clone(),
             current: current.clone(),
             escalated: escalated.clone(),
             failing_starts: failing_starts.clone(),
+            generation: generation.clone(),
         };
         let policy = RestartPolicy {
             backoff_initial,
@@ -250,6 +268,7 @@ impl Harness {
             current,
             escalated,
             failing_starts,
+            generation,
         }
     }
 
@@ -331,4 +350,35 @@ async fn an_operators_start_that_fails_during_a_backoff_leaves_the_child_supervi
     );
     let st = h.sup.send(GetStats).await.unwrap();
     assert_eq!((st.pending_restarts, st.escalations), (0, 0));
+}
+
+#[actix_web::test]
+async fn a_late_exit_of_a_child_an_operator_replaced_starts_nothing() {
+    let h = Harness::start(Duration::from_millis(10)).await;
+    let first = h.generation.load(Ordering::SeqCst);
+    // The operator starts the child again before the first one's exit came (it crashed, and
+    // its exit is still on the way): then that exit arrives.
+    h.sup.send(StartChild { id: 1, reset: true }).await.unwrap().unwrap();
+    assert_ne!(h.generation.load(Ordering::SeqCst), first);
+    h.sup
+        .send(ChildExited {
+            id: 1,
+            exit: Exit::Crashed("crashed before the operator's start".into()),
+            generation: Some(first),
+        })
+        .await
+        .unwrap();
+    settle().await;
+    assert_eq!(
+        h.starts_and_stops().0,
+        2,
+        "the first start and the operator's, nothing for the late exit"
+    );
+    let st = h.sup.send(GetStats).await.unwrap();
+    assert_eq!((st.starts, st.restarts), (2, 0));
+
+    // The current child's own crash is restarted as always.
+    h.order(Order::Panic).await;
+    settle().await;
+    assert_eq!(h.starts_and_stops().0, 3);
 }
