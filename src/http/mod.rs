@@ -128,14 +128,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
     let allowed = allowed_methods(req.path());
     if !allowed.is_empty() {
+        let allow = allowed.join(", ");
         return Err(ApiError::MethodNotAllowed {
-            detail: format!(
-                "{} {} is not served; this path takes {}",
-                req.method(),
-                req.path(),
-                allowed.join(", ")
-            ),
-            allow: allowed.join(", "),
+            detail: format!("{} {} is not served; this path takes {allow}", req.method(), req.path()),
+            allow,
         });
     }
     Err(ApiError::NotFound(format!(

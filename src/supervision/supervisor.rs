@@ -126,13 +126,18 @@ impl<F: ChildFactory> Supervisor<F> {
         }
         if let Err(e) = self.start(&id, ctx) {
             // The stored state could not be read: count it as another crash.
-            log::warn!("supervisor={} restart failed id={id} error={e:?}", self.name);
-            ctx.notify(ChildExited {
-                id,
-                exit: Exit::Crashed(format!("restart failed: {e}")),
-                generation: None,
-            });
+            self.start_failed(id, "restart", &e, ctx);
         }
+    }
+
+    /// A start the policy was counting on failed: it goes back under the policy as a crash.
+    fn start_failed(&self, id: F::Id, what: &str, error: &str, ctx: &mut Context<Self>) {
+        log::warn!("supervisor={} {what} failed id={id} error={error:?}", self.name);
+        ctx.notify(ChildExited {
+            id,
+            exit: Exit::Crashed(format!("{what} failed: {error}")),
+            generation: None,
+        });
     }
 }
 
@@ -172,12 +177,7 @@ impl<F: ChildFactory> Handler<StartChild<F::Id>> for Supervisor<F> {
         if let (Err(e), true) = (&started, superseded) {
             // The restart this start replaced is gone: a failure goes back under the policy,
             // as a failed restart does, rather than leaving the child down unwatched.
-            log::warn!("supervisor={} start failed id={} error={e:?}", self.name, msg.id);
-            ctx.notify(ChildExited {
-                id: msg.id,
-                exit: Exit::Crashed(format!("start failed: {e}")),
-                generation: None,
-            });
+            self.start_failed(msg.id, "start", e, ctx);
         }
         started
     }

@@ -148,6 +148,11 @@ struct TaxiRecord {
 }
 
 impl TaxiRecord {
+    /// In the lot: in line or at the curb, not out on a trip (which has spent its ticket).
+    fn in_lot(&self) -> bool {
+        !matches!(self.place, Place::OnTrip { .. })
+    }
+
     fn in_line(&self, mode: DispatchMode, line: &LineKey) -> bool {
         self.class == line.class
             && match (&line.scope, mode) {

@@ -104,6 +104,14 @@ impl TerminalActor {
         done.unwrap_or_else(|| Err(self.unavailable()))
     }
 
+    /// Runs an input whose outcome is a [`Outcome::Flag`].
+    fn run_flag(&mut self, input: Input, ctx: &mut Context<Self>) -> Result<bool, TaxiError> {
+        match self.run(input, ctx)? {
+            Outcome::Flag(flag) => Ok(flag),
+            other => Err(unexpected(other)),
+        }
+    }
+
     /// Reads the core under the panic guard, after catching up.
     fn read<T>(&mut self, ctx: &mut Context<Self>, f: impl FnOnce(&Dispatcher) -> T) -> Result<T, TaxiError> {
         let done = guarded(self, ctx, |act, ctx| {
@@ -354,30 +362,21 @@ impl Handler<SetServiceRegion> for TerminalActor {
 impl Handler<Blacklist> for TerminalActor {
     type Result = Result<bool, TaxiError>;
     fn handle(&mut self, msg: Blacklist, ctx: &mut Context<Self>) -> Self::Result {
-        match self.run(Input::Blacklist(msg.plate), ctx)? {
-            Outcome::Flag(present) => Ok(present),
-            other => Err(unexpected(other)),
-        }
+        self.run_flag(Input::Blacklist(msg.plate), ctx)
     }
 }
 
 impl Handler<ClearHold> for TerminalActor {
     type Result = Result<bool, TaxiError>;
     fn handle(&mut self, msg: ClearHold, ctx: &mut Context<Self>) -> Self::Result {
-        match self.run(Input::ClearHold(msg.plate), ctx)? {
-            Outcome::Flag(held) => Ok(held),
-            other => Err(unexpected(other)),
-        }
+        self.run_flag(Input::ClearHold(msg.plate), ctx)
     }
 }
 
 impl Handler<LeaveLot> for TerminalActor {
     type Result = Result<bool, TaxiError>;
     fn handle(&mut self, msg: LeaveLot, ctx: &mut Context<Self>) -> Self::Result {
-        match self.run(Input::MovedAway(msg.plate), ctx)? {
-            Outcome::Flag(present) => Ok(present),
-            other => Err(unexpected(other)),
-        }
+        self.run_flag(Input::MovedAway(msg.plate), ctx)
     }
 }
 

@@ -1,5 +1,6 @@
 //! A database that is briefly gone: 503 while it is, nothing lost, 200 when it is back
-//! (crates.io's chaos proxy: 200, 503, 200). PostgreSQL only: SQLite is in-process.
+//! (crates.io's chaos proxy: 200, 503, 200; PostgreSQL only, since SQLite is in-process); a
+//! batch retried after a lost commit acknowledgement; and a write that panics.
 
 use std::time::Duration;
 
@@ -77,4 +78,22 @@ fn dispatch_records_written_again_are_stored_once_on_postgres() {
     }
     let stored = store.read_blocking(|c| records(c, "T1")).unwrap();
     assert_eq!(stored.iter().map(|r| r.id).collect::<Vec<_>>(), [1, 2, 3]);
+}
+
+/// A write whose own code panics is a permanent failure, which batching writers drop alone;
+/// were it "unavailable" they would retry it for ever and block every write behind it. The
+/// writer connection still serves the next write.
+#[actix_web::test]
+async fn a_write_that_panics_is_a_permanent_failure_and_the_store_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::support::database_url(Backend::Sqlite, &dir);
+    let store = kwanje::store::Store::open(&url).unwrap();
+    store.migrate().unwrap();
+    let failed = store
+        .write(|_| -> diesel::QueryResult<()> { panic!("a bug in a write closure") })
+        .await;
+    let err = failed.unwrap_err();
+    assert!(matches!(err, kwanje::store::StoreError::Panicked(_)), "{err}");
+    assert!(!err.is_unavailable());
+    assert!(store.write(|_| Ok(())).await.is_ok());
 }

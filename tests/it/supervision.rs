@@ -278,6 +278,15 @@ impl Harness {
         child.send(order).await.unwrap();
     }
 
+    /// Two crashes in a row: the first is restarted at once, the second waits out a backoff.
+    async fn crash_into_backoff(&self) {
+        for _ in 0..2 {
+            self.order(Order::Panic).await;
+            actix_web::rt::time::sleep(Duration::from_millis(30)).await;
+        }
+        assert_eq!(self.sup.send(GetStats).await.unwrap().pending_restarts, 1);
+    }
+
     fn starts_and_stops(&self) -> (u32, u32) {
         (
             self.counts.starts.load(Ordering::SeqCst),
@@ -307,11 +316,7 @@ async fn panics_restart_a_child_and_a_deliberate_stop_does_not() {
 async fn an_operators_start_during_a_backoff_supersedes_the_pending_restart() {
     // The first crash restarts at once, the second waits 400 ms.
     let h = Harness::start(Duration::from_millis(400)).await;
-    for _ in 0..2 {
-        h.order(Order::Panic).await;
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(h.sup.send(GetStats).await.unwrap().pending_restarts, 1);
+    h.crash_into_backoff().await;
     // The operator restarts it while the supervisor waits out the backoff.
     h.sup.send(StartChild { id: 1, reset: true }).await.unwrap().unwrap();
     actix_web::rt::time::sleep(Duration::from_millis(800)).await;
@@ -332,11 +337,7 @@ async fn an_operators_start_during_a_backoff_supersedes_the_pending_restart() {
 #[actix_web::test]
 async fn an_operators_start_that_fails_during_a_backoff_leaves_the_child_supervised() {
     let h = Harness::start(Duration::from_millis(100)).await;
-    for _ in 0..2 {
-        h.order(Order::Panic).await;
-        actix_web::rt::time::sleep(Duration::from_millis(30)).await;
-    }
-    assert_eq!(h.sup.send(GetStats).await.unwrap().pending_restarts, 1);
+    h.crash_into_backoff().await;
     // The operator's start replaces the waiting restart, and fails.
     h.failing_starts.store(1, Ordering::SeqCst);
     let answer = h.sup.send(StartChild { id: 1, reset: false }).await.unwrap();

@@ -123,6 +123,7 @@ pub fn curb_slots(conn: &mut DbConnection, terminal: &str) -> QueryResult<Vec<Cu
 /// Inserts records with multi-row statements, chunked because SQLite caps the bound
 /// parameters of one statement. Multi-row inserts are per backend: diesel's multi-connection
 /// type does not offer them.
+///
 /// On PostgreSQL a record whose id is stored already is skipped, so a batch retried after a
 /// commit whose acknowledgement was lost (the connection dropped after COMMIT) is not refused as
 /// a conflict and dropped record by record. (SQLite runs in the process: a commit it reports is

@@ -188,10 +188,7 @@ impl Dispatcher {
     /// An operator blacklisted the plate: a taxi here is taken out of line (or off the curb,
     /// its passenger passed on) and held. Returns whether the taxi was in line or at the curb.
     pub fn blacklist(&mut self, plate: &Plate, now: Millis) -> Step<bool> {
-        let present = self
-            .taxis
-            .get(plate)
-            .is_some_and(|r| !matches!(r.place, Place::OnTrip { .. }));
+        let present = self.in_lot(plate);
         let mut events = Vec::new();
         self.hold(plate, HoldReason::Blacklisted, None, now, &mut events);
         self.finish(present, events, now)
@@ -203,15 +200,17 @@ impl Dispatcher {
         self.held.remove(plate).is_some()
     }
 
+    /// The taxi is in this lot (in line or at the curb).
+    fn in_lot(&self, plate: &Plate) -> bool {
+        self.taxis.get(plate).is_some_and(TaxiRecord::in_lot)
+    }
+
     /// Another terminal's lot camera read the plate: the taxi has left this lot. It leaves its
     /// line, or the curb (a freed bay calls the next taxi forward, and a passenger it was
     /// assigned is passed on, as for a silent taxi). A taxi on a trip from here is left alone:
     /// its trip can still be completed. Returns whether it was in this lot.
     pub fn moved_away(&mut self, plate: &Plate, now: Millis) -> Step<bool> {
-        let present = self
-            .taxis
-            .get(plate)
-            .is_some_and(|r| !matches!(r.place, Place::OnTrip { .. }));
+        let present = self.in_lot(plate);
         let mut events = Vec::new();
         self.evict(plate, RemovalReason::MovedLot, now, &mut events);
         // A plate held here and read elsewhere: a later return here is a new sighting.
@@ -225,7 +224,7 @@ impl Dispatcher {
     pub fn read_elsewhere(&self, last_read_at: impl Fn(&Plate) -> Option<TerminalId>) -> Vec<Plate> {
         self.taxis
             .iter()
-            .filter(|(_, rec)| !matches!(rec.place, Place::OnTrip { .. }))
+            .filter(|(_, rec)| rec.in_lot())
             .filter(|(plate, _)| last_read_at(plate).is_some_and(|lot| lot != self.terminal))
             .map(|(plate, _)| plate.clone())
             .collect()

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{Dispatcher, Place};
+use super::Dispatcher;
 use crate::taxi::model::{LineKey, Plate, TaxiClass};
 use crate::taxi::stats::StatsView;
 use crate::taxi::view::{CurbView, LineView, QueuesView, TaxiView, WaitingView};
@@ -84,7 +84,7 @@ impl Dispatcher {
             return None;
         }
         // A taxi on a trip has left its line and spent its ticket.
-        let here = record.filter(|t| !matches!(t.place, Place::OnTrip { .. }));
+        let here = record.filter(|t| t.in_lot());
         let position = self.lines.position(self.mode, plate).map(|(_, position)| position);
         Some(TaxiView {
             plate: plate.clone(),
