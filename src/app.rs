@@ -27,6 +27,7 @@ use crate::config::Config;
 use crate::device::actor::DeviceShared;
 use crate::device::lifecycle::FlapPolicy;
 use crate::device::Devices;
+use crate::http::login_guard::{LoginGuard, Logins, PasswordChecks};
 use crate::http::{self, AppState};
 use crate::ids::IdGen;
 use crate::store::models::{alerts, commands, devices, settings, users};
@@ -232,6 +233,10 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     // Every subscriber of alert changes is wired above this line: replay what a crash left
     // unpublished only now, so nobody misses it.
     alerts.do_send(ReplayOutbox);
+    let logins = Logins {
+        guard: LoginGuard::new(config.login_throttle(), clock.clone(), alerts.clone()).start(),
+        checks: PasswordChecks::new(config.login_concurrency),
+    };
     let state = web::Data::new(AppState {
         config: config.clone(),
         store,
@@ -242,6 +247,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         commands,
         broker,
         ids,
+        logins,
         clock,
     });
     let app_state = state.clone();

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::auth::throttle;
+
 /// Default bytes queued for one WebSocket client before it is dropped as a slow consumer: room
 /// for an alert storm (10,000 alerts are about 4.5 MB to each console), still a hard bound.
 pub const DEFAULT_WS_OUTBOUND_LIMIT: usize = 16 * 1024 * 1024;
@@ -110,7 +112,25 @@ pub struct Config {
     /// What a no-show costs a taxi: `keep_ticket` (back at its place) or `back_of_line`.
     #[arg(long, env = "KWANJE_TAXI_NO_SHOW_POLICY", default_value = "keep_ticket")]
     pub taxi_no_show_policy: String,
+    /// Password checks (argon2) run at once, each on its own blocking thread; more wait, and
+    /// past a short queue are refused with 503. 1 keeps a login flood to one core.
+    #[arg(long, env = "KWANJE_LOGIN_CONCURRENCY", default_value_t = DEFAULT_LOGIN_CONCURRENCY)]
+    pub login_concurrency: usize,
+    /// Login attempts a client address or a username may make in a row before it must wait.
+    #[arg(long, env = "KWANJE_LOGIN_FREE_ATTEMPTS", default_value_t = throttle::DEFAULT_FREE_ATTEMPTS)]
+    pub login_free_attempts: u32,
+    /// The longest wait (ms) a throttled address or username is told (429 `Retry-After`); the
+    /// wait starts at 1 s and doubles with each further failure.
+    #[arg(long, env = "KWANJE_LOGIN_MAX_DELAY_MS", default_value_t = DEFAULT_LOGIN_MAX_DELAY_MS)]
+    pub login_max_delay_ms: u64,
+    /// Refused or failed logins within 10 s that open the `auth_flood` alert.
+    #[arg(long, env = "KWANJE_LOGIN_FLOOD_THRESHOLD", default_value_t = throttle::DEFAULT_FLOOD_THRESHOLD)]
+    pub login_flood_threshold: u32,
 }
+
+/// One password check at a time: a flood of logins takes one core at most.
+pub const DEFAULT_LOGIN_CONCURRENCY: usize = 1;
+pub const DEFAULT_LOGIN_MAX_DELAY_MS: u64 = throttle::DEFAULT_MAX_DELAY.as_millis() as u64;
 
 /// The terminals when none are configured.
 pub const DEFAULT_TERMINALS: &str = "T1,T2";
@@ -169,6 +189,20 @@ impl Config {
             taxi_short_trip_km: DEFAULT_TAXI_SHORT_TRIP_KM,
             taxi_priority_limit_ms: DEFAULT_TAXI_PRIORITY_LIMIT_MS,
             taxi_no_show_policy: "keep_ticket".into(),
+            login_concurrency: DEFAULT_LOGIN_CONCURRENCY,
+            login_free_attempts: throttle::DEFAULT_FREE_ATTEMPTS,
+            login_max_delay_ms: DEFAULT_LOGIN_MAX_DELAY_MS,
+            login_flood_threshold: throttle::DEFAULT_FLOOD_THRESHOLD,
+        }
+    }
+
+    /// The login throttle's settings.
+    pub fn login_throttle(&self) -> throttle::ThrottleSettings {
+        throttle::ThrottleSettings {
+            free_attempts: self.login_free_attempts.max(1),
+            base_delay: throttle::DEFAULT_BASE_DELAY,
+            max_delay: Duration::from_millis(self.login_max_delay_ms.max(1_000)),
+            flood_threshold: self.login_flood_threshold.max(1),
         }
     }
 

@@ -34,8 +34,14 @@ macro_rules! text_enum {
 }
 
 text_enum!(
-    /// What an alert is about.
-    SubjectType { Device => "device", Client => "client", Taxi => "taxi", Terminal => "terminal" }
+    /// What an alert is about (`server`: the server itself, as in `auth_flood` on `login`).
+    SubjectType {
+        Device => "device",
+        Client => "client",
+        Taxi => "taxi",
+        Terminal => "terminal",
+        Server => "server",
+    }
 );
 text_enum!(
     /// DOMAIN.md's alert kinds.
@@ -48,6 +54,7 @@ text_enum!(
         FailoverExecuted => "failover_executed",
         FailoverFailed => "failover_failed",
         CommandTimedOut => "command_timed_out",
+        AuthFlood => "auth_flood",
     }
 );
 text_enum!(

@@ -10,6 +10,7 @@
 pub mod jwt;
 pub mod password;
 pub mod roles;
+pub mod throttle;
 
 pub use jwt::{Claims, Keys, DEFAULT_TTL};
 pub use roles::{Principal, Role};

@@ -1,7 +1,7 @@
 //! HTTP errors as `application/problem+json` (RFC 9457), and the mapping from every lower
 //! layer's error to a status (API.md): 400 malformed body, 401 token, 403 role, 404, 405 a
 //! method the path does not take (with `Allow`), 409 conflict, 422 well-formed but invalid,
-//! 503 store unavailable. Internal errors are logged with their detail and answered without it.
+//! 429 too many attempts (with `Retry-After`), 503 store unavailable. Internal errors are logged with their detail and answered without it.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -33,6 +33,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     Unprocessable(String),
+    /// Too many attempts: answered with `Retry-After` (RFC 6585 §4).
+    #[error("{detail}")]
+    TooManyRequests { detail: String, retry_after_secs: u64 },
     #[error("{0}")]
     Unavailable(String),
     #[error("{0}")]
@@ -65,6 +68,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::Conflict(_) => ("conflict", "Conflict"),
             ApiError::Unprocessable(_) => ("unprocessable", "Invalid request"),
+            ApiError::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
             ApiError::Internal(_) => ("internal", "Internal error"),
         }
@@ -81,6 +85,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -103,6 +108,9 @@ impl ResponseError for ApiError {
         }
         if matches!(self, ApiError::Unavailable(_)) {
             response.insert_header(("Retry-After", "1"));
+        }
+        if let ApiError::TooManyRequests { retry_after_secs, .. } = self {
+            response.insert_header(("Retry-After", retry_after_secs.to_string()));
         }
         if let ApiError::MethodNotAllowed { allow, .. } = self {
             response.insert_header(("Allow", allow.as_str()));

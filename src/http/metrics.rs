@@ -13,6 +13,7 @@ use prometheus_client::registry::Registry;
 
 use super::error::ApiError;
 use super::extract::Caller;
+use super::login_guard::GetLoginStats;
 use super::AppState;
 use crate::alert::service::GetAlertStats;
 use crate::auth::Role;
@@ -36,7 +37,7 @@ fn counter(registry: &mut Registry, name: &str, help: &str, value: u64) {
 /// Prometheus metrics.
 ///
 /// Text format: devices by state, actor restarts and escalations, open alerts, the alert
-/// writer's queue.
+/// writer's queue, refused and throttled logins.
 ///
 /// **Role:** none from loopback; admin from anywhere else.
 #[utoipa::path(
@@ -117,6 +118,36 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
         "alerts_published",
         "Alert changes published",
         alerts.published,
+    );
+    let logins = state
+        .logins
+        .guard
+        .send(GetLoginStats)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    counter(
+        &mut registry,
+        "login_failures",
+        "Logins refused for a wrong password or an unknown user",
+        logins.failed,
+    );
+    counter(
+        &mut registry,
+        "login_throttled",
+        "Logins answered 429 before any password check",
+        logins.throttled,
+    );
+    counter(
+        &mut registry,
+        "login_busy",
+        "Logins answered 503 because too many password checks were waiting",
+        state.logins.checks.refused_busy(),
+    );
+    gauge(
+        &mut registry,
+        "login_flood",
+        "1 while the auth_flood alert is open",
+        i64::from(logins.flooding),
     );
     let mut body = String::new();
     encode(&mut body, &registry).map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -10,6 +10,7 @@ pub mod dispatch;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod login_guard;
 pub mod metrics;
 pub mod number;
 pub mod openapi;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub commands: Addr<CommandService>,
     pub ids: Arc<IdGen>,
     pub clock: Arc<dyn Clock>,
+    /// The login throttle and the bound on password checks.
+    pub logins: login_guard::Logins,
 }
 
 /// Every route, in one table: it expands to the registrations (`register`) and to [`ROUTES`],

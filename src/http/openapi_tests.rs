@@ -379,7 +379,7 @@ fn key_bodies_have_api_md_field_names() {
     assert_eq!(enumeration("Severity"), set(&["critical", "major", "minor", "info"]));
     assert_eq!(
         enumeration("SubjectType"),
-        set(&["device", "client", "taxi", "terminal"])
+        set(&["device", "client", "taxi", "terminal", "server"])
     );
     assert_eq!(enumeration("TaxiClass"), set(&["standard", "deluxe", "jumbo"]));
     assert_eq!(enumeration("DispatchMode"), set(&["regional", "integrated"]));

@@ -1,13 +1,16 @@
 //! `POST /api/v1/auth/token`: a password for a token.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::LazyLock;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::ApiError;
+use super::login_guard::{AdmitLogin, CheckRefused, LoginFailed, LoginSucceeded};
 use super::AppState;
+use crate::auth::throttle::Admission;
 use crate::auth::{password, AuthError, Claims, Role, DEFAULT_TTL};
 use crate::store::models::users;
 
@@ -42,6 +45,11 @@ pub struct TokenResponse {
 ///
 /// A user's password for a token carrying the user's role.
 ///
+/// Throttled: after a few attempts in a row from one client address or for one username, further
+/// attempts wait, each wait doubling (1 s, 2 s, ... up to `KWANJE_LOGIN_MAX_DELAY_MS`), and are
+/// answered 429 with `Retry-After` until it passes; a success clears the count. Password checks
+/// run one at a time; when too many are already waiting, 503 with `Retry-After`.
+///
 /// **Role:** none; no token needed.
 #[utoipa::path(
     post,
@@ -51,34 +59,73 @@ pub struct TokenResponse {
     responses(
         (status = 200, description = "the token", body = TokenResponse),
         (status = 401, description = "unknown user or wrong password"),
-        (status = 503, description = "the store is unavailable"),
+        (status = 429, description = "too many attempts from this address or for this username: retry after `Retry-After` seconds"),
+        (status = 503, description = "the store is unavailable, or too many logins are being checked at once"),
     )
 )]
-pub async fn issue(state: web::Data<AppState>, body: web::Json<TokenRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn issue(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<TokenRequest>,
+) -> Result<HttpResponse, ApiError> {
     let TokenRequest {
         username,
         password: given,
     } = body.into_inner();
+    let addr = req.peer_addr().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+    let admission = state
+        .logins
+        .guard
+        .send(AdmitLogin {
+            addr,
+            username: username.clone(),
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("login guard: {e}")))?;
+    if let Admission::Throttled { retry_after } = admission {
+        log::debug!("login throttled username={:?} addr={addr}", shown(&username));
+        return Err(ApiError::TooManyRequests {
+            detail: format!(
+                "too many login attempts from this address or for this username; retry in {} s",
+                retry_after.as_secs()
+            ),
+            retry_after_secs: retry_after.as_secs(),
+        });
+    }
     let name = username.clone();
     let user = state.store.read(move |c| users::find(c, &name)).await?;
     // Verify even for an unknown user (against a hash made once), so timing does not tell which
-    // usernames exist; argon2 runs on the blocking pool, never on the worker.
+    // usernames exist; argon2 runs on the blocking pool, one check at a time, never on the worker.
     let (hash, role) = match &user {
         Some(u) => (Some(u.password_hash.clone()), u.role.parse::<Role>().ok()),
         None => (None, None),
     };
-    let ok = web::block(move || {
-        let hash = hash.as_deref().unwrap_or_else(|| UNKNOWN_USER_HASH.as_str());
-        password::verify(&given, hash)
-    })
-    .await?;
+    let ok = state
+        .logins
+        .checks
+        .run(move || {
+            let hash = hash.as_deref().unwrap_or_else(|| UNKNOWN_USER_HASH.as_str());
+            password::verify(&given, hash)
+        })
+        .await
+        .map_err(|CheckRefused::Busy| {
+            ApiError::Unavailable("too many logins are being checked at once; retry shortly".into())
+        })??;
     let role = match (ok, role) {
         (true, Some(role)) => role,
         _ => {
-            log::warn!("login refused username={:?}", shown(&username));
+            state.logins.guard.do_send(LoginFailed {
+                addr,
+                username: username.clone(),
+            });
+            log::warn!("login refused username={:?} addr={addr}", shown(&username));
             return Err(AuthError::BadCredentials.into());
         }
     };
+    state.logins.guard.do_send(LoginSucceeded {
+        addr,
+        username: username.clone(),
+    });
     let claims = Claims::new(&username, role, state.clock.now(), DEFAULT_TTL);
     let token = state.keys.issue(&claims)?;
     log::info!("login username={:?} role={role}", shown(&username));

@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod devices;
 mod durability;
+mod hardening;
 mod keepalive;
 mod openapi;
 mod realtime;
