@@ -11,6 +11,8 @@ use crate::auth::throttle;
 pub const DEFAULT_WS_OUTBOUND_LIMIT: usize = 16 * 1024 * 1024;
 /// Default STOMP heart-beat, both directions (the server's `sx,sy`).
 pub const DEFAULT_STOMP_HEART_BEAT_MS: u64 = 10_000;
+/// The lowest heart-beat interval a client's wish is honoured down to.
+pub const DEFAULT_STOMP_HEART_BEAT_MIN_MS: u64 = crate::stomp::heartbeat::DEFAULT_HEART_BEAT_FLOOR_MS;
 /// Seconds a connection may be silent before TCP keep-alive probes start.
 pub const DEFAULT_TCP_KEEPALIVE_SECS: u64 = 60;
 /// SockJS 0.3's defaults: a heartbeat frame every 25 s, a session gone 5 s after its last
@@ -65,9 +67,14 @@ pub struct Config {
     /// Also serves `/ws-echo`, a plain WebSocket echo for the Autobahn suite (never by default).
     #[arg(long, env = "KWANJE_CONFORMANCE", value_parser = parse_flag, default_value = "0")]
     pub conformance: bool,
-    /// The STOMP heart-beat the server offers and asks for, in ms, both directions (0: none).
+    /// The STOMP heart-beat the server offers, in ms, both directions, when a client names no
+    /// wish of its own (0: the server never beats nor checks).
     #[arg(long, env = "KWANJE_STOMP_HEART_BEAT_MS", default_value_t = DEFAULT_STOMP_HEART_BEAT_MS)]
     pub stomp_heart_beat_ms: u64,
+    /// The lowest STOMP heart-beat interval (ms) a client may ask for; a client asking less gets
+    /// this, one asking more gets what it asked.
+    #[arg(long, env = "KWANJE_STOMP_HEART_BEAT_MIN_MS", default_value_t = DEFAULT_STOMP_HEART_BEAT_MIN_MS)]
+    pub stomp_heart_beat_min_ms: u64,
     /// Seconds of silence on an accepted connection (HTTP, WebSocket, TCP STOMP) before TCP
     /// keep-alive probes start; a peer whose network died is dropped about 30 s later. 0: off.
     #[arg(long, env = "KWANJE_TCP_KEEPALIVE_SECS", default_value_t = DEFAULT_TCP_KEEPALIVE_SECS)]
@@ -175,6 +182,7 @@ impl Config {
             auto_failback_secs: 0,
             conformance: false,
             stomp_heart_beat_ms: DEFAULT_STOMP_HEART_BEAT_MS,
+            stomp_heart_beat_min_ms: DEFAULT_STOMP_HEART_BEAT_MIN_MS,
             tcp_keepalive_secs: DEFAULT_TCP_KEEPALIVE_SECS,
             ws_outbound_limit_bytes: DEFAULT_WS_OUTBOUND_LIMIT,
             sockjs_heartbeat_ms: DEFAULT_SOCKJS_HEARTBEAT_MS,

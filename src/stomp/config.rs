@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::codec::Limits;
-use super::heartbeat::{HeartBeat, DEFAULT_SERVER_HEART_BEAT};
+use super::heartbeat::{HeartBeat, DEFAULT_HEART_BEAT_FLOOR_MS, DEFAULT_SERVER_HEART_BEAT};
 
 /// How long a new connection may take to send CONNECT before it is closed.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -22,8 +22,10 @@ pub struct SessionConfig {
     pub session_id: String,
     /// The CONNECTED `server` header, e.g. `kwanje/0.1.0`.
     pub server: String,
-    /// The server's `sx,sy`.
+    /// The server's `sx,sy` offer.
     pub heart_beat: HeartBeat,
+    /// The lowest interval a client's `heart-beat` wish is honoured down to.
+    pub heart_beat_floor_ms: u64,
     pub connect_timeout: Duration,
     pub max_unacked: usize,
     pub limits: Limits,
@@ -35,6 +37,7 @@ impl SessionConfig {
             session_id: session_id.into(),
             server: server.into(),
             heart_beat: DEFAULT_SERVER_HEART_BEAT,
+            heart_beat_floor_ms: DEFAULT_HEART_BEAT_FLOOR_MS,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_unacked: DEFAULT_MAX_UNACKED,
             limits: Limits::default(),

@@ -72,6 +72,28 @@ impl Negotiated {
     };
 }
 
+/// The lowest interval, in ms, a client may ask for in either direction: a client asking
+/// less gets this.
+pub const DEFAULT_HEART_BEAT_FLOOR_MS: u64 = 1_000;
+
+/// The server's `heart-beat` answer to a client's: the client's own wish in each direction,
+/// raised to `floor_ms`, as RabbitMQ answers (a gate PC that can beat every second may; the
+/// server's 10 s would outlast the read timeout of a client that asked for 1 s). Where the
+/// client says 0 the answer carries the server's `offer` (the spec's "no preference" side; the
+/// negotiation is off there anyway). Where the offer is 0 the server does not beat or check in
+/// that direction, whatever the client asks.
+pub fn answer(client: HeartBeat, offer: HeartBeat, floor_ms: u64) -> HeartBeat {
+    let side = |wish: u64, ours: u64| match (wish, ours) {
+        (_, 0) => 0,
+        (0, ours) => ours,
+        (wish, _) => wish.max(floor_ms),
+    };
+    HeartBeat {
+        send_ms: side(client.receive_ms, offer.send_ms),
+        receive_ms: side(client.send_ms, offer.receive_ms),
+    }
+}
+
 /// The STOMP rule: outgoing is max(sx, cy) and incoming is max(cx, sy), each off when either side
 /// is 0.
 pub fn negotiate(client: HeartBeat, server: HeartBeat) -> Negotiated {
@@ -176,6 +198,32 @@ mod tests {
         assert_eq!(negotiate(hb(1_000, 1_000), HeartBeat::NONE), Negotiated::NONE);
         let n = negotiate(hb(0, 1_000), server);
         assert_eq!((n.outgoing.is_some(), n.incoming), (true, None));
+    }
+
+    #[test]
+    fn the_answer_honours_the_clients_wish_down_to_the_floor() {
+        let offer = hb(10_000, 10_000);
+        // stomp.py's heartbeats=(1000, 1000): answered 1 s both ways, and so negotiated.
+        let ours = answer(hb(1_000, 1_000), offer, 1_000);
+        assert_eq!(ours, hb(1_000, 1_000));
+        let n = negotiate(hb(1_000, 1_000), ours);
+        assert_eq!(n.outgoing, Some(Duration::from_secs(1)));
+        assert_eq!(n.incoming, Some(Duration::from_secs(1)));
+        // Asking less than the floor gets the floor; asking more is honoured.
+        assert_eq!(answer(hb(100, 50), offer, 1_000), hb(1_000, 1_000));
+        assert_eq!(answer(hb(2_000, 30_000), offer, 1_000), hb(30_000, 2_000));
+        // A side the client does not want stays off, and the answer names the server's offer.
+        let ours = answer(hb(0, 5_000), offer, 1_000);
+        assert_eq!(ours, hb(5_000, 10_000));
+        let n = negotiate(hb(0, 5_000), ours);
+        assert_eq!((n.outgoing, n.incoming), (Some(Duration::from_secs(5)), None));
+        // No preference at all: the offer, and no heart-beats.
+        assert_eq!(answer(HeartBeat::NONE, offer, 1_000), offer);
+        assert_eq!(negotiate(HeartBeat::NONE, offer), Negotiated::NONE);
+        // An offer of 0 turns that direction off whatever the client asks.
+        let ours = answer(hb(1_000, 1_000), hb(0, 10_000), 1_000);
+        assert_eq!(ours, hb(0, 1_000));
+        assert_eq!(negotiate(hb(1_000, 1_000), ours).outgoing, None);
     }
 
     #[test]

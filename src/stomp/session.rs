@@ -28,7 +28,7 @@ use super::error::{CodecError, ProtocolError};
 use super::escape::Escaping;
 use super::frame::{Command, Frame, Version};
 use super::gate::{Denied, Gate};
-use super::heartbeat::{negotiate, HeartBeat, Liveness, Negotiated};
+use super::heartbeat::{answer, negotiate, HeartBeat, Liveness, Negotiated};
 use super::message::{MessageId, SharedMessage};
 use super::subscription::Subscriptions;
 use super::transaction::{Transactions, TxOp};
@@ -339,10 +339,14 @@ impl<P: Clone + fmt::Debug> Session<P> {
         }
         let (negotiated, server_beat) = match version {
             Version::V1_0 => (Negotiated::NONE, HeartBeat::NONE),
-            _ => (
-                negotiate(connect.heart_beat, self.config.heart_beat),
-                self.config.heart_beat,
-            ),
+            _ => {
+                let ours = answer(
+                    connect.heart_beat,
+                    self.config.heart_beat,
+                    self.config.heart_beat_floor_ms,
+                );
+                (negotiate(connect.heart_beat, ours), ours)
+            }
         };
         self.version = version;
         self.decoder.set_version(version);

@@ -44,6 +44,8 @@ pub const SERVER_NAME: &str = concat!("kwanje/", env!("CARGO_PKG_VERSION"));
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
     pub heart_beat: HeartBeat,
+    /// The lowest heart-beat interval a client may ask for.
+    pub heart_beat_floor_ms: u64,
     /// Bytes queued for a client past which it is a slow consumer.
     pub outbound_limit: usize,
 }
@@ -56,6 +58,7 @@ impl Settings {
                 send_ms: beat,
                 receive_ms: beat,
             },
+            heart_beat_floor_ms: config.stomp_heart_beat_min_ms,
             outbound_limit: config.ws_outbound_limit_bytes,
         }
     }
@@ -137,6 +140,7 @@ impl Driver {
         let key = SessionKey(shared.ids.next(now).unsigned_abs());
         let mut config = SessionConfig::new(key.to_string(), SERVER_NAME);
         config.heart_beat = shared.settings.heart_beat;
+        config.heart_beat_floor_ms = shared.settings.heart_beat_floor_ms;
         Driver {
             key,
             session: Session::new(config, now),

@@ -41,7 +41,8 @@ fn connected_carries_version_heart_beat_session_and_server() {
     let connected = &client.replies(&out)[0];
     assert_eq!(connected.command, Command::Connected);
     assert_eq!(connected.header("version"), Some("1.2"));
-    assert_eq!(connected.header("heart-beat"), Some("1000,2000"));
+    // The client's wish: beats to it every 3 s; from it every 500 ms, raised to the 1 s floor.
+    assert_eq!(connected.header("heart-beat"), Some("3000,1000"));
     assert_eq!(connected.header("session"), Some("s1"));
     assert_eq!(connected.header("server"), Some("kwanje/0.1.0"));
     assert_eq!(client.session.version(), Some(Version::V1_2));
@@ -50,7 +51,7 @@ fn connected_carries_version_heart_beat_session_and_server() {
         client.session.heart_beat(),
         Negotiated {
             outgoing: Some(Duration::from_millis(3_000)),
-            incoming: Some(Duration::from_millis(2_000)),
+            incoming: Some(Duration::from_millis(1_000)),
         }
     );
 }

@@ -160,7 +160,11 @@ async fn sends_in_a_transaction_take_effect_at_commit_and_vanish_at_abort() {
 
 #[actix_web::test]
 async fn a_client_silent_past_its_heart_beat_is_dropped_and_a_beating_one_is_not() {
-    let s = Server::start_with(Backend::Sqlite, |c| c.stomp_heart_beat_ms = 100).await;
+    let s = Server::start_with(Backend::Sqlite, |c| {
+        c.stomp_heart_beat_ms = 100;
+        c.stomp_heart_beat_min_ms = 100;
+    })
+    .await;
     let token = s.token("viewer-1", Role::Viewer, None);
 
     let mut beating = Stomp::open(&s.base, &["v12.stomp"]).await;

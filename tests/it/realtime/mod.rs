@@ -5,6 +5,7 @@ pub mod client;
 mod connect;
 mod echo;
 mod failover;
+mod heart_beat;
 mod messaging;
 mod runtime;
 mod security;

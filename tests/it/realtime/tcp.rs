@@ -217,7 +217,11 @@ async fn frames_split_across_writes_and_several_in_one_write() {
 
 #[actix_web::test]
 async fn a_silent_tcp_client_is_dropped_and_a_beating_one_is_not() {
-    let s = server_with(|c| c.stomp_heart_beat_ms = 100).await;
+    let s = server_with(|c| {
+        c.stomp_heart_beat_ms = 100;
+        c.stomp_heart_beat_min_ms = 100;
+    })
+    .await;
     let token = s.token("viewer-1", Role::Viewer, None);
     let connect = frame(
         "CONNECT",
