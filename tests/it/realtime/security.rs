@@ -13,7 +13,11 @@ use crate::support::{Backend, Server};
 
 const SECRET: &str = "realtime-security-test-secret-0123456789";
 
-/// CONNECT with `headers` and expect ERROR "authentication failed" whose body contains `why`.
+/// What a CONNECT without any credential is told (`transport::gate::NO_TOKEN`).
+const NO_TOKEN: &str = "no token: send `Authorization: Bearer <jwt>` or the jwt as `passcode`";
+
+/// CONNECT with `headers` and expect ERROR "authentication failed" whose body is `why`, then
+/// the close.
 async fn refused(s: &Server, headers: &[(&str, &str)], why: &str) {
     let mut stomp = Stomp::open(&s.base, &["v12.stomp"]).await;
     let mut all = vec![("accept-version", "1.2")];
@@ -21,8 +25,7 @@ async fn refused(s: &Server, headers: &[(&str, &str)], why: &str) {
     stomp.send_text(&frame("CONNECT", &all, "")).await;
     let error = stomp.expect_error().await;
     assert_eq!(error.header("message"), Some("authentication failed"), "{headers:?}");
-    let body = String::from_utf8_lossy(&error.body);
-    assert!(body.contains(why), "{headers:?}: {body:?} should say {why:?}");
+    assert_eq!(String::from_utf8_lossy(&error.body), why, "{headers:?}");
 }
 
 #[actix_web::test]
@@ -31,11 +34,16 @@ async fn every_bad_token_gets_an_error_then_a_close() {
     let now = Millis::now();
     let claims = Claims::new("op", Role::Operator, now, Duration::from_secs(600));
 
-    refused(&s, &[], "no token").await;
-    refused(&s, &[("login", "op")], "no token").await;
-    refused(&s, &[("Authorization", "Basic b3A6cHc=")], "no token").await;
-    refused(&s, &[("passcode", "not-a-jwt")], "malformed").await;
-    refused(&s, &[("Authorization", "Bearer a.b.c")], "token").await;
+    refused(&s, &[], NO_TOKEN).await;
+    refused(&s, &[("login", "op")], NO_TOKEN).await;
+    refused(&s, &[("Authorization", "Basic b3A6cHc=")], NO_TOKEN).await;
+    refused(&s, &[("passcode", "not-a-jwt")], "the token is malformed: InvalidToken").await;
+    refused(
+        &s,
+        &[("Authorization", "Bearer a.b.c")],
+        "the token is malformed: Base64 error: Invalid input length: 1",
+    )
+    .await;
 
     let past = now - Duration::from_secs(7_200);
     let expired = s
@@ -43,14 +51,23 @@ async fn every_bad_token_gets_an_error_then_a_close() {
         .keys
         .issue(&Claims::new("op", Role::Operator, past, Duration::from_secs(60)))
         .unwrap();
-    refused(&s, &[("passcode", &expired)], "expired").await;
+    refused(&s, &[("passcode", &expired)], "the token has expired").await;
 
     let forged = Keys::hs256(b"someone-elses-secret").issue(&claims).unwrap();
-    refused(&s, &[("passcode", &forged)], "signature").await;
+    refused(&s, &[("passcode", &forged)], "the token's signature is not valid").await;
 
+    // `alg: none`, no signature: refused whatever the payload says, since `none` is no
+    // algorithm the server knows (the header does not even parse).
     let payload = forged.split('.').nth(1).unwrap();
     let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
-    refused(&s, &[("passcode", &unsigned)], "").await;
+    refused(
+        &s,
+        &[("passcode", &unsigned)],
+        "the token's claims are not valid: unknown variant `none`, expected one of `HS256`, \
+         `HS384`, `HS512`, `ES256`, `ES384`, `RS256`, `RS384`, `RS512`, `PS256`, `PS384`, \
+         `PS512`, `EdDSA` at line 1 column 13",
+    )
+    .await;
 
     let hs512 = encode(
         &Header::new(Algorithm::HS512),
@@ -58,11 +75,21 @@ async fn every_bad_token_gets_an_error_then_a_close() {
         &EncodingKey::from_secret(SECRET.as_bytes()),
     )
     .unwrap();
-    refused(&s, &[("passcode", &hs512)], "algorithm").await;
+    refused(
+        &s,
+        &[("passcode", &hs512)],
+        "the token is signed with an algorithm this server does not accept",
+    )
+    .await;
 
     // A client token without its client claim cannot hold a session.
     let nameless = s.token("gate-9", Role::Client, None);
-    refused(&s, &[("passcode", &nameless)], "client").await;
+    refused(
+        &s,
+        &[("passcode", &nameless)],
+        "a client token must carry a \"client\" claim",
+    )
+    .await;
 
     // The same server accepts a good token, as bearer header or passcode.
     let good = s.token("op", Role::Operator, None);
@@ -80,6 +107,11 @@ async fn a_session_whose_token_expires_is_closed_with_an_error_saying_so() {
     stomp.connect(&token, "1.2").await;
     let error = stomp.expect_error().await;
     assert_eq!(error.header("message"), Some("token expired"));
+    let at = claims.exp * 1_000;
+    assert_eq!(
+        String::from_utf8_lossy(&error.body),
+        format!("the access token expired at {at} ms; reconnect with a fresh token")
+    );
 }
 
 #[actix_web::test]
