@@ -1,11 +1,12 @@
 //! Security on the socket: every bad token is refused with an ERROR and a close, and every
 //! SUBSCRIBE and SEND is checked against the ACL by role and scope.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use kwanje::auth::{Claims, Keys, Role};
-use kwanje::time::Millis;
+use kwanje::time::{ManualClock, Millis};
 
 use super::client::{frame, Stomp};
 use super::session;
@@ -197,7 +198,11 @@ async fn nobody_subscribes_to_another_principals_queue_or_outside_their_role() {
 
 #[actix_web::test]
 async fn a_client_may_heartbeat_only_devices_it_hosts() {
-    let s = Server::start(Backend::Sqlite).await;
+    // The server's time moves only when told: what happened before the refusal is told apart
+    // from what happened after it by the time it was stamped with.
+    let refused_at = Millis::now();
+    let clock = ManualClock::new(refused_at);
+    let s = Server::start_clocked(Backend::Sqlite, Arc::new(clock.clone()), |_| {}).await;
     s.register("gate-1", &["cam-1"], 60_000, 3).await;
     s.register("gate-2", &["cam-2"], 60_000, 3).await;
     let mut gate = session(&s, "gate-1", Role::Client).await;
@@ -210,20 +215,32 @@ async fn a_client_may_heartbeat_only_devices_it_hosts() {
     .await;
     let error = gate.expect_error().await;
     assert_eq!(error.header("message"), Some("not allowed to send to /app/heartbeat"));
-    assert!(String::from_utf8_lossy(&error.body).contains("cam-2 is not hosted by client gate-1"));
-    // Nothing of the refused batch was applied, not even the device it does host. (cam-1 is
-    // unreachable now: its client's only session was closed by the ERROR.)
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    for id in ["cam-1", "cam-2"] {
-        let (_, device) = s.get(&format!("/api/v1/devices/{id}")).await;
-        assert!(device["last_seen_ms"].is_null(), "{device}");
-    }
+    assert_eq!(
+        String::from_utf8_lossy(&error.body),
+        "cam-2 is not hosted by client gate-1"
+    );
+    // Nothing of the refused batch was applied, not even the device it does host. Each device
+    // now gets a heartbeat of its own, later: it reaches the device's actor behind anything the
+    // refused batch sent it, and the device is up since then, not since the refusal. (cam-1
+    // is unreachable now: its client's only session was closed by the ERROR.)
+    let later = refused_at + Duration::from_secs(10);
+    clock.set(later);
+    let (status, _) = s.heartbeat("gate-2", "cam-2", "ok").await;
+    assert_eq!(status, 200);
     // Its own device alone is fine.
     let mut gate = session(&s, "gate-1", Role::Client).await;
     let own = r#"{"devices":[{"id":"cam-1","status":"ok"}]}"#;
     gate.send_with_receipt("/app/heartbeat", &[], own, "hb").await;
     s.wait_for("/api/v1/devices/cam-1", Duration::from_secs(5), |d| d["state"] == "up")
         .await;
+    for id in ["cam-1", "cam-2"] {
+        let (_, device) = s.get(&format!("/api/v1/devices/{id}")).await;
+        assert_eq!(
+            (device["state_since_ms"].as_i64(), device["last_seen_ms"].as_i64()),
+            (Some(later.0), Some(later.0)),
+            "{device}"
+        );
+    }
 }
 
 #[actix_web::test]
