@@ -217,7 +217,7 @@ async fn a_client_may_heartbeat_only_devices_it_hosts() {
     assert_eq!(error.header("message"), Some("not allowed to send to /app/heartbeat"));
     assert_eq!(
         String::from_utf8_lossy(&error.body),
-        "cam-2 is not hosted by client gate-1"
+        "device cam-2 is not hosted by client gate-1"
     );
     // Nothing of the refused batch was applied, not even the device it does host. Each device
     // now gets a heartbeat of its own, later: it reaches the device's actor behind anything the
