@@ -13,11 +13,11 @@ use crate::support::{Backend, Server};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// A gate PC's queue: what was delivered to it, in order.
+/// What was delivered to a gate PC, in order.
 #[derive(Clone, Default)]
-struct Inbox(Arc<Mutex<Vec<Value>>>);
+struct Delivered(Arc<Mutex<Vec<Value>>>);
 
-struct FakeGatePc(Inbox);
+struct FakeGatePc(Delivered);
 
 impl Actor for FakeGatePc {
     type Context = Context<Self>;
@@ -32,15 +32,36 @@ impl Handler<DeliverCommand> for FakeGatePc {
     }
 }
 
+/// Answered after every delivery sent to the gate PC before it.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Barrier;
+
+impl Handler<Barrier> for FakeGatePc {
+    type Result = ();
+    fn handle(&mut self, _: Barrier, _: &mut Context<Self>) {}
+}
+
+/// A gate PC's queue.
+struct Inbox {
+    delivered: Delivered,
+    pc: Addr<FakeGatePc>,
+}
+
 impl Inbox {
-    fn all(&self) -> Vec<Value> {
-        self.0.lock().unwrap().clone()
+    /// Everything delivered so far. The command service sends a delivery from within the
+    /// handler of the message that causes it (an issue, a client coming online), so once that
+    /// was answered the delivery is in the gate PC's mailbox: the barrier behind it makes a
+    /// delivery that should not have happened show here, however late it is handled.
+    async fn all(&self) -> Vec<Value> {
+        self.pc.send(Barrier).await.unwrap();
+        self.delivered.0.lock().unwrap().clone()
     }
 
     async fn wait_len(&self, n: usize) -> Vec<Value> {
         let deadline = std::time::Instant::now() + WAIT;
         loop {
-            let all = self.all();
+            let all = self.all().await;
             if all.len() >= n {
                 return all;
             }
@@ -54,10 +75,14 @@ impl Inbox {
 }
 
 async fn with_gate_pc(s: &Server) -> Inbox {
-    let inbox = Inbox::default();
-    let pc = FakeGatePc(inbox.clone()).start();
-    s.state.commands.send(SetDeliverySink(pc.recipient())).await.unwrap();
-    inbox
+    let delivered = Delivered::default();
+    let pc = FakeGatePc(delivered.clone()).start();
+    s.state
+        .commands
+        .send(SetDeliverySink(pc.clone().recipient()))
+        .await
+        .unwrap();
+    Inbox { delivered, pc }
 }
 
 async fn online(s: &Server, client: &str) {
@@ -120,8 +145,7 @@ async fn a_command_for_an_offline_client_waits_and_is_delivered_once_on_reconnec
     assert_eq!(status, 202, "{cmd}");
     assert_eq!(cmd["state"], "pending");
     assert_eq!(cmd["issued_by"], "kim");
-    actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    assert!(inbox.all().is_empty(), "the client is offline");
+    assert!(inbox.all().await.is_empty(), "the client is offline");
 
     online(&s, "pc-1").await;
     let got = inbox.wait_len(1).await;
@@ -156,8 +180,7 @@ async fn a_command_for_an_offline_client_waits_and_is_delivered_once_on_reconnec
     assert_eq!(done["detail"], "done");
     // Once acked it is never delivered again.
     online(&s, "pc-1").await;
-    actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(inbox.all().len(), 2);
+    assert_eq!(inbox.all().await.len(), 2);
     let (_, listed) = s.get("/api/v1/commands?device_id=lpr-1&state=acked").await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
 }

@@ -5,6 +5,8 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
 use crate::support::{Backend, Server};
 
 /// The `timer_active` field of the socket `local` -> `remote` in `/proc/self/net/tcp`.
@@ -54,8 +56,23 @@ async fn keepalive_can_be_turned_off() {
         c.tcp_keepalive_secs = 0;
     })
     .await;
-    // Give the server the time it would need to set the option, then look once.
-    let client = tokio::net::TcpStream::connect(http_addr(&s)).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(timer_of(http_addr(&s), client.local_addr().unwrap()), Some(0));
+    // The server sets its options when it accepts, before it serves: once a request on this
+    // connection is answered, they are set (or, here, not).
+    let mut client = tokio::net::TcpStream::connect(http_addr(&s)).await.unwrap();
+    client
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: kwanje\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = [0u8; 12];
+    client.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200");
+    // Until the client's kernel acknowledges the answer the server's side shows its
+    // retransmit timer (1); then no timer at all, where keep-alive would show 2.
+    let local = client.local_addr().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while timer_of(http_addr(&s), local) == Some(1) {
+        assert!(Instant::now() < deadline, "the answer was never acknowledged");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(timer_of(http_addr(&s), local), Some(0));
 }

@@ -8,12 +8,10 @@ use crate::support::proxy::proxied_postgres;
 use crate::support::{Backend, Server};
 
 #[actix_web::test]
+#[cfg_attr(not(pg_tests), ignore = "needs TEST_DATABASE_URL")]
 async fn a_briefly_gone_database_gives_503_then_recovers_without_losing_alerts() {
     // The server reaches the database through a proxy the test can cut.
-    let Some((proxy, proxied)) = proxied_postgres().await else {
-        eprintln!("skipped: TEST_DATABASE_URL is not set");
-        return;
-    };
+    let (proxy, proxied) = proxied_postgres().await;
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start_on(Backend::Postgres, &proxied, dir, |_| {}).await;
     s.register("pc-1", &["cam-1"], 100, 2).await;
@@ -52,12 +50,10 @@ async fn a_briefly_gone_database_gives_503_then_recovers_without_losing_alerts()
 /// record ids: the second write must store nothing new and refuse nothing, or the records
 /// would be dropped one by one as conflicts.
 #[test]
+#[cfg_attr(not(pg_tests), ignore = "needs TEST_DATABASE_URL")]
 fn dispatch_records_written_again_are_stored_once_on_postgres() {
     use kwanje::store::models::dispatch::{insert_records, records, DispatchRecord};
-    let Some(base) = crate::support::pg_url() else {
-        eprintln!("skipped: TEST_DATABASE_URL is not set");
-        return;
-    };
+    let base = crate::support::pg_url().expect("TEST_DATABASE_URL");
     let store = kwanje::store::Store::open(&crate::support::fresh_pg_schema(&base)).unwrap();
     store.migrate().unwrap();
     let batch: Vec<DispatchRecord> = (1..=3)

@@ -7,8 +7,9 @@ use std::time::Duration;
 use actix::prelude::*;
 use kwanje::supervision::{
     guarded, ChildExited, ChildFactory, Crash, Exit, GetStats, Guarded, RestartPolicy, StartChild, Supervisor,
+    SupervisorStats,
 };
-use kwanje::time::SystemClock;
+use kwanje::time::{Clock, Millis};
 
 use crate::support::{Backend, Server};
 
@@ -24,6 +25,18 @@ async fn crash(s: &Server, id: &str) {
         .post(&format!("/api/v1/devices/{id}/faults/crash"), serde_json::json!({}))
         .await;
     assert_eq!(status, 202, "{body}");
+}
+
+/// Waits until device `id` has been restarted `restarts` times and its new actor runs (the
+/// backoff doubles from 50 ms), so that it can be crashed again.
+async fn running_again(s: &Server, id: &str, restarts: u32) {
+    let path = format!("/api/v1/devices/{id}");
+    s.wait_for(&path, WAIT, |d| d["restarts"] == restarts).await;
+    let deadline = std::time::Instant::now() + WAIT;
+    while s.state.devices.get(id).unwrap().addr().is_none() {
+        assert!(std::time::Instant::now() < deadline, "{id} never ran again");
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 async fn stats(s: &Server) -> kwanje::supervision::SupervisorStats {
@@ -78,13 +91,7 @@ async fn a_crash_loop_quarantines_the_device_and_raises_one_critical_alert() {
     // Default policy: 5 restarts within 60 s; the 6th crash escalates.
     for n in 1..=5u32 {
         crash(&s, "gate-1").await;
-        s.wait_for("/api/v1/devices/gate-1", WAIT, |d| d["restarts"] == n).await;
-        // Wait for the new actor (backoff doubles from 50 ms) before crashing it again.
-        let deadline = std::time::Instant::now() + WAIT;
-        while s.state.devices.get("gate-1").unwrap().addr().is_none() {
-            assert!(std::time::Instant::now() < deadline);
-            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
-        }
+        running_again(&s, "gate-1", n).await;
     }
     crash(&s, "gate-1").await;
     let q = s
@@ -119,11 +126,11 @@ async fn other_devices_on_the_same_arbiter_keep_running_through_a_panic() {
     let s = Server::start_with(Backend::Sqlite, fault_injection).await;
     s.register("pc-1", &["a", "b"], 150, 2).await;
     s.heartbeat("pc-1", "b", "ok").await;
-    for _ in 0..3 {
+    for n in 1..=3 {
         crash(&s, "a").await;
         let (status, body) = s.heartbeat("pc-1", "b", "ok").await;
         assert_eq!((status, body["state"].as_str()), (200, Some("up")), "{body}");
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        running_again(&s, "a", n).await;
     }
     // b's own timer still fires on that arbiter: it goes down when silent.
     s.wait_for("/api/v1/devices/b", WAIT, |d| d["state"] == "down").await;
@@ -228,11 +235,27 @@ impl ChildFactory for Factory {
     }
 }
 
-async fn settle() {
-    actix_web::rt::time::sleep(Duration::from_millis(150)).await;
+/// Virtual time for a supervisor under test: tokio's clock, paused, read as epoch
+/// milliseconds. The supervisor's backoff delays are tokio timers and its restart window reads
+/// this clock, so both run on the same virtual time. Paused, the runtime moves the time on only
+/// when every task waits for a timer, and then straight to the next one: a backoff passes at
+/// once, and always after the work already under way (what a [`ManualClock`] gives the pure
+/// cores, for the actors' timers too).
+///
+/// [`ManualClock`]: kwanje::time::ManualClock
+#[derive(Debug)]
+struct VirtualClock(tokio::time::Instant);
+
+impl Clock for VirtualClock {
+    fn now(&self) -> Millis {
+        Millis(1_000_000_000 + i64::try_from(self.0.elapsed().as_millis()).unwrap())
+    }
 }
 
-/// A supervisor of one test child (id 1), started.
+/// Longer (in virtual time) than any backoff these tests wait out.
+const PAST_ANY_BACKOFF: Duration = Duration::from_secs(10);
+
+/// A supervisor of one test child (id 1), started, on virtual time.
 struct Harness {
     sup: Addr<Supervisor<Factory>>,
     counts: Arc<Counts>,
@@ -244,6 +267,7 @@ struct Harness {
 
 impl Harness {
     async fn start(backoff_initial: Duration) -> Harness {
+        tokio::time::pause();
         let counts = Arc::new(Counts::default());
         let current = Arc::new(std::sync::Mutex::new(None));
         let escalated = Arc::new(AtomicU32::new(0));
@@ -260,7 +284,8 @@ impl Harness {
             backoff_initial,
             ..RestartPolicy::default()
         };
-        let sup = Supervisor::new("test", factory, policy, Arc::new(SystemClock)).start();
+        let clock = Arc::new(VirtualClock(tokio::time::Instant::now()));
+        let sup = Supervisor::new("test", factory, policy, clock).start();
         sup.send(StartChild { id: 1, reset: false }).await.unwrap().unwrap();
         Harness {
             sup,
@@ -278,13 +303,31 @@ impl Harness {
         child.send(order).await.unwrap();
     }
 
+    /// Waits until the `stops`-th child has stopped, then for the supervisor to have handled
+    /// its exit (the exit is in the supervisor's mailbox before the count moves, and the stats
+    /// query behind it). No virtual time passes: what it shows was done at once.
+    async fn exited(&self, stops: u32) -> SupervisorStats {
+        for _ in 0..10_000 {
+            if self.counts.stops.load(Ordering::SeqCst) >= stops {
+                return self.sup.send(GetStats).await.unwrap();
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("child stop number {stops} never came");
+    }
+
+    /// Lets `virtual_time` pass: every timer due within it fires, in order.
+    async fn wait(&self, virtual_time: Duration) {
+        tokio::time::sleep(virtual_time).await;
+    }
+
     /// Two crashes in a row: the first is restarted at once, the second waits out a backoff.
     async fn crash_into_backoff(&self) {
-        for _ in 0..2 {
-            self.order(Order::Panic).await;
-            actix_web::rt::time::sleep(Duration::from_millis(30)).await;
-        }
-        assert_eq!(self.sup.send(GetStats).await.unwrap().pending_restarts, 1);
+        self.order(Order::Panic).await;
+        assert_eq!(self.exited(1).await.restarts, 1, "the first crash restarts at once");
+        self.order(Order::Panic).await;
+        let st = self.exited(2).await;
+        assert_eq!((st.restarts, st.pending_restarts), (1, 1));
     }
 
     fn starts_and_stops(&self) -> (u32, u32) {
@@ -300,15 +343,17 @@ async fn panics_restart_a_child_and_a_deliberate_stop_does_not() {
     let h = Harness::start(Duration::from_millis(10)).await;
     for _ in 0..2 {
         h.order(Order::Panic).await;
-        settle().await;
+        h.wait(PAST_ANY_BACKOFF).await;
     }
     assert_eq!(h.starts_and_stops(), (3, 2));
     let st = h.sup.send(GetStats).await.unwrap();
     assert_eq!((st.starts, st.restarts, st.escalations), (1, 2, 0));
 
     h.order(Order::Stop).await;
-    settle().await;
-    assert_eq!(h.starts_and_stops().0, 3, "a deliberate stop is not restarted");
+    let st = h.exited(3).await;
+    assert_eq!(st.pending_restarts, 0, "no restart waits for a deliberate stop");
+    h.wait(PAST_ANY_BACKOFF).await;
+    assert_eq!(h.starts_and_stops(), (3, 3), "a deliberate stop is not restarted");
     assert_eq!(h.escalated.load(Ordering::SeqCst), 0);
 }
 
@@ -319,7 +364,8 @@ async fn an_operators_start_during_a_backoff_supersedes_the_pending_restart() {
     h.crash_into_backoff().await;
     // The operator restarts it while the supervisor waits out the backoff.
     h.sup.send(StartChild { id: 1, reset: true }).await.unwrap().unwrap();
-    actix_web::rt::time::sleep(Duration::from_millis(800)).await;
+    // The stale timer fires in this time.
+    h.wait(PAST_ANY_BACKOFF).await;
     assert_eq!(
         h.starts_and_stops(),
         (3, 2),
@@ -330,7 +376,7 @@ async fn an_operators_start_during_a_backoff_supersedes_the_pending_restart() {
 
     // The history was forgotten: the next crash restarts at once again.
     h.order(Order::Panic).await;
-    settle().await;
+    h.exited(3).await;
     assert_eq!(h.starts_and_stops().0, 4);
 }
 
@@ -342,8 +388,9 @@ async fn an_operators_start_that_fails_during_a_backoff_leaves_the_child_supervi
     h.failing_starts.store(1, Ordering::SeqCst);
     let answer = h.sup.send(StartChild { id: 1, reset: false }).await.unwrap();
     assert!(answer.is_err(), "the operator is told");
+    assert_eq!(h.starts_and_stops(), (2, 2));
     // The failure went back under the policy: the child is restarted after its backoff.
-    actix_web::rt::time::sleep(Duration::from_millis(1_000)).await;
+    h.wait(PAST_ANY_BACKOFF).await;
     assert_eq!(
         h.starts_and_stops(),
         (3, 2),
@@ -369,17 +416,54 @@ async fn a_late_exit_of_a_child_an_operator_replaced_starts_nothing() {
         })
         .await
         .unwrap();
-    settle().await;
+    h.wait(PAST_ANY_BACKOFF).await;
     assert_eq!(
         h.starts_and_stops().0,
         2,
         "the first start and the operator's, nothing for the late exit"
     );
     let st = h.sup.send(GetStats).await.unwrap();
-    assert_eq!((st.starts, st.restarts), (2, 0));
+    assert_eq!((st.starts, st.restarts, st.pending_restarts), (2, 0, 0));
 
     // The current child's own crash is restarted as always.
     h.order(Order::Panic).await;
-    settle().await;
+    h.exited(1).await;
     assert_eq!(h.starts_and_stops().0, 3);
+}
+
+#[actix_web::test]
+async fn a_crash_loop_escalates_once_after_the_restarts_its_period_allows() {
+    let h = Harness::start(Duration::from_millis(50)).await;
+    // Default policy: 5 restarts within 60 s. Each crash waits out its backoff (0, 50, 100,
+    // 200, 400 ms, with jitter); all of it well within the period.
+    for n in 1..=5 {
+        h.order(Order::Panic).await;
+        h.wait(Duration::from_secs(1)).await;
+        assert_eq!(h.starts_and_stops(), (n + 1, n));
+    }
+    h.order(Order::Panic).await;
+    let st = h.exited(6).await;
+    assert_eq!((st.restarts, st.escalations, st.pending_restarts), (5, 1, 0));
+    assert_eq!(h.escalated.load(Ordering::SeqCst), 1);
+    h.wait(PAST_ANY_BACKOFF).await;
+    assert_eq!(h.starts_and_stops(), (6, 6), "an escalated child stays down");
+}
+
+#[actix_web::test]
+async fn crashes_a_period_apart_restart_at_once_and_never_escalate() {
+    let h = Harness::start(Duration::from_millis(50)).await;
+    // Twice the restarts the period allows, each after longer than the period (and than
+    // `stable_after`) of running: ten minutes, on virtual time.
+    for n in 1..=10 {
+        h.wait(Duration::from_secs(61)).await;
+        h.order(Order::Panic).await;
+        let st = h.exited(n).await;
+        assert_eq!(
+            (st.restarts, st.pending_restarts),
+            (u64::from(n), 0),
+            "crash {n} restarts at once"
+        );
+    }
+    assert_eq!(h.escalated.load(Ordering::SeqCst), 0);
+    assert_eq!(h.starts_and_stops(), (11, 10));
 }

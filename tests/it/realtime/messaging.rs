@@ -1,10 +1,12 @@
 //! Messaging over the real server: the operators' broadcast channels, receipts, ack modes,
 //! transactions and heart-beats.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use kwanje::auth::Role;
 use kwanje::stomp::Command;
+use kwanje::time::{Clock, ManualClock, Millis};
 
 use super::client::{frame, Stomp};
 use super::session;
@@ -39,7 +41,9 @@ async fn ops_channels_relay_as_sent_with_the_sender_and_unique_message_ids() {
     assert_eq!(&second.body[..], b"second");
     assert_ne!(first.header("message-id"), second.header("message-id"));
     assert!(first.header("message-id").is_some());
-    other.expect_silence(Duration::from_millis(200)).await;
+    // Nothing reached the other topic: the first message there is one sent after them.
+    op.send_with_receipt("/topic/ops/notices", &[], "marker", "s3").await;
+    assert_eq!(&other.expect(Command::Message).await.body[..], b"marker");
 }
 
 /// Three messages on `/topic/ops/acks` for `sub`, returning their `ack` ids.
@@ -99,7 +103,9 @@ async fn client_acks_are_cumulative_and_client_individual_acks_are_not() {
 
 #[actix_web::test]
 async fn sends_in_a_transaction_take_effect_at_commit_and_vanish_at_abort() {
-    let s = Server::start(Backend::Sqlite).await;
+    // The server's time moves only when told (the heartbeat below is stamped with it).
+    let clock = ManualClock::new(Millis::now());
+    let s = Server::start_clocked(Backend::Sqlite, Arc::new(clock.clone()), |_| {}).await;
     let mut viewer = session(&s, "viewer-1", Role::Viewer).await;
     viewer.subscribe("ops", "/topic/ops/tx", "auto").await;
     let mut op = session(&s, "op-1", Role::Operator).await;
@@ -124,13 +130,17 @@ async fn sends_in_a_transaction_take_effect_at_commit_and_vanish_at_abort() {
     op.send_text(&frame("ABORT", &[("transaction", "t2"), ("receipt", "ab")], ""))
         .await;
     op.await_receipt("ab").await;
-    viewer.expect_silence(Duration::from_millis(200)).await;
+    // A message sent outside the transactions comes first: none of theirs went out before it.
+    op.send_with_receipt("/topic/ops/tx", &[], "before commit", "m1").await;
+    assert_eq!(&viewer.expect(Command::Message).await.body[..], b"before commit");
     op.send_text(&frame("COMMIT", &[("transaction", "t1"), ("receipt", "c")], ""))
         .await;
     op.await_receipt("c").await;
     assert_eq!(&viewer.expect(Command::Message).await.body[..], b"one");
     assert_eq!(&viewer.expect(Command::Message).await.body[..], b"two");
-    viewer.expect_silence(Duration::from_millis(200)).await;
+    // And nothing else (the aborted one) follows them before the next message.
+    op.send_with_receipt("/topic/ops/tx", &[], "after commit", "m2").await;
+    assert_eq!(&viewer.expect(Command::Message).await.body[..], b"after commit");
 
     // A heartbeat batch in a transaction reaches the device only at COMMIT.
     s.register("gate-1", &["cam-1"], 60_000, 3).await;
@@ -148,11 +158,15 @@ async fn sends_in_a_transaction_take_effect_at_commit_and_vanish_at_abort() {
     ))
     .await;
     gate.await_receipt("s").await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(s.get("/api/v1/devices/cam-1").await.1["state"], "unknown");
+    // Committed later: the device is up since the COMMIT, not since the SEND. (The COMMIT's
+    // heartbeat reaches the device's actor behind anything the SEND would have sent it.)
+    let committed = clock.now() + Duration::from_secs(10);
+    clock.set(committed);
     gate.send_text(&frame("COMMIT", &[("transaction", "hb")], "")).await;
-    s.wait_for("/api/v1/devices/cam-1", Duration::from_secs(5), |d| d["state"] == "up")
+    let up = s
+        .wait_for("/api/v1/devices/cam-1", Duration::from_secs(5), |d| d["state"] == "up")
         .await;
+    assert_eq!(up["state_since_ms"].as_i64(), Some(committed.0), "{up}");
 
     op.send_text(&frame("COMMIT", &[("transaction", "nope")], "")).await;
     assert_eq!(op.expect_error().await.header("message"), Some("unknown transaction"));

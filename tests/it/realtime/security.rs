@@ -1,11 +1,12 @@
 //! Security on the socket: every bad token is refused with an ERROR and a close, and every
 //! SUBSCRIBE and SEND is checked against the ACL by role and scope.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use kwanje::auth::{Claims, Keys, Role};
-use kwanje::time::Millis;
+use kwanje::time::{ManualClock, Millis};
 
 use super::client::{frame, Stomp};
 use super::session;
@@ -13,7 +14,11 @@ use crate::support::{Backend, Server};
 
 const SECRET: &str = "realtime-security-test-secret-0123456789";
 
-/// CONNECT with `headers` and expect ERROR "authentication failed" whose body contains `why`.
+/// What a CONNECT without any credential is told (`transport::gate::NO_TOKEN`).
+const NO_TOKEN: &str = "no token: send `Authorization: Bearer <jwt>` or the jwt as `passcode`";
+
+/// CONNECT with `headers` and expect ERROR "authentication failed" whose body is `why`, then
+/// the close.
 async fn refused(s: &Server, headers: &[(&str, &str)], why: &str) {
     let mut stomp = Stomp::open(&s.base, &["v12.stomp"]).await;
     let mut all = vec![("accept-version", "1.2")];
@@ -21,8 +26,7 @@ async fn refused(s: &Server, headers: &[(&str, &str)], why: &str) {
     stomp.send_text(&frame("CONNECT", &all, "")).await;
     let error = stomp.expect_error().await;
     assert_eq!(error.header("message"), Some("authentication failed"), "{headers:?}");
-    let body = String::from_utf8_lossy(&error.body);
-    assert!(body.contains(why), "{headers:?}: {body:?} should say {why:?}");
+    assert_eq!(String::from_utf8_lossy(&error.body), why, "{headers:?}");
 }
 
 #[actix_web::test]
@@ -31,11 +35,16 @@ async fn every_bad_token_gets_an_error_then_a_close() {
     let now = Millis::now();
     let claims = Claims::new("op", Role::Operator, now, Duration::from_secs(600));
 
-    refused(&s, &[], "no token").await;
-    refused(&s, &[("login", "op")], "no token").await;
-    refused(&s, &[("Authorization", "Basic b3A6cHc=")], "no token").await;
-    refused(&s, &[("passcode", "not-a-jwt")], "malformed").await;
-    refused(&s, &[("Authorization", "Bearer a.b.c")], "token").await;
+    refused(&s, &[], NO_TOKEN).await;
+    refused(&s, &[("login", "op")], NO_TOKEN).await;
+    refused(&s, &[("Authorization", "Basic b3A6cHc=")], NO_TOKEN).await;
+    refused(&s, &[("passcode", "not-a-jwt")], "the token is malformed: InvalidToken").await;
+    refused(
+        &s,
+        &[("Authorization", "Bearer a.b.c")],
+        "the token is malformed: Base64 error: Invalid input length: 1",
+    )
+    .await;
 
     let past = now - Duration::from_secs(7_200);
     let expired = s
@@ -43,14 +52,23 @@ async fn every_bad_token_gets_an_error_then_a_close() {
         .keys
         .issue(&Claims::new("op", Role::Operator, past, Duration::from_secs(60)))
         .unwrap();
-    refused(&s, &[("passcode", &expired)], "expired").await;
+    refused(&s, &[("passcode", &expired)], "the token has expired").await;
 
     let forged = Keys::hs256(b"someone-elses-secret").issue(&claims).unwrap();
-    refused(&s, &[("passcode", &forged)], "signature").await;
+    refused(&s, &[("passcode", &forged)], "the token's signature is not valid").await;
 
+    // `alg: none`, no signature: refused whatever the payload says, since `none` is no
+    // algorithm the server knows (the header does not even parse).
     let payload = forged.split('.').nth(1).unwrap();
     let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
-    refused(&s, &[("passcode", &unsigned)], "").await;
+    refused(
+        &s,
+        &[("passcode", &unsigned)],
+        "the token's claims are not valid: unknown variant `none`, expected one of `HS256`, \
+         `HS384`, `HS512`, `ES256`, `ES384`, `RS256`, `RS384`, `RS512`, `PS256`, `PS384`, \
+         `PS512`, `EdDSA` at line 1 column 13",
+    )
+    .await;
 
     let hs512 = encode(
         &Header::new(Algorithm::HS512),
@@ -58,11 +76,21 @@ async fn every_bad_token_gets_an_error_then_a_close() {
         &EncodingKey::from_secret(SECRET.as_bytes()),
     )
     .unwrap();
-    refused(&s, &[("passcode", &hs512)], "algorithm").await;
+    refused(
+        &s,
+        &[("passcode", &hs512)],
+        "the token is signed with an algorithm this server does not accept",
+    )
+    .await;
 
     // A client token without its client claim cannot hold a session.
     let nameless = s.token("gate-9", Role::Client, None);
-    refused(&s, &[("passcode", &nameless)], "client").await;
+    refused(
+        &s,
+        &[("passcode", &nameless)],
+        "a client token must carry a \"client\" claim",
+    )
+    .await;
 
     // The same server accepts a good token, as bearer header or passcode.
     let good = s.token("op", Role::Operator, None);
@@ -80,6 +108,11 @@ async fn a_session_whose_token_expires_is_closed_with_an_error_saying_so() {
     stomp.connect(&token, "1.2").await;
     let error = stomp.expect_error().await;
     assert_eq!(error.header("message"), Some("token expired"));
+    let at = claims.exp * 1_000;
+    assert_eq!(
+        String::from_utf8_lossy(&error.body),
+        format!("the access token expired at {at} ms; reconnect with a fresh token")
+    );
 }
 
 #[actix_web::test]
@@ -165,7 +198,11 @@ async fn nobody_subscribes_to_another_principals_queue_or_outside_their_role() {
 
 #[actix_web::test]
 async fn a_client_may_heartbeat_only_devices_it_hosts() {
-    let s = Server::start(Backend::Sqlite).await;
+    // The server's time moves only when told: what happened before the refusal is told apart
+    // from what happened after it by the time it was stamped with.
+    let refused_at = Millis::now();
+    let clock = ManualClock::new(refused_at);
+    let s = Server::start_clocked(Backend::Sqlite, Arc::new(clock.clone()), |_| {}).await;
     s.register("gate-1", &["cam-1"], 60_000, 3).await;
     s.register("gate-2", &["cam-2"], 60_000, 3).await;
     let mut gate = session(&s, "gate-1", Role::Client).await;
@@ -178,20 +215,32 @@ async fn a_client_may_heartbeat_only_devices_it_hosts() {
     .await;
     let error = gate.expect_error().await;
     assert_eq!(error.header("message"), Some("not allowed to send to /app/heartbeat"));
-    assert!(String::from_utf8_lossy(&error.body).contains("cam-2 is not hosted by client gate-1"));
-    // Nothing of the refused batch was applied, not even the device it does host. (cam-1 is
-    // unreachable now: its client's only session was closed by the ERROR.)
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    for id in ["cam-1", "cam-2"] {
-        let (_, device) = s.get(&format!("/api/v1/devices/{id}")).await;
-        assert!(device["last_seen_ms"].is_null(), "{device}");
-    }
+    assert_eq!(
+        String::from_utf8_lossy(&error.body),
+        "device cam-2 is not hosted by client gate-1"
+    );
+    // Nothing of the refused batch was applied, not even the device it does host. Each device
+    // now gets a heartbeat of its own, later: it reaches the device's actor behind anything the
+    // refused batch sent it, and the device is up since then, not since the refusal. (cam-1
+    // is unreachable now: its client's only session was closed by the ERROR.)
+    let later = refused_at + Duration::from_secs(10);
+    clock.set(later);
+    let (status, _) = s.heartbeat("gate-2", "cam-2", "ok").await;
+    assert_eq!(status, 200);
     // Its own device alone is fine.
     let mut gate = session(&s, "gate-1", Role::Client).await;
     let own = r#"{"devices":[{"id":"cam-1","status":"ok"}]}"#;
     gate.send_with_receipt("/app/heartbeat", &[], own, "hb").await;
     s.wait_for("/api/v1/devices/cam-1", Duration::from_secs(5), |d| d["state"] == "up")
         .await;
+    for id in ["cam-1", "cam-2"] {
+        let (_, device) = s.get(&format!("/api/v1/devices/{id}")).await;
+        assert_eq!(
+            (device["state_since_ms"].as_i64(), device["last_seen_ms"].as_i64()),
+            (Some(later.0), Some(later.0)),
+            "{device}"
+        );
+    }
 }
 
 #[actix_web::test]

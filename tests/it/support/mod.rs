@@ -60,6 +60,8 @@ pub struct Server {
     pub state: web::Data<AppState>,
     pub admin: String,
     handle: ServerHandle,
+    /// `Running::wait`, which ends once the actors are stopped and their state flushed.
+    running: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
     backend: Backend,
     url: String,
     clock: Arc<dyn Clock>,
@@ -113,7 +115,7 @@ impl Server {
         let stomp_tcp = running.stomp_tcp;
         let state = running.state.clone();
         let handle = running.handle();
-        actix_web::rt::spawn(running.wait());
+        let running = actix_web::rt::spawn(running.wait());
         let admin = token_for(&state, "admin", Role::Admin, None);
         Server {
             base,
@@ -121,6 +123,7 @@ impl Server {
             state,
             admin,
             handle,
+            running,
             backend,
             url: url.to_owned(),
             clock,
@@ -130,17 +133,27 @@ impl Server {
 
     /// Stops this server gracefully and starts a new one on the same database and clock.
     pub async fn restart(self, tweak: impl FnOnce(&mut Config)) -> Server {
+        let (backend, url, clock, dir) = self.shut_down().await;
+        Server::start_clocked_on(backend, &url, dir, clock, tweak).await
+    }
+
+    /// Stops this server gracefully and waits until `Running::wait` has stopped its actors and
+    /// flushed their state (it does so after the HTTP server ends).
+    pub async fn shut_down(self) -> (Backend, String, Arc<dyn Clock>, tempfile::TempDir) {
         self.stop().await;
-        // Running::wait stops the actors and flushes their state after the HTTP server ends.
-        actix_web::rt::time::sleep(Duration::from_millis(300)).await;
         let Server {
             backend,
             url,
             clock,
             _dir,
+            running,
             ..
         } = self;
-        Server::start_clocked_on(backend, &url, _dir, clock, tweak).await
+        running
+            .await
+            .expect("Running::wait does not panic")
+            .expect("the server stops cleanly");
+        (backend, url, clock, _dir)
     }
 
     pub fn url(&self, path: &str) -> String {

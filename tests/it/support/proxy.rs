@@ -14,20 +14,23 @@ pub struct ChaosProxy {
     conns: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
-/// A fresh PostgreSQL schema reached through a [`ChaosProxy`]: `(proxy, database URL)`.
-/// `None` when `TEST_DATABASE_URL` is not set.
-pub async fn proxied_postgres() -> Option<(ChaosProxy, String)> {
-    let base = super::pg_url()?;
+/// A fresh PostgreSQL schema of `TEST_DATABASE_URL` reached through a [`ChaosProxy`]:
+/// `(proxy, database URL)`. Only for tests ignored without the variable (`cfg(pg_tests)`).
+pub async fn proxied_postgres() -> (ChaosProxy, String) {
+    let base = super::pg_url().expect("TEST_DATABASE_URL (the build saw it, this run does not)");
     let url = super::fresh_pg_schema(&base);
     let host_port = base
         .split('@')
         .nth(1)
         .and_then(|r| r.split('/').next())
         .unwrap_or("127.0.0.1:5432");
-    let upstream = std::net::ToSocketAddrs::to_socket_addrs(host_port).ok()?.next()?;
+    let upstream = std::net::ToSocketAddrs::to_socket_addrs(host_port)
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .unwrap_or_else(|| panic!("TEST_DATABASE_URL names no address: {host_port}"));
     let proxy = ChaosProxy::start(upstream).await;
     let proxied = url.replacen(host_port, &proxy.addr.to_string(), 1);
-    Some((proxy, proxied))
+    (proxy, proxied)
 }
 
 impl ChaosProxy {

@@ -4,7 +4,6 @@
 //! listener hook the broker uses, which sees every stored event once, in order.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use actix::prelude::*;
 use kwanje::taxi::messages::DispatchRecorded;
@@ -150,7 +149,6 @@ async fn a_restarted_server_resumes_every_terminal_from_its_stored_snapshot() {
         assert_eq!(done["short"], true);
         assert_eq!(b.taxi("S3").await["position"], 1);
         assert_eq!(b.ping("S3").await.0, 200);
-        b.s.stop().await;
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        b.s.shut_down().await;
     }
 }
