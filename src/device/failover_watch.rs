@@ -5,6 +5,7 @@
 use actix::prelude::*;
 
 use super::actor::DeviceChanged;
+use super::entry::DeviceEntry;
 use super::failover::{failback_after, failback_due, on_command_done, on_down, OnCommandDone, OnDown, StandbyView};
 use super::model::DeviceState;
 use super::service::Devices;
@@ -47,7 +48,7 @@ impl FailoverWatch {
         self
     }
 
-    fn failback(&self, entry: &super::registry::DeviceEntry, reason: String) {
+    fn failback(&self, entry: &DeviceEntry, reason: String) {
         let spec = &entry.spec;
         log::info!("failback device={} reason={reason:?}", spec.id);
         self.commands.do_send(Issue {

@@ -78,7 +78,7 @@ impl Actor for Relay {
 impl Handler<DeviceChanged> for Relay {
     type Result = ();
     fn handle(&mut self, msg: DeviceChanged, _: &mut Context<Self>) {
-        let body = device_state(&msg.entry, &msg.transition);
+        let body = device_state(&msg.entry, &msg.transition, msg.restarts);
         self.publish(DEVICES_TOPIC.to_owned(), body.clone());
         self.publish(device_topic(msg.entry.spec.id.as_str()), body);
     }
