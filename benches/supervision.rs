@@ -18,11 +18,13 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use kwanje::alert::AlertService;
-use kwanje::device::actor::{DeviceChanged, DeviceShared};
+use kwanje::device::actor::DeviceShared;
 use kwanje::device::lifecycle::FlapPolicy;
+use kwanje::device::messages::DeviceChanged;
 use kwanje::device::messages::{Crash, Heartbeat};
 use kwanje::device::{DeviceState, Devices, HeartbeatStatus};
 use kwanje::ids::IdGen;
+use kwanje::listen::Tells;
 use kwanje::store::models::{clients, devices};
 use kwanje::store::Store;
 use kwanje::supervision::RestartPolicy;

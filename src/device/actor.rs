@@ -16,25 +16,16 @@ use actix::prelude::*;
 use super::alerting;
 use super::entry::{DeviceEntry, Snapshot};
 use super::lifecycle::{FlapPolicy, Lifecycle, Reason, Transition};
-use super::messages::{Crash, Heartbeat, SetClientConnected, SetMaintenance, Stop};
+use super::messages::{Crash, DeviceChanged, Heartbeat, SetClientConnected, SetMaintenance, Stop};
 use super::model::DeviceState;
-use crate::alert::service::{Record, WriteFn};
-use crate::alert::AlertService;
+use crate::alert::{AlertService, Record};
 use crate::ids::{DeviceId, IdGen};
+use crate::listen::Tells;
 use crate::store::models::{devices, transitions};
+use crate::store::WriteFn;
 use crate::supervision::LazyTimer;
 use crate::supervision::{guarded, Crash as Caught, ExitReport, Guarded};
 use crate::time::{Clock, Millis};
-
-/// A device changed state and the change is stored (sent to listeners such as the broker).
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct DeviceChanged {
-    pub entry: Arc<DeviceEntry>,
-    pub transition: Transition,
-    /// The device's actor restarts as of the transition.
-    pub restarts: u32,
-}
 
 /// What every device actor shares: one allocation for all of them.
 #[derive(Debug)]
@@ -55,11 +46,6 @@ impl DeviceShared {
             flap,
             listeners: RwLock::new(Vec::new()),
         }
-    }
-
-    /// Be told of every stored device transition.
-    pub fn listen(&self, listener: Recipient<DeviceChanged>) {
-        self.listeners.write().unwrap_or_else(|p| p.into_inner()).push(listener);
     }
 
     fn notify(&self, event: DeviceChanged) {
@@ -123,6 +109,13 @@ impl DeviceShared {
             intents,
             committed: Some(committed),
         });
+    }
+}
+
+/// Every stored device transition (the listeners live here, where the transitions are told).
+impl Tells<DeviceChanged> for DeviceShared {
+    fn listen(&self, listener: Recipient<DeviceChanged>) {
+        self.listeners.write().unwrap_or_else(|p| p.into_inner()).push(listener);
     }
 }
 

@@ -10,16 +10,16 @@ use thiserror::Error;
 
 use super::actor::{DeviceActor, DeviceShared};
 use super::entry::{DeviceEntry, Snapshot};
-use super::messages::{Crash, Heartbeat, SetClientConnected, SetMaintenance, Stop};
+use super::messages::{Crash, DeviceChanged, Heartbeat, SetClientConnected, SetMaintenance, Stop};
 use super::model::{
     DeviceKind, DeviceSpec, DeviceState, HeartbeatStatus, MAX_HEARTBEAT_INTERVAL, MAX_MISS_TOLERANCE,
     MIN_HEARTBEAT_INTERVAL,
 };
 use super::registry::{Device, DeviceFilter, Registry};
 use super::supervise::DeviceFactory;
-use crate::alert::service::Record;
-use crate::alert::{AlertKind, Intent, Severity, Subject, SubjectType};
+use crate::alert::{AlertKind, Intent, Record, Severity, Subject, SubjectType};
 use crate::ids::{ClientId, DeviceId};
+use crate::listen::Tells;
 use crate::store::models::{audit, clients, devices};
 use crate::store::{Store, StoreError};
 use crate::supervision::{RestartPolicy, StartChild, Supervisor};
@@ -140,6 +140,13 @@ impl std::fmt::Debug for Devices {
         f.debug_struct("Devices")
             .field("devices", &self.registry.len())
             .finish()
+    }
+}
+
+/// Every stored device transition.
+impl Tells<DeviceChanged> for Devices {
+    fn listen(&self, listener: Recipient<DeviceChanged>) {
+        self.shared.listen(listener);
     }
 }
 

@@ -14,9 +14,10 @@ use super::actor::{DeviceActor, DeviceShared};
 use super::lifecycle::{Lifecycle, Reason, Transition};
 use super::model::DeviceState;
 use super::registry::Registry;
-use crate::alert::service::{Record, WriteFn};
+use crate::alert::Record;
 use crate::ids::DeviceId;
 use crate::store::models::devices;
+use crate::store::WriteFn;
 use crate::supervision::{ChildFactory, ChildSlot, ExitReport};
 
 pub struct DeviceFactory {

@@ -12,7 +12,7 @@ use super::extract::Caller;
 use super::number;
 use super::page::{Page, PageQuery};
 use super::AppState;
-use crate::alert::service::OpenAlertsOf;
+use crate::alert::messages::OpenAlertsOf;
 use crate::alert::{Alert, Subject, SubjectType};
 use crate::auth::Role;
 use crate::device::registry::{Device, DeviceFilter};
@@ -258,7 +258,7 @@ pub async fn show(state: web::Data<AppState>, caller: Caller, id: web::Path<Stri
     };
     let open = state
         .alerts
-        .send(OpenAlertsOf(subject))
+        .send(OpenAlertsOf { subject })
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     view.alerts = Some(open);

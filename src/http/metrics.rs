@@ -14,7 +14,7 @@ use prometheus_client::registry::Registry;
 use super::error::ApiError;
 use super::extract::Caller;
 use super::AppState;
-use crate::alert::service::GetAlertStats;
+use crate::alert::messages::GetAlertStats;
 use crate::auth::Role;
 use crate::supervision::GetStats;
 

@@ -25,8 +25,8 @@ use super::messages::{
 use super::model::{Plate, TerminalId};
 use super::shared::TaxiShared;
 use super::terminal::{TerminalActor, Terminals};
-use crate::alert::service::WriteFn;
 use crate::store::models::taxis;
+use crate::store::WriteFn;
 use crate::supervision::{guarded, Crash as Caught, ExitReport, Guarded};
 
 /// How long a taxi actor waits for its terminal's answer.
@@ -96,7 +96,7 @@ impl TaxiActor {
             updated_ms: self.shared.clock.now().0,
         };
         let writes: WriteFn = Arc::new(move |conn| taxis::update(conn, &plate, &change));
-        self.shared.journal.do_send(Write(writes));
+        self.shared.journal.do_send(Write { writes });
     }
 }
 

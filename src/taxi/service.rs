@@ -18,7 +18,7 @@ use super::dispatch::{Arrival, Dispatcher, DispatcherSnapshot, PassengerRequest}
 use super::entry::{TaxiEntry, TerminalEntry};
 use super::error::TaxiError;
 use super::events::{ArrivalOutcome, Assignment, NoShowOutcome, TripOutcome};
-use super::journal::{Flush, GetJournalStats, Journal, JournalStats, Listen};
+use super::journal::{Flush, GetJournalStats, Journal, JournalStats};
 use super::messages::{
     Arrive, ChooseServiceRegion, Complete, Configure, Crash, DispatchRecorded, DriverPing, FindRequest, NoShow, Pickup,
     ReadQueues, ReadStats, ReadTaxi, Reporter, Request, SetBlacklist, Stop, TakeSnapshot, TaxiArrived,
@@ -34,6 +34,7 @@ use super::terminal::{Terminal, TerminalActor};
 use super::view::{QueuesView, TaxiView};
 use crate::alert::{AlertKind, AlertService, Subject, SubjectType};
 use crate::ids::IdGen;
+use crate::listen::Tells;
 use crate::store::models::{alerts as stored_alerts, audit, dispatch, taxis};
 use crate::store::{Store, StoreError};
 use crate::supervision::{GetStats, RestartPolicy, StartChild, Supervisor, SupervisorStats};
@@ -153,6 +154,13 @@ fn terminal_snapshot(
     }
 }
 
+/// Every stored dispatch event (the journal tells them, once stored).
+impl Tells<DispatchRecorded> for Taxis {
+    fn listen(&self, listener: Recipient<DispatchRecorded>) {
+        self.shared.journal.listen(listener);
+    }
+}
+
 impl Taxis {
     /// Starts the journal, the supervisors, one actor per terminal (from its stored snapshot)
     /// and one per registered taxi. Must run on an arbiter.
@@ -242,11 +250,6 @@ impl Taxis {
 
     pub fn rules(&self) -> &JointZoneRules {
         &self.shared.rules
-    }
-
-    /// Be told of every stored dispatch event (the broker's hook).
-    pub fn listen(&self, listener: Recipient<DispatchRecorded>) {
-        self.shared.journal.do_send(Listen(listener));
     }
 
     pub async fn taxi_supervisor_stats(&self) -> Option<SupervisorStats> {

@@ -23,9 +23,9 @@ use super::model::{Plate, TerminalId};
 use super::registry::Registry;
 use super::shared::TaxiShared;
 use super::terminal::TerminalActor;
-use crate::alert::service::{Record, WriteFn};
-use crate::alert::{AlertKind, Intent, Severity, Subject, SubjectType};
+use crate::alert::{AlertKind, Intent, Record, Severity, Subject, SubjectType};
 use crate::store::models::{dispatch, taxis};
+use crate::store::WriteFn;
 use crate::supervision::{ChildFactory, ChildSlot, ExitReport};
 
 fn pick<'a>(arbiters: &'a [ArbiterHandle], key: &impl Hash) -> Option<&'a ArbiterHandle> {
@@ -36,7 +36,7 @@ fn pick<'a>(arbiters: &'a [ArbiterHandle], key: &impl Hash) -> Option<&'a Arbite
 }
 
 fn write(shared: &TaxiShared, writes: WriteFn) {
-    shared.journal.do_send(Write(writes));
+    shared.journal.do_send(Write { writes });
 }
 
 /// Raises the critical `crash_loop` alert of an escalated child, through the alert service.

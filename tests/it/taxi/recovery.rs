@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix::prelude::*;
+use kwanje::listen::Tells;
 use kwanje::taxi::messages::DispatchRecorded;
 use serde_json::json;
 
