@@ -18,11 +18,13 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use kwanje::alert::AlertService;
-use kwanje::device::actor::{DeviceChanged, DeviceShared};
+use kwanje::device::actor::DeviceShared;
 use kwanje::device::lifecycle::FlapPolicy;
+use kwanje::device::messages::DeviceChanged;
 use kwanje::device::messages::{Crash, Heartbeat};
 use kwanje::device::{DeviceState, Devices, HeartbeatStatus};
 use kwanje::ids::IdGen;
+use kwanje::listen::Tells;
 use kwanje::store::models::{clients, devices};
 use kwanje::store::Store;
 use kwanje::supervision::RestartPolicy;
@@ -59,7 +61,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Each device that went down, and when.
-type Downs = Arc<Mutex<Vec<(Arc<kwanje::device::registry::DeviceEntry>, Millis)>>>;
+type Downs = Arc<Mutex<Vec<(Arc<kwanje::device::entry::DeviceEntry>, Millis)>>>;
 
 /// Collects the time each device went down.
 struct Collector {
@@ -159,11 +161,11 @@ fn main() {
         let entries = fleet.registry().all();
         // Wait for every actor, then bring each up (its deadline timer armed).
         for e in &entries {
-            while e.addr().is_none() {
+            while e.slot.addr().is_none() {
                 actix_web::rt::time::sleep(Duration::from_millis(1)).await;
             }
         }
-        let addrs: Vec<_> = entries.iter().map(|e| e.addr().unwrap()).collect();
+        let addrs: Vec<_> = entries.iter().map(|e| e.slot.addr().unwrap()).collect();
         for addr in &addrs {
             addr.send(ok()).await.unwrap();
         }
@@ -195,11 +197,11 @@ fn main() {
         // Restart latency: crash > the registry holds a new actor that answers.
         let mut restart_us = Vec::with_capacity(crashes);
         for e in entries.iter().take(crashes) {
-            let old = e.addr().unwrap();
+            let old = e.slot.addr().unwrap();
             let t = Instant::now();
             old.do_send(Crash);
             loop {
-                match e.addr() {
+                match e.slot.addr() {
                     Some(a) if a != old => {
                         a.send(ok()).await.unwrap();
                         break;
@@ -212,7 +214,7 @@ fn main() {
         restart_us.sort_by(f64::total_cmp);
 
         // Detection: a last heartbeat to each device spread over one interval, then silence.
-        let addrs: Vec<_> = entries.iter().map(|e| e.addr().unwrap()).collect();
+        let addrs: Vec<_> = entries.iter().map(|e| e.slot.addr().unwrap()).collect();
         downs.lock().unwrap().clear();
         down_count.store(0, Ordering::Relaxed);
         let spread = Duration::from_millis(INTERVAL_MS as u64);

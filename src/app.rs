@@ -18,7 +18,7 @@ use actix_web::{middleware, web, App, HttpServer};
 use rand::distr::{Alphanumeric, SampleString};
 use thiserror::Error;
 
-use crate::alert::service::ReplayOutbox;
+use crate::alert::messages::ReplayOutbox;
 use crate::alert::AlertService;
 use crate::auth::{password, Keys, Role};
 use crate::broker::Broker;

@@ -23,7 +23,8 @@
 //!
 //! - [`app`] wires the parts into a running server; [`config`] reads the environment.
 //! - [`store`] owns every SQL statement; [`auth`] issues and checks tokens.
-//! - [`supervision`] is the restart machinery shared by device and taxi actors.
+//! - [`supervision`] is the restart machinery shared by device and taxi actors; [`listen`] is
+//!   the one way to listen to a service's events.
 //! - [`device`] and [`alert`] are the supervision core's services; [`taxi`] runs taxi
 //!   auto-dispatch (a dispatcher actor per terminal, an actor per taxi); [`http`] is the API edge.
 //! - [`stomp`] is the STOMP protocol core; [`broker`] routes messages between sessions (with
@@ -39,6 +40,7 @@ pub mod config;
 pub mod device;
 pub mod http;
 pub mod ids;
+pub mod listen;
 pub mod stomp;
 pub mod store;
 pub mod supervision;

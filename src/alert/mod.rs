@@ -6,8 +6,10 @@
 //! knows nothing of devices or taxis.
 
 pub mod book;
+pub mod messages;
 pub mod model;
 pub mod service;
 
+pub use messages::Record;
 pub use model::{Alert, AlertKind, AlertState, Intent, Severity, Subject, SubjectType};
-pub use service::{AlertService, Record};
+pub use service::AlertService;

@@ -9,7 +9,7 @@
 //! thousands of transitions costs a few transactions, not thousands.
 //!
 //! Never lost, never doubled: every alert change is written with an outbox row in the same
-//! transaction; after commit it is published to the subscribers ([`SubscribeAlerts`]) in order
+//! transaction; after commit it is published to the listeners ([`crate::listen`]) in order
 //! and its outbox row is marked. [`ReplayOutbox`] (sent once the subscribers are wired, at
 //! start) publishes what a crash left unmarked, with the same alert id and version, so
 //! consumers can drop what they already had.
@@ -23,16 +23,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use thiserror::Error;
 use tokio::sync::oneshot;
 
 use super::book::{AlertBook, BookError};
-use super::model::{Alert, AlertEvent, AlertMessage, Intent, Subject};
+use super::messages::{
+    Acknowledge, AlertChanged, AlertError, AlertStats, AlertsChanged, GetAlertStats, OpenAlertsOf, Record,
+    ReplayOutbox, ResolveAlert,
+};
+use super::model::{Alert, AlertEvent, AlertMessage};
 use crate::ids::IdGen;
+use crate::listen::Listen;
 use crate::store::models::outbox::{self, OutboxRow};
 use crate::store::models::{alerts as alert_rows, audit};
 use crate::store::write_queue::{Outcome, Settled, WriteQueue};
-use crate::store::{DbConnection, Store, StoreError};
+use crate::store::{Committed, Store, StoreError, WriteFn};
 use crate::time::{Clock, Millis};
 
 /// Most records written in one transaction.
@@ -46,105 +50,11 @@ pub const DEFAULT_RENOTIFY_EVERY: Duration = Duration::from_secs(300);
 /// Most outbox rows replayed per read at start.
 const REPLAY_PAGE: i64 = 10_000;
 
-/// Rows a service writes in the same transaction as its alerts. Re-runnable, for retries.
-pub type WriteFn = Arc<dyn Fn(&mut DbConnection) -> diesel::QueryResult<()> + Send + Sync>;
-/// Called once the record is committed.
-pub type Committed = Box<dyn FnOnce() + Send>;
-
-#[derive(Debug, Error)]
-pub enum AlertError {
-    #[error(transparent)]
-    NotOpen(#[from] BookError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Store a service's state change and apply its alert intents, atomically.
-#[derive(Message, Default)]
-#[rtype(result = "()")]
-pub struct Record {
-    pub writes: Option<WriteFn>,
-    pub intents: Vec<Intent>,
-    pub committed: Option<Committed>,
-}
-
-/// An operator acknowledges an open alert.
-#[derive(Debug, Message)]
-#[rtype(result = "Result<Alert, AlertError>")]
-pub struct Acknowledge {
-    pub id: i64,
-    pub by: String,
-    pub note: Option<String>,
-}
-
-/// An operator resolves an alert by hand.
-#[derive(Debug, Message)]
-#[rtype(result = "Result<Alert, AlertError>")]
-pub struct ResolveAlert {
-    pub id: i64,
-    pub by: String,
-}
-
-/// An alert change was committed (or is replayed from the outbox).
-#[derive(Debug, Clone)]
-pub struct AlertChanged {
-    pub alert: Alert,
-    pub event: AlertEvent,
-    /// The outbox row it came from: the same on a replay.
-    pub outbox_id: i64,
-    /// The JSON body published on `/topic/alerts`: the outbox row's payload, serialised once.
-    pub json: Arc<str>,
-}
-
-impl AlertChanged {
-    /// The JSON body published on `/topic/alerts`.
-    pub fn to_json(&self) -> &str {
-        &self.json
-    }
-}
-
-/// Alert changes committed together, in order: publish them. One message for a whole batch,
-/// so a storm of thousands of alerts costs subscribers a handful of messages.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct AlertsChanged {
-    pub changes: Arc<[AlertChanged]>,
-}
-
-/// Be told of every committed alert change.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SubscribeAlerts(pub Recipient<AlertsChanged>);
-
-/// Publish what the outbox holds unmarked (send once, after the subscribers are wired).
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct ReplayOutbox;
-
 /// The next page of a replay: rows with ids above `after`.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 struct ReplayFrom {
     after: i64,
-}
-
-/// The open alerts of one subject, from memory (answers while the store is down).
-#[derive(Debug, Message)]
-#[rtype(result = "Vec<Alert>")]
-pub struct OpenAlertsOf(pub Subject);
-
-/// Ask how many alerts are open and how many records wait to be written.
-#[derive(Debug, Message)]
-#[rtype(result = "AlertStats")]
-pub struct GetAlertStats;
-
-#[derive(Debug, Clone, Copy, Default, MessageResponse)]
-pub struct AlertStats {
-    pub open: usize,
-    pub queued: usize,
-    pub batches_written: u64,
-    pub published: u64,
-    pub replayed: u64,
 }
 
 type Reply = oneshot::Sender<Result<Alert, AlertError>>;
@@ -471,10 +381,10 @@ impl Handler<ResolveAlert> for AlertService {
     }
 }
 
-impl Handler<SubscribeAlerts> for AlertService {
+impl Handler<Listen<AlertsChanged>> for AlertService {
     type Result = ();
-    fn handle(&mut self, msg: SubscribeAlerts, _: &mut Context<Self>) {
-        self.subscribers.push(msg.0);
+    fn handle(&mut self, msg: Listen<AlertsChanged>, _: &mut Context<Self>) {
+        self.subscribers.push(msg.listener);
     }
 }
 
@@ -531,7 +441,7 @@ impl Handler<ReplayFrom> for AlertService {
 impl Handler<OpenAlertsOf> for AlertService {
     type Result = MessageResult<OpenAlertsOf>;
     fn handle(&mut self, msg: OpenAlertsOf, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.book.for_subject(&msg.0).into_iter().cloned().collect())
+        MessageResult(self.book.for_subject(&msg.subject).into_iter().cloned().collect())
     }
 }
 

@@ -19,11 +19,12 @@ use actix::dev::SendError;
 use actix::prelude::*;
 
 use super::messages::{
-    BrokerStats, Deliver, Deregister, Evict, GetBrokerStats, ListenPresence, OnlineClients, Outlet, PresenceChanged,
-    Publish, PublishBatch, PublishToUser, Register, Subscribe, Unsubscribe,
+    BrokerStats, Deliver, Deregister, Evict, GetBrokerStats, OnlineClients, Outlet, PresenceChanged, Publish,
+    PublishBatch, PublishToUser, Register, Subscribe, Unsubscribe,
 };
 use super::presence::{presence_json, Presence, PresenceChange};
 use super::table::{SessionKey, Subscriber, Table};
+use crate::listen::Listen;
 use crate::stomp::SharedMessage;
 use crate::time::Clock;
 
@@ -278,9 +279,10 @@ impl Handler<OnlineClients> for Broker {
     }
 }
 
-impl Handler<ListenPresence> for Broker {
+/// Told whenever a client comes online or goes offline.
+impl Handler<Listen<PresenceChanged>> for Broker {
     type Result = ();
-    fn handle(&mut self, msg: ListenPresence, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: Listen<PresenceChanged>, _: &mut Context<Self>) {
         self.listeners.push(msg.listener);
     }
 }

@@ -126,13 +126,6 @@ pub struct Evict {
 #[rtype(result = "Vec<String>")]
 pub struct OnlineClients;
 
-/// Be told whenever a client comes online or goes offline.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct ListenPresence {
-    pub listener: Recipient<PresenceChanged>,
-}
-
 /// Out: a client came online (its first session) or went offline (its last session ended).
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]

@@ -5,6 +5,7 @@
 //! delivery sink (the broker), takes acks, and times them out with an alert.
 
 pub mod book;
+pub mod messages;
 pub mod model;
 pub mod service;
 

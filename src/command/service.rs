@@ -1,26 +1,29 @@
 //! The command service: stores commands, delivers them to the client's sessions, takes acks,
 //! and times them out. The one owner of the [`CommandBook`]; decisions are the book's.
 //!
-//! Delivery goes through a sink ([`SetDeliverySink`], the broker: `/user/queue/commands` of
+//! Delivery goes to the listeners of [`DeliverCommand`] (the relay: `/user/queue/commands` of
 //! every session of the client) while the client is online ([`ClientOnline`] /
 //! [`ClientOffline`], from presence). Every state change after the first insert is stored
 //! through the alert service in one transaction with the alert it causes (a timed-out command
-//! raises `command_timed_out`), then published to listeners ([`SubscribeCommands`]).
+//! raises `command_timed_out`), then told to the listeners of [`CommandChanged`].
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use thiserror::Error;
 
 use super::book::{CommandBook, CommandError};
-use super::model::{Command, CommandKind, CommandMessage, CommandState};
-use crate::alert::service::{Record, WriteFn};
+use super::messages::{
+    AckCommand, ClientOffline, ClientOnline, CommandChanged, CommandServiceError, DeliverCommand, Issue, Issued,
+};
+use super::model::{Command, CommandMessage, CommandState};
+use crate::alert::Record;
 use crate::alert::{AlertKind, AlertService, Intent, Severity, Subject, SubjectType};
 use crate::ids::IdGen;
+use crate::listen::Listen;
 use crate::store::models::{audit, commands as rows};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, WriteFn};
 use crate::supervision::LazyTimer;
 use crate::time::Clock;
 
@@ -35,88 +38,6 @@ pub const MAX_TTL: Duration = Duration::from_secs(24 * 3_600);
 pub const MAX_KEY_LEN: usize = 128;
 pub const MAX_REASON_LEN: usize = 512;
 
-#[derive(Debug, Error)]
-pub enum CommandServiceError {
-    #[error(transparent)]
-    Command(#[from] CommandError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Issue a command (an operator's, or the failover policy's).
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "Result<Issued, CommandServiceError>")]
-pub struct Issue {
-    pub device_id: String,
-    pub client_id: String,
-    pub kind: CommandKind,
-    pub reason: Option<String>,
-    pub ttl: Duration,
-    pub by: String,
-    pub idempotency_key: Option<String>,
-    /// The standby the client should switch to (for `switch_to_standby` and `failback`).
-    pub standby_id: Option<String>,
-}
-
-/// The command, and whether this request created it (false: an earlier one with the same key).
-#[derive(Debug, Clone)]
-pub struct Issued {
-    pub command: Command,
-    pub created: bool,
-}
-
-/// A client acknowledged a command.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "Result<Command, CommandServiceError>")]
-pub struct AckCommand {
-    pub command_id: i64,
-    pub client_id: String,
-    pub ok: bool,
-    pub detail: Option<String>,
-}
-
-/// A client has a session now (its first one).
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct ClientOnline {
-    pub client_id: String,
-}
-
-/// A client's last session closed.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct ClientOffline {
-    pub client_id: String,
-}
-
-/// Send `body` to every session of `client_id` on `/user/queue/commands`.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct DeliverCommand {
-    pub client_id: String,
-    pub command_id: i64,
-    pub body: String,
-}
-
-/// Where commands are delivered (the broker).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SetDeliverySink(pub Recipient<DeliverCommand>);
-
-/// A command was created or changed state (after it is stored).
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct CommandChanged {
-    pub command: Command,
-    /// `command.issued` or `command.updated`.
-    pub event: &'static str,
-}
-
-/// Be told of every stored command change.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SubscribeCommands(pub Recipient<CommandChanged>);
-
 pub struct CommandService {
     store: Store,
     ids: Arc<IdGen>,
@@ -124,7 +45,7 @@ pub struct CommandService {
     alerts: Addr<AlertService>,
     book: CommandBook,
     online: HashSet<String>,
-    sink: Option<Recipient<DeliverCommand>>,
+    deliveries: Vec<Recipient<DeliverCommand>>,
     listeners: Vec<Recipient<CommandChanged>>,
     timer: LazyTimer,
     /// Standby ids of commands in the book, for their delivery messages.
@@ -150,7 +71,7 @@ impl CommandService {
             alerts,
             book,
             online: HashSet::new(),
-            sink: None,
+            deliveries: Vec::new(),
             listeners: Vec::new(),
             timer: LazyTimer::default(),
             standby: std::collections::HashMap::new(),
@@ -158,7 +79,9 @@ impl CommandService {
     }
 
     fn deliver(&self, command: &Command) {
-        let Some(sink) = &self.sink else { return };
+        if self.deliveries.is_empty() {
+            return;
+        }
         let message = CommandMessage {
             kind: "command.issued",
             command_id: command.id,
@@ -175,11 +98,14 @@ impl CommandService {
             command.client_id,
             command.kind.as_str()
         );
-        sink.do_send(DeliverCommand {
+        let delivery = DeliverCommand {
             client_id: command.client_id.clone(),
             command_id: command.id,
             body,
-        });
+        };
+        for listener in &self.deliveries {
+            listener.do_send(delivery.clone());
+        }
     }
 
     fn notify(&self, command: &Command, event: &'static str) {
@@ -404,16 +330,16 @@ impl Handler<ClientOffline> for CommandService {
     }
 }
 
-impl Handler<SetDeliverySink> for CommandService {
+impl Handler<Listen<DeliverCommand>> for CommandService {
     type Result = ();
-    fn handle(&mut self, msg: SetDeliverySink, _: &mut Context<Self>) {
-        self.sink = Some(msg.0);
+    fn handle(&mut self, msg: Listen<DeliverCommand>, _: &mut Context<Self>) {
+        self.deliveries.push(msg.listener);
     }
 }
 
-impl Handler<SubscribeCommands> for CommandService {
+impl Handler<Listen<CommandChanged>> for CommandService {
     type Result = ();
-    fn handle(&mut self, msg: SubscribeCommands, _: &mut Context<Self>) {
-        self.listeners.push(msg.0);
+    fn handle(&mut self, msg: Listen<CommandChanged>, _: &mut Context<Self>) {
+        self.listeners.push(msg.listener);
     }
 }

@@ -2,36 +2,30 @@
 //! out what it returns (update the live view, record the transition and its alerts).
 //!
 //! Every handler and timer callback runs under the panic guard; a panic stops this actor and
-//! reports the crash to the supervisor in `stopped`, which rebuilds a new actor from the
-//! stored state. The deadline timer is lazy: one pending timer per device, moved only when the
+//! reports the crash to the supervisor in `stopped` ([`ExitReport`]), which rebuilds a new
+//! actor from the stored state. The actor holds its entry (data) only: its slot is the
+//! supervisor's. The deadline timer is lazy: one pending timer per device, moved only when the
 //! deadline comes earlier; a heartbeat that pushes the deadline later costs no timer work, the
 //! timer just finds nothing due and re-arms for the new deadline.
 
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use actix::prelude::*;
 
 use super::alerting;
+use super::entry::{DeviceEntry, Snapshot};
 use super::lifecycle::{FlapPolicy, Lifecycle, Reason, Transition};
-use super::messages::{Crash, Heartbeat, SetClientConnected, SetMaintenance, Stop};
+use super::messages::{Crash, DeviceChanged, Heartbeat, SetClientConnected, SetMaintenance, Stop};
 use super::model::DeviceState;
-use super::registry::{DeviceEntry, Snapshot};
-use crate::alert::service::{Record, WriteFn};
-use crate::alert::AlertService;
+use crate::alert::{AlertService, Record};
 use crate::ids::{DeviceId, IdGen};
+use crate::listen::Tells;
 use crate::store::models::{devices, transitions};
+use crate::store::WriteFn;
 use crate::supervision::LazyTimer;
-use crate::supervision::{guarded, ChildExited, Crash as Caught, Exit, Guarded};
+use crate::supervision::{guarded, Crash as Caught, ExitReport, Guarded};
 use crate::time::{Clock, Millis};
-
-/// A device changed state and the change is stored (sent to listeners such as the broker).
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct DeviceChanged {
-    pub entry: Arc<DeviceEntry>,
-    pub transition: Transition,
-}
 
 /// What every device actor shares: one allocation for all of them.
 #[derive(Debug)]
@@ -41,8 +35,6 @@ pub struct DeviceShared {
     pub ids: Arc<IdGen>,
     pub flap: FlapPolicy,
     listeners: RwLock<Vec<Recipient<DeviceChanged>>>,
-    /// Where every device actor reports its exit: the device supervisor, set once it exists.
-    exits: OnceLock<Recipient<ChildExited<DeviceId>>>,
 }
 
 impl DeviceShared {
@@ -53,18 +45,7 @@ impl DeviceShared {
             ids,
             flap,
             listeners: RwLock::new(Vec::new()),
-            exits: OnceLock::new(),
         }
-    }
-
-    /// Be told of every stored device transition.
-    pub fn listen(&self, listener: Recipient<DeviceChanged>) {
-        self.listeners.write().unwrap_or_else(|p| p.into_inner()).push(listener);
-    }
-
-    /// The supervisor's exit recipient, kept once for every actor instead of once per actor.
-    pub(super) fn set_exits(&self, exits: Recipient<ChildExited<DeviceId>>) {
-        let _ = self.exits.set(exits);
     }
 
     fn notify(&self, event: DeviceChanged) {
@@ -73,9 +54,16 @@ impl DeviceShared {
         }
     }
 
-    /// Records a transition of `entry`: stored with its alerts in one transaction, then the
-    /// entry's stored snapshot moves and listeners are told.
-    pub fn record(self: &Arc<Self>, entry: &Arc<DeviceEntry>, tr: Transition, last_seen: Option<Millis>) {
+    /// Records a transition of `entry` (whose actor was restarted `restarts` times): stored
+    /// with its alerts in one transaction, then the entry's stored snapshot moves and listeners
+    /// are told.
+    pub fn record(
+        self: &Arc<Self>,
+        entry: &Arc<DeviceEntry>,
+        tr: Transition,
+        last_seen: Option<Millis>,
+        restarts: u32,
+    ) {
         let id: DeviceId = entry.spec.id.clone();
         log::info!(
             "device transition id={id} from={} to={} reason={} at_ms={}",
@@ -110,7 +98,11 @@ impl DeviceShared {
         let (entry, shared) = (entry.clone(), self.clone());
         let committed = Box::new(move || {
             entry.set_stored(snapshot);
-            shared.notify(DeviceChanged { entry, transition: tr });
+            shared.notify(DeviceChanged {
+                entry,
+                transition: tr,
+                restarts,
+            });
         });
         self.alerts.do_send(Record {
             writes: Some(writes),
@@ -120,32 +112,46 @@ impl DeviceShared {
     }
 }
 
+/// Every stored device transition (the listeners live here, where the transitions are told).
+impl Tells<DeviceChanged> for DeviceShared {
+    fn listen(&self, listener: Recipient<DeviceChanged>) {
+        self.listeners.write().unwrap_or_else(|p| p.into_inner()).push(listener);
+    }
+}
+
 pub struct DeviceActor {
     entry: Arc<DeviceEntry>,
     core: Lifecycle,
     shared: Arc<DeviceShared>,
-    exit: Exit,
+    exit: ExitReport<DeviceId>,
     timer: LazyTimer,
-    /// The supervisor's generation of this actor, reported with its exit.
-    generation: u64,
+    /// Restarts before this actor started, as its transitions report them.
+    restarts: u32,
 }
 
 impl DeviceActor {
-    pub fn new(entry: Arc<DeviceEntry>, core: Lifecycle, shared: Arc<DeviceShared>, generation: u64) -> Self {
+    pub fn new(
+        entry: Arc<DeviceEntry>,
+        core: Lifecycle,
+        shared: Arc<DeviceShared>,
+        restarts: u32,
+        exit: ExitReport<DeviceId>,
+    ) -> Self {
         DeviceActor {
             entry,
             core,
             shared,
-            exit: Exit::Normal,
+            exit,
             timer: LazyTimer::default(),
-            generation,
+            restarts,
         }
     }
 
     fn apply(&mut self, tr: Option<Transition>) {
         if let Some(tr) = tr {
             self.entry.set_state(tr.to, tr.at);
-            self.shared.record(&self.entry, tr, self.core.last_seen());
+            self.shared
+                .record(&self.entry, tr, self.core.last_seen(), self.restarts);
         }
     }
 
@@ -174,28 +180,13 @@ impl Actor for DeviceActor {
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
-        let exit = std::mem::replace(&mut self.exit, Exit::Normal);
-        match self.shared.exits.get() {
-            Some(exits) => exits.do_send(ChildExited {
-                id: self.entry.spec.id.clone(),
-                exit,
-                generation: Some(self.generation),
-            }),
-            None => log::warn!("device actor stopped with no supervisor id={}", self.entry.spec.id),
-        }
+        self.exit.report(self.entry.spec.id.clone());
     }
 }
 
 impl Guarded for DeviceActor {
     fn crashed(&mut self, ctx: &mut Context<Self>, crash: Caught) {
-        log::error!(
-            "device actor crashed id={} message={:?}",
-            self.entry.spec.id,
-            crash.message
-        );
-        self.entry.set_addr(None);
-        self.exit = Exit::Crashed(crash.message);
-        ctx.stop();
+        self.exit.crashed(ctx, "device", &self.entry.spec.id, crash);
     }
 }
 
@@ -254,7 +245,6 @@ impl Handler<Crash> for DeviceActor {
 impl Handler<Stop> for DeviceActor {
     type Result = ();
     fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
-        self.entry.set_addr(None);
         ctx.stop();
     }
 }

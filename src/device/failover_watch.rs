@@ -4,14 +4,15 @@
 
 use actix::prelude::*;
 
-use super::actor::DeviceChanged;
+use super::entry::DeviceEntry;
 use super::failover::{failback_after, failback_due, on_command_done, on_down, OnCommandDone, OnDown, StandbyView};
+use super::messages::DeviceChanged;
 use super::model::DeviceState;
 use super::service::Devices;
-use crate::alert::service::Record;
-use crate::alert::{AlertKind, AlertService, Intent, Severity, Subject, SubjectType};
-use crate::command::service::{CommandChanged, Issue};
+use crate::alert::{AlertKind, AlertService, Intent, Record, Severity, Subject, SubjectType};
+use crate::command::messages::{CommandChanged, Issue};
 use crate::command::{CommandKind, CommandService};
+use crate::listen::Tells;
 
 /// Who the policy's commands are issued by, in the audit log and the command's `issued_by`.
 pub const POLICY_PRINCIPAL: &str = "policy:failover";
@@ -47,7 +48,7 @@ impl FailoverWatch {
         self
     }
 
-    fn failback(&self, entry: &super::registry::DeviceEntry, reason: String) {
+    fn failback(&self, entry: &DeviceEntry, reason: String) {
         let spec = &entry.spec;
         log::info!("failback device={} reason={reason:?}", spec.id);
         self.commands.do_send(Issue {
@@ -217,7 +218,7 @@ pub fn start(
     let watch = FailoverWatch::new(devices.clone(), commands.clone(), alerts.clone(), ttl)
         .auto_failback(auto_failback)
         .start();
-    devices.shared().listen(watch.clone().recipient());
-    commands.do_send(crate::command::service::SubscribeCommands(watch.clone().recipient()));
+    devices.listen(watch.clone().recipient());
+    commands.listen(watch.clone().recipient::<CommandChanged>());
     watch
 }

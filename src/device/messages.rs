@@ -1,7 +1,12 @@
-//! Messages to a device actor, named by direction: requests in, events out.
+//! Messages of the device part, named by direction: requests in (to a device actor), events out
+//! ([`DeviceChanged`], told to the listeners of [`crate::listen::Tells`]).
+
+use std::sync::Arc;
 
 use actix::Message;
 
+use super::entry::DeviceEntry;
+use super::lifecycle::Transition;
 use super::model::{DeviceState, HeartbeatStatus};
 
 /// A client reports a device's health. Answers the state after it.
@@ -26,12 +31,17 @@ pub struct SetClientConnected {
     pub connected: bool,
 }
 
-/// Fault injection: make the actor's handler panic (drills, supervisor tests).
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct Crash;
+/// Fault injection and a deliberate stop: the messages every supervised child takes.
+pub use crate::supervision::child::{Crash, Stop};
 
-/// Stop the actor on purpose (not a crash: it is not restarted).
+// Out.
+
+/// A device changed state and the change is stored (sent to listeners such as the broker).
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
-pub struct Stop;
+pub struct DeviceChanged {
+    pub entry: Arc<DeviceEntry>,
+    pub transition: Transition,
+    /// The device's actor restarts as of the transition.
+    pub restarts: u32,
+}

@@ -3,9 +3,10 @@
 //! - [`model`]: kinds, states, the registered spec;
 //! - [`lifecycle`] (pure): up / down / flapping / maintenance from heartbeats and time;
 //! - [`alerting`] (pure): which alerts a transition means;
-//! - [`actor`]: the device actor, wiring its lifecycle to timers, the registry and the alert
+//! - [`entry`]: what a device's actor and the live views share (data only);
+//! - [`actor`]: the device actor, wiring its lifecycle to timers, its entry and the alert
 //!   service; [`messages`]: what it is sent;
-//! - [`registry`]: id to live entry, read by the edges without asking an actor;
+//! - [`registry`]: id to entry and actor slot, read by the edges without asking an actor;
 //! - [`supervise`]: how actors are rebuilt from stored state and quarantined;
 //! - [`failover`] (pure): the failover decision table; [`failover_watch`] carries it out;
 //! - [`service`]: registration, boot, and the calls the edges make.
@@ -14,6 +15,7 @@
 
 pub mod actor;
 pub mod alerting;
+pub mod entry;
 pub mod failover;
 pub mod failover_watch;
 pub mod lifecycle;

@@ -9,16 +9,17 @@ use actix::prelude::*;
 use thiserror::Error;
 
 use super::actor::{DeviceActor, DeviceShared};
-use super::messages::{Crash, Heartbeat, SetClientConnected, SetMaintenance, Stop};
+use super::entry::{DeviceEntry, Snapshot};
+use super::messages::{Crash, DeviceChanged, Heartbeat, SetClientConnected, SetMaintenance, Stop};
 use super::model::{
     DeviceKind, DeviceSpec, DeviceState, HeartbeatStatus, MAX_HEARTBEAT_INTERVAL, MAX_MISS_TOLERANCE,
     MIN_HEARTBEAT_INTERVAL,
 };
-use super::registry::{DeviceEntry, DeviceFilter, Registry, Snapshot};
+use super::registry::{Device, DeviceFilter, Registry};
 use super::supervise::DeviceFactory;
-use crate::alert::service::Record;
-use crate::alert::{AlertKind, Intent, Severity, Subject, SubjectType};
+use crate::alert::{AlertKind, Intent, Record, Severity, Subject, SubjectType};
 use crate::ids::{ClientId, DeviceId};
+use crate::listen::Tells;
 use crate::store::models::{audit, clients, devices};
 use crate::store::{Store, StoreError};
 use crate::supervision::{RestartPolicy, StartChild, Supervisor};
@@ -113,18 +114,16 @@ fn spec_from_row(row: &devices::Device) -> Option<DeviceSpec> {
     })
 }
 
-fn entry_from_row(row: &devices::Device) -> Option<DeviceEntry> {
+fn device_from_row(row: &devices::Device) -> Option<Device> {
     let spec = spec_from_row(row)?;
     let stored = Snapshot {
         state: row.state.parse().ok()?,
         since: Millis(row.state_since_ms),
         last_seen: row.last_seen_ms.map(Millis),
     };
-    Some(DeviceEntry::new(
-        spec,
-        stored,
+    Some(Device::new(
+        DeviceEntry::new(spec, stored, row.active),
         u32::try_from(row.restarts).unwrap_or(0),
-        row.active,
     ))
 }
 
@@ -144,6 +143,13 @@ impl std::fmt::Debug for Devices {
     }
 }
 
+/// Every stored device transition.
+impl Tells<DeviceChanged> for Devices {
+    fn listen(&self, listener: Recipient<DeviceChanged>) {
+        self.shared.listen(listener);
+    }
+}
+
 impl Devices {
     /// Starts an actor for each registered device (`rows`, read from the store off the arbiter
     /// threads by the caller) that is not quarantined. Must run on an arbiter: the supervisor
@@ -157,9 +163,9 @@ impl Devices {
     ) -> Devices {
         let registry = Arc::new(Registry::default());
         for row in &rows {
-            match entry_from_row(row) {
-                Some(entry) => {
-                    registry.insert(Arc::new(entry));
+            match device_from_row(row) {
+                Some(device) => {
+                    registry.insert(Arc::new(device));
                 }
                 None => log::error!("device row unreadable id={} skipped", row.id),
             }
@@ -198,13 +204,13 @@ impl Devices {
         &self.supervisor
     }
 
-    pub fn get(&self, id: &str) -> Option<Arc<DeviceEntry>> {
+    pub fn get(&self, id: &str) -> Option<Arc<Device>> {
         self.registry.get(id)
     }
 
     /// Registers a device on behalf of `by`: stored (with an audit entry) first, then its
     /// actor is started.
-    pub async fn register(&self, spec: DeviceSpec, by: &str) -> Result<Arc<DeviceEntry>, DeviceError> {
+    pub async fn register(&self, spec: DeviceSpec, by: &str) -> Result<Arc<Device>, DeviceError> {
         if self.registry.get(spec.id.as_str()).is_some() {
             return Err(DeviceError::Exists(spec.id.to_string()));
         }
@@ -252,15 +258,17 @@ impl Devices {
             return Err(DeviceError::UnknownClient(spec.client_id.to_string()));
         }
         let id = spec.id.clone();
-        let entry = Arc::new(DeviceEntry::new(
-            spec,
-            Snapshot {
-                state: DeviceState::Unknown,
-                since: now,
-                last_seen: None,
-            },
+        let entry = Arc::new(Device::new(
+            DeviceEntry::new(
+                spec,
+                Snapshot {
+                    state: DeviceState::Unknown,
+                    since: now,
+                    last_seen: None,
+                },
+                true,
+            ),
             0,
-            true,
         ));
         if !self.registry.insert(entry.clone()) {
             return Err(DeviceError::Exists(id.to_string()));
@@ -281,12 +289,12 @@ impl Devices {
         Ok(entry)
     }
 
-    fn actor(&self, id: &str) -> Result<(Arc<DeviceEntry>, Addr<DeviceActor>), DeviceError> {
+    fn actor(&self, id: &str) -> Result<(Arc<Device>, Addr<DeviceActor>), DeviceError> {
         let entry = self
             .registry
             .get(id)
             .ok_or_else(|| DeviceError::NotFound(id.to_owned()))?;
-        match entry.addr() {
+        match entry.slot.addr() {
             Some(addr) => Ok((entry, addr)),
             None if entry.state() == DeviceState::Quarantined => Err(DeviceError::Quarantined(id.to_owned())),
             None => Err(DeviceError::Restarting(id.to_owned())),
@@ -340,7 +348,7 @@ impl Devices {
             .registry
             .get(id)
             .ok_or_else(|| DeviceError::NotFound(id.to_owned()))?;
-        if let Some(addr) = entry.addr() {
+        if let Some(addr) = entry.slot.addr() {
             addr.send(Stop)
                 .await
                 .map_err(|_| DeviceError::Restarting(id.to_owned()))?;
@@ -413,7 +421,7 @@ impl Devices {
             committed: None,
         });
         for entry in hosted {
-            if let Some(addr) = entry.addr() {
+            if let Some(addr) = entry.slot.addr() {
                 addr.do_send(SetClientConnected { connected });
             }
         }
@@ -422,7 +430,7 @@ impl Devices {
     /// Stops every device actor on purpose (shutdown).
     pub fn stop_all(&self) {
         for entry in self.registry.all() {
-            if let Some(addr) = entry.addr() {
+            if let Some(addr) = entry.slot.addr() {
                 addr.do_send(Stop);
             }
         }

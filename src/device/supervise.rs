@@ -14,10 +14,11 @@ use super::actor::{DeviceActor, DeviceShared};
 use super::lifecycle::{Lifecycle, Reason, Transition};
 use super::model::DeviceState;
 use super::registry::Registry;
-use crate::alert::service::{Record, WriteFn};
+use crate::alert::Record;
 use crate::ids::DeviceId;
 use crate::store::models::devices;
-use crate::supervision::{ChildExited, ChildFactory};
+use crate::store::WriteFn;
+use crate::supervision::{ChildFactory, ChildSlot, ExitReport};
 
 pub struct DeviceFactory {
     registry: Arc<Registry>,
@@ -44,18 +45,19 @@ impl DeviceFactory {
 
 impl ChildFactory for DeviceFactory {
     type Id = DeviceId;
+    type Actor = DeviceActor;
 
     fn start_child(
         &mut self,
         id: &DeviceId,
         restarts: u32,
-        generation: u64,
-        exits: Recipient<ChildExited<DeviceId>>,
-    ) -> Result<(), String> {
-        let entry = self
+        exit: ExitReport<DeviceId>,
+    ) -> Result<Addr<DeviceActor>, String> {
+        let device = self
             .registry
             .get(id.as_str())
             .ok_or_else(|| format!("device {id} is not registered"))?;
+        let entry = &device.entry;
         let now = self.shared.clock.now();
         let stored = entry.stored();
         let mut core = Lifecycle::restore(
@@ -74,7 +76,7 @@ impl ChildFactory for DeviceFactory {
                 at: now,
                 reason: Reason::Released,
             };
-            self.shared.record(&entry, tr, stored.last_seen);
+            self.shared.record(entry, tr, stored.last_seen, restarts);
             core = Lifecycle::restore(
                 entry.spec.deadline_window(),
                 self.shared.flap,
@@ -84,37 +86,32 @@ impl ChildFactory for DeviceFactory {
                 now,
             );
         }
-        if restarts != entry.restarts() {
-            entry.set_restarts(restarts);
-            let (device, count) = (id.to_string(), i32::try_from(restarts).unwrap_or(i32::MAX));
-            let writes: WriteFn = Arc::new(move |conn| devices::set_restarts(conn, &device, count));
+        if restarts != device.slot.restarts() {
+            let (row, count) = (id.to_string(), i32::try_from(restarts).unwrap_or(i32::MAX));
+            let writes: WriteFn = Arc::new(move |conn| devices::set_restarts(conn, &row, count));
             self.shared.alerts.do_send(Record {
                 writes: Some(writes),
                 intents: Vec::new(),
                 committed: None,
             });
         }
-        self.shared.set_exits(exits);
-        entry.set_generation(generation);
-        let actor = DeviceActor::new(entry.clone(), core, self.shared.clone(), generation);
-        let addr = match self.arbiter_for(id) {
+        let actor = DeviceActor::new(entry.clone(), core, self.shared.clone(), restarts, exit);
+        Ok(match self.arbiter_for(id) {
             Some(arbiter) => DeviceActor::start_in_arbiter(arbiter, move |_| actor),
             None => actor.start(),
-        };
-        entry.set_addr(Some(addr));
-        Ok(())
+        })
     }
 
-    fn generation(&self, id: &DeviceId) -> Option<u64> {
-        self.registry.get(id.as_str()).map(|entry| entry.generation())
+    fn with_slot<R>(&self, id: &DeviceId, f: impl FnOnce(&ChildSlot<DeviceActor>) -> R) -> Option<R> {
+        self.registry.get(id.as_str()).map(|device| f(&device.slot))
     }
 
-    fn escalate(&mut self, id: &DeviceId, reason: &str, _restarts: u32) {
-        let Some(entry) = self.registry.get(id.as_str()) else {
+    fn escalate(&mut self, id: &DeviceId, reason: &str, restarts: u32) {
+        let Some(device) = self.registry.get(id.as_str()) else {
             return;
         };
+        let entry = &device.entry;
         let now = self.shared.clock.now();
-        entry.set_addr(None);
         let from = entry.state();
         entry.set_state(DeviceState::Quarantined, now);
         let tr = Transition {
@@ -123,6 +120,6 @@ impl ChildFactory for DeviceFactory {
             at: now,
             reason: Reason::Quarantined(reason.to_owned()),
         };
-        self.shared.record(&entry, tr, entry.last_seen());
+        self.shared.record(entry, tr, entry.last_seen(), restarts);
     }
 }

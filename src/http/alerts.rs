@@ -11,7 +11,7 @@ use super::error::ApiError;
 use super::extract::Caller;
 use super::page::{Page, PageQuery};
 use super::AppState;
-use crate::alert::service::{Acknowledge, ResolveAlert};
+use crate::alert::messages::{Acknowledge, ResolveAlert};
 use crate::alert::{Alert, AlertKind, AlertState};
 use crate::auth::Role;
 use crate::store::models::alerts as rows;

@@ -10,7 +10,8 @@ use super::number;
 use super::page::{Page, PageQuery};
 use super::AppState;
 use crate::auth::Role;
-use crate::command::service::{Issue, MAX_KEY_LEN, MAX_REASON_LEN, MAX_TTL, MIN_TTL};
+use crate::command::messages::Issue;
+use crate::command::service::{MAX_KEY_LEN, MAX_REASON_LEN, MAX_TTL, MIN_TTL};
 use crate::command::{Command, CommandKind, CommandState};
 use crate::store::models::commands as rows;
 

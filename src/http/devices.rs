@@ -12,10 +12,10 @@ use super::extract::Caller;
 use super::number;
 use super::page::{Page, PageQuery};
 use super::AppState;
-use crate::alert::service::OpenAlertsOf;
+use crate::alert::messages::OpenAlertsOf;
 use crate::alert::{Alert, Subject, SubjectType};
 use crate::auth::Role;
-use crate::device::registry::{DeviceEntry, DeviceFilter};
+use crate::device::registry::{Device, DeviceFilter};
 use crate::device::{DeviceKind, DeviceState, HeartbeatStatus, Registration};
 use crate::ids::InvalidKey;
 
@@ -75,7 +75,7 @@ pub struct DeviceView {
 }
 
 impl DeviceView {
-    fn of(e: &DeviceEntry) -> Self {
+    fn of(e: &Device) -> Self {
         let s = &e.spec;
         DeviceView {
             id: s.id.to_string(),
@@ -91,7 +91,7 @@ impl DeviceView {
             state: e.state(),
             last_seen_ms: e.last_seen().map(|t| t.0),
             state_since_ms: e.state_since().0,
-            restarts: e.restarts(),
+            restarts: e.slot.restarts(),
             active: e.active(),
             alerts: None,
         }
@@ -222,7 +222,7 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(Page::new(items, limit, |d| d.id.clone())))
 }
 
-fn entry(state: &AppState, id: &str) -> Result<Arc<DeviceEntry>, ApiError> {
+fn entry(state: &AppState, id: &str) -> Result<Arc<Device>, ApiError> {
     state
         .devices
         .get(id)
@@ -258,7 +258,7 @@ pub async fn show(state: web::Data<AppState>, caller: Caller, id: web::Path<Stri
     };
     let open = state
         .alerts
-        .send(OpenAlertsOf(subject))
+        .send(OpenAlertsOf { subject })
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     view.alerts = Some(open);

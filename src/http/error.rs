@@ -10,7 +10,7 @@ use thiserror::Error;
 use utoipa::ToSchema;
 
 use crate::alert::book::BookError;
-use crate::alert::service::AlertError;
+use crate::alert::messages::AlertError;
 use crate::auth::AuthError;
 use crate::device::DeviceError;
 use crate::store::StoreError;
@@ -167,10 +167,10 @@ impl From<AlertError> for ApiError {
     }
 }
 
-impl From<crate::command::service::CommandServiceError> for ApiError {
-    fn from(e: crate::command::service::CommandServiceError) -> Self {
+impl From<crate::command::messages::CommandServiceError> for ApiError {
+    fn from(e: crate::command::messages::CommandServiceError) -> Self {
         use crate::command::book::CommandError;
-        use crate::command::service::CommandServiceError as E;
+        use crate::command::messages::CommandServiceError as E;
         match e {
             E::Command(CommandError::NotOpen(_)) => ApiError::NotFound(e.to_string()),
             E::Command(CommandError::WrongClient { .. }) => ApiError::Forbidden(e.to_string()),

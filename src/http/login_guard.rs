@@ -20,7 +20,7 @@ use actix_web::web;
 use tokio::sync::Semaphore;
 
 use crate::alert::model::{AlertKind, Intent, Severity, Subject, SubjectType};
-use crate::alert::service::Record;
+use crate::alert::messages::Record;
 use crate::alert::AlertService;
 use crate::auth::throttle::{Admission, FloodChange, LoginThrottle, ThrottleSettings, ThrottleStats};
 use crate::time::Clock;

@@ -15,7 +15,7 @@ use super::error::ApiError;
 use super::extract::Caller;
 use super::login_guard::GetLoginStats;
 use super::AppState;
-use crate::alert::service::GetAlertStats;
+use crate::alert::messages::GetAlertStats;
 use crate::auth::Role;
 use crate::supervision::GetStats;
 

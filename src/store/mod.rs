@@ -34,6 +34,11 @@ pub use conn::DbConnection;
 pub use error::StoreError;
 pub use pool::{Backend, DbUrl};
 
+/// Rows a service writes in one batched transaction. Re-runnable, for retries.
+pub type WriteFn = Arc<dyn Fn(&mut DbConnection) -> diesel::QueryResult<()> + Send + Sync>;
+/// Called once the rows are committed.
+pub type Committed = Box<dyn FnOnce() + Send>;
+
 /// The migrations in `migrations/`, compiled into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 

@@ -3,7 +3,9 @@
 //!
 //! Wiring only: every decision is [`RestartTracker::on_exit`]. The factory owns how a child is
 //! built (from its stored state, never from the crashed value) and what escalation means for
-//! that kind of child (a device is quarantined and a critical alert raised).
+//! that kind of child (a device is quarantined and a critical alert raised). The supervisor owns
+//! each child's [`ChildSlot`]: it starts every actor and receives every exit, so it alone puts
+//! an address in the slot, clears it when that actor exits, and marks the slot quarantined.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -12,42 +14,34 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
+use super::child::{ChildExited, ExitReport, Exits};
 use super::policy::{Decision, Exit, RestartPolicy, RestartTracker};
+use super::slot::ChildSlot;
 use crate::time::Clock;
 
 /// Builds children of one kind and handles their escalation.
 pub trait ChildFactory: Unpin + 'static {
     type Id: Clone + Eq + Hash + fmt::Display + fmt::Debug + Unpin + Send + 'static;
+    /// The actor each child runs as.
+    type Actor: Actor;
 
     /// Starts child `id` from its stored state. `restarts` counts its restarts so far (0 on
-    /// the first start). The child must send `exits` a [`ChildExited`] with `generation` when
-    /// it stops, and the factory keep `generation` as the id's current one
-    /// ([`ChildFactory::generation`]).
+    /// the first start); the child's slot still shows the previous start's figures. The child
+    /// must report its end through `exit` ([`ExitReport::report`] in `stopped`). The
+    /// supervisor puts the address answered in the child's slot.
     fn start_child(
         &mut self,
         id: &Self::Id,
         restarts: u32,
-        generation: u64,
-        exits: Recipient<ChildExited<Self::Id>>,
-    ) -> Result<(), String>;
+        exit: ExitReport<Self::Id>,
+    ) -> Result<Addr<Self::Actor>, String>;
 
-    /// The generation of the child last started for `id`, if the factory knows it. An exit of
-    /// another generation comes from a child an operator's start has already replaced.
-    fn generation(&self, id: &Self::Id) -> Option<u64>;
+    /// Runs `f` on the slot of child `id`, if it has one (the registry of its kind holds it).
+    fn with_slot<R>(&self, id: &Self::Id, f: impl FnOnce(&ChildSlot<Self::Actor>) -> R) -> Option<R>;
 
-    /// The child crashed too often: it stays down until an operator acts.
+    /// The child crashed too often: it stays down until an operator acts. Its slot already
+    /// says so.
     fn escalate(&mut self, id: &Self::Id, reason: &str, restarts: u32);
-}
-
-/// A child stopped; `exit` says whether on purpose or by a crash.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct ChildExited<Id: Send> {
-    pub id: Id,
-    pub exit: Exit,
-    /// The generation the child was started with; `None` when the supervisor reports a start
-    /// of its own that failed.
-    pub generation: Option<u64>,
 }
 
 /// Start a child for the first time (or again after an operator lifted an escalation).
@@ -92,6 +86,8 @@ pub struct Supervisor<F: ChildFactory> {
     /// Generations of started children; never reused, so a replaced child's late exit can
     /// never pass for the current child's.
     next_generation: u64,
+    /// This supervisor as its children's exit recipient, made once for all of them.
+    exits: Option<Exits<F::Id>>,
     stats: SupervisorStats,
 }
 
@@ -105,15 +101,31 @@ impl<F: ChildFactory> Supervisor<F> {
             children: HashMap::new(),
             next_token: 0,
             next_generation: 0,
+            exits: None,
             stats: SupervisorStats::default(),
         }
     }
 
     fn start(&mut self, id: &F::Id, ctx: &mut Context<Self>) -> Result<(), String> {
         let restarts = self.children.get(id).map_or(0, |c| c.restarts);
-        let exits = ctx.address().recipient();
+        let exits = self
+            .exits
+            .get_or_insert_with(|| Arc::new(ctx.address().recipient()))
+            .clone();
         self.next_generation += 1;
-        self.factory.start_child(id, restarts, self.next_generation, exits)
+        let generation = self.next_generation;
+        let addr = self
+            .factory
+            .start_child(id, restarts, ExitReport::new(exits, generation))?;
+        // Set in this handler, before the exit of the actor just started can be handled.
+        if self
+            .factory
+            .with_slot(id, |slot| slot.started(addr, generation, restarts))
+            .is_none()
+        {
+            log::warn!("supervisor={} started a child with no slot id={id}", self.name);
+        }
+        Ok(())
     }
 
     fn restart(&mut self, id: F::Id, ctx: &mut Context<Self>) {
@@ -186,7 +198,8 @@ impl<F: ChildFactory> Handler<StartChild<F::Id>> for Supervisor<F> {
 impl<F: ChildFactory> Handler<ChildExited<F::Id>> for Supervisor<F> {
     type Result = ();
     fn handle(&mut self, msg: ChildExited<F::Id>, ctx: &mut Context<Self>) {
-        if let (Some(exited), Some(current)) = (msg.generation, self.factory.generation(&msg.id)) {
+        let current = self.factory.with_slot(&msg.id, ChildSlot::generation);
+        if let (Some(exited), Some(current)) = (msg.generation, current) {
             if exited != current {
                 // The child crashed, and an operator's start replaced it before its exit came:
                 // restarting for it would put a second child beside the new one.
@@ -198,6 +211,8 @@ impl<F: ChildFactory> Handler<ChildExited<F::Id>> for Supervisor<F> {
                 return;
             }
         }
+        // The current actor is gone: no one may send to it any more.
+        self.factory.with_slot(&msg.id, ChildSlot::exited);
         let now = self.clock.now();
         let record = self.children.entry(msg.id.clone()).or_default();
         let decision = record
@@ -253,6 +268,7 @@ impl<F: ChildFactory> Handler<ChildExited<F::Id>> for Supervisor<F> {
                     self.name
                 );
                 let restarts = record.restarts;
+                self.factory.with_slot(&id, ChildSlot::quarantine);
                 self.factory.escalate(&id, &reason, restarts);
             }
         }

@@ -4,7 +4,8 @@
 //!
 //! Thin by design: places in line belong to the terminal's dispatcher, so a crash of this actor
 //! (caught by the panic guard, restarted by the supervisor from the entry's last completed card)
-//! costs the taxi nothing but the pings that arrived while it was down.
+//! costs the taxi nothing but the pings that arrived while it was down. It is given what it
+//! talks to, the [`Terminals`], rather than finding them through the registry.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use actix::prelude::*;
 
 use super::card::TaxiCard;
 use super::dispatch::Arrival;
+use super::entry::TaxiEntry;
 use super::error::TaxiError;
 use super::events::ArrivalOutcome;
 use super::journal::Write;
@@ -21,12 +23,11 @@ use super::messages::{
     SetServiceRegion, Stop, TaxiArrived,
 };
 use super::model::{Plate, TerminalId};
-use super::registry::TaxiEntry;
 use super::shared::TaxiShared;
-use super::terminal::TerminalActor;
-use crate::alert::service::WriteFn;
+use super::terminal::{TerminalActor, Terminals};
 use crate::store::models::taxis;
-use crate::supervision::{guarded, ChildExited, Crash as Caught, Exit, Guarded};
+use crate::store::WriteFn;
+use crate::supervision::{guarded, Crash as Caught, ExitReport, Guarded};
 
 /// How long a taxi actor waits for its terminal's answer.
 pub const TERMINAL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -35,10 +36,9 @@ pub struct TaxiActor {
     entry: Arc<TaxiEntry>,
     card: TaxiCard,
     shared: Arc<TaxiShared>,
-    exits: Recipient<ChildExited<Plate>>,
-    exit: Exit,
-    /// The supervisor's generation of this actor, reported with its exit.
-    generation: u64,
+    /// The terminals whose lots the taxi queues in.
+    terminals: Arc<Terminals>,
+    exit: ExitReport<Plate>,
 }
 
 impl TaxiActor {
@@ -46,16 +46,15 @@ impl TaxiActor {
         entry: Arc<TaxiEntry>,
         card: TaxiCard,
         shared: Arc<TaxiShared>,
-        exits: Recipient<ChildExited<Plate>>,
-        generation: u64,
+        terminals: Arc<Terminals>,
+        exit: ExitReport<Plate>,
     ) -> Self {
         TaxiActor {
             entry,
             card,
             shared,
-            exits,
-            exit: Exit::Normal,
-            generation,
+            terminals,
+            exit,
         }
     }
 
@@ -64,12 +63,11 @@ impl TaxiActor {
     }
 
     fn terminal(&self, id: &TerminalId) -> Result<Addr<TerminalActor>, TaxiError> {
-        let entry = self
-            .shared
-            .registry
-            .terminal(id)
+        let terminal = self
+            .terminals
+            .get(id)
             .ok_or_else(|| TaxiError::NotFound(format!("terminal {id} is not configured")))?;
-        entry
+        terminal
             .slot
             .addr()
             .ok_or_else(|| TaxiError::restarting(format!("terminal {id}")))
@@ -98,7 +96,7 @@ impl TaxiActor {
             updated_ms: self.shared.clock.now().0,
         };
         let writes: WriteFn = Arc::new(move |conn| taxis::update(conn, &plate, &change));
-        self.shared.journal.do_send(Write(writes));
+        self.shared.journal.do_send(Write { writes });
     }
 }
 
@@ -118,25 +116,13 @@ impl Actor for TaxiActor {
     type Context = Context<Self>;
 
     fn stopped(&mut self, _: &mut Context<Self>) {
-        let exit = std::mem::replace(&mut self.exit, Exit::Normal);
-        self.exits.do_send(ChildExited {
-            id: self.entry.plate.clone(),
-            exit,
-            generation: Some(self.generation),
-        });
+        self.exit.report(self.entry.plate.clone());
     }
 }
 
 impl Guarded for TaxiActor {
     fn crashed(&mut self, ctx: &mut Context<Self>, crash: Caught) {
-        log::error!(
-            "taxi actor crashed plate={} message={:?}",
-            self.entry.plate,
-            crash.message
-        );
-        self.entry.slot.set_addr(None);
-        self.exit = Exit::Crashed(crash.message);
-        ctx.stop();
+        self.exit.crashed(ctx, "taxi", &self.entry.plate, crash);
     }
 }
 
@@ -273,7 +259,6 @@ impl Handler<Crash> for TaxiActor {
 impl Handler<Stop> for TaxiActor {
     type Result = ();
     fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
-        self.entry.slot.set_addr(None);
         ctx.stop();
     }
 }

@@ -22,11 +22,11 @@ use super::dispatch::DispatcherSnapshot;
 use super::events::DispatchEvent;
 use super::messages::DispatchRecorded;
 use super::model::{DispatchMode, TerminalId};
-use crate::alert::service::WriteFn;
 use crate::ids::IdGen;
+use crate::listen::Listen;
 use crate::store::models::dispatch::{self as rows, CurbSlotRow, DispatchRecord};
 use crate::store::write_queue::{Outcome, Settled, WriteQueue};
-use crate::store::{DbConnection, Store};
+use crate::store::{DbConnection, Store, WriteFn};
 use crate::time::{Clock, Millis};
 
 /// Most items (one change's events, or one snapshot) written in one transaction.
@@ -61,17 +61,14 @@ pub struct Snapshotted {
 /// records. Re-runnable, for retries.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Write(pub WriteFn);
+pub struct Write {
+    pub writes: WriteFn,
+}
 
 /// Answers once everything handed over before it is stored (shutdown, tests, benchmarks).
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Flush;
-
-/// Be told of every stored dispatch event.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Listen(pub Recipient<DispatchRecorded>);
 
 /// Ask for the journal's counters.
 #[derive(Debug, Message)]
@@ -370,7 +367,7 @@ impl Handler<Snapshotted> for Journal {
 impl Handler<Write> for Journal {
     type Result = ();
     fn handle(&mut self, msg: Write, ctx: &mut Context<Self>) {
-        self.push(Item::Write(msg.0), ctx);
+        self.push(Item::Write(msg.writes), ctx);
     }
 }
 
@@ -386,10 +383,10 @@ impl Handler<Flush> for Journal {
     }
 }
 
-impl Handler<Listen> for Journal {
+impl Handler<Listen<DispatchRecorded>> for Journal {
     type Result = ();
-    fn handle(&mut self, msg: Listen, _: &mut Context<Self>) {
-        self.listeners.push(msg.0);
+    fn handle(&mut self, msg: Listen<DispatchRecorded>, _: &mut Context<Self>) {
+        self.listeners.push(msg.listener);
     }
 }
 

@@ -169,15 +169,8 @@ pub struct TakeSnapshot;
 
 // To either kind of actor.
 
-/// Fault injection: make the actor's handler panic (drills, supervisor tests).
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct Crash;
-
-/// Stop the actor on purpose (not a crash: it is not restarted).
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct Stop;
+/// Fault injection and a deliberate stop: the messages every supervised child takes.
+pub use crate::supervision::child::{Crash, Stop};
 
 // Out.
 

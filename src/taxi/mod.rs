@@ -20,7 +20,9 @@
 //! - [`terminal`]: one actor per terminal owning its dispatcher; [`actor`]: one per taxi;
 //!   [`messages`]: what they are sent and what they tell;
 //! - [`journal`]: stores dispatch records and snapshots in batches and tells listeners;
-//! - [`registry`], [`shared`]: what the actors and the edges share;
+//! - [`entry`]: what each actor shares with the live views (data only); [`registry`]: the
+//!   entries beside their actors' slots, for the edges and the supervisors; [`shared`]: what
+//!   every actor shares;
 //! - [`supervise`]: how actors are rebuilt after a crash; [`service`]: the edges' handle.
 //!
 //! Depends on `supervision`, `alert` and `store`; nothing here is imported by them.
@@ -29,6 +31,7 @@ pub mod actor;
 pub mod card;
 pub mod curb;
 pub mod dispatch;
+pub mod entry;
 pub mod error;
 pub mod events;
 pub mod input;

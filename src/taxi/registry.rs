@@ -1,150 +1,53 @@
-//! Who is running: plate to taxi entry, terminal to terminal entry, and open request to its
-//! terminal. Readable from any thread without asking an actor.
+//! Who is running: plate to [`Taxi`], terminal to [`Terminal`]. Readable from any thread
+//! without asking an actor.
 //!
-//! A [`TaxiEntry`] holds the taxi's card as of its last completed change (what a restarted taxi
-//! actor is rebuilt from), its live figures and the current actor's address. A
-//! [`TerminalEntry`] holds what a restarted terminal actor is rebuilt from: the last snapshot
-//! and the inputs completed since ([`crate::taxi::input`]). The supervisors swap the addresses.
+//! Each is its actor's entry (data, [`super::entry`]) beside the slot its supervisor keeps the
+//! actor in, so one lookup finds both. The service and the supervisors' factories hold the
+//! registry; the actors do not (a taxi actor holds only the [`Terminals`] it sends to, a
+//! terminal actor the [`TaxiCards`] view of it).
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
 
 use super::actor::TaxiActor;
 use super::card::TaxiCard;
-use super::dispatch::DispatcherSnapshot;
-use super::input::Input;
-use super::model::{Plate, RequestId, TerminalId};
-use super::terminal::TerminalActor;
-use crate::supervision::ChildSlot;
-use crate::time::Millis;
+use super::entry::{TaxiCards, TaxiEntry};
+use super::model::{Plate, TerminalId};
+use super::terminal::{Terminal, Terminals};
+use crate::supervision::Child;
 
-const NEVER: i64 = i64::MIN;
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-#[derive(Debug)]
-pub struct TaxiEntry {
-    pub plate: Plate,
-    card: Mutex<TaxiCard>,
-    last_ping: AtomicI64,
-    /// Its actor's address, restart count and quarantine.
-    pub slot: ChildSlot<TaxiActor>,
-}
-
-impl TaxiEntry {
-    pub fn new(card: TaxiCard, restarts: u32) -> Self {
-        TaxiEntry {
-            plate: card.plate.clone(),
-            card: Mutex::new(card),
-            last_ping: AtomicI64::new(NEVER),
-            slot: ChildSlot::new(restarts),
-        }
-    }
-
-    /// The card as of the last completed change.
-    pub fn card(&self) -> TaxiCard {
-        lock(&self.card).clone()
-    }
-
-    pub(super) fn set_card(&self, card: TaxiCard) {
-        *lock(&self.card) = card;
-    }
-
-    pub fn last_ping(&self) -> Option<Millis> {
-        match self.last_ping.load(Ordering::Relaxed) {
-            NEVER => None,
-            t => Some(Millis(t)),
-        }
-    }
-
-    pub(super) fn pinged(&self, at: Millis) {
-        self.last_ping.store(at.0, Ordering::Relaxed);
-    }
-}
-
-/// What a terminal actor is rebuilt from: a snapshot and the inputs completed after it.
-#[derive(Debug, Clone)]
-pub struct Recovery {
-    pub snapshot: Arc<DispatcherSnapshot>,
-    pub inputs: Vec<(Input, Millis)>,
-}
-
-#[derive(Debug)]
-pub struct TerminalEntry {
-    pub id: TerminalId,
-    recovery: Mutex<Recovery>,
-    /// Its actor's address, restart count and quarantine.
-    pub slot: ChildSlot<TerminalActor>,
-}
-
-impl TerminalEntry {
-    pub fn new(id: TerminalId, snapshot: DispatcherSnapshot, restarts: u32) -> Self {
-        TerminalEntry {
-            id,
-            recovery: Mutex::new(Recovery {
-                snapshot: Arc::new(snapshot),
-                inputs: Vec::new(),
-            }),
-            slot: ChildSlot::new(restarts),
-        }
-    }
-
-    pub fn recovery(&self) -> Recovery {
-        lock(&self.recovery).clone()
-    }
-
-    /// An input completed: kept until the next snapshot.
-    pub(super) fn completed(&self, input: Input, at: Millis) {
-        lock(&self.recovery).inputs.push((input, at));
-    }
-
-    /// A new snapshot replaces the old one and the inputs it covers.
-    pub(super) fn snapshotted(&self, snapshot: Arc<DispatcherSnapshot>) {
-        let mut r = lock(&self.recovery);
-        r.snapshot = snapshot;
-        r.inputs.clear();
-    }
-
-    pub(super) fn pending_inputs(&self) -> usize {
-        lock(&self.recovery).inputs.len()
-    }
-}
+/// A registered taxi: its entry and its actor's slot.
+pub type Taxi = Child<TaxiEntry, TaxiActor>;
 
 #[derive(Debug)]
 pub struct Registry {
-    taxis: RwLock<BTreeMap<Plate, Arc<TaxiEntry>>>,
-    terminals: BTreeMap<TerminalId, Arc<TerminalEntry>>,
-    /// Open request to the terminal that has it, for the pickup, no-show and complete routes.
-    requests: RwLock<HashMap<RequestId, TerminalId>>,
+    taxis: RwLock<BTreeMap<Plate, Arc<Taxi>>>,
+    terminals: Arc<Terminals>,
 }
 
 impl Registry {
-    pub fn new(terminals: impl IntoIterator<Item = Arc<TerminalEntry>>) -> Self {
+    pub fn new(terminals: impl IntoIterator<Item = Arc<Terminal>>) -> Self {
         Registry {
             taxis: RwLock::new(BTreeMap::new()),
-            terminals: terminals.into_iter().map(|t| (t.id.clone(), t)).collect(),
-            requests: RwLock::new(HashMap::new()),
+            terminals: Arc::new(terminals.into_iter().map(|t| (t.id.clone(), t)).collect()),
         }
     }
 
-    pub fn taxi(&self, plate: &Plate) -> Option<Arc<TaxiEntry>> {
+    pub fn taxi(&self, plate: &Plate) -> Option<Arc<Taxi>> {
         self.taxis.read().unwrap_or_else(|p| p.into_inner()).get(plate).cloned()
     }
 
     /// Adds a taxi; false when the plate is taken.
-    pub fn insert_taxi(&self, entry: Arc<TaxiEntry>) -> bool {
+    pub fn insert_taxi(&self, taxi: Arc<Taxi>) -> bool {
         let mut map = self.taxis.write().unwrap_or_else(|p| p.into_inner());
-        if map.contains_key(&entry.plate) {
+        if map.contains_key(&taxi.plate) {
             return false;
         }
-        map.insert(entry.plate.clone(), entry);
+        map.insert(taxi.plate.clone(), taxi);
         true
     }
 
-    pub fn taxis(&self) -> Vec<Arc<TaxiEntry>> {
+    pub fn taxis(&self) -> Vec<Arc<Taxi>> {
         self.taxis
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -157,33 +60,22 @@ impl Registry {
         self.taxis.read().unwrap_or_else(|p| p.into_inner()).len()
     }
 
-    pub fn terminal(&self, id: &TerminalId) -> Option<Arc<TerminalEntry>> {
+    pub fn terminal(&self, id: &TerminalId) -> Option<Arc<Terminal>> {
         self.terminals.get(id).cloned()
     }
 
-    pub fn terminals(&self) -> impl Iterator<Item = &Arc<TerminalEntry>> {
+    pub fn terminals(&self) -> impl Iterator<Item = &Arc<Terminal>> {
         self.terminals.values()
     }
 
-    pub fn request_terminal(&self, request: RequestId) -> Option<TerminalId> {
-        self.requests
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&request)
-            .cloned()
+    /// Every terminal, for the taxi actors that send to them.
+    pub fn terminal_map(&self) -> &Arc<Terminals> {
+        &self.terminals
     }
+}
 
-    pub(super) fn route_request(&self, request: RequestId, terminal: &TerminalId) {
-        self.requests
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(request, terminal.clone());
-    }
-
-    pub(super) fn close_request(&self, request: RequestId) {
-        self.requests
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&request);
+impl TaxiCards for Registry {
+    fn card(&self, plate: &Plate) -> Option<TaxiCard> {
+        self.taxi(plate).map(|taxi| taxi.card())
     }
 }

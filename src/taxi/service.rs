@@ -3,8 +3,8 @@
 //! taxi cards, owned by their actors.
 //!
 //! Routing: a taxi's calls go to its actor (which forwards to its terminal); a terminal's calls
-//! go to its actor; a call on an open request goes to the terminal that has it (the registry's
-//! route, or, after a restart, whichever terminal answers that it has it).
+//! go to its actor; a call on an open request goes to the terminal that has it (its route in
+//! [`TaxiShared::requests`], or, after a restart, whichever terminal answers that it has it).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,24 +15,26 @@ use super::actor::TaxiActor;
 use super::card::TaxiCard;
 use super::curb::SlotPlan;
 use super::dispatch::{Arrival, Dispatcher, DispatcherSnapshot, PassengerRequest};
+use super::entry::{TaxiEntry, TerminalEntry};
 use super::error::TaxiError;
 use super::events::{ArrivalOutcome, Assignment, NoShowOutcome, TripOutcome};
-use super::journal::{Flush, GetJournalStats, Journal, JournalStats, Listen};
+use super::journal::{Flush, GetJournalStats, Journal, JournalStats};
 use super::messages::{
     Arrive, ChooseServiceRegion, Complete, Configure, Crash, DispatchRecorded, DriverPing, FindRequest, NoShow, Pickup,
     ReadQueues, ReadStats, ReadTaxi, Reporter, Request, SetBlacklist, Stop, TakeSnapshot, TaxiArrived,
 };
 use super::model::{Plate, Region, RequestId, TaxiClass, TerminalId};
-use super::registry::{Registry, TaxiEntry, TerminalEntry};
+use super::registry::{Registry, Taxi};
 use super::rules::{JointZoneRules, RuleError};
 use super::settings::TaxiSettings;
-use super::shared::TaxiShared;
+use super::shared::{RequestRoutes, TaxiShared};
 use super::stats::StatsView;
 use super::supervise::{self, TaxiFactory, TerminalFactory};
-use super::terminal::TerminalActor;
+use super::terminal::{Terminal, TerminalActor};
 use super::view::{QueuesView, TaxiView};
 use crate::alert::{AlertKind, AlertService, Subject, SubjectType};
 use crate::ids::IdGen;
+use crate::listen::Tells;
 use crate::store::models::{alerts as stored_alerts, audit, dispatch, taxis};
 use crate::store::{Store, StoreError};
 use crate::supervision::{GetStats, RestartPolicy, StartChild, Supervisor, SupervisorStats};
@@ -100,6 +102,7 @@ pub struct TaxiDetail {
 #[derive(Clone)]
 pub struct Taxis {
     shared: Arc<TaxiShared>,
+    registry: Arc<Registry>,
     taxi_supervisor: Addr<Supervisor<TaxiFactory>>,
     terminal_supervisor: Addr<Supervisor<TerminalFactory>>,
     store: Store,
@@ -108,12 +111,12 @@ pub struct Taxis {
 impl std::fmt::Debug for Taxis {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Taxis")
-            .field("taxis", &self.shared.registry.taxi_count())
+            .field("taxis", &self.registry.taxi_count())
             .finish()
     }
 }
 
-fn entry_from_row(row: &taxis::Taxi) -> Option<TaxiEntry> {
+fn taxi_from_row(row: &taxis::Taxi) -> Option<Taxi> {
     let card = TaxiCard::from_stored(
         &row.plate,
         &row.license_region,
@@ -123,7 +126,10 @@ fn entry_from_row(row: &taxis::Taxi) -> Option<TaxiEntry> {
         row.reason.clone(),
         row.terminal.as_deref(),
     )?;
-    Some(TaxiEntry::new(card, u32::try_from(row.restarts).unwrap_or(0)))
+    Some(Taxi::new(
+        TaxiEntry::new(card),
+        u32::try_from(row.restarts).unwrap_or(0),
+    ))
 }
 
 /// A terminal's starting snapshot: the stored one when it reads back, else an empty dispatcher.
@@ -148,6 +154,13 @@ fn terminal_snapshot(
     }
 }
 
+/// Every stored dispatch event (the journal tells them, once stored).
+impl Tells<DispatchRecorded> for Taxis {
+    fn listen(&self, listener: Recipient<DispatchRecorded>) {
+        self.shared.journal.listen(listener);
+    }
+}
+
 impl Taxis {
     /// Starts the journal, the supervisors, one actor per terminal (from its stored snapshot)
     /// and one per registered taxi. Must run on an arbiter.
@@ -157,13 +170,16 @@ impl Taxis {
             let row = boot.terminals.iter().find(|r| r.terminal == id.as_str());
             let restarts = row.map_or(0, |r| u32::try_from(r.restarts).unwrap_or(0));
             let snapshot = terminal_snapshot(id, row, settings)?;
-            terminals.push(Arc::new(TerminalEntry::new(id.clone(), snapshot, restarts)));
+            terminals.push(Arc::new(Terminal::new(
+                TerminalEntry::new(id.clone(), snapshot),
+                restarts,
+            )));
         }
         let registry = Arc::new(Registry::new(terminals));
         for row in &boot.taxis {
-            match entry_from_row(row) {
-                Some(entry) => {
-                    registry.insert_taxi(Arc::new(entry));
+            match taxi_from_row(row) {
+                Some(taxi) => {
+                    registry.insert_taxi(Arc::new(taxi));
                 }
                 None => log::error!("taxi row unreadable plate={} skipped", row.plate),
             }
@@ -174,20 +190,21 @@ impl Taxis {
             ids: deps.ids,
             alerts: deps.alerts,
             journal,
-            registry: registry.clone(),
+            requests: RequestRoutes::default(),
+            cards: registry.clone(),
             rules: settings.rules.clone(),
             dispatch: settings.dispatch.clone(),
         });
         let terminal_supervisor = Supervisor::new(
             "terminals",
-            TerminalFactory::new(shared.clone(), deps.arbiters.clone()),
+            TerminalFactory::new(registry.clone(), shared.clone(), deps.arbiters.clone()),
             deps.policy.clone(),
             deps.clock.clone(),
         )
         .start();
         let taxi_supervisor = Supervisor::new(
             "taxis",
-            TaxiFactory::new(shared.clone(), deps.arbiters),
+            TaxiFactory::new(registry.clone(), shared.clone(), deps.arbiters),
             deps.policy,
             deps.clock,
         )
@@ -220,6 +237,7 @@ impl Taxis {
         );
         Ok(Taxis {
             shared,
+            registry,
             taxi_supervisor,
             terminal_supervisor,
             store: deps.store,
@@ -227,16 +245,11 @@ impl Taxis {
     }
 
     pub fn registry(&self) -> &Arc<Registry> {
-        &self.shared.registry
+        &self.registry
     }
 
     pub fn rules(&self) -> &JointZoneRules {
         &self.shared.rules
-    }
-
-    /// Be told of every stored dispatch event (the broker's hook).
-    pub fn listen(&self, listener: Recipient<DispatchRecorded>) {
-        self.shared.journal.do_send(Listen(listener));
     }
 
     pub async fn taxi_supervisor_stats(&self) -> Option<SupervisorStats> {
@@ -251,9 +264,8 @@ impl Taxis {
         self.shared.journal.send(GetJournalStats).await.ok()
     }
 
-    fn taxi_entry(&self, plate: &Plate) -> Result<Arc<TaxiEntry>, TaxiError> {
-        self.shared
-            .registry
+    fn taxi_entry(&self, plate: &Plate) -> Result<Arc<Taxi>, TaxiError> {
+        self.registry
             .taxi(plate)
             .ok_or_else(|| TaxiError::NotFound(format!("taxi {plate} is not registered")))
     }
@@ -269,9 +281,8 @@ impl Taxis {
         }
     }
 
-    fn terminal_entry(&self, id: &TerminalId) -> Result<Arc<TerminalEntry>, TaxiError> {
-        self.shared
-            .registry
+    fn terminal_entry(&self, id: &TerminalId) -> Result<Arc<Terminal>, TaxiError> {
+        self.registry
             .terminal(id)
             .ok_or_else(|| TaxiError::NotFound(format!("terminal {id} is not configured")))
     }
@@ -303,15 +314,15 @@ impl Taxis {
     pub fn terminals(&self, only: Option<&TerminalId>) -> Result<Vec<TerminalId>, TaxiError> {
         match only {
             Some(id) => Ok(vec![self.terminal_entry(id)?.id.clone()]),
-            None => Ok(self.shared.registry.terminals().map(|t| t.id.clone()).collect()),
+            None => Ok(self.registry.terminals().map(|t| t.id.clone()).collect()),
         }
     }
 
     /// Registers a taxi on behalf of `by`: stored (with an audit entry) first, then its actor
     /// is started.
-    pub async fn register(&self, card: TaxiCard, by: &str) -> Result<Arc<TaxiEntry>, TaxiError> {
+    pub async fn register(&self, card: TaxiCard, by: &str) -> Result<Arc<Taxi>, TaxiError> {
         let plate = card.plate.clone();
-        if self.shared.registry.taxi(&plate).is_some() {
+        if self.registry.taxi(&plate).is_some() {
             return Err(TaxiError::Conflict(format!("taxi {plate} is already registered")));
         }
         let now = self.shared.clock.now();
@@ -345,8 +356,8 @@ impl Taxis {
                 StoreError::Conflict(_) => TaxiError::Conflict(format!("taxi {plate} is already registered")),
                 other => TaxiError::Store(other),
             })?;
-        let entry = Arc::new(TaxiEntry::new(card, 0));
-        if !self.shared.registry.insert_taxi(entry.clone()) {
+        let entry = Arc::new(Taxi::new(TaxiEntry::new(card), 0));
+        if !self.registry.insert_taxi(entry.clone()) {
             return Err(TaxiError::Conflict(format!("taxi {plate} is already registered")));
         }
         self.taxi_supervisor
@@ -368,7 +379,7 @@ impl Taxis {
     /// An LPR reading at a lot entrance: a registered taxi's actor forwards it with the
     /// registration; an unknown plate goes straight to the terminal, to be held.
     pub async fn arrival(&self, plate: Plate, terminal: TerminalId) -> Result<ArrivalOutcome, TaxiError> {
-        if self.shared.registry.taxi(&plate).is_some() {
+        if self.registry.taxi(&plate).is_some() {
             let addr = self.taxi_actor(&plate)?;
             return Self::ask(addr, TaxiArrived { terminal }, format!("taxi {plate}")).await?;
         }
@@ -445,13 +456,13 @@ impl Taxis {
 
     /// The terminal that has an open request.
     async fn request_terminal(&self, request: RequestId) -> Result<(TerminalId, Addr<TerminalActor>), TaxiError> {
-        if let Some(id) = self.shared.registry.request_terminal(request) {
+        if let Some(id) = self.shared.requests.terminal(request) {
             return Ok((id.clone(), self.terminal_actor(&id)?));
         }
-        for entry in self.shared.registry.terminals() {
+        for entry in self.registry.terminals() {
             let Some(addr) = entry.slot.addr() else { continue };
             if let Ok(Ok(Some(_))) = addr.send(FindRequest { request }).timeout(ASK_TIMEOUT).await {
-                self.shared.registry.route_request(request, &entry.id);
+                self.shared.requests.route(request, &entry.id);
                 return Ok((entry.id.clone(), addr));
             }
         }
@@ -598,7 +609,7 @@ impl Taxis {
     /// Waits until every terminal's state so far is snapshotted and everything handed to the
     /// journal is stored.
     pub async fn flush(&self) {
-        for entry in self.shared.registry.terminals() {
+        for entry in self.registry.terminals() {
             if let Some(addr) = entry.slot.addr() {
                 let _ = addr.send(TakeSnapshot).timeout(ASK_TIMEOUT).await;
             }
@@ -609,12 +620,12 @@ impl Taxis {
     /// Stops every taxi and terminal actor on purpose, each terminal handing over a final
     /// snapshot, and waits for the journal to store it all (shutdown).
     pub async fn shutdown(&self) {
-        for entry in self.shared.registry.taxis() {
+        for entry in self.registry.taxis() {
             if let Some(addr) = entry.slot.addr() {
                 addr.do_send(Stop);
             }
         }
-        for entry in self.shared.registry.terminals() {
+        for entry in self.registry.terminals() {
             if let Some(addr) = entry.slot.addr() {
                 let _ = addr.send(Stop).timeout(ASK_TIMEOUT).await;
             }

@@ -1,11 +1,15 @@
-//! What every taxi and terminal actor shares: one allocation for all of them.
+//! What every taxi and terminal actor shares: one allocation for all of them. Data and
+//! addresses of the services below the actors only; never the registry (which holds the actors'
+//! own types).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use actix::Addr;
 
+use super::entry::TaxiCards;
 use super::journal::Journal;
-use super::registry::Registry;
+use super::model::{RequestId, TerminalId};
 use super::rules::{DispatchConfig, JointZoneRules};
 use crate::alert::AlertService;
 use crate::ids::IdGen;
@@ -19,7 +23,37 @@ pub struct TaxiShared {
     pub alerts: Addr<AlertService>,
     /// Writes dispatch records, snapshots and taxi rows, and tells listeners once stored.
     pub journal: Addr<Journal>,
-    pub registry: Arc<Registry>,
     pub rules: JointZoneRules,
     pub dispatch: DispatchConfig,
+    /// Open request to the terminal that has it: terminals route and close, the service reads.
+    pub requests: RequestRoutes,
+    /// The taxis' cards, as terminals read them.
+    pub cards: Arc<dyn TaxiCards>,
+}
+
+/// Open request to the terminal that has it, for the pickup, no-show and complete routes.
+#[derive(Debug, Default)]
+pub struct RequestRoutes {
+    routes: RwLock<HashMap<RequestId, TerminalId>>,
+}
+
+impl RequestRoutes {
+    pub fn terminal(&self, request: RequestId) -> Option<TerminalId> {
+        self.routes
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&request)
+            .cloned()
+    }
+
+    pub(super) fn route(&self, request: RequestId, terminal: &TerminalId) {
+        self.routes
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(request, terminal.clone());
+    }
+
+    pub(super) fn close(&self, request: RequestId) {
+        self.routes.write().unwrap_or_else(|p| p.into_inner()).remove(&request);
+    }
 }

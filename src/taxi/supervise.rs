@@ -20,12 +20,13 @@ use super::dispatch::Dispatcher;
 use super::input::replay;
 use super::journal::Write;
 use super::model::{Plate, TerminalId};
+use super::registry::Registry;
 use super::shared::TaxiShared;
 use super::terminal::TerminalActor;
-use crate::alert::service::{Record, WriteFn};
-use crate::alert::{AlertKind, Intent, Severity, Subject, SubjectType};
+use crate::alert::{AlertKind, Intent, Record, Severity, Subject, SubjectType};
 use crate::store::models::{dispatch, taxis};
-use crate::supervision::{ChildExited, ChildFactory};
+use crate::store::WriteFn;
+use crate::supervision::{ChildFactory, ChildSlot, ExitReport};
 
 fn pick<'a>(arbiters: &'a [ArbiterHandle], key: &impl Hash) -> Option<&'a ArbiterHandle> {
     let mut h = DefaultHasher::new();
@@ -35,7 +36,7 @@ fn pick<'a>(arbiters: &'a [ArbiterHandle], key: &impl Hash) -> Option<&'a Arbite
 }
 
 fn write(shared: &TaxiShared, writes: WriteFn) {
-    shared.journal.do_send(Write(writes));
+    shared.journal.do_send(Write { writes });
 }
 
 /// Raises the critical `crash_loop` alert of an escalated child, through the alert service.
@@ -78,96 +79,100 @@ fn subject(kind: SubjectType, id: &impl ToString) -> Subject {
 }
 
 pub struct TaxiFactory {
+    registry: Arc<Registry>,
     shared: Arc<TaxiShared>,
     arbiters: Vec<ArbiterHandle>,
 }
 
 impl TaxiFactory {
-    pub fn new(shared: Arc<TaxiShared>, arbiters: Vec<ArbiterHandle>) -> Self {
-        TaxiFactory { shared, arbiters }
+    pub fn new(registry: Arc<Registry>, shared: Arc<TaxiShared>, arbiters: Vec<ArbiterHandle>) -> Self {
+        TaxiFactory {
+            registry,
+            shared,
+            arbiters,
+        }
     }
 }
 
 impl ChildFactory for TaxiFactory {
     type Id = Plate;
+    type Actor = TaxiActor;
 
     fn start_child(
         &mut self,
         plate: &Plate,
         restarts: u32,
-        generation: u64,
-        exits: Recipient<ChildExited<Plate>>,
-    ) -> Result<(), String> {
-        let entry = self
-            .shared
+        exit: ExitReport<Plate>,
+    ) -> Result<Addr<TaxiActor>, String> {
+        let taxi = self
             .registry
             .taxi(plate)
             .ok_or_else(|| format!("taxi {plate} is not registered"))?;
-        if restarts != entry.slot.restarts() {
-            entry.slot.set_restarts(restarts);
+        if restarts != taxi.slot.restarts() {
             let (row, count) = (plate.to_string(), i32::try_from(restarts).unwrap_or(i32::MAX));
             write(
                 &self.shared,
                 Arc::new(move |conn| taxis::set_restarts(conn, &row, count)),
             );
         }
-        if entry.slot.quarantined() {
+        if taxi.slot.quarantined() {
             log::info!("taxi quarantine lifted plate={plate}");
             resolve_crash_loop(&self.shared, subject(SubjectType::Taxi, plate));
         }
-        entry.slot.set_quarantined(false);
-        entry.slot.set_generation(generation);
-        let actor = TaxiActor::new(entry.clone(), entry.card(), self.shared.clone(), exits, generation);
-        let addr = match pick(&self.arbiters, plate) {
+        let actor = TaxiActor::new(
+            taxi.entry.clone(),
+            taxi.card(),
+            self.shared.clone(),
+            self.registry.terminal_map().clone(),
+            exit,
+        );
+        Ok(match pick(&self.arbiters, plate) {
             Some(arbiter) => TaxiActor::start_in_arbiter(arbiter, move |_| actor),
             None => actor.start(),
-        };
-        entry.slot.set_addr(Some(addr));
-        Ok(())
+        })
     }
 
-    fn generation(&self, plate: &Plate) -> Option<u64> {
-        self.shared.registry.taxi(plate).map(|entry| entry.slot.generation())
+    fn with_slot<R>(&self, plate: &Plate, f: impl FnOnce(&ChildSlot<TaxiActor>) -> R) -> Option<R> {
+        self.registry.taxi(plate).map(|taxi| f(&taxi.slot))
     }
 
     fn escalate(&mut self, plate: &Plate, reason: &str, restarts: u32) {
-        let Some(entry) = self.shared.registry.taxi(plate) else {
-            return;
-        };
-        entry.slot.set_addr(None);
-        entry.slot.set_quarantined(true);
         log::error!("taxi quarantined plate={plate} restarts={restarts} reason={reason:?}");
         raise_crash_loop(&self.shared, subject(SubjectType::Taxi, plate), reason);
     }
 }
 
 pub struct TerminalFactory {
+    registry: Arc<Registry>,
     shared: Arc<TaxiShared>,
     arbiters: Vec<ArbiterHandle>,
 }
 
 impl TerminalFactory {
-    pub fn new(shared: Arc<TaxiShared>, arbiters: Vec<ArbiterHandle>) -> Self {
-        TerminalFactory { shared, arbiters }
+    pub fn new(registry: Arc<Registry>, shared: Arc<TaxiShared>, arbiters: Vec<ArbiterHandle>) -> Self {
+        TerminalFactory {
+            registry,
+            shared,
+            arbiters,
+        }
     }
 }
 
 impl ChildFactory for TerminalFactory {
     type Id = TerminalId;
+    type Actor = TerminalActor;
 
     fn start_child(
         &mut self,
         id: &TerminalId,
         restarts: u32,
-        generation: u64,
-        exits: Recipient<ChildExited<TerminalId>>,
-    ) -> Result<(), String> {
-        let entry = self
-            .shared
+        exit: ExitReport<TerminalId>,
+    ) -> Result<Addr<TerminalActor>, String> {
+        let terminal = self
             .registry
             .terminal(id)
             .ok_or_else(|| format!("terminal {id} is not configured"))?;
-        let recovery = entry.recovery();
+        let recovery = terminal.recovery();
         let mut core = Dispatcher::restore(
             recovery.snapshot.as_ref().clone(),
             self.shared.dispatch.clone(),
@@ -175,8 +180,7 @@ impl ChildFactory for TerminalFactory {
         )
         .map_err(|e| format!("terminal {id} cannot be restored: {e}"))?;
         replay(&mut core, &recovery.inputs);
-        if restarts != entry.slot.restarts() {
-            entry.slot.set_restarts(restarts);
+        if restarts != terminal.slot.restarts() {
             let (row, count) = (id.to_string(), i32::try_from(restarts).unwrap_or(i32::MAX));
             write(
                 &self.shared,
@@ -187,35 +191,26 @@ impl ChildFactory for TerminalFactory {
                 recovery.inputs.len()
             );
         }
-        if entry.slot.quarantined() {
+        if terminal.slot.quarantined() {
             log::info!("terminal quarantine lifted terminal={id}");
             resolve_crash_loop(&self.shared, subject(SubjectType::Terminal, id));
         }
-        entry.slot.set_quarantined(false);
-        entry.slot.set_generation(generation);
-        let actor = TerminalActor::new(entry.clone(), core, self.shared.clone(), exits, generation);
+        let actor = TerminalActor::new(terminal.entry.clone(), core, self.shared.clone(), restarts, exit);
         // Terminals take the arbiters in turn, so that two busy terminals never share one
         // while another has none; taxi actors are spread over the same arbiters by hash.
-        let index = self.shared.registry.terminals().position(|t| t.id == *id).unwrap_or(0);
+        let index = self.registry.terminals().position(|t| t.id == *id).unwrap_or(0);
         let arbiter = self.arbiters.get(index % self.arbiters.len().max(1));
-        let addr = match arbiter {
+        Ok(match arbiter {
             Some(arbiter) => TerminalActor::start_in_arbiter(arbiter, move |_| actor),
             None => actor.start(),
-        };
-        entry.slot.set_addr(Some(addr));
-        Ok(())
+        })
     }
 
-    fn generation(&self, id: &TerminalId) -> Option<u64> {
-        self.shared.registry.terminal(id).map(|entry| entry.slot.generation())
+    fn with_slot<R>(&self, id: &TerminalId, f: impl FnOnce(&ChildSlot<TerminalActor>) -> R) -> Option<R> {
+        self.registry.terminal(id).map(|terminal| f(&terminal.slot))
     }
 
     fn escalate(&mut self, id: &TerminalId, reason: &str, restarts: u32) {
-        let Some(entry) = self.shared.registry.terminal(id) else {
-            return;
-        };
-        entry.slot.set_addr(None);
-        entry.slot.set_quarantined(true);
         log::error!("terminal dispatcher down terminal={id} restarts={restarts} reason={reason:?}");
         raise_crash_loop(&self.shared, subject(SubjectType::Terminal, id), reason);
     }

@@ -8,12 +8,14 @@
 //! when the deadline comes earlier), and every message first catches up with a deadline that
 //! has passed, so an answer never shows a state the timer merely has not reached yet.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
 
 use super::dispatch::Dispatcher;
+use super::entry::TerminalEntry;
 use super::error::TaxiError;
 use super::events::{DispatchError, DispatchEvent};
 use super::input::{self, Input, Outcome};
@@ -23,10 +25,9 @@ use super::messages::{
     ReadStats, ReadTaxi, Reporter, Request, SetServiceRegion, Stop, TakeSnapshot,
 };
 use super::model::{Plate, RequestId, TerminalId};
-use super::registry::TerminalEntry;
 use super::shared::TaxiShared;
 use crate::supervision::LazyTimer;
-use crate::supervision::{guarded, ChildExited, Crash as Caught, Exit, Guarded};
+use crate::supervision::{guarded, Child, Crash as Caught, ExitReport, Guarded};
 use crate::time::Millis;
 
 /// Longest a change waits before a snapshot covers it.
@@ -34,18 +35,22 @@ pub const SNAPSHOT_INTERVAL: Duration = Duration::from_millis(200);
 /// Inputs kept since the last snapshot beyond which a snapshot is taken at once.
 pub const MAX_INPUTS_BEFORE_SNAPSHOT: usize = 4_096;
 
+/// A configured terminal: its entry and its actor's slot.
+pub type Terminal = Child<TerminalEntry, TerminalActor>;
+/// Every configured terminal, fixed at start: what taxi actors send to.
+pub type Terminals = BTreeMap<TerminalId, Arc<Terminal>>;
+
 pub struct TerminalActor {
     entry: Arc<TerminalEntry>,
     core: Dispatcher,
     shared: Arc<TaxiShared>,
-    exits: Recipient<ChildExited<TerminalId>>,
-    exit: Exit,
+    exit: ExitReport<TerminalId>,
+    /// Restarts before this actor started.
+    restarts: u32,
     timer: LazyTimer,
     /// The core's next deadline as of the last change.
     due: Option<Millis>,
     snapshot_armed: bool,
-    /// The supervisor's generation of this actor, reported with its exit.
-    generation: u64,
 }
 
 impl TerminalActor {
@@ -53,19 +58,18 @@ impl TerminalActor {
         entry: Arc<TerminalEntry>,
         core: Dispatcher,
         shared: Arc<TaxiShared>,
-        exits: Recipient<ChildExited<TerminalId>>,
-        generation: u64,
+        restarts: u32,
+        exit: ExitReport<TerminalId>,
     ) -> Self {
         TerminalActor {
             entry,
             core,
             shared,
-            exits,
-            exit: Exit::Normal,
+            exit,
+            restarts,
             timer: LazyTimer::default(),
             due: None,
             snapshot_armed: false,
-            generation,
         }
     }
 
@@ -127,13 +131,13 @@ impl TerminalActor {
         if events.is_empty() {
             return;
         }
-        let registry = &self.shared.registry;
+        let requests = &self.shared.requests;
         for event in &events {
             match event {
-                DispatchEvent::Assigned { assignment } => registry.route_request(assignment.request, &self.entry.id),
+                DispatchEvent::Assigned { assignment } => requests.route(assignment.request, &self.entry.id),
                 DispatchEvent::TripCompleted { request, .. }
                 | DispatchEvent::TripAbandoned { request, .. }
-                | DispatchEvent::RequestDropped { request, .. } => registry.close_request(*request),
+                | DispatchEvent::RequestDropped { request, .. } => requests.close(*request),
                 _ => {}
             }
         }
@@ -190,10 +194,10 @@ impl TerminalActor {
     /// Taxis that another lot read while this dispatcher was down (their `LeaveLot` found no
     /// one) leave now, as replayable inputs: a taxi's card says where it was read last.
     fn leave_taxis_read_elsewhere(&mut self, ctx: &mut Context<Self>) {
-        let registry = self.shared.registry.clone();
+        let cards = self.shared.cards.clone();
         let moved = self
             .core
-            .read_elsewhere(|plate| registry.taxi(plate).and_then(|taxi| taxi.card().terminal));
+            .read_elsewhere(|plate| cards.card(plate).and_then(|card| card.terminal));
         for plate in moved {
             log::info!(
                 "taxi left lot while its dispatcher was down terminal={} plate={plate}",
@@ -227,7 +231,7 @@ impl Actor for TerminalActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         for (request, _) in self.core.open_requests() {
-            self.shared.registry.route_request(request, &self.entry.id);
+            self.shared.requests.route(request, &self.entry.id);
         }
         let now = self.shared.clock.now();
         self.schedule(ctx, now);
@@ -235,31 +239,19 @@ impl Actor for TerminalActor {
             "terminal actor started terminal={} mode={} restarts={}",
             self.entry.id,
             self.core.mode(),
-            self.entry.slot.restarts()
+            self.restarts
         );
         self.leave_taxis_read_elsewhere(ctx);
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
-        let exit = std::mem::replace(&mut self.exit, Exit::Normal);
-        self.exits.do_send(ChildExited {
-            id: self.entry.id.clone(),
-            exit,
-            generation: Some(self.generation),
-        });
+        self.exit.report(self.entry.id.clone());
     }
 }
 
 impl Guarded for TerminalActor {
     fn crashed(&mut self, ctx: &mut Context<Self>, crash: Caught) {
-        log::error!(
-            "terminal actor crashed terminal={} message={:?}",
-            self.entry.id,
-            crash.message
-        );
-        self.entry.slot.set_addr(None);
-        self.exit = Exit::Crashed(crash.message);
-        ctx.stop();
+        self.exit.crashed(ctx, "terminal", &self.entry.id, crash);
     }
 }
 
@@ -436,7 +428,6 @@ impl Handler<Stop> for TerminalActor {
     type Result = ();
     fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
         self.take_snapshot();
-        self.entry.slot.set_addr(None);
         ctx.stop();
     }
 }

@@ -28,7 +28,7 @@ use crate::auth::{Principal, Role};
 use crate::broker::acl::{self, Destination};
 use crate::broker::messages::{Deliver, Deregister, Outlet, Publish, Register, Subscribe, Unsubscribe};
 use crate::broker::{Broker, SessionKey};
-use crate::command::service::ClientOnline;
+use crate::command::messages::ClientOnline;
 use crate::config::Config;
 use crate::http::AppState;
 use crate::ids::IdGen;

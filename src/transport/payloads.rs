@@ -13,8 +13,8 @@
 use bytes::Bytes;
 use serde_json::json;
 
+use crate::device::entry::DeviceEntry;
 use crate::device::lifecycle::{Reason, Transition};
-use crate::device::registry::DeviceEntry;
 use crate::taxi::events::DispatchEvent;
 use crate::taxi::model::TerminalId;
 
@@ -63,8 +63,8 @@ pub fn dispatch_message(record_id: i64, terminal: &TerminalId, event: &DispatchE
     Bytes::from(value.to_string())
 }
 
-/// A `device.state` message.
-pub fn device_state(entry: &DeviceEntry, transition: &Transition) -> Bytes {
+/// A `device.state` message (`restarts`: the device actor's, as of the transition).
+pub fn device_state(entry: &DeviceEntry, transition: &Transition, restarts: u32) -> Bytes {
     let detail = match &transition.reason {
         Reason::Fault(detail) | Reason::Quarantined(detail) => Some(detail.as_str()),
         _ => None,
@@ -80,7 +80,7 @@ pub fn device_state(entry: &DeviceEntry, transition: &Transition) -> Bytes {
         "detail": detail,
         "at_ms": transition.at.0,
         "last_seen_ms": entry.last_seen().map(|t| t.0),
-        "restarts": entry.restarts(),
+        "restarts": restarts,
     });
     Bytes::from(value.to_string())
 }
@@ -90,7 +90,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::device::registry::Snapshot;
+    use crate::device::entry::Snapshot;
     use crate::device::{DeviceKind, DeviceSpec, DeviceState};
     use crate::time::Millis;
 
@@ -113,14 +113,14 @@ mod tests {
             since: Millis(1),
             last_seen: Some(Millis(5)),
         };
-        let entry = DeviceEntry::new(spec, snapshot, 0, true);
+        let entry = DeviceEntry::new(spec, snapshot, true);
         let tr = Transition {
             from: DeviceState::Up,
             to: DeviceState::Down,
             at: Millis(10),
             reason: Reason::Fault("jam".into()),
         };
-        let v: serde_json::Value = serde_json::from_slice(&device_state(&entry, &tr)).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&device_state(&entry, &tr, 0)).unwrap();
         assert_eq!(v["type"], "device.state");
         assert_eq!(
             (v["id"].as_str(), v["state"].as_str(), v["from"].as_str()),

@@ -13,15 +13,17 @@ use super::payloads::{
     device_state, device_topic, dispatch_message, dispatch_scope, taxi_topic, DEVICES_TOPIC, DISPATCH_QUEUE,
     DISPATCH_TOPIC,
 };
-use crate::alert::service::{AlertsChanged, SubscribeAlerts, ALERTS_TOPIC};
+use crate::alert::messages::AlertsChanged;
+use crate::alert::service::ALERTS_TOPIC;
 use crate::alert::AlertService;
 use crate::broker::actor::JSON;
-use crate::broker::messages::{ListenPresence, PresenceChanged, Publish, PublishBatch, PublishToUser};
+use crate::broker::messages::{PresenceChanged, Publish, PublishBatch, PublishToUser};
 use crate::broker::Broker;
-use crate::command::service::{ClientOffline, CommandChanged, DeliverCommand, SetDeliverySink, SubscribeCommands};
+use crate::command::messages::{ClientOffline, CommandChanged, DeliverCommand};
 use crate::command::CommandService;
-use crate::device::actor::DeviceChanged;
+use crate::device::messages::DeviceChanged;
 use crate::device::Devices;
+use crate::listen::Tells;
 use crate::taxi::messages::DispatchRecorded;
 use crate::taxi::Taxis;
 
@@ -51,14 +53,12 @@ impl Relay {
             commands: commands.clone(),
         }
         .start();
-        devices.shared().listen(relay.clone().recipient());
+        devices.listen(relay.clone().recipient());
         taxis.listen(relay.clone().recipient());
-        alerts.do_send(SubscribeAlerts(relay.clone().recipient()));
-        commands.do_send(SubscribeCommands(relay.clone().recipient()));
-        commands.do_send(SetDeliverySink(relay.clone().recipient()));
-        broker.do_send(ListenPresence {
-            listener: relay.clone().recipient(),
-        });
+        alerts.listen(relay.clone().recipient());
+        commands.listen(relay.clone().recipient::<CommandChanged>());
+        commands.listen(relay.clone().recipient::<DeliverCommand>());
+        broker.listen(relay.clone().recipient());
         relay
     }
 
@@ -78,7 +78,7 @@ impl Actor for Relay {
 impl Handler<DeviceChanged> for Relay {
     type Result = ();
     fn handle(&mut self, msg: DeviceChanged, _: &mut Context<Self>) {
-        let body = device_state(&msg.entry, &msg.transition);
+        let body = device_state(&msg.entry, &msg.transition, msg.restarts);
         self.publish(DEVICES_TOPIC.to_owned(), body.clone());
         self.publish(device_topic(msg.entry.spec.id.as_str()), body);
     }

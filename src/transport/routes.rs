@@ -29,7 +29,7 @@ use actix::Addr;
 
 use crate::auth::Principal;
 use crate::broker::acl::Destination;
-use crate::command::service::AckCommand;
+use crate::command::messages::AckCommand;
 use crate::command::CommandService;
 use crate::device::{Devices, HeartbeatStatus};
 use crate::taxi::model::Plate;

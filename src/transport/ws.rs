@@ -14,10 +14,9 @@
 //!
 //! How frames ride on messages is its [`Framing`]: [`Plain`] on `/ws` (a frame per message, text
 //! when it is UTF-8; inbound, the bytes of every piece go straight to the driver, since STOMP
-//! frames may be split over messages and several may share one) and [`SockJsFraming`] on the
-//! SockJS WebSocket (`o` on open, each frame as `a["..."]`, `h` every heartbeat period, a
-//! `c[code,"reason"]` before the close; inbound, each whole message is a JSON array of strings
-//! or one string, and broken JSON closes the socket).
+//! frames may be split over messages and several may share one), and the SockJS WebSocket's
+//! own framing, which lives with the rest of SockJS
+//! ([`SockJsFraming`](super::sockjs::websocket::SockJsFraming)) and upgrades through [`upgrade`].
 //!
 //! WebSocket rules: a ping is answered with a pong carrying its payload; a close frame is
 //! answered with a close frame carrying its code, then the connection ends; a protocol error
@@ -39,9 +38,6 @@ use bytestring::ByteString;
 use super::driver::{Driver, Link, Shared, SESSION_MAILBOX_CAPACITY};
 use super::meter::Meter;
 use super::reassembly::{Assembled, Fragment, Reassembler, ReassemblyError};
-use super::sockjs::frame::{self as sockjs_frame, Close};
-use super::sockjs::inbound::decode_ws;
-use super::sockjs::Settings as SockJsSettings;
 use crate::broker::messages::{Deliver, Evict, Outlet};
 use crate::stomp::codec::MAX_FRAME_BYTES;
 use crate::supervision::LazyTimer;
@@ -53,9 +49,6 @@ pub const STOMP_SUBPROTOCOLS: [&str; 3] = ["v12.stomp", "v11.stomp", "v10.stomp"
 pub const MAX_WS_FRAME_BYTES: usize = 2 * MAX_FRAME_BYTES;
 /// Largest message the conformance echo takes (Autobahn's case 9 sends 16 MiB).
 pub const MAX_ECHO_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
-/// Largest SockJS WebSocket message: a maximal STOMP frame JSON-quoted (newlines and NULs grow
-/// when escaped), with room to spare.
-pub const MAX_SOCKJS_WS_MESSAGE_BYTES: usize = 4 * MAX_FRAME_BYTES;
 
 /// `GET /ws` (and SockJS's raw `GET /sockjs/websocket`): upgrades to a STOMP session.
 pub async fn stomp(
@@ -67,20 +60,9 @@ pub async fn stomp(
     upgrade(&req, payload, shared.into_inner(), Plain, codec)
 }
 
-/// `GET /sockjs/{server}/{session}/websocket` (ids checked by the caller): upgrades to a STOMP
-/// session inside SockJS frames.
-pub async fn sockjs(
-    req: HttpRequest,
-    payload: web::Payload,
-    settings: SockJsSettings,
-    shared: web::Data<Shared>,
-) -> Result<HttpResponse, actix_web::Error> {
-    let framing = SockJsFraming::new(settings.heartbeat);
-    let codec = Codec::new().max_size(MAX_SOCKJS_WS_MESSAGE_BYTES);
-    upgrade(&req, payload, shared.into_inner(), framing, codec)
-}
-
-fn upgrade<F: Framing>(
+/// Upgrades `req` to a STOMP session whose frames ride on messages as `framing` says, with
+/// `codec`'s limits.
+pub fn upgrade<F: Framing>(
     req: &HttpRequest,
     payload: web::Payload,
     shared: Arc<Shared>,
@@ -130,7 +112,7 @@ fn close_code(err: &WsError) -> CloseCode {
 
 /// Feeds one continuation piece to `reassembler`: the whole message once its last piece came,
 /// or the close code for a piece that breaks the rules.
-fn reassemble(reassembler: &mut Reassembler, item: Item) -> Result<Option<Assembled>, CloseCode> {
+pub fn reassemble(reassembler: &mut Reassembler, item: Item) -> Result<Option<Assembled>, CloseCode> {
     let fragment = match item {
         Item::FirstText(data) => Fragment::First { text: true, data },
         Item::FirstBinary(data) => Fragment::First { text: false, data },
@@ -217,58 +199,6 @@ impl Framing for Plain {
                 Item::FirstText(data) | Item::FirstBinary(data) | Item::Continue(data) | Item::Last(data),
             ) => data,
         }))
-    }
-}
-
-/// The SockJS WebSocket transport's framing.
-pub struct SockJsFraming {
-    heartbeat: Duration,
-    reassembler: Reassembler,
-}
-
-impl SockJsFraming {
-    pub fn new(heartbeat: Duration) -> Self {
-        SockJsFraming {
-            heartbeat,
-            reassembler: Reassembler::new(MAX_SOCKJS_WS_MESSAGE_BYTES),
-        }
-    }
-}
-
-impl Framing for SockJsFraming {
-    fn opening(&self) -> Option<&'static str> {
-        Some(sockjs_frame::OPEN)
-    }
-
-    fn heartbeat(&self) -> Option<(Duration, &'static str)> {
-        Some((self.heartbeat, sockjs_frame::HEARTBEAT))
-    }
-
-    fn outbound(&self, frame: Bytes, text: bool) -> Outbound {
-        if !text {
-            // SockJS carries strings only; STOMP bodies here are JSON, so this is a client's
-            // binary SEND relayed on /topic/ops.
-            log::warn!("sockjs frame is not UTF-8; sent with replacement characters");
-        }
-        let message = String::from_utf8_lossy(&frame);
-        Outbound::Text(ByteString::from(sockjs_frame::messages([message.as_ref()])))
-    }
-
-    fn closing(&self, normal: bool) -> Option<String> {
-        Some(if normal { Close::NORMAL } else { Close::POLICY }.frame())
-    }
-
-    fn inbound(&mut self, piece: Piece) -> Result<Unwrapped, CloseCode> {
-        let message = match piece {
-            Piece::Whole(data) => data,
-            Piece::Fragment(item) => match reassemble(&mut self.reassembler, item)? {
-                None => return Ok(Unwrapped::Nothing),
-                Some(Assembled::Text(data) | Assembled::Binary(data)) => data,
-            },
-        };
-        decode_ws(&message)
-            .map(Unwrapped::Messages)
-            .map_err(|_| CloseCode::Invalid)
     }
 }
 

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use kwanje::auth::Role;
-use kwanje::command::service::{AckCommand, ClientOffline, ClientOnline, DeliverCommand, SetDeliverySink};
+use kwanje::command::messages::{AckCommand, ClientOffline, ClientOnline, DeliverCommand};
+use kwanje::listen::Tells;
 use serde_json::{json, Value};
 
 use crate::support::{Backend, Server};
@@ -77,11 +78,7 @@ impl Inbox {
 async fn with_gate_pc(s: &Server) -> Inbox {
     let delivered = Delivered::default();
     let pc = FakeGatePc(delivered.clone()).start();
-    s.state
-        .commands
-        .send(SetDeliverySink(pc.clone().recipient()))
-        .await
-        .unwrap();
+    s.state.commands.listen(pc.clone().recipient::<DeliverCommand>());
     Inbox { delivered, pc }
 }
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use kwanje::supervision::{
-    guarded, ChildExited, ChildFactory, Crash, Exit, GetStats, Guarded, RestartPolicy, StartChild, Supervisor,
-    SupervisorStats,
+    guarded, ChildExited, ChildFactory, ChildSlot, Crash, Exit, ExitReport, GetStats, Guarded, RestartPolicy,
+    StartChild, Supervisor, SupervisorStats,
 };
 use kwanje::time::{Clock, Millis};
 
@@ -33,7 +33,7 @@ async fn running_again(s: &Server, id: &str, restarts: u32) {
     let path = format!("/api/v1/devices/{id}");
     s.wait_for(&path, WAIT, |d| d["restarts"] == restarts).await;
     let deadline = std::time::Instant::now() + WAIT;
-    while s.state.devices.get(id).unwrap().addr().is_none() {
+    while s.state.devices.get(id).unwrap().slot.addr().is_none() {
         assert!(std::time::Instant::now() < deadline, "{id} never ran again");
         actix_web::rt::time::sleep(Duration::from_millis(10)).await;
     }
@@ -148,9 +148,7 @@ struct Counts {
 
 struct Child {
     counts: Arc<Counts>,
-    exits: Recipient<ChildExited<u32>>,
-    exit: Exit,
-    generation: u64,
+    exit: ExitReport<u32>,
 }
 
 impl Actor for Child {
@@ -160,18 +158,13 @@ impl Actor for Child {
     }
     fn stopped(&mut self, _: &mut Context<Self>) {
         self.counts.stops.fetch_add(1, Ordering::SeqCst);
-        self.exits.do_send(ChildExited {
-            id: 1,
-            exit: std::mem::replace(&mut self.exit, Exit::Normal),
-            generation: Some(self.generation),
-        });
+        self.exit.report(1);
     }
 }
 
 impl Guarded for Child {
     fn crashed(&mut self, ctx: &mut Context<Self>, crash: Crash) {
-        self.exit = Exit::Crashed(crash.message);
-        ctx.stop();
+        self.exit.crashed(ctx, "test", &1, crash);
     }
 }
 
@@ -200,35 +193,29 @@ struct Factory {
     failing_starts: Arc<AtomicU32>,
     /// The generation of the child started last.
     generation: Arc<AtomicU64>,
+    slot: ChildSlot<Child>,
 }
 
 impl ChildFactory for Factory {
     type Id = u32;
-    fn start_child(
-        &mut self,
-        _: &u32,
-        _: u32,
-        generation: u64,
-        exits: Recipient<ChildExited<u32>>,
-    ) -> Result<(), String> {
+    type Actor = Child;
+    fn start_child(&mut self, _: &u32, _: u32, exit: ExitReport<u32>) -> Result<Addr<Child>, String> {
         let failing = self.failing_starts.load(Ordering::SeqCst);
         if failing > 0 {
             self.failing_starts.store(failing - 1, Ordering::SeqCst);
             return Err("stored state unreadable".into());
         }
-        self.generation.store(generation, Ordering::SeqCst);
+        self.generation.store(exit.generation(), Ordering::SeqCst);
         let addr = Child {
             counts: self.counts.clone(),
-            exits,
-            exit: Exit::Normal,
-            generation,
+            exit,
         }
         .start();
-        *self.current.lock().unwrap() = Some(addr);
-        Ok(())
+        *self.current.lock().unwrap() = Some(addr.clone());
+        Ok(addr)
     }
-    fn generation(&self, _: &u32) -> Option<u64> {
-        Some(self.generation.load(Ordering::SeqCst))
+    fn with_slot<R>(&self, _: &u32, f: impl FnOnce(&ChildSlot<Child>) -> R) -> Option<R> {
+        Some(f(&self.slot))
     }
     fn escalate(&mut self, _: &u32, _: &str, _: u32) {
         self.escalated.fetch_add(1, Ordering::SeqCst);
@@ -279,6 +266,7 @@ impl Harness {
             escalated: escalated.clone(),
             failing_starts: failing_starts.clone(),
             generation: generation.clone(),
+            slot: ChildSlot::new(0),
         };
         let policy = RestartPolicy {
             backoff_initial,

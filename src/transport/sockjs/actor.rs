@@ -11,7 +11,8 @@
 //!
 //! Ends: the STOMP session ends (the broker, presence and the command service notice) as soon
 //! as the SockJS session closes; the actor lives on, answering receiving requests with the close
-//! frame, until the disconnect delay passes with none, then stops and leaves the registry. A
+//! frame, until the disconnect delay passes with none, then stops and tells its owner (the
+//! registry) with [`SessionEnded`]. A
 //! session nobody polls expires the same way, and its STOMP session ends in `stopped`.
 
 use std::sync::Arc;
@@ -23,7 +24,6 @@ use thiserror::Error;
 use super::body::{self, Body, BodyWriter, ReceiverGone};
 use super::frame::{Carrier, Close};
 use super::ids::SessionId;
-use super::registry::{Forget, Registry};
 use super::session::{Attach, Detach, Emit, ReceiverId, Session, Tick};
 use super::settings::Settings;
 use crate::broker::messages::{Deliver, Evict, Outlet};
@@ -45,6 +45,14 @@ pub struct Incoming {
     pub messages: Vec<String>,
 }
 
+/// A session stopped: its owner lets go of it (and only of it: a newer session may hold the id).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct SessionEnded {
+    pub id: SessionId,
+    pub session: Addr<SockJsSession>,
+}
+
 /// The session no longer takes messages.
 #[derive(Debug, Clone, Copy, Error)]
 #[error("the SockJS session is closed")]
@@ -54,7 +62,8 @@ pub struct SockJsSession {
     id: SessionId,
     core: Session,
     driver: Driver,
-    registry: Addr<Registry>,
+    /// Told of the end, in `stopped`.
+    ended: Recipient<SessionEnded>,
     clock: Arc<dyn Clock>,
     /// The receiving request's body, while one is attached.
     writer: Option<(ReceiverId, BodyWriter)>,
@@ -67,13 +76,13 @@ pub struct SockJsSession {
 }
 
 impl SockJsSession {
-    pub fn new(id: SessionId, settings: Settings, shared: Arc<Shared>, registry: Addr<Registry>) -> Self {
+    pub fn new(id: SessionId, settings: Settings, shared: Arc<Shared>, ended: Recipient<SessionEnded>) -> Self {
         let clock = shared.clock().clone();
         SockJsSession {
             id,
             core: Session::new(settings, clock.now()),
             driver: Driver::new(shared),
-            registry,
+            ended,
             clock,
             writer: None,
             stomp_timer: LazyTimer::default(),
@@ -209,7 +218,7 @@ impl Actor for SockJsSession {
     }
 
     fn stopped(&mut self, ctx: &mut Self::Context) {
-        self.registry.do_send(Forget {
+        self.ended.do_send(SessionEnded {
             id: self.id.clone(),
             session: ctx.address(),
         });

@@ -19,9 +19,9 @@ use super::frame::Carrier;
 use super::ids::SessionId;
 use super::inbound::{decode_send, InboundError};
 use super::registry::{Claim, Find};
+use super::websocket;
 use super::SockJs;
 use crate::transport::driver::Shared;
-use crate::transport::ws;
 
 /// `/sockjs/{server}/{session}/...`
 type Ids = web::Path<(String, String)>;
@@ -167,7 +167,7 @@ async fn open(id: &SessionId, sockjs: &SockJs, shared: &Stomp) -> Result<Addr<So
             id.clone(),
             sockjs.settings,
             shared.clone().into_inner(),
-            sessions.clone(),
+            sessions.clone().recipient(),
         ));
     }
     Ok(session)
@@ -204,5 +204,5 @@ pub async fn websocket(
     shared: Stomp,
 ) -> Result<HttpResponse, actix_web::Error> {
     session_id(&ids)?;
-    ws::sockjs(req, payload, sockjs.settings, shared).await
+    websocket::upgrade(&req, payload, sockjs.settings, shared)
 }

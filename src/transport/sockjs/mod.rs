@@ -2,9 +2,9 @@
 //! console built on `new SockJS('/sockjs')` and a STOMP client needs when WebSockets do not get
 //! through.
 //!
-//! Transports: `websocket` (SockJS frames over a WebSocket, in `ws.rs`), `xhr_streaming`,
-//! `eventsource` and `xhr` (polling), with `xhr_send` carrying the client's messages for the
-//! HTTP ones; `info`, the greeting, CORS preflights, and the raw `GET /sockjs/websocket` (plain
+//! Transports: `websocket` (SockJS frames over a WebSocket: [`websocket`], on `ws.rs`'s socket
+//! actor), `xhr_streaming`, `eventsource` and `xhr` (polling), with `xhr_send` carrying the
+//! client's messages for the HTTP ones; `info`, the greeting, CORS preflights, and the raw `GET /sockjs/websocket` (plain
 //! STOMP over WebSocket, as on `/ws`). Not served: `iframe.html` and the iframe, htmlfile and
 //! jsonp transports, which only browsers without CORS XHR need; clients fall back past them.
 //!
@@ -12,7 +12,8 @@
 //! (what clients send), [`ids`] (session URL ids), [`session`] (one session's state over HTTP),
 //! [`settings`]. Actors and edges: [`actor`] (one session: the core and a STOMP
 //! [`Driver`](super::driver::Driver)), [`registry`] (live sessions by id), [`body`] (a receiving
-//! request's response body), [`cors`] and [`endpoints`] (the HTTP handlers).
+//! request's response body), [`websocket`] (the WebSocket transport's framing), [`cors`] and
+//! [`endpoints`] (the HTTP handlers).
 
 pub mod actor;
 pub mod body;
@@ -24,6 +25,7 @@ pub mod inbound;
 pub mod registry;
 pub mod session;
 pub mod settings;
+pub mod websocket;
 
 use actix::prelude::*;
 use actix_web::web;

@@ -2,15 +2,15 @@
 //!
 //! A request for an unknown session claims the id with a session actor it has prepared but not
 //! started; when two requests race for a new id, the first claim wins and the loser drops its
-//! actor unstarted. A session leaves the map when it stops (`Forget`, only for itself: a newer
-//! session under the same id stays). WebSocket sessions are not here: the protocol lets several
+//! actor unstarted. A session leaves the map when it tells of its end ([`SessionEnded`], only
+//! for itself: a newer session under the same id stays). WebSocket sessions are not here: the protocol lets several
 //! share an id, and each lives exactly as long as its socket.
 
 use std::collections::HashMap;
 
 use actix::prelude::*;
 
-use super::actor::SockJsSession;
+use super::actor::{SessionEnded, SockJsSession};
 use super::ids::SessionId;
 
 #[derive(Debug, Default)]
@@ -37,14 +37,6 @@ pub struct Claim {
     pub session: Addr<SockJsSession>,
 }
 
-/// `session` stopped.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct Forget {
-    pub id: SessionId,
-    pub session: Addr<SockJsSession>,
-}
-
 impl Handler<Find> for Registry {
     type Result = Option<Addr<SockJsSession>>;
 
@@ -65,10 +57,10 @@ impl Handler<Claim> for Registry {
     }
 }
 
-impl Handler<Forget> for Registry {
+impl Handler<SessionEnded> for Registry {
     type Result = ();
 
-    fn handle(&mut self, msg: Forget, _: &mut Self::Context) {
+    fn handle(&mut self, msg: SessionEnded, _: &mut Self::Context) {
         if self.sessions.get(&msg.id) == Some(&msg.session) {
             self.sessions.remove(&msg.id);
         }

@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use actix::prelude::*;
+use kwanje::listen::Tells;
 use kwanje::taxi::messages::DispatchRecorded;
 use serde_json::json;
 

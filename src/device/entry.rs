@@ -1,0 +1,86 @@
+//! A device's entry: what its actor and the live views share, data only.
+//!
+//! The registered spec, the live view (atomics the device actor updates, so listing devices
+//! never queues behind heartbeats) and the state last committed to the store (what a restarted
+//! actor is rebuilt from). Where the actor runs, and how often it was restarted, is its slot's
+//! ([`crate::supervision::ChildSlot`]), which the registry keeps beside it.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
+use std::sync::Mutex;
+
+use super::model::{DeviceSpec, DeviceState};
+use crate::time::Millis;
+
+const NEVER: i64 = i64::MIN;
+
+/// The state last committed to the store: what a restarted actor starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Snapshot {
+    pub state: DeviceState,
+    pub since: Millis,
+    pub last_seen: Option<Millis>,
+}
+
+#[derive(Debug)]
+pub struct DeviceEntry {
+    pub spec: DeviceSpec,
+    state: AtomicU8,
+    since: AtomicI64,
+    last_seen: AtomicI64,
+    active: AtomicBool,
+    stored: Mutex<Snapshot>,
+}
+
+impl DeviceEntry {
+    pub fn new(spec: DeviceSpec, stored: Snapshot, active: bool) -> Self {
+        DeviceEntry {
+            spec,
+            state: AtomicU8::new(stored.state as u8),
+            since: AtomicI64::new(stored.since.0),
+            last_seen: AtomicI64::new(stored.last_seen.map_or(NEVER, |t| t.0)),
+            active: AtomicBool::new(active),
+            stored: Mutex::new(stored),
+        }
+    }
+
+    pub fn state(&self) -> DeviceState {
+        DeviceState::from_u8(self.state.load(Ordering::Relaxed))
+    }
+
+    pub fn state_since(&self) -> Millis {
+        Millis(self.since.load(Ordering::Relaxed))
+    }
+
+    pub fn last_seen(&self) -> Option<Millis> {
+        match self.last_seen.load(Ordering::Relaxed) {
+            NEVER => None,
+            t => Some(Millis(t)),
+        }
+    }
+
+    pub fn active(&self) -> bool {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    /// A heartbeat arrived (the hot path: one relaxed store).
+    pub(super) fn seen(&self, at: Millis) {
+        self.last_seen.store(at.0, Ordering::Relaxed);
+    }
+
+    pub(super) fn set_state(&self, state: DeviceState, since: Millis) {
+        self.state.store(state as u8, Ordering::Relaxed);
+        self.since.store(since.0, Ordering::Relaxed);
+    }
+
+    pub(super) fn set_active(&self, active: bool) {
+        self.active.store(active, Ordering::Relaxed);
+    }
+
+    pub fn stored(&self) -> Snapshot {
+        *self.stored.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn set_stored(&self, snapshot: Snapshot) {
+        *self.stored.lock().unwrap_or_else(|p| p.into_inner()) = snapshot;
+    }
+}
