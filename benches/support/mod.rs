@@ -123,6 +123,12 @@ pub fn fresh_pg_schema(base: &str) -> anyhow::Result<String> {
 /// Prepares a database with `spec.clients` clients of `spec.per_client` devices each, then
 /// starts the binary on it.
 pub async fn start_server(spec: ServerSpec) -> anyhow::Result<ServerProcess> {
+    start_server_with(spec, &[]).await
+}
+
+/// [`start_server`] with more environment variables for the server (set after the bench's own,
+/// so they may override them).
+pub async fn start_server_with(spec: ServerSpec, env: &[(&str, &str)]) -> anyhow::Result<ServerProcess> {
     let ServerSpec {
         clients: clients_n,
         per_client,
@@ -169,7 +175,8 @@ pub async fn start_server(spec: ServerSpec) -> anyhow::Result<ServerProcess> {
     drop(store);
     let addr = format!("127.0.0.1:{}", free_port()?);
     let tcp_addr = format!("127.0.0.1:{}", free_port()?);
-    let child = Process::new(env!("CARGO_BIN_EXE_kwanje"))
+    let mut server = Process::new(env!("CARGO_BIN_EXE_kwanje"));
+    server
         .arg("serve")
         .env("KWANJE_BIND", &addr)
         .env("KWANJE_STOMP_TCP", &tcp_addr)
@@ -180,9 +187,11 @@ pub async fn start_server(spec: ServerSpec) -> anyhow::Result<ServerProcess> {
             "RUST_LOG",
             std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
         )
-        .stdout(Stdio::null())
-        .spawn()
-        .context("starting the kwanje binary")?;
+        .stdout(Stdio::null());
+    for (name, value) in env {
+        server.env(name, value);
+    }
+    let child = server.spawn().context("starting the kwanje binary")?;
     let server = ServerProcess {
         child,
         addr,
