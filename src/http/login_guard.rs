@@ -19,8 +19,8 @@ use actix_web::error::BlockingError;
 use actix_web::web;
 use tokio::sync::Semaphore;
 
-use crate::alert::model::{AlertKind, Intent, Severity, Subject, SubjectType};
 use crate::alert::messages::Record;
+use crate::alert::model::{AlertKind, Intent, Severity, Subject, SubjectType};
 use crate::alert::AlertService;
 use crate::auth::throttle::{Admission, FloodChange, LoginThrottle, ThrottleSettings, ThrottleStats};
 use crate::time::Clock;
