@@ -2,7 +2,7 @@
 //! change together with the alerts it raises or resolves, and their outbox rows, in one
 //! transaction.
 //!
-//! Other services send [`Record`]s (their own rows to write, plus alert [`Intent`]s); operators'
+//! Other services send [`Record`]s (their own rows to write, plus alert [`Intent`](super::model::Intent)s); operators'
 //! acknowledgements and resolutions arrive as [`Acknowledge`] and [`ResolveAlert`]. Work is
 //! queued and written in batches ([`WriteQueue`]): one transaction per batch, one batch in
 //! flight, in arrival order, so changes to one subject are stored in the order they happened and a storm of
