@@ -127,7 +127,7 @@ pub struct Config {
     #[arg(long, env = "KWANJE_LOGIN_FREE_ATTEMPTS", default_value_t = throttle::DEFAULT_FREE_ATTEMPTS)]
     pub login_free_attempts: u32,
     /// The longest wait (ms) a throttled address or username is told (429 `Retry-After`); the
-    /// wait starts at 1 s and doubles with each further failure.
+    /// wait starts at 1 s and doubles with each further failure. Values under 1000 count as 1000.
     #[arg(long, env = "KWANJE_LOGIN_MAX_DELAY_MS", default_value_t = DEFAULT_LOGIN_MAX_DELAY_MS)]
     pub login_max_delay_ms: u64,
     /// Refused or failed logins within 10 s that open the `auth_flood` alert.

@@ -12,8 +12,10 @@
 //! for [`ThrottleSettings::forget_after`] is dropped, and when the table is full the record
 //! quiet for longest makes room.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::marker::PhantomData;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -103,32 +105,35 @@ struct Record {
 
 /// One kind of key's records.
 #[derive(Debug)]
-struct Table<K> {
+struct Table<K, Q: ?Sized> {
     records: HashMap<K, Record>,
+    key: PhantomData<fn(&Q)>,
 }
 
-impl<K: Hash + Eq + Clone> Table<K> {
+/// Looked up by borrowed keys (`&str` for usernames): a key is copied only when a record is made.
+impl<K: Hash + Eq + Borrow<Q>, Q: Hash + Eq + ToOwned<Owned = K> + ?Sized> Table<K, Q> {
     fn new() -> Self {
         Table {
             records: HashMap::new(),
+            key: PhantomData,
         }
     }
 
-    fn blocked(&self, key: &K, now: Millis) -> Duration {
+    fn blocked(&self, key: &Q, now: Millis) -> Duration {
         self.records
             .get(key)
             .map(|r| Duration::from_millis(elapsed(r.blocked_until, now)))
             .unwrap_or(Duration::ZERO)
     }
 
-    fn fail(&mut self, key: &K, now: Millis, settings: &ThrottleSettings) {
+    fn fail(&mut self, key: &Q, now: Millis, settings: &ThrottleSettings) {
         if !self.records.contains_key(key) && self.records.len() >= MAX_TRACKED {
             self.prune(now, settings);
             if self.records.len() >= MAX_TRACKED {
                 self.evict_quietest();
             }
         }
-        let record = self.records.entry(key.clone()).or_insert(Record {
+        let record = self.records.entry(key.to_owned()).or_insert(Record {
             failures: 0,
             blocked_until: now,
             last: now,
@@ -140,14 +145,14 @@ impl<K: Hash + Eq + Clone> Table<K> {
     }
 
     /// A wait set when the attempt was admitted runs again from `now`, if it was still due.
-    fn restart_wait(&mut self, key: &K, now: Millis, settings: &ThrottleSettings) {
+    fn restart_wait(&mut self, key: &Q, now: Millis, settings: &ThrottleSettings) {
         if let Some(record) = self.records.get_mut(key) {
             record.last = now;
             record.blocked_until = record.blocked_until.max(now + settings.delay(record.failures));
         }
     }
 
-    fn forget(&mut self, key: &K) {
+    fn forget(&mut self, key: &Q) {
         self.records.remove(key);
     }
 
@@ -162,9 +167,9 @@ impl<K: Hash + Eq + Clone> Table<K> {
             .records
             .iter()
             .min_by_key(|(_, r)| r.last.0)
-            .map(|(k, _)| k.clone());
+            .map(|(k, _)| k.borrow().to_owned());
         if let Some(key) = quietest {
-            self.records.remove(&key);
+            self.records.remove(key.borrow());
         }
     }
 }
@@ -222,8 +227,8 @@ pub struct ThrottleStats {
 #[derive(Debug)]
 pub struct LoginThrottle {
     settings: ThrottleSettings,
-    by_addr: Table<IpAddr>,
-    by_user: Table<String>,
+    by_addr: Table<IpAddr, IpAddr>,
+    by_user: Table<String, str>,
     flood: FloodWatch,
     failed: u64,
     throttled: u64,
@@ -250,8 +255,10 @@ impl LoginThrottle {
     /// counted as failed until [`LoginThrottle::succeeded`] says otherwise. The flood change, if
     /// this attempt started one, comes with it.
     pub fn admit(&mut self, addr: IpAddr, username: &str, now: Millis) -> (Admission, Option<FloodChange>) {
-        let user = username.to_owned();
-        let wait = self.by_addr.blocked(&addr, now).max(self.by_user.blocked(&user, now));
+        let wait = self
+            .by_addr
+            .blocked(&addr, now)
+            .max(self.by_user.blocked(username, now));
         if !wait.is_zero() {
             self.throttled += 1;
             let flood = self.flood.note(now, self.settings.flood_threshold);
@@ -265,7 +272,7 @@ impl LoginThrottle {
             );
         }
         self.by_addr.fail(&addr, now, &self.settings);
-        self.by_user.fail(&user, now, &self.settings);
+        self.by_user.fail(username, now, &self.settings);
         (Admission::Allowed, None)
     }
 
@@ -275,14 +282,14 @@ impl LoginThrottle {
     pub fn failed(&mut self, addr: IpAddr, username: &str, now: Millis) -> Option<FloodChange> {
         self.failed += 1;
         self.by_addr.restart_wait(&addr, now, &self.settings);
-        self.by_user.restart_wait(&username.to_owned(), now, &self.settings);
+        self.by_user.restart_wait(username, now, &self.settings);
         self.flood.note(now, self.settings.flood_threshold)
     }
 
     /// The admitted attempt logged in: both its records are forgotten.
     pub fn succeeded(&mut self, addr: IpAddr, username: &str) {
         self.by_addr.forget(&addr);
-        self.by_user.forget(&username.to_owned());
+        self.by_user.forget(username);
     }
 
     /// Periodic upkeep: forgets quiet records; says when a flood is over.

@@ -149,6 +149,18 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
         "1 while the auth_flood alert is open",
         i64::from(logins.flooding),
     );
+    gauge(
+        &mut registry,
+        "login_tracked_addresses",
+        "Client addresses the login throttle keeps a record of (at most 65536)",
+        logins.tracked_addresses as i64,
+    );
+    gauge(
+        &mut registry,
+        "login_tracked_usernames",
+        "Usernames the login throttle keeps a record of (at most 65536)",
+        logins.tracked_usernames as i64,
+    );
     let mut body = String::new();
     encode(&mut body, &registry).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(HttpResponse::Ok().content_type(CONTENT_TYPE).body(body))

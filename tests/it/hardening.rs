@@ -155,14 +155,7 @@ async fn a_login_flood_is_throttled_and_heartbeating_devices_stay_up() {
 
     // The wait the server told passes; the real admin logs in.
     actix_web::rt::time::sleep(Duration::from_secs(2)).await;
-    let (status, body) = s
-        .call(
-            "POST",
-            "/api/v1/auth/token",
-            None,
-            Some(json!({"username": "admin", "password": "admin-pw"})),
-        )
-        .await;
+    let (status, body) = s.login("admin", "admin-pw").await;
     assert_eq!(status, 200, "{body}");
 
     stop.set(true);
@@ -226,16 +219,95 @@ async fn a_throttled_login_is_answered_429_problem_json_with_retry_after() {
     clock.advance(Duration::from_millis(999));
     assert_eq!(wrong_password(&http, &url).await, (429, Some(1)));
     clock.advance(Duration::from_millis(1));
-    let (status, body) = s
-        .call(
-            "POST",
-            "/api/v1/auth/token",
-            None,
-            Some(json!({"username": "admin", "password": "admin-pw"})),
-        )
-        .await;
+    let (status, body) = s.login("admin", "admin-pw").await;
     assert_eq!(status, 200, "{body}");
     for _ in 0..5 {
         assert_eq!(wrong_password(&http, &url).await.0, 401, "a success cleared the count");
     }
+}
+
+#[actix_web::test]
+async fn logins_past_the_check_queue_are_answered_503_at_once() {
+    // No throttle in the way: only the bound on password checks (one at a time, 16 waiting).
+    let s = Server::start_with(Backend::Sqlite, |c| {
+        c.login_free_attempts = 1_000_000;
+        c.login_concurrency = 1;
+    })
+    .await;
+    let url = s.url("/api/v1/auth/token");
+    let http = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+    let attempts = (0..60).map(|_| async {
+        let mut resp = http
+            .post(&url)
+            .send_json(&json!({"username": "admin", "password": "guess"}))
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let retry = resp
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body: Value = resp.json().await.unwrap();
+        (status, retry, body)
+    });
+    let answers = join_all(attempts).await;
+    let busy: Vec<&(u16, Option<String>, Value)> = answers.iter().filter(|(status, ..)| *status == 503).collect();
+    assert!(
+        answers.iter().all(|(status, ..)| matches!(status, 401 | 503)),
+        "{answers:?}"
+    );
+    assert!(!busy.is_empty(), "60 at once overflow one running check and 16 waiting");
+    assert!(
+        answers.len() - busy.len() >= 17,
+        "the running check and the queue are served"
+    );
+    for (_, retry, body) in &busy {
+        assert_eq!(retry.as_deref(), Some("1"));
+        assert_eq!(body["type"], "urn:kwanje:problem:unavailable");
+        assert_eq!(
+            body["detail"],
+            "too many logins are being checked at once; retry shortly"
+        );
+    }
+    let metrics = text(&s, "/metrics").await;
+    assert!(
+        metrics.contains(&format!("kwanje_login_busy_total {}", busy.len())),
+        "{metrics}"
+    );
+}
+
+#[actix_web::test]
+async fn the_flood_alert_resolves_once_the_refusals_stop() {
+    let clock = ManualClock::new(Millis(1_800_000_000_000));
+    let s = Server::start_clocked(Backend::Sqlite, Arc::new(clock.clone()), |c| {
+        c.login_flood_threshold = 3;
+    })
+    .await;
+    let http = awc::Client::default();
+    let url = s.url("/api/v1/auth/token");
+    for _ in 0..3 {
+        assert_eq!(wrong_password(&http, &url).await.0, 401);
+    }
+    let open = |b: &Value| {
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "auth_flood" && a["state"] == "open")
+    };
+    s.wait_for("/api/v1/alerts?state=open", Duration::from_secs(5), open)
+        .await;
+    // 30 s without a refusal: the guard's next tick resolves it.
+    clock.advance(Duration::from_secs(30));
+    s.wait_for("/api/v1/alerts?state=open", Duration::from_secs(5), |b| !open(b))
+        .await;
+    let (_, all) = s.get("/api/v1/alerts?limit=1000").await;
+    let flood: Vec<&Value> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "auth_flood")
+        .collect();
+    assert_eq!(flood.len(), 1, "{all}");
+    assert_eq!(flood[0]["state"], "resolved");
 }

@@ -200,14 +200,7 @@ async fn real_answers_have_the_documented_fields() {
     assert_eq!(status, 200, "{beat}");
     assert_matches(&doc, "HeartbeatAnswer", &beat);
 
-    let (status, token) = s
-        .call(
-            "POST",
-            "/api/v1/auth/token",
-            None,
-            Some(json!({"username": "admin", "password": "admin-pw"})),
-        )
-        .await;
+    let (status, token) = s.login("admin", "admin-pw").await;
     assert_eq!(status, 200, "{token}");
     assert_matches(&doc, "TokenResponse", &token);
 

@@ -189,6 +189,12 @@ impl Server {
         (status, json)
     }
 
+    /// `POST /api/v1/auth/token` with a username and password, no token.
+    pub async fn login(&self, username: &str, password: &str) -> (u16, Value) {
+        let body = serde_json::json!({"username": username, "password": password});
+        self.call("POST", "/api/v1/auth/token", None, Some(body)).await
+    }
+
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let admin = self.admin.clone();
         self.call("GET", path, Some(&admin), None).await
