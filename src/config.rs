@@ -214,9 +214,9 @@ impl Config {
         }
     }
 
-    /// The taxi settings as written, for [`crate::taxi::settings::RawSettings::parse`].
-    pub fn taxi_settings(&self) -> crate::taxi::settings::RawSettings<'_> {
-        crate::taxi::settings::RawSettings {
+    /// The taxi settings as written, for [`crate::taxi::core::settings::RawSettings::parse`].
+    pub fn taxi_settings(&self) -> crate::taxi::core::settings::RawSettings<'_> {
+        crate::taxi::core::settings::RawSettings {
             terminals: &self.terminals,
             regions: &self.taxi_regions,
             joint_zones: &self.taxi_joint_zones,

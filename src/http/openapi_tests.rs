@@ -168,9 +168,9 @@ fn documented_bounds_are_the_enforced_ones() {
     use crate::http::clients::MAX_TEXT;
     use crate::ids::MAX_KEY_LEN;
     use crate::store::models::MAX_PAGE;
-    use crate::taxi::card::MAX_REASON_CHARS;
-    use crate::taxi::model::{MAX_REGION_BYTES, MAX_TERMINAL_BYTES};
-    use crate::taxi::rules::MAX_TRIP_KM;
+    use crate::taxi::core::card::MAX_REASON_CHARS;
+    use crate::taxi::core::model::{MAX_REGION_BYTES, MAX_TERMINAL_BYTES};
+    use crate::taxi::core::rules::MAX_TRIP_KM;
 
     let doc = spec();
     let schemas = &doc["components"]["schemas"];

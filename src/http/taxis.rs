@@ -10,10 +10,10 @@ use super::extract::Caller;
 use super::AppState;
 use crate::auth::Role;
 use crate::ids::DeviceId;
-use crate::taxi::card::TaxiCard;
-use crate::taxi::events::{ArrivalOutcome, TaxiStateKind};
-use crate::taxi::model::{LineKey, ModelError, Plate, Region, RequestId, TaxiClass, TerminalId};
-use crate::taxi::queue::Ticket;
+use crate::taxi::core::card::TaxiCard;
+use crate::taxi::core::events::{ArrivalOutcome, TaxiStateKind};
+use crate::taxi::core::model::{LineKey, ModelError, Plate, Region, RequestId, TaxiClass, TerminalId};
+use crate::taxi::core::queue::Ticket;
 use crate::taxi::TaxiDetail;
 
 fn invalid(e: ModelError) -> ApiError {

@@ -12,17 +12,17 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use super::card::TaxiCard;
-use super::dispatch::Arrival;
+use super::core::card::TaxiCard;
+use super::core::dispatch::Arrival;
+use super::core::events::ArrivalOutcome;
+use super::core::model::{Plate, TerminalId};
 use super::entry::TaxiEntry;
 use super::error::TaxiError;
-use super::events::ArrivalOutcome;
 use super::journal::Write;
 use super::messages::{
     Arrive, Blacklist, ChooseServiceRegion, ClearHold, Crash, DriverPing, LeaveLot, Ping, SetBlacklist,
     SetServiceRegion, Stop, TaxiArrived,
 };
-use super::model::{Plate, TerminalId};
 use super::shared::TaxiShared;
 use super::terminal::{TerminalActor, Terminals};
 use crate::store::models::taxis;

@@ -5,16 +5,16 @@
 //! A [`TaxiEntry`] holds the taxi's card as of its last completed change (what a restarted taxi
 //! actor is rebuilt from) and its live figures. A [`TerminalEntry`] holds what a restarted
 //! terminal actor is rebuilt from: the last snapshot and the inputs completed since
-//! ([`crate::taxi::input`]). Where each actor runs, and how often it was restarted, is its
+//! ([`crate::taxi::core::input`]). Where each actor runs, and how often it was restarted, is its
 //! slot's ([`crate::supervision::ChildSlot`]).
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::card::TaxiCard;
-use super::dispatch::DispatcherSnapshot;
-use super::input::Input;
-use super::model::{Plate, TerminalId};
+use super::core::card::TaxiCard;
+use super::core::dispatch::DispatcherSnapshot;
+use super::core::input::Input;
+use super::core::model::{Plate, TerminalId};
 use crate::time::Millis;
 
 const NEVER: i64 = i64::MIN;

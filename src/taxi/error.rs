@@ -8,8 +8,8 @@
 
 use thiserror::Error;
 
-use super::card::CardError;
-use super::events::{DispatchError, ErrorClass};
+use super::core::card::CardError;
+use super::core::events::{DispatchError, ErrorClass};
 use crate::store::StoreError;
 
 #[derive(Debug, Error)]

@@ -18,10 +18,10 @@ use std::time::Duration;
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
-use super::dispatch::DispatcherSnapshot;
-use super::events::DispatchEvent;
+use super::core::dispatch::DispatcherSnapshot;
+use super::core::events::DispatchEvent;
+use super::core::model::{DispatchMode, TerminalId};
 use super::messages::DispatchRecorded;
-use super::model::{DispatchMode, TerminalId};
 use crate::ids::IdGen;
 use crate::listen::Listen;
 use crate::store::models::dispatch::{self as rows, CurbSlotRow, DispatchRecord};

@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use actix::Message;
 
-use super::curb::SlotPlan;
-use super::dispatch::{Arrival, PassengerRequest};
+use super::core::curb::SlotPlan;
+use super::core::dispatch::{Arrival, PassengerRequest};
+use super::core::events::{ArrivalOutcome, Assignment, DispatchEvent, NoShowOutcome, TripOutcome};
+use super::core::model::{Plate, Region, RequestId, TerminalId};
+use super::core::stats::StatsView;
+use super::core::view::{QueuesView, TaxiView};
 use super::error::TaxiError;
-use super::events::{ArrivalOutcome, Assignment, DispatchEvent, NoShowOutcome, TripOutcome};
-use super::model::{Plate, Region, RequestId, TerminalId};
-use super::stats::StatsView;
-use super::view::{QueuesView, TaxiView};
 use crate::time::Millis;
 
 // To a taxi actor.

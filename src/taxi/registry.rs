@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use super::actor::TaxiActor;
-use super::card::TaxiCard;
+use super::core::card::TaxiCard;
+use super::core::model::{Plate, TerminalId};
 use super::entry::{TaxiCards, TaxiEntry};
-use super::model::{Plate, TerminalId};
 use super::terminal::{Terminal, Terminals};
 use crate::supervision::Child;
 

@@ -12,69 +12,38 @@ use std::time::Duration;
 use actix::prelude::*;
 
 use super::actor::TaxiActor;
-use super::card::TaxiCard;
-use super::curb::SlotPlan;
-use super::dispatch::{Arrival, Dispatcher, DispatcherSnapshot, PassengerRequest};
+pub use super::boot::TaxiBoot;
+use super::boot::{taxi_from_row, terminal_snapshot};
+use super::core::card::TaxiCard;
+use super::core::curb::SlotPlan;
+use super::core::dispatch::{Arrival, PassengerRequest};
+use super::core::events::{ArrivalOutcome, Assignment, NoShowOutcome, TripOutcome};
+use super::core::model::{Plate, Region, RequestId, TaxiClass, TerminalId};
+use super::core::rules::{JointZoneRules, RuleError};
+use super::core::settings::TaxiSettings;
+use super::core::stats::StatsView;
+use super::core::view::{QueuesView, TaxiView};
 use super::entry::{TaxiEntry, TerminalEntry};
 use super::error::TaxiError;
-use super::events::{ArrivalOutcome, Assignment, NoShowOutcome, TripOutcome};
 use super::journal::{Flush, GetJournalStats, Journal, JournalStats};
 use super::messages::{
     Arrive, ChooseServiceRegion, Complete, Configure, Crash, DispatchRecorded, DriverPing, FindRequest, NoShow, Pickup,
     ReadQueues, ReadStats, ReadTaxi, Reporter, Request, SetBlacklist, Stop, TakeSnapshot, TaxiArrived,
 };
-use super::model::{Plate, Region, RequestId, TaxiClass, TerminalId};
 use super::registry::{Registry, Taxi};
-use super::rules::{JointZoneRules, RuleError};
-use super::settings::TaxiSettings;
 use super::shared::{RequestRoutes, TaxiShared};
-use super::stats::StatsView;
 use super::supervise::{self, TaxiFactory, TerminalFactory};
 use super::terminal::{Terminal, TerminalActor};
-use super::view::{QueuesView, TaxiView};
-use crate::alert::{AlertKind, AlertService, Subject, SubjectType};
+use crate::alert::AlertService;
 use crate::ids::IdGen;
 use crate::listen::Tells;
-use crate::store::models::{alerts as stored_alerts, audit, dispatch, taxis};
+use crate::store::models::{audit, taxis};
 use crate::store::{Store, StoreError};
 use crate::supervision::{GetStats, RestartPolicy, StartChild, Supervisor, SupervisorStats};
 use crate::time::Clock;
 
 /// How long an edge waits for a taxi or terminal actor to answer.
 pub const ASK_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// What the taxi service starts from, read from the store off the arbiter threads.
-#[derive(Debug, Default)]
-pub struct TaxiBoot {
-    pub taxis: Vec<taxis::Taxi>,
-    pub terminals: Vec<dispatch::TerminalRow>,
-    /// Taxis and terminals with a `crash_loop` alert still open: quarantined before the
-    /// process stopped. A quarantine lives in memory, so each starts afresh and its alert is
-    /// resolved.
-    pub crash_loops: Vec<Subject>,
-}
-
-impl TaxiBoot {
-    /// Reads the rows. Blocking.
-    pub fn read(store: &Store) -> Result<TaxiBoot, StoreError> {
-        store.read_blocking(|c| {
-            let crash_loops = stored_alerts::unresolved(c)?
-                .into_iter()
-                .filter(|a| a.kind == AlertKind::CrashLoop.as_str())
-                .filter_map(|a| {
-                    let kind = a.subject_type.parse::<SubjectType>().ok()?;
-                    matches!(kind, SubjectType::Taxi | SubjectType::Terminal)
-                        .then_some(Subject { kind, id: a.subject_id })
-                })
-                .collect();
-            Ok(TaxiBoot {
-                taxis: taxis::all(c)?,
-                terminals: dispatch::terminals(c)?,
-                crash_loops,
-            })
-        })
-    }
-}
 
 /// Everything the service needs to start.
 #[derive(Debug)]
@@ -113,44 +82,6 @@ impl std::fmt::Debug for Taxis {
         f.debug_struct("Taxis")
             .field("taxis", &self.registry.taxi_count())
             .finish()
-    }
-}
-
-fn taxi_from_row(row: &taxis::Taxi) -> Option<Taxi> {
-    let card = TaxiCard::from_stored(
-        &row.plate,
-        &row.license_region,
-        &row.class,
-        row.service_region.as_deref(),
-        row.blacklisted,
-        row.reason.clone(),
-        row.terminal.as_deref(),
-    )?;
-    Some(Taxi::new(
-        TaxiEntry::new(card),
-        u32::try_from(row.restarts).unwrap_or(0),
-    ))
-}
-
-/// A terminal's starting snapshot: the stored one when it reads back, else an empty dispatcher.
-fn terminal_snapshot(
-    id: &TerminalId,
-    row: Option<&dispatch::TerminalRow>,
-    settings: &TaxiSettings,
-) -> Result<DispatcherSnapshot, RuleError> {
-    let stored = row.and_then(|r| r.snapshot.as_deref()).and_then(|text| {
-        match serde_json::from_str::<DispatcherSnapshot>(text) {
-            Ok(s) if s.terminal() == id => Some(s),
-            Ok(_) => None,
-            Err(e) => {
-                log::error!("stored snapshot unreadable terminal={id} error={e}; starting empty");
-                None
-            }
-        }
-    });
-    match stored {
-        Some(s) => Ok(s),
-        None => Ok(Dispatcher::new(id.clone(), settings.dispatch.clone(), settings.rules.clone())?.snapshot()),
     }
 }
 

@@ -7,10 +7,10 @@ use std::sync::{Arc, RwLock};
 
 use actix::Addr;
 
+use super::core::model::{RequestId, TerminalId};
+use super::core::rules::{DispatchConfig, JointZoneRules};
 use super::entry::TaxiCards;
 use super::journal::Journal;
-use super::model::{RequestId, TerminalId};
-use super::rules::{DispatchConfig, JointZoneRules};
 use crate::alert::AlertService;
 use crate::ids::IdGen;
 use crate::time::Clock;

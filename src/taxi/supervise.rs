@@ -16,10 +16,10 @@ use std::sync::Arc;
 use actix::prelude::*;
 
 use super::actor::TaxiActor;
-use super::dispatch::Dispatcher;
-use super::input::replay;
+use super::core::dispatch::Dispatcher;
+use super::core::input::replay;
+use super::core::model::{Plate, TerminalId};
 use super::journal::Write;
-use super::model::{Plate, TerminalId};
 use super::registry::Registry;
 use super::shared::TaxiShared;
 use super::terminal::TerminalActor;

@@ -14,17 +14,17 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use super::dispatch::Dispatcher;
+use super::core::dispatch::Dispatcher;
+use super::core::events::{DispatchError, DispatchEvent};
+use super::core::input::{self, Input, Outcome};
+use super::core::model::{Plate, RequestId, TerminalId};
 use super::entry::TerminalEntry;
 use super::error::TaxiError;
-use super::events::{DispatchError, DispatchEvent};
-use super::input::{self, Input, Outcome};
 use super::journal::{Recorded, Snapshotted};
 use super::messages::{
     Arrive, Blacklist, ClearHold, Complete, Configure, Crash, FindRequest, LeaveLot, NoShow, Pickup, Ping, ReadQueues,
     ReadStats, ReadTaxi, Reporter, Request, SetServiceRegion, Stop, TakeSnapshot,
 };
-use super::model::{Plate, RequestId, TerminalId};
 use super::shared::TaxiShared;
 use crate::supervision::LazyTimer;
 use crate::supervision::{guarded, Child, Crash as Caught, ExitReport, Guarded};
@@ -256,7 +256,7 @@ impl Guarded for TerminalActor {
 }
 
 impl Handler<Arrive> for TerminalActor {
-    type Result = Result<super::events::ArrivalOutcome, TaxiError>;
+    type Result = Result<super::core::events::ArrivalOutcome, TaxiError>;
     fn handle(&mut self, msg: Arrive, ctx: &mut Context<Self>) -> Self::Result {
         match self.run(Input::Arrive(msg.arrival), ctx)? {
             Outcome::Arrival(outcome) => Ok(outcome),
@@ -281,7 +281,7 @@ impl Handler<Ping> for TerminalActor {
 }
 
 impl Handler<Request> for TerminalActor {
-    type Result = Result<super::events::Assignment, TaxiError>;
+    type Result = Result<super::core::events::Assignment, TaxiError>;
     fn handle(&mut self, msg: Request, ctx: &mut Context<Self>) -> Self::Result {
         match self.run(Input::Request(msg.request), ctx)? {
             Outcome::Assignment(a) => Ok(a),
@@ -301,7 +301,7 @@ impl Handler<Pickup> for TerminalActor {
 }
 
 impl Handler<NoShow> for TerminalActor {
-    type Result = Result<(Plate, super::events::NoShowOutcome), TaxiError>;
+    type Result = Result<(Plate, super::core::events::NoShowOutcome), TaxiError>;
     fn handle(&mut self, msg: NoShow, ctx: &mut Context<Self>) -> Self::Result {
         self.check_reporter(msg.request, &msg.by)?;
         let plate = self.serving(msg.request);
@@ -313,7 +313,7 @@ impl Handler<NoShow> for TerminalActor {
 }
 
 impl Handler<Complete> for TerminalActor {
-    type Result = Result<(Plate, super::events::TripOutcome), TaxiError>;
+    type Result = Result<(Plate, super::core::events::TripOutcome), TaxiError>;
     fn handle(&mut self, msg: Complete, ctx: &mut Context<Self>) -> Self::Result {
         self.check_reporter(msg.request, &msg.by)?;
         let plate = self.serving(msg.request);
@@ -329,7 +329,7 @@ impl Handler<Complete> for TerminalActor {
 }
 
 impl Handler<Configure> for TerminalActor {
-    type Result = Result<super::view::QueuesView, TaxiError>;
+    type Result = Result<super::core::view::QueuesView, TaxiError>;
     fn handle(&mut self, msg: Configure, ctx: &mut Context<Self>) -> Self::Result {
         self.run(Input::Configure(msg.plan), ctx)?;
         self.read(ctx, Dispatcher::queues)
@@ -373,21 +373,21 @@ impl Handler<LeaveLot> for TerminalActor {
 }
 
 impl Handler<ReadQueues> for TerminalActor {
-    type Result = Result<super::view::QueuesView, TaxiError>;
+    type Result = Result<super::core::view::QueuesView, TaxiError>;
     fn handle(&mut self, _: ReadQueues, ctx: &mut Context<Self>) -> Self::Result {
         self.read(ctx, Dispatcher::queues)
     }
 }
 
 impl Handler<ReadTaxi> for TerminalActor {
-    type Result = Result<Option<super::view::TaxiView>, TaxiError>;
+    type Result = Result<Option<super::core::view::TaxiView>, TaxiError>;
     fn handle(&mut self, msg: ReadTaxi, ctx: &mut Context<Self>) -> Self::Result {
         self.read(ctx, |core| core.taxi(&msg.plate))
     }
 }
 
 impl Handler<ReadStats> for TerminalActor {
-    type Result = Result<super::stats::StatsView, TaxiError>;
+    type Result = Result<super::core::stats::StatsView, TaxiError>;
     fn handle(&mut self, _: ReadStats, ctx: &mut Context<Self>) -> Self::Result {
         self.read(ctx, Dispatcher::stats)
     }

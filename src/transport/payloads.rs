@@ -15,8 +15,8 @@ use serde_json::json;
 
 use crate::device::entry::DeviceEntry;
 use crate::device::lifecycle::{Reason, Transition};
-use crate::taxi::events::DispatchEvent;
-use crate::taxi::model::TerminalId;
+use crate::taxi::core::events::DispatchEvent;
+use crate::taxi::core::model::TerminalId;
 
 /// Every device transition.
 pub const DEVICES_TOPIC: &str = "/topic/devices";

@@ -32,7 +32,7 @@ use crate::broker::acl::Destination;
 use crate::command::messages::AckCommand;
 use crate::command::CommandService;
 use crate::device::{Devices, HeartbeatStatus};
-use crate::taxi::model::Plate;
+use crate::taxi::core::model::Plate;
 use crate::taxi::Taxis;
 
 /// Most device heartbeats one `/app/heartbeat` frame may carry.

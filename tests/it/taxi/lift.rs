@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use kwanje::auth::Role;
-use kwanje::taxi::model::TerminalId;
+use kwanje::taxi::core::model::TerminalId;
 use serde_json::{json, Value};
 
 use super::{lines, Airport, WAIT};

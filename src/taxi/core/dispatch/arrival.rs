@@ -5,12 +5,12 @@
 use log::{info, warn};
 
 use super::{Arrival, Dispatcher, Place, Registration, TaxiRecord, MAX_HELD_TRACKED, MAX_TAXIS_PER_TERMINAL};
-use crate::taxi::events::{
+use crate::taxi::core::events::{
     ArrivalOutcome, DispatchError, DispatchEvent, HoldReason, PriorityDecision, RemovalReason, Step,
 };
-use crate::taxi::lifecycle::{Liveness, LivenessStep};
-use crate::taxi::model::{Plate, Region, TaxiClass, TerminalId};
-use crate::taxi::queue::Ticket;
+use crate::taxi::core::lifecycle::{Liveness, LivenessStep};
+use crate::taxi::core::model::{Plate, Region, TaxiClass, TerminalId};
+use crate::taxi::core::queue::Ticket;
 use crate::time::Millis;
 
 impl Dispatcher {

@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 
 use super::Dispatcher;
-use crate::taxi::model::{LineKey, Plate, TaxiClass};
-use crate::taxi::stats::StatsView;
-use crate::taxi::view::{CurbView, LineView, QueuesView, TaxiView, WaitingView};
+use crate::taxi::core::model::{LineKey, Plate, TaxiClass};
+use crate::taxi::core::stats::StatsView;
+use crate::taxi::core::view::{CurbView, LineView, QueuesView, TaxiView, WaitingView};
 
 impl Dispatcher {
     /// Every line of the current mode that has bays or taxis, each with its curb (by bay, then
@@ -114,12 +114,12 @@ impl Dispatcher {
 
 impl Dispatcher {
     /// The taxi serving an open request (assigned or on its trip), if this terminal has it.
-    pub fn request_plate(&self, request: crate::taxi::model::RequestId) -> Option<&Plate> {
+    pub fn request_plate(&self, request: crate::taxi::core::model::RequestId) -> Option<&Plate> {
         self.requests.get(&request).map(|r| &r.plate)
     }
 
     /// Every open request, in id order, with the taxi serving it.
-    pub fn open_requests(&self) -> impl Iterator<Item = (crate::taxi::model::RequestId, &Plate)> {
+    pub fn open_requests(&self) -> impl Iterator<Item = (crate::taxi::core::model::RequestId, &Plate)> {
         self.requests.iter().map(|(id, r)| (*id, &r.plate))
     }
 }

@@ -87,7 +87,7 @@ impl Plate {
 
 /// A configured region name (`seoul`, `incheon`, `gyeonggi`, ...): trimmed, lowercased,
 /// ASCII letters, digits, `-` and `_`. Whether the name is *configured* is the rules' business
-/// ([`crate::taxi::rules::JointZoneRules::is_known`]).
+/// ([`crate::taxi::core::rules::JointZoneRules::is_known`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(try_from = "String", into = "String")]
 pub struct Region(String);

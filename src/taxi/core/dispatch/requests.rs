@@ -9,13 +9,13 @@
 use log::info;
 
 use super::{Dispatcher, PassengerRequest, Place, PriorityGrant, RequestRecord, RequestState};
-use crate::taxi::curb;
-use crate::taxi::events::{
+use crate::taxi::core::curb;
+use crate::taxi::core::events::{
     Assignment, DispatchError, DispatchEvent, DropReason, NoShowOutcome, RequestStateKind, Step, TripOutcome,
 };
-use crate::taxi::model::{LineKey, Plate, Region, RequestId, TaxiClass};
-use crate::taxi::queue::Ticket;
-use crate::taxi::rules::{valid_distance, NoShowPolicy, MAX_TRIP_KM};
+use crate::taxi::core::model::{LineKey, Plate, Region, RequestId, TaxiClass};
+use crate::taxi::core::queue::Ticket;
+use crate::taxi::core::rules::{valid_distance, NoShowPolicy, MAX_TRIP_KM};
 use crate::time::Millis;
 
 /// The taxi a request would go to, and why.

@@ -1,8 +1,8 @@
 //! Read views of a terminal's dispatch, shaped for `GET /api/v1/queues` and
 //! `GET /api/v1/taxis/{plate}` (snake_case, times as `_ms` epoch milliseconds).
 //!
-//! These are plain data built by [`crate::taxi::dispatch::Dispatcher::queues`] and
-//! [`crate::taxi::dispatch::Dispatcher::taxi`]; they own no state and decide nothing.
+//! These are plain data built by [`crate::taxi::core::dispatch::Dispatcher::queues`] and
+//! [`crate::taxi::core::dispatch::Dispatcher::taxi`]; they own no state and decide nothing.
 
 use std::collections::BTreeMap;
 

@@ -137,7 +137,7 @@ impl TaxiCard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::taxi::rules::JointPair;
+    use crate::taxi::core::rules::JointPair;
 
     fn r(s: &str) -> Region {
         Region::parse(s).unwrap()

@@ -113,9 +113,9 @@ pub fn replay<'a>(d: &mut Dispatcher, inputs: impl IntoIterator<Item = &'a (Inpu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::taxi::dispatch::Registration;
-    use crate::taxi::model::{TaxiClass, TerminalId};
-    use crate::taxi::rules::{DispatchConfig, JointZoneRules};
+    use crate::taxi::core::dispatch::Registration;
+    use crate::taxi::core::model::{TaxiClass, TerminalId};
+    use crate::taxi::core::rules::{DispatchConfig, JointZoneRules};
 
     const MIN: i64 = 60_000;
 

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::taxi::curb::SlotPlan;
-use crate::taxi::events::{
+use crate::taxi::core::curb::SlotPlan;
+use crate::taxi::core::events::{
     ArrivalOutcome, Assignment, DropReason, ErrorClass, HoldReason, NoShowOutcome, PriorityDecision, RequestStateKind,
     TripOutcome,
 };
-use crate::taxi::rules::{JointPair, NoShowPolicy};
+use crate::taxi::core::rules::{JointPair, NoShowPolicy};
 
 const SEC: i64 = 1_000;
 const MIN: i64 = 60 * SEC;

@@ -16,10 +16,10 @@ use super::{
     Dispatcher, Place, PriorityGrant, RequestRecord, RequestState, TaxiRecord, MAX_HELD_TRACKED, MAX_OPEN_REQUESTS,
     MAX_TAXIS_PER_TERMINAL,
 };
-use crate::taxi::curb::SlotPlan;
-use crate::taxi::model::{DispatchMode, Plate, Region, TerminalId};
-use crate::taxi::rules::{DispatchConfig, JointZoneRules, RuleError};
-use crate::taxi::stats::DispatchStats;
+use crate::taxi::core::curb::SlotPlan;
+use crate::taxi::core::model::{DispatchMode, Plate, Region, TerminalId};
+use crate::taxi::core::rules::{DispatchConfig, JointZoneRules, RuleError};
+use crate::taxi::core::stats::DispatchStats;
 use crate::time::Millis;
 
 /// The stored state of one terminal's dispatcher. Opaque: serialise it, store it, restore it.
