@@ -139,6 +139,7 @@ fn main() {
             alerts,
             arbiters: arbiters.iter().map(Arbiter::handle).collect(),
             policy: RestartPolicy::default(),
+            ownership: kwanje::ownership::Ownership::default(),
         };
         let taxis = Taxis::start(deps, boot, &settings).unwrap();
         for entry in taxis.registry().taxis() {

@@ -157,6 +157,7 @@ fn main() {
             shared,
             arbiters.iter().map(Arbiter::handle).collect(),
             RestartPolicy::default(),
+            kwanje::ownership::Ownership::default(),
         );
         let entries = fleet.registry().all();
         // Wait for every actor, then bring each up (its deadline timer armed).

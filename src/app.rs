@@ -204,6 +204,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         shared,
         arbiters.iter().map(Arbiter::handle).collect(),
         RestartPolicy::default(),
+        config.ownership(),
     );
     let taxis = Taxis::start(
         TaxiDeps {
@@ -213,6 +214,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
             alerts: alerts.clone(),
             arbiters: arbiters.iter().map(Arbiter::handle).collect(),
             policy: RestartPolicy::default(),
+            ownership: config.ownership(),
         },
         prepared.taxi_boot,
         &taxi_settings,

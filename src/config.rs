@@ -119,6 +119,11 @@ pub struct Config {
     /// What a no-show costs a taxi: `keep_ticket` (back at its place) or `back_of_line`.
     #[arg(long, env = "KWANJE_TAXI_NO_SHOW_POLICY", default_value = "keep_ticket")]
     pub taxi_no_show_policy: String,
+    /// Partitions devices (by their gate PC or kiosk) and taxis (by terminal) are hashed into;
+    /// ownership is handed out by partition. Must be the same on every node of a cluster.
+    #[arg(long, env = "KWANJE_PARTITIONS", default_value_t = crate::ownership::Partitions::DEFAULT.count(),
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub partitions: u16,
     /// Password checks (argon2) run at once, each on its own blocking thread; more wait, and
     /// past a short queue are refused with 503. 1 keeps a login flood to one core.
     #[arg(long, env = "KWANJE_LOGIN_CONCURRENCY", default_value_t = DEFAULT_LOGIN_CONCURRENCY)]
@@ -197,11 +202,19 @@ impl Config {
             taxi_short_trip_km: DEFAULT_TAXI_SHORT_TRIP_KM,
             taxi_priority_limit_ms: DEFAULT_TAXI_PRIORITY_LIMIT_MS,
             taxi_no_show_policy: "keep_ticket".into(),
+            partitions: crate::ownership::Partitions::DEFAULT.count(),
             login_concurrency: DEFAULT_LOGIN_CONCURRENCY,
             login_free_attempts: throttle::DEFAULT_FREE_ATTEMPTS,
             login_max_delay_ms: DEFAULT_LOGIN_MAX_DELAY_MS,
             login_flood_threshold: throttle::DEFAULT_FLOOD_THRESHOLD,
         }
+    }
+
+    /// How this node places devices and taxis in partitions and which it owns: every one, until
+    /// cluster mode exists.
+    pub fn ownership(&self) -> crate::ownership::Ownership {
+        let partitions = crate::ownership::Partitions::new(self.partitions).unwrap_or_default();
+        crate::ownership::Ownership::single_node(partitions)
     }
 
     /// The login throttle's settings.

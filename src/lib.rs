@@ -13,7 +13,7 @@
 //!    |
 //! broker, supervision, store     machinery: fan-out, restart policy, persistence
 //!    |
-//! stomp, auth, time, ids         pure: no actix, no I/O
+//! stomp, auth, ownership, time, ids   pure: no actix, no I/O
 //! ```
 //!
 //! Dependencies point down only; nothing imports a module above it. Inside each part the pure
@@ -23,6 +23,8 @@
 //!
 //! - [`app`] wires the parts into a running server; [`config`] reads the environment.
 //! - [`store`] owns every SQL statement; [`auth`] issues and checks tokens.
+//! - [`ownership`] says which partitions this node acts for (every one, on a single node);
+//!   every supervisor asks it before it starts or restarts a child.
 //! - [`supervision`] is the restart machinery shared by device and taxi actors; [`listen`] is
 //!   the one way to listen to a service's events.
 //! - [`device`] and [`alert`] are the supervision core's services; [`taxi`] runs taxi
@@ -41,6 +43,7 @@ pub mod device;
 pub mod http;
 pub mod ids;
 pub mod listen;
+pub mod ownership;
 pub mod stomp;
 pub mod store;
 pub mod supervision;

@@ -20,6 +20,7 @@ use super::supervise::DeviceFactory;
 use crate::alert::{AlertKind, Intent, Record, Severity, Subject, SubjectType};
 use crate::ids::{ClientId, DeviceId};
 use crate::listen::Tells;
+use crate::ownership::Ownership;
 use crate::store::models::{audit, clients, devices};
 use crate::store::{Store, StoreError};
 use crate::supervision::{RestartPolicy, StartChild, Supervisor};
@@ -152,7 +153,8 @@ impl Tells<DeviceChanged> for Devices {
 
 impl Devices {
     /// Starts an actor for each registered device (`rows`, read from the store off the arbiter
-    /// threads by the caller) that is not quarantined. Must run on an arbiter: the supervisor
+    /// threads by the caller) that is not quarantined and whose partition `ownership` says this
+    /// node owns. Must run on an arbiter: the supervisor
     /// starts there.
     pub fn start(
         store: Store,
@@ -160,6 +162,7 @@ impl Devices {
         shared: Arc<DeviceShared>,
         arbiters: Vec<ArbiterHandle>,
         policy: RestartPolicy,
+        ownership: Ownership,
     ) -> Devices {
         let registry = Arc::new(Registry::default());
         for row in &rows {
@@ -171,7 +174,9 @@ impl Devices {
             }
         }
         let factory = DeviceFactory::new(registry.clone(), shared.clone(), arbiters);
-        let supervisor = Supervisor::new("devices", factory, policy, shared.clock.clone()).start();
+        let supervisor = Supervisor::new("devices", factory, policy, shared.clock.clone())
+            .with_ownership(ownership)
+            .start();
         let devices = Devices {
             registry,
             supervisor,

@@ -102,6 +102,13 @@ impl ChildFactory for DeviceFactory {
         })
     }
 
+    fn with_partition_key<R>(&self, id: &DeviceId, f: impl FnOnce(&str) -> R) -> Option<R> {
+        // A gate PC's devices live together: the partition is its client's.
+        self.registry
+            .get(id.as_str())
+            .map(|device| f(device.entry.spec.client_id.as_str()))
+    }
+
     fn with_slot<R>(&self, id: &DeviceId, f: impl FnOnce(&ChildSlot<DeviceActor>) -> R) -> Option<R> {
         self.registry.get(id.as_str()).map(|device| f(&device.slot))
     }

@@ -17,6 +17,7 @@ use actix::prelude::*;
 use super::child::{ChildExited, ExitReport, Exits};
 use super::policy::{Decision, Exit, RestartPolicy, RestartTracker};
 use super::slot::ChildSlot;
+use crate::ownership::{Fence, Ownership};
 use crate::time::Clock;
 
 /// Builds children of one kind and handles their escalation.
@@ -35,6 +36,11 @@ pub trait ChildFactory: Unpin + 'static {
         restarts: u32,
         exit: ExitReport<Self::Id>,
     ) -> Result<Addr<Self::Actor>, String>;
+
+    /// Runs `f` on the key that places child `id` in a partition (a device's gate PC or kiosk,
+    /// a terminal's id), if the child is registered. The supervisor asks the owner check with
+    /// it before every start and restart.
+    fn with_partition_key<R>(&self, id: &Self::Id, f: impl FnOnce(&str) -> R) -> Option<R>;
 
     /// Runs `f` on the slot of child `id`, if it has one (the registry of its kind holds it).
     fn with_slot<R>(&self, id: &Self::Id, f: impl FnOnce(&ChildSlot<Self::Actor>) -> R) -> Option<R>;
@@ -80,6 +86,8 @@ pub struct Supervisor<F: ChildFactory> {
     factory: F,
     policy: RestartPolicy,
     clock: Arc<dyn Clock>,
+    /// Asked before every start: a child runs only on the node that owns its partition.
+    ownership: Ownership,
     children: HashMap<F::Id, ChildRecord>,
     /// Tokens for delayed restarts; never reused, so a stale timer can never match.
     next_token: u64,
@@ -98,6 +106,7 @@ impl<F: ChildFactory> Supervisor<F> {
             factory,
             policy,
             clock,
+            ownership: Ownership::default(),
             children: HashMap::new(),
             next_token: 0,
             next_generation: 0,
@@ -106,7 +115,30 @@ impl<F: ChildFactory> Supervisor<F> {
         }
     }
 
+    /// Children start only where their partition is owned (every partition, on a single node).
+    pub fn with_ownership(mut self, ownership: Ownership) -> Self {
+        self.ownership = ownership;
+        self
+    }
+
+    /// The fence this node holds for child `id`: `Err` when it is not registered or another
+    /// node owns its partition.
+    fn owned(&self, id: &F::Id) -> Result<Fence, String> {
+        match self.factory.with_partition_key(id, |key| self.ownership.fence_for(key)) {
+            Some(Some(fence)) => Ok(fence),
+            Some(None) => Err(format!("another node owns the partition of {id}")),
+            None => Err(format!("{id} is not registered")),
+        }
+    }
+
     fn start(&mut self, id: &F::Id, ctx: &mut Context<Self>) -> Result<(), String> {
+        let fence = self.owned(id)?;
+        log::trace!(
+            "supervisor={} start id={id} partition={} token={}",
+            self.name,
+            fence.partition,
+            fence.token
+        );
         let restarts = self.children.get(id).map_or(0, |c| c.restarts);
         let exits = self
             .exits
@@ -129,6 +161,17 @@ impl<F: ChildFactory> Supervisor<F> {
     }
 
     fn restart(&mut self, id: F::Id, ctx: &mut Context<Self>) {
+        if let Err(e) = self.owned(&id) {
+            // Ownership moved while the child was down: its new owner starts it. Restarting
+            // here would put a second actor beside that one.
+            log::info!("supervisor={} restart dropped id={id} reason={e:?}", self.name);
+            if let Some(mut child) = self.children.remove(&id) {
+                if child.tracker.started() {
+                    self.stats.pending_restarts -= 1;
+                }
+            }
+            return;
+        }
         self.stats.restarts += 1;
         if let Some(child) = self.children.get_mut(&id) {
             child.restarts += 1;

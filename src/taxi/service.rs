@@ -37,6 +37,7 @@ use super::terminal::{Terminal, TerminalActor};
 use crate::alert::AlertService;
 use crate::ids::IdGen;
 use crate::listen::Tells;
+use crate::ownership::Ownership;
 use crate::store::models::{audit, taxis};
 use crate::store::{Store, StoreError};
 use crate::supervision::{GetStats, RestartPolicy, StartChild, Supervisor, SupervisorStats};
@@ -54,6 +55,8 @@ pub struct TaxiDeps {
     pub alerts: Addr<AlertService>,
     pub arbiters: Vec<ArbiterHandle>,
     pub policy: RestartPolicy,
+    /// Which terminals' partitions this node acts for.
+    pub ownership: Ownership,
 }
 
 /// A taxi as `GET /api/v1/taxis/{plate}` shows it: the registration and the actor's health,
@@ -132,6 +135,7 @@ impl Taxis {
             deps.policy.clone(),
             deps.clock.clone(),
         )
+        .with_ownership(deps.ownership.clone())
         .start();
         let taxi_supervisor = Supervisor::new(
             "taxis",
@@ -139,6 +143,7 @@ impl Taxis {
             deps.policy,
             deps.clock,
         )
+        .with_ownership(deps.ownership)
         .start();
         for entry in registry.terminals() {
             terminal_supervisor.do_send(StartChild {

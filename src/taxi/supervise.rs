@@ -132,6 +132,15 @@ impl ChildFactory for TaxiFactory {
         })
     }
 
+    fn with_partition_key<R>(&self, plate: &Plate, f: impl FnOnce(&str) -> R) -> Option<R> {
+        // A taxi lives with the terminal it is queued at; one at no terminal, by its plate.
+        let taxi = self.registry.taxi(plate)?;
+        Some(match taxi.entry.card().terminal {
+            Some(terminal) => f(terminal.as_str()),
+            None => f(plate.as_str()),
+        })
+    }
+
     fn with_slot<R>(&self, plate: &Plate, f: impl FnOnce(&ChildSlot<TaxiActor>) -> R) -> Option<R> {
         self.registry.taxi(plate).map(|taxi| f(&taxi.slot))
     }
@@ -204,6 +213,10 @@ impl ChildFactory for TerminalFactory {
             Some(arbiter) => TerminalActor::start_in_arbiter(arbiter, move |_| actor),
             None => actor.start(),
         })
+    }
+
+    fn with_partition_key<R>(&self, id: &TerminalId, f: impl FnOnce(&str) -> R) -> Option<R> {
+        self.registry.terminal(id).map(|_| f(id.as_str()))
     }
 
     fn with_slot<R>(&self, id: &TerminalId, f: impl FnOnce(&ChildSlot<TerminalActor>) -> R) -> Option<R> {

@@ -1,10 +1,11 @@
 //! Supervision by counting and by breaking things (DESIGN.md; actix's test_supervisor.rs).
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
+use kwanje::ownership::{Fence, OwnerCheck, Ownership, Partition, Partitions};
 use kwanje::supervision::{
     guarded, ChildExited, ChildFactory, ChildSlot, Crash, Exit, ExitReport, GetStats, Guarded, RestartPolicy,
     StartChild, Supervisor, SupervisorStats,
@@ -199,6 +200,9 @@ struct Factory {
 impl ChildFactory for Factory {
     type Id = u32;
     type Actor = Child;
+    fn with_partition_key<R>(&self, id: &u32, f: impl FnOnce(&str) -> R) -> Option<R> {
+        Some(f(&id.to_string()))
+    }
     fn start_child(&mut self, _: &u32, _: u32, exit: ExitReport<u32>) -> Result<Addr<Child>, String> {
         let failing = self.failing_starts.load(Ordering::SeqCst);
         if failing > 0 {
@@ -250,6 +254,18 @@ struct Harness {
     escalated: Arc<AtomicU32>,
     failing_starts: Arc<AtomicU32>,
     generation: Arc<AtomicU64>,
+    /// Whether this node owns the child's partition; switched off, ownership has moved.
+    owned: Arc<AtomicBool>,
+}
+
+/// An owner check switched by the test: this node owns every partition or none.
+#[derive(Debug)]
+struct Switch(Arc<AtomicBool>);
+
+impl OwnerCheck for Switch {
+    fn fence(&self, partition: Partition) -> Option<Fence> {
+        self.0.load(Ordering::SeqCst).then_some(Fence { partition, token: 7 })
+    }
 }
 
 impl Harness {
@@ -273,7 +289,14 @@ impl Harness {
             ..RestartPolicy::default()
         };
         let clock = Arc::new(VirtualClock(tokio::time::Instant::now()));
-        let sup = Supervisor::new("test", factory, policy, clock).start();
+        let owned = Arc::new(AtomicBool::new(true));
+        let ownership = Ownership {
+            partitions: Partitions::DEFAULT,
+            check: Arc::new(Switch(owned.clone())),
+        };
+        let sup = Supervisor::new("test", factory, policy, clock)
+            .with_ownership(ownership)
+            .start();
         sup.send(StartChild { id: 1, reset: false }).await.unwrap().unwrap();
         Harness {
             sup,
@@ -282,6 +305,7 @@ impl Harness {
             escalated,
             failing_starts,
             generation,
+            owned,
         }
     }
 
@@ -454,4 +478,26 @@ async fn crashes_a_period_apart_restart_at_once_and_never_escalate() {
     }
     assert_eq!(h.escalated.load(Ordering::SeqCst), 0);
     assert_eq!(h.starts_and_stops(), (11, 10));
+}
+
+#[actix_web::test]
+async fn a_child_runs_only_where_its_partition_is_owned() {
+    let h = Harness::start(Duration::from_millis(10)).await;
+    h.order(Order::Panic).await;
+    assert_eq!(h.exited(1).await.restarts, 1, "owned: the crash restarts the child");
+    // Ownership moves to another node while the child runs; it crashes and waits out a backoff.
+    h.owned.store(false, Ordering::SeqCst);
+    h.order(Order::Panic).await;
+    h.exited(2).await;
+    h.wait(PAST_ANY_BACKOFF).await;
+    let st = h.sup.send(GetStats).await.unwrap();
+    assert_eq!(h.starts_and_stops(), (2, 2), "no restart beside the new owner's child");
+    assert_eq!((st.restarts, st.pending_restarts), (1, 0));
+    let refused = h.sup.send(StartChild { id: 1, reset: false }).await.unwrap();
+    assert_eq!(refused, Err("another node owns the partition of 1".to_owned()));
+    assert_eq!(h.starts_and_stops(), (2, 2));
+    // Ownership comes back: an operator's start runs the child here again.
+    h.owned.store(true, Ordering::SeqCst);
+    h.sup.send(StartChild { id: 1, reset: false }).await.unwrap().unwrap();
+    assert_eq!(h.starts_and_stops(), (3, 2));
 }
