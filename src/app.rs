@@ -21,7 +21,7 @@ use thiserror::Error;
 use crate::alert::messages::ReplayOutbox;
 use crate::alert::AlertService;
 use crate::auth::{password, Keys, Role};
-use crate::broker::Broker;
+use crate::broker::{Broker, Bus, LocalBus};
 use crate::command::CommandService;
 use crate::config::Config;
 use crate::device::actor::DeviceShared;
@@ -224,7 +224,9 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     let broker_arbiter = Arbiter::new();
     let broker_clock = clock.clone();
     let broker = Broker::start_in_arbiter(&broker_arbiter.handle(), move |_| Broker::new(broker_clock));
-    Relay::start(broker.clone(), &devices, &alerts, &commands, &taxis);
+    // One node: the bus is this node's broker. A cluster's bus plugs in here.
+    let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(broker.clone()));
+    Relay::start(bus.clone(), &broker, &devices, &alerts, &commands, &taxis);
     crate::device::failover_watch::start(
         &devices,
         &commands,
@@ -248,6 +250,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         alerts,
         commands,
         broker,
+        bus,
         ids,
         logins,
         clock,

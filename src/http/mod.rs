@@ -26,7 +26,7 @@ use actix_web::web;
 
 use crate::alert::AlertService;
 use crate::auth::Keys;
-use crate::broker::Broker;
+use crate::broker::{Broker, Bus};
 use crate::command::CommandService;
 use crate::config::Config;
 use crate::device::Devices;
@@ -50,6 +50,8 @@ pub struct AppState {
     pub alerts: Addr<AlertService>,
     /// Realtime fan-out and presence.
     pub broker: Addr<Broker>,
+    /// The one way to publish (in front of the broker).
+    pub bus: Arc<dyn Bus>,
     pub commands: Addr<CommandService>,
     pub ids: Arc<IdGen>,
     pub clock: Arc<dyn Clock>,

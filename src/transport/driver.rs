@@ -27,7 +27,7 @@ use super::routes;
 use crate::auth::{Principal, Role};
 use crate::broker::acl::{self, Destination};
 use crate::broker::messages::{Deliver, Deregister, Outlet, Publish, Register, Subscribe, Unsubscribe};
-use crate::broker::{Broker, SessionKey};
+use crate::broker::{Broker, Bus, Published, SessionKey};
 use crate::command::messages::ClientOnline;
 use crate::config::Config;
 use crate::http::AppState;
@@ -69,6 +69,7 @@ impl Settings {
 /// allocation, and an idle session's memory is the figure to keep small).
 pub struct Shared {
     broker: Addr<Broker>,
+    bus: Arc<dyn Bus>,
     services: routes::Services,
     clock: Arc<dyn Clock>,
     ids: Arc<IdGen>,
@@ -80,6 +81,7 @@ impl Shared {
     pub fn new(state: &AppState) -> Self {
         Shared {
             broker: state.broker.clone(),
+            bus: state.bus.clone(),
             services: routes::Services {
                 devices: state.devices.clone(),
                 commands: state.commands.clone(),
@@ -320,11 +322,11 @@ impl Driver {
         };
         if let Ok(Destination::Ops { .. }) = Destination::parse(&destination) {
             headers.push(("sender".to_owned(), principal.name.clone()));
-            self.shared.broker.do_send(Publish {
+            self.shared.bus.publish(Published::Topic(Publish {
                 destination,
                 headers,
                 body,
-            });
+            }));
             return Ok(());
         }
         match routes::route(&self.shared.services, principal, &destination, &body) {

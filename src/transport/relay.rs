@@ -2,10 +2,12 @@
 //!
 //! Listens to every stored device transition, committed alert change, command change and
 //! stored dispatch event, shapes each into its JSON message ([`super::payloads`]) and publishes
-//! it through the broker; delivers commands to `/user/queue/commands` of their client and
+//! it on the bus; delivers commands to `/user/queue/commands` of their client and
 //! dispatch events to `/user/queue/dispatch` of their taxi's driver; and tells the devices and the
 //! command service when a client comes online or goes offline (presence). A thin actor: it sits
 //! in `transport` because it knows both the services and the broker, which must know neither.
+
+use std::sync::Arc;
 
 use actix::prelude::*;
 
@@ -18,7 +20,7 @@ use crate::alert::service::ALERTS_TOPIC;
 use crate::alert::AlertService;
 use crate::broker::actor::JSON;
 use crate::broker::messages::{PresenceChanged, Publish, PublishBatch, PublishToUser};
-use crate::broker::Broker;
+use crate::broker::{Broker, Bus, Published};
 use crate::command::messages::{ClientOffline, CommandChanged, DeliverCommand};
 use crate::command::CommandService;
 use crate::device::messages::DeviceChanged;
@@ -33,22 +35,24 @@ pub const COMMANDS_TOPIC: &str = "/topic/commands";
 pub const COMMAND_QUEUE: &str = "/user/queue/commands";
 
 pub struct Relay {
-    broker: Addr<Broker>,
+    bus: Arc<dyn Bus>,
     devices: Devices,
     commands: Addr<CommandService>,
 }
 
 impl Relay {
-    /// Starts a relay and subscribes it to the devices, alerts, commands, dispatch and presence.
+    /// Starts a relay that publishes on `bus` and subscribes it to the devices, alerts,
+    /// commands, dispatch and this node's `broker`'s presence.
     pub fn start(
-        broker: Addr<Broker>,
+        bus: Arc<dyn Bus>,
+        broker: &Addr<Broker>,
         devices: &Devices,
         alerts: &Addr<AlertService>,
         commands: &Addr<CommandService>,
         taxis: &Taxis,
     ) -> Addr<Relay> {
         let relay = Relay {
-            broker: broker.clone(),
+            bus,
             devices: devices.clone(),
             commands: commands.clone(),
         }
@@ -63,11 +67,11 @@ impl Relay {
     }
 
     fn publish(&self, destination: String, body: bytes::Bytes) {
-        self.broker.do_send(Publish {
+        self.bus.publish(Published::Topic(Publish {
             destination,
             headers: vec![("content-type".to_owned(), JSON.to_owned())],
             body,
-        });
+        }));
     }
 }
 
@@ -93,12 +97,12 @@ impl Handler<DispatchRecorded> for Relay {
             self.publish(taxi_topic(&msg.terminal, &scope), body.clone());
         }
         if let Some(plate) = msg.event.plate() {
-            self.broker.do_send(PublishToUser {
+            self.bus.publish(Published::User(PublishToUser {
                 user: plate.to_string(),
                 destination: DISPATCH_QUEUE.to_owned(),
                 headers: vec![("content-type".to_owned(), JSON.to_owned())],
                 body,
-            });
+            }));
         }
     }
 }
@@ -107,7 +111,7 @@ impl Handler<AlertsChanged> for Relay {
     type Result = ();
     fn handle(&mut self, msg: AlertsChanged, _: &mut Context<Self>) {
         // One batch in, one batch out: every console gets the storm as a few deliveries.
-        self.broker.do_send(PublishBatch {
+        self.bus.publish(Published::Batch(PublishBatch {
             destination: ALERTS_TOPIC.to_owned(),
             headers: vec![("content-type".to_owned(), JSON.to_owned())],
             bodies: msg
@@ -115,7 +119,7 @@ impl Handler<AlertsChanged> for Relay {
                 .iter()
                 .map(|c| bytes::Bytes::copy_from_slice(c.to_json().as_bytes()))
                 .collect(),
-        });
+        }));
     }
 }
 
@@ -133,7 +137,7 @@ impl Handler<CommandChanged> for Relay {
 impl Handler<DeliverCommand> for Relay {
     type Result = ();
     fn handle(&mut self, msg: DeliverCommand, _: &mut Context<Self>) {
-        self.broker.do_send(PublishToUser {
+        self.bus.publish(Published::User(PublishToUser {
             user: msg.client_id,
             destination: COMMAND_QUEUE.to_owned(),
             headers: vec![
@@ -141,7 +145,7 @@ impl Handler<DeliverCommand> for Relay {
                 ("command-id".to_owned(), msg.command_id.to_string()),
             ],
             body: bytes::Bytes::from(msg.body),
-        });
+        }));
     }
 }
 

@@ -51,12 +51,18 @@ fn serve_refuses_zero_partitions_with_a_clear_error() {
         .arg("serve")
         .env("KWANJE_BIND", "127.0.0.1:0")
         .env("KWANJE_PARTITIONS", "0")
-        .env("DATABASE_URL", format!("sqlite://{}", dir.path().join("p.db").display()))
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("p.db").display()),
+        )
         .output()
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("KWANJE_PARTITIONS") || stderr.contains("--partitions"), "{stderr}");
+    assert!(
+        stderr.contains("KWANJE_PARTITIONS") || stderr.contains("--partitions"),
+        "{stderr}"
+    );
     assert!(stderr.contains("0 is not in 1..=65535"), "{stderr}");
 }
 
