@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use actix_web::dev::ServerHandle;
+use actix_web::http::KeepAlive;
 use actix_web::{middleware, web, App, HttpServer};
 use rand::distr::{Alphanumeric, SampleString};
 use thiserror::Error;
@@ -28,6 +29,8 @@ use crate::device::actor::DeviceShared;
 use crate::device::lifecycle::FlapPolicy;
 use crate::device::Devices;
 use crate::http::login_guard::{LoginGuard, Logins, PasswordChecks};
+use crate::http::origin_guard;
+use crate::http::origin_policy::AllowedOrigins;
 use crate::http::{self, AppState};
 use crate::ids::IdGen;
 use crate::store::models::{alerts, commands, devices, settings, users};
@@ -260,12 +263,15 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     let tcp_sessions = sessions.clone().into_inner();
     let conformance = config.conformance;
     let keepalive = config.tcp_keepalive();
+    let origins = web::Data::new(AllowedOrigins::parse(&config.allowed_origins).map_err(StartError::Setting)?);
     // One registry of SockJS sessions for every worker: a session's requests land on any of them.
     let sockjs = web::Data::new(transport::sockjs::SockJs::start(&config));
     let server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
             .app_data(sessions.clone())
+            .app_data(origins.clone())
+            .wrap(middleware::from_fn(origin_guard::check))
             // A WebSocket's response lives as long as its session: the logger would hold a
             // copy of its format per session until then. Sessions log their own opening and end.
             .wrap(
@@ -283,6 +289,8 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
             log::warn!("http keepalive failed error={err}");
         }
     })
+    .client_request_timeout(Duration::from_millis(config.request_head_timeout_ms.max(1)))
+    .keep_alive(KeepAlive::Timeout(Duration::from_millis(config.keep_alive_ms.max(1))))
     .workers(config.http_workers())
     .shutdown_timeout(config.shutdown_timeout().as_secs())
     // A client that closes its side is gone: browsers never half-close, and a long poll or a

@@ -15,6 +15,11 @@ pub const DEFAULT_STOMP_HEART_BEAT_MS: u64 = 10_000;
 pub const DEFAULT_STOMP_HEART_BEAT_MIN_MS: u64 = crate::stomp::heartbeat::DEFAULT_HEART_BEAT_FLOOR_MS;
 /// Seconds a connection may be silent before TCP keep-alive probes start.
 pub const DEFAULT_TCP_KEEPALIVE_SECS: u64 = 60;
+/// A request head must be complete within 5 s (actix-web's own default, now a setting).
+pub const DEFAULT_REQUEST_HEAD_TIMEOUT_MS: u64 = 5_000;
+/// Idle keep-alive connections close after 15 s: longer than the 10 s heartbeat interval an
+/// HTTP gate PC typically uses, so its connection is reused.
+pub const DEFAULT_KEEP_ALIVE_MS: u64 = 15_000;
 /// SockJS 0.3's defaults: a heartbeat frame every 25 s, a session gone 5 s after its last
 /// receiving request, a streaming response ended after 128 KiB.
 pub const DEFAULT_SOCKJS_HEARTBEAT_MS: u64 = 25_000;
@@ -79,6 +84,18 @@ pub struct Config {
     /// keep-alive probes start; a peer whose network died is dropped about 30 s later. 0: off.
     #[arg(long, env = "KWANJE_TCP_KEEPALIVE_SECS", default_value_t = DEFAULT_TCP_KEEPALIVE_SECS)]
     pub tcp_keepalive_secs: u64,
+    /// Milliseconds a connection has to send a whole request head; a slow or half-sent head is
+    /// answered 408 and closed.
+    #[arg(long, env = "KWANJE_REQUEST_HEAD_TIMEOUT_MS", default_value_t = DEFAULT_REQUEST_HEAD_TIMEOUT_MS)]
+    pub request_head_timeout_ms: u64,
+    /// Milliseconds an idle HTTP keep-alive connection stays open between requests.
+    #[arg(long, env = "KWANJE_KEEP_ALIVE_MS", default_value_t = DEFAULT_KEEP_ALIVE_MS)]
+    pub keep_alive_ms: u64,
+    /// Web origins (comma-separated `scheme://host[:port]`) whose pages may open `/ws` and
+    /// `/sockjs` sessions; the server's own origin always may, and clients that send no
+    /// `Origin` (not browsers) always may. Empty (default) or `*`: every origin.
+    #[arg(long, env = "KWANJE_ALLOWED_ORIGINS", default_value = "")]
+    pub allowed_origins: String,
     /// Bytes queued for one STOMP client (WebSocket or TCP) past which it is dropped as a slow
     /// consumer.
     #[arg(long, env = "KWANJE_WS_OUTBOUND_LIMIT_BYTES", default_value_t = DEFAULT_WS_OUTBOUND_LIMIT)]
@@ -189,6 +206,9 @@ impl Config {
             stomp_heart_beat_ms: DEFAULT_STOMP_HEART_BEAT_MS,
             stomp_heart_beat_min_ms: DEFAULT_STOMP_HEART_BEAT_MIN_MS,
             tcp_keepalive_secs: DEFAULT_TCP_KEEPALIVE_SECS,
+            request_head_timeout_ms: DEFAULT_REQUEST_HEAD_TIMEOUT_MS,
+            keep_alive_ms: DEFAULT_KEEP_ALIVE_MS,
+            allowed_origins: String::new(),
             ws_outbound_limit_bytes: DEFAULT_WS_OUTBOUND_LIMIT,
             sockjs_heartbeat_ms: DEFAULT_SOCKJS_HEARTBEAT_MS,
             sockjs_disconnect_delay_ms: DEFAULT_SOCKJS_DISCONNECT_DELAY_MS,

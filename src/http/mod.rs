@@ -14,6 +14,8 @@ pub mod login_guard;
 pub mod metrics;
 pub mod number;
 pub mod openapi;
+pub mod origin_guard;
+pub mod origin_policy;
 pub mod page;
 pub mod taxis;
 pub mod tokens;

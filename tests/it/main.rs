@@ -4,6 +4,7 @@
 mod api_errors;
 mod cli;
 mod commands;
+mod connections;
 mod devices;
 mod durability;
 mod hardening;
