@@ -22,7 +22,8 @@
 //! `supervision/supervisor.rs`, `alert/book.rs` beside `alert/service.rs`.
 //!
 //! - [`app`] wires the parts into a running server; [`config`] reads the environment.
-//! - [`store`] owns every SQL statement; [`auth`] issues and checks tokens.
+//! - [`store`] owns every SQL statement and the one batching writer ([`store::writer`]) that
+//!   the alert service and the dispatch journal drive; [`auth`] issues and checks tokens.
 //! - [`ownership`] says which partitions this node acts for (every one, on a single node);
 //!   every supervisor asks it before it starts or restarts a child.
 //! - [`supervision`] is the restart machinery shared by device and taxi actors; [`listen`] is

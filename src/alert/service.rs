@@ -4,7 +4,7 @@
 //!
 //! Other services send [`Record`]s (their own rows to write, plus alert [`Intent`](super::model::Intent)s); operators'
 //! acknowledgements and resolutions arrive as [`Acknowledge`] and [`ResolveAlert`]. Work is
-//! queued and written in batches ([`WriteQueue`]): one transaction per batch, one batch in
+//! queued and written in batches by the store's one batching [`Writer`]: one transaction per batch, one batch in
 //! flight, in arrival order, so changes to one subject are stored in the order they happened and a storm of
 //! thousands of transitions costs a few transactions, not thousands.
 //!
@@ -17,7 +17,10 @@
 //! Nothing is dropped when the store is briefly gone: a batch that fails because the store is
 //! unavailable is kept and retried; operators' requests wait for it (the HTTP layer times out
 //! with 503 and a retry is harmless). A batch that fails for another reason is split and each
-//! record retried alone, so one bad record cannot sink the others.
+//! record retried alone, so one bad record cannot sink the others; an operator waiting on a
+//! record that is dropped is answered with the error. Every row a batch writes is re-runnable
+//! (alerts are upserted, outbox and audit rows skip an id stored already), so a batch retried
+//! after a commit whose acknowledgement was lost is not stored twice.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,14 +38,26 @@ use crate::ids::IdGen;
 use crate::listen::Listen;
 use crate::store::models::outbox::{self, OutboxRow};
 use crate::store::models::{alerts as alert_rows, audit};
-use crate::store::write_queue::{Outcome, Settled, WriteQueue};
-use crate::store::{Committed, Store, StoreError, WriteFn};
+use crate::store::writer::{Owner, Settings, Writer};
+use crate::store::{Committed, DbConnection, Store, StoreError, WriteFn};
 use crate::time::{Clock, Millis};
 
 /// Most records written in one transaction.
 pub const MAX_BATCH: usize = 2_048;
 /// Wait before retrying a batch the store could not take.
 pub const RETRY_DELAY: Duration = Duration::from_millis(500);
+/// Records waiting beyond this are reported as a store falling behind.
+pub const BACKLOG_WARNING: usize = 100_000;
+/// How the alert writer batches: a record handed to an idle writer is written at once (an
+/// operator's acknowledgement waits for its commit); records arriving meanwhile share the
+/// next transaction.
+const SETTINGS: Settings = Settings {
+    name: "alerts",
+    max_batch: MAX_BATCH,
+    gather: Duration::ZERO,
+    backlog_warning: BACKLOG_WARNING,
+    retry_delay: RETRY_DELAY,
+};
 /// Where alert changes are published.
 pub const ALERTS_TOPIC: &str = "/topic/alerts";
 /// Default interval between re-notifications of an unacknowledged critical alert.
@@ -59,13 +74,30 @@ struct ReplayFrom {
 
 type Reply = oneshot::Sender<Result<Alert, AlertError>>;
 
-/// One record as it waits to be written.
-struct Item {
+/// One record as it waits in the alert service's [`Writer`] (opaque).
+pub struct Item {
     writes: Option<WriteFn>,
     alerts: Vec<(Alert, AlertEvent)>,
+    /// The outbox rows of the alerts that are told (not suppressed), in order, made when
+    /// handed over so a retry writes the same ids.
+    outbox: Vec<OutboxRow>,
     audit: Option<audit::AuditEntry>,
     reply: Option<(Reply, Alert)>,
     committed: Option<Committed>,
+}
+
+impl Item {
+    /// The changes told once `self` is committed: its unsuppressed alerts with their outbox rows.
+    fn published(&mut self) -> impl Iterator<Item = AlertChanged> + '_ {
+        let told = self.alerts.iter().filter(|(a, _)| a.suppressed_by.is_none());
+        told.zip(self.outbox.iter_mut())
+            .map(|((alert, event), row)| AlertChanged {
+                alert: alert.clone(),
+                event: *event,
+                outbox_id: row.id,
+                json: Arc::from(std::mem::take(&mut row.payload)),
+            })
+    }
 }
 
 pub struct AlertService {
@@ -73,7 +105,7 @@ pub struct AlertService {
     ids: Arc<IdGen>,
     clock: Arc<dyn Clock>,
     book: AlertBook,
-    queue: WriteQueue<Item>,
+    writer: Writer<Item>,
     subscribers: Vec<Recipient<AlertsChanged>>,
     renotify_every: Duration,
     stats: AlertStats,
@@ -85,11 +117,11 @@ impl AlertService {
     pub fn new(store: Store, ids: Arc<IdGen>, clock: Arc<dyn Clock>, unresolved: Vec<alert_rows::Alert>) -> Self {
         let book = AlertBook::from_open(unresolved.into_iter().filter_map(Alert::from_row));
         AlertService {
+            writer: Writer::new(store.clone(), SETTINGS),
             store,
             ids,
             clock,
             book,
-            queue: WriteQueue::new(MAX_BATCH),
             subscribers: Vec::new(),
             renotify_every: DEFAULT_RENOTIFY_EVERY,
             stats: AlertStats::default(),
@@ -135,85 +167,29 @@ impl AlertService {
         }
     }
 
-    fn flush(&mut self, ctx: &mut Context<Self>) {
-        let Some(batch) = self.queue.take_batch() else {
-            return;
-        };
+    /// A record to write, with the outbox rows of the alerts it tells. A suppressed alert is
+    /// stored but told to no one: its parent's alert speaks for it.
+    fn item(
+        &self,
+        writes: Option<WriteFn>,
+        alerts: Vec<(Alert, AlertEvent)>,
+        audit: Option<audit::AuditEntry>,
+        reply: Option<(Reply, Alert)>,
+        committed: Option<Committed>,
+    ) -> Item {
         let now = self.clock.now();
-        let writes: Vec<WriteFn> = batch.iter().filter_map(|i| i.writes.clone()).collect();
-        let changed: Vec<(Alert, AlertEvent)> = batch.iter().flat_map(|i| i.alerts.iter().cloned()).collect();
-        let rows: Vec<alert_rows::Alert> = changed.iter().map(|(a, _)| a.to_row()).collect();
-        // A suppressed alert is stored but told to no one: its parent's alert speaks for it.
-        let told: Vec<(Alert, AlertEvent)> = changed.into_iter().filter(|(a, _)| a.suppressed_by.is_none()).collect();
-        let outbox_rows: Vec<OutboxRow> = told.iter().map(|(a, e)| self.outbox_row(a, *e, now)).collect();
-        let published: Vec<AlertChanged> = told
-            .into_iter()
-            .zip(&outbox_rows)
-            .map(|((alert, event), row)| AlertChanged {
-                alert,
-                event,
-                outbox_id: row.id,
-                json: Arc::from(row.payload.as_str()),
-            })
+        let outbox = alerts
+            .iter()
+            .filter(|(a, _)| a.suppressed_by.is_none())
+            .map(|(a, e)| self.outbox_row(a, *e, now))
             .collect();
-        let audits: Vec<audit::AuditEntry> = batch.iter().filter_map(|i| i.audit.clone()).collect();
-        let job = self.store.write(move |conn| {
-            for write in &writes {
-                write(conn)?;
-            }
-            for row in &rows {
-                alert_rows::save(conn, row)?;
-            }
-            for row in &outbox_rows {
-                outbox::insert(conn, row)?;
-            }
-            for entry in &audits {
-                audit::insert(conn, entry)?;
-            }
-            Ok(())
-        });
-        ctx.spawn(job.into_actor(self).map(move |result, act, ctx| {
-            let records = batch.len();
-            let error = result.as_ref().err().map(ToString::to_string).unwrap_or_default();
-            match act.queue.settle(batch, Outcome::of(&result)) {
-                Settled::Stored(batch) => act.committed(batch, published, ctx),
-                Settled::Paused => {
-                    log::warn!(
-                        "alert store unavailable records={records} retry_ms={} error={error}",
-                        RETRY_DELAY.as_millis()
-                    );
-                    ctx.run_later(RETRY_DELAY, |act, ctx| {
-                        act.queue.resume();
-                        act.flush(ctx);
-                    });
-                    return;
-                }
-                Settled::Split => {
-                    log::warn!("alert batch failed records={records} error={error}; retrying one by one");
-                }
-                Settled::Dropped(batch) => {
-                    log::error!("alert record dropped after a store error error={error}");
-                    for item in batch {
-                        if let Some((reply, _)) = item.reply {
-                            let _ = reply.send(Err(AlertError::Store(StoreError::Unavailable(error.clone()))));
-                        }
-                    }
-                }
-            }
-            act.flush(ctx);
-        }));
-    }
-
-    fn committed(&mut self, batch: Vec<Item>, published: Vec<AlertChanged>, ctx: &mut Context<Self>) {
-        self.stats.batches_written += 1;
-        self.publish(published, ctx);
-        for item in batch {
-            if let Some((reply, alert)) = item.reply {
-                let _ = reply.send(Ok(alert));
-            }
-            if let Some(done) = item.committed {
-                done();
-            }
+        Item {
+            writes,
+            alerts,
+            outbox,
+            audit,
+            reply,
+            committed,
         }
     }
 
@@ -242,11 +218,6 @@ impl AlertService {
         }));
     }
 
-    fn enqueue(&mut self, item: Item, ctx: &mut Context<Self>) {
-        self.queue.push(item);
-        self.flush(ctx);
-    }
-
     /// Queues an operator's change to be written, replying when it is committed.
     fn operator_change(
         &mut self,
@@ -271,16 +242,8 @@ impl AlertService {
         let (tx, rx) = oneshot::channel();
         let audit = self.audit_entry(by, action, &alert, note, now);
         let event = AlertEvent::of_change(&alert);
-        self.enqueue(
-            Item {
-                writes: None,
-                alerts: vec![(alert.clone(), event)],
-                audit: Some(audit),
-                reply: Some((tx, alert)),
-                committed: None,
-            },
-            ctx,
-        );
+        let item = self.item(None, vec![(alert.clone(), event)], Some(audit), Some((tx, alert)), None);
+        self.enqueue(item, ctx);
         Box::pin(async move {
             rx.await.unwrap_or_else(|_| {
                 Err(AlertError::Store(StoreError::Unavailable(
@@ -302,16 +265,52 @@ impl AlertService {
             self.renotify_every.as_secs()
         );
         let alerts = due.into_iter().map(|a| (a, AlertEvent::Renotified)).collect();
-        self.enqueue(
-            Item {
-                writes: None,
-                alerts,
-                audit: None,
-                reply: None,
-                committed: None,
-            },
-            ctx,
-        );
+        let item = self.item(None, alerts, None, None, None);
+        self.enqueue(item, ctx);
+    }
+}
+
+impl Owner for AlertService {
+    type Item = Item;
+
+    fn writer(&mut self) -> &mut Writer<Item> {
+        &mut self.writer
+    }
+
+    fn write(batch: &[Item], conn: &mut DbConnection) -> diesel::QueryResult<()> {
+        for write in batch.iter().filter_map(|i| i.writes.as_ref()) {
+            write(conn)?;
+        }
+        for (alert, _) in batch.iter().flat_map(|i| &i.alerts) {
+            alert_rows::save(conn, &alert.to_row())?;
+        }
+        for row in batch.iter().flat_map(|i| &i.outbox) {
+            outbox::insert(conn, row)?;
+        }
+        for entry in batch.iter().filter_map(|i| i.audit.as_ref()) {
+            audit::insert(conn, entry)?;
+        }
+        Ok(())
+    }
+
+    fn stored(&mut self, mut batch: Vec<Item>, ctx: &mut Context<Self>) {
+        self.stats.batches_written += 1;
+        let published: Vec<AlertChanged> = batch.iter_mut().flat_map(Item::published).collect();
+        self.publish(published, ctx);
+        for item in batch {
+            if let Some((reply, alert)) = item.reply {
+                let _ = reply.send(Ok(alert));
+            }
+            if let Some(done) = item.committed {
+                done();
+            }
+        }
+    }
+
+    fn dropped(&mut self, item: Item, error: &StoreError, _: &mut Context<Self>) {
+        if let Some((reply, _)) = item.reply {
+            let _ = reply.send(Err(AlertError::Store(StoreError::Unavailable(error.to_string()))));
+        }
     }
 }
 
@@ -349,16 +348,8 @@ impl Handler<Record> for AlertService {
                 alert.count
             );
         }
-        self.enqueue(
-            Item {
-                writes: msg.writes,
-                alerts,
-                audit: None,
-                reply: None,
-                committed: msg.committed,
-            },
-            ctx,
-        );
+        let item = self.item(msg.writes, alerts, None, None, msg.committed);
+        self.enqueue(item, ctx);
     }
 }
 
@@ -450,7 +441,7 @@ impl Handler<GetAlertStats> for AlertService {
     fn handle(&mut self, _: GetAlertStats, _: &mut Context<Self>) -> AlertStats {
         AlertStats {
             open: self.book.open_count(),
-            queued: self.queue.len(),
+            queued: self.writer.len(),
             ..self.stats
         }
     }

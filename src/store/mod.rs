@@ -14,6 +14,11 @@
 //! - a write closure runs inside one transaction: a state change and the rows that record it
 //!   commit together or not at all.
 //!
+//! Services that store what they are handed in batches (the alert service, the dispatch
+//! journal) own a [`writer::Writer`] and supply only their rows and their after-commit step; the
+//! loop (gather, batch, retry through an outage, split, drop a poisoned item) is written once
+//! there, on the pure [`write_queue`].
+//!
 //! Errors: repository functions return `QueryResult`; this module maps them to [`StoreError`].
 
 pub mod conn;
@@ -22,6 +27,7 @@ pub mod models;
 pub mod pool;
 pub mod schema;
 pub mod write_queue;
+pub mod writer;
 
 use std::future::Future;
 use std::sync::Arc;

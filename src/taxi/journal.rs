@@ -8,15 +8,15 @@
 //! its records, the curb slots of any `dispatch.configured` event, and the last snapshot of each
 //! terminal it holds (serialised off the arbiter threads). A batch the store cannot take is
 //! kept and retried; one that fails for another reason is retried record by record, and a
-//! single item that still fails is logged and dropped, so it cannot block the others (the
-//! same [`WriteQueue`] discipline as the alert service's).
+//! single item that still fails is logged and dropped, so it cannot block the others: the
+//! store's one batching [`Writer`], as the alert service's. Records are inserted by id, skipping
+//! one stored already, so a batch retried after a lost commit acknowledgement is not doubled.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use tokio::sync::oneshot;
 
 use super::core::dispatch::DispatcherSnapshot;
 use super::core::events::DispatchEvent;
@@ -25,7 +25,7 @@ use super::messages::DispatchRecorded;
 use crate::ids::IdGen;
 use crate::listen::Listen;
 use crate::store::models::dispatch::{self as rows, CurbSlotRow, DispatchRecord};
-use crate::store::write_queue::{Outcome, Settled, WriteQueue};
+use crate::store::writer::{Owner, Settings, Writer};
 use crate::store::{DbConnection, Store, WriteFn};
 use crate::time::{Clock, Millis};
 
@@ -39,6 +39,13 @@ pub const RETRY_DELAY: Duration = Duration::from_millis(500);
 pub const GATHER: Duration = Duration::from_millis(5);
 /// Items waiting beyond this are reported (once per crossing) as a store falling behind.
 pub const BACKLOG_WARNING: usize = 100_000;
+const SETTINGS: Settings = Settings {
+    name: "dispatch_journal",
+    max_batch: MAX_BATCH,
+    gather: GATHER,
+    backlog_warning: BACKLOG_WARNING,
+    retry_delay: RETRY_DELAY,
+};
 
 /// A terminal's events from one change, in order.
 #[derive(Debug, Message)]
@@ -83,7 +90,8 @@ pub struct JournalStats {
     pub snapshots: u64,
 }
 
-enum Item {
+/// What waits in the journal's [`Writer`]: one change's events, a snapshot, or other rows.
+pub enum Item {
     Events {
         terminal: TerminalId,
         /// Each event with its record id, made when handed over so a retry reuses it.
@@ -93,93 +101,44 @@ enum Item {
         terminal: TerminalId,
         mode: DispatchMode,
         snapshot: Arc<DispatcherSnapshot>,
+        /// When it was handed over: the row's `updated_ms`.
+        at: Millis,
     },
     Write(WriteFn),
 }
 
 pub struct Journal {
-    store: Store,
     ids: Arc<IdGen>,
     clock: Arc<dyn Clock>,
-    queue: WriteQueue<Item>,
+    writer: Writer<Item>,
     listeners: Vec<Recipient<DispatchRecorded>>,
-    waiters: Vec<oneshot::Sender<()>>,
     stats: JournalStats,
-    warned: bool,
-    /// A flush is due after [`GATHER`].
-    gathering: bool,
 }
 
 impl Journal {
     pub fn new(store: Store, ids: Arc<IdGen>, clock: Arc<dyn Clock>) -> Self {
         Journal {
-            store,
             ids,
             clock,
-            queue: WriteQueue::new(MAX_BATCH),
+            writer: Writer::new(store, SETTINGS),
             listeners: Vec::new(),
-            waiters: Vec::new(),
             stats: JournalStats::default(),
-            warned: false,
-            gathering: false,
         }
     }
+}
 
-    fn push(&mut self, item: Item, ctx: &mut Context<Self>) {
-        self.queue.push(item);
-        if self.queue.len() > BACKLOG_WARNING && !self.warned {
-            self.warned = true;
-            log::warn!("dispatch journal behind queued={}", self.queue.len());
-        }
-        if self.queue.is_busy() || self.gathering {
-            return;
-        }
-        self.gathering = true;
-        ctx.run_later(GATHER, |act, ctx| {
-            act.gathering = false;
-            act.flush(ctx);
-        });
+impl Owner for Journal {
+    type Item = Item;
+
+    fn writer(&mut self) -> &mut Writer<Item> {
+        &mut self.writer
     }
 
-    fn flush(&mut self, ctx: &mut Context<Self>) {
-        if self.queue.is_busy() {
-            return;
-        }
-        let Some(batch) = self.queue.take_batch() else {
-            self.warned = false;
-            for waiter in self.waiters.drain(..) {
-                let _ = waiter.send(());
-            }
-            return;
-        };
-        let write = Batch::of(&batch, self.clock.now());
-        let job = self.store.write(move |conn| write.run(conn));
-        ctx.spawn(job.into_actor(self).map(move |result, act, ctx| {
-            let items = batch.len();
-            let error = result.as_ref().err().map(ToString::to_string).unwrap_or_default();
-            match act.queue.settle(batch, Outcome::of(&result)) {
-                Settled::Stored(batch) => act.stored(batch),
-                Settled::Paused => {
-                    log::warn!(
-                        "dispatch journal store unavailable items={items} retry_ms={} error={error}",
-                        RETRY_DELAY.as_millis()
-                    );
-                    ctx.run_later(RETRY_DELAY, |act, ctx| {
-                        act.queue.resume();
-                        act.flush(ctx);
-                    });
-                    return;
-                }
-                Settled::Split => {
-                    log::warn!("dispatch journal batch failed items={items} error={error}; retrying one by one");
-                }
-                Settled::Dropped(_) => log::error!("dispatch journal item dropped error={error}"),
-            }
-            act.flush(ctx);
-        }));
+    fn write(batch: &[Item], conn: &mut DbConnection) -> diesel::QueryResult<()> {
+        Batch::of(batch).run(conn)
     }
 
-    fn stored(&mut self, batch: Vec<Item>) {
+    fn stored(&mut self, batch: Vec<Item>, _: &mut Context<Self>) {
         self.stats.batches += 1;
         for item in batch {
             match item {
@@ -207,18 +166,16 @@ struct Batch {
     writes: Vec<WriteFn>,
     records: Vec<DispatchRecord>,
     slots: Vec<(String, bool, Vec<CurbSlotRow>)>,
-    snapshots: BTreeMap<TerminalId, (DispatchMode, Arc<DispatcherSnapshot>)>,
-    now: Millis,
+    snapshots: BTreeMap<TerminalId, (DispatchMode, Arc<DispatcherSnapshot>, Millis)>,
 }
 
 impl Batch {
-    fn of(items: &[Item], now: Millis) -> Batch {
+    fn of(items: &[Item]) -> Batch {
         let mut batch = Batch {
             writes: Vec::new(),
             records: Vec::new(),
             slots: Vec::new(),
             snapshots: BTreeMap::new(),
-            now,
         };
         for item in items {
             match item {
@@ -243,8 +200,9 @@ impl Batch {
                     terminal,
                     mode,
                     snapshot,
+                    at,
                 } => {
-                    batch.snapshots.insert(terminal.clone(), (*mode, snapshot.clone()));
+                    batch.snapshots.insert(terminal.clone(), (*mode, snapshot.clone(), *at));
                 }
                 Item::Write(write) => batch.writes.push(write.clone()),
             }
@@ -260,10 +218,10 @@ impl Batch {
         for (terminal, integrated, slots) in &self.slots {
             rows::replace_curb_slots(conn, terminal, *integrated, slots)?;
         }
-        for (terminal, (mode, snapshot)) in &self.snapshots {
+        for (terminal, (mode, snapshot, at)) in &self.snapshots {
             let text = serde_json::to_string(snapshot.as_ref())
                 .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-            rows::save_snapshot(conn, terminal.as_str(), mode.as_str(), &text, self.now.0)?;
+            rows::save_snapshot(conn, terminal.as_str(), mode.as_str(), &text, at.0)?;
         }
         Ok(())
     }
@@ -337,7 +295,7 @@ impl Handler<Recorded> for Journal {
             .into_iter()
             .map(|e| (self.ids.next(event_at(&e)), Arc::new(e)))
             .collect();
-        self.push(
+        self.enqueue(
             Item::Events {
                 terminal: msg.terminal,
                 events,
@@ -351,13 +309,15 @@ impl Handler<Snapshotted> for Journal {
     type Result = ();
     fn handle(&mut self, msg: Snapshotted, ctx: &mut Context<Self>) {
         // A newer snapshot of the same terminal still waiting makes an older one pointless.
-        self.queue
+        self.writer
             .remove_first(|i| matches!(i, Item::Snapshot { terminal, .. } if *terminal == msg.terminal));
-        self.push(
+        let at = self.clock.now();
+        self.enqueue(
             Item::Snapshot {
                 terminal: msg.terminal,
                 mode: msg.mode,
                 snapshot: msg.snapshot,
+                at,
             },
             ctx,
         );
@@ -367,16 +327,14 @@ impl Handler<Snapshotted> for Journal {
 impl Handler<Write> for Journal {
     type Result = ();
     fn handle(&mut self, msg: Write, ctx: &mut Context<Self>) {
-        self.push(Item::Write(msg.writes), ctx);
+        self.enqueue(Item::Write(msg.writes), ctx);
     }
 }
 
 impl Handler<Flush> for Journal {
     type Result = ResponseFuture<()>;
     fn handle(&mut self, _: Flush, ctx: &mut Context<Self>) -> Self::Result {
-        let (tx, rx) = oneshot::channel();
-        self.waiters.push(tx);
-        self.flush(ctx);
+        let rx = self.when_written(ctx);
         Box::pin(async move {
             let _ = rx.await;
         })
@@ -394,7 +352,7 @@ impl Handler<GetJournalStats> for Journal {
     type Result = JournalStats;
     fn handle(&mut self, _: GetJournalStats, _: &mut Context<Self>) -> JournalStats {
         JournalStats {
-            queued: self.queue.len(),
+            queued: self.writer.len(),
             ..self.stats
         }
     }

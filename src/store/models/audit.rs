@@ -16,11 +16,14 @@ pub struct AuditEntry {
     pub detail: Option<String>,
 }
 
+/// Inserts `entry`, skipping it when its id is stored already (a retried batch).
 pub fn insert(conn: &mut DbConnection, entry: &AuditEntry) -> QueryResult<()> {
-    diesel::insert_into(audit_log::table)
-        .values(entry)
-        .execute(conn)
-        .map(|_| ())
+    let insert = diesel::insert_into(audit_log::table).values(entry);
+    match conn {
+        DbConnection::Sqlite(c) => insert.on_conflict(audit_log::id).do_nothing().execute(c),
+        DbConnection::Pg(c) => insert.on_conflict(audit_log::id).do_nothing().execute(c),
+    }
+    .map(|_| ())
 }
 
 /// Entries about `target`, oldest first.

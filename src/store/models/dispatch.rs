@@ -124,16 +124,35 @@ pub fn curb_slots(conn: &mut DbConnection, terminal: &str) -> QueryResult<Vec<Cu
 /// parameters of one statement. Multi-row inserts are per backend: diesel's multi-connection
 /// type does not offer them.
 ///
-/// On PostgreSQL a record whose id is stored already is skipped, so a batch retried after a
-/// commit whose acknowledgement was lost (the connection dropped after COMMIT) is not refused as
-/// a conflict and dropped record by record. (SQLite runs in the process: a commit it reports is
-/// a commit.)
+/// A record whose id is stored already is skipped, so a batch retried after a commit whose
+/// acknowledgement was lost (the connection dropped after COMMIT) is not refused as a conflict
+/// and dropped record by record. (diesel offers no conflict clause on SQLite's multi-row
+/// inserts, so there the ids of a chunk stored already are looked up and left out.)
 pub fn insert_records(conn: &mut DbConnection, records: &[DispatchRecord]) -> QueryResult<()> {
     for chunk in records.chunks(RECORDS_PER_INSERT) {
-        let insert = diesel::insert_into(dispatch_records::table).values(chunk);
         match conn {
-            DbConnection::Sqlite(c) => insert.execute(c)?,
-            DbConnection::Pg(c) => insert.on_conflict_do_nothing().execute(c)?,
+            DbConnection::Sqlite(c) => {
+                let ids: Vec<i64> = chunk.iter().map(|r| r.id).collect();
+                let stored: Vec<i64> = dispatch_records::table
+                    .filter(dispatch_records::id.eq_any(&ids))
+                    .select(dispatch_records::id)
+                    .load(c)?;
+                if stored.is_empty() {
+                    diesel::insert_into(dispatch_records::table).values(chunk).execute(c)?;
+                } else {
+                    let fresh: Vec<&DispatchRecord> = chunk.iter().filter(|r| !stored.contains(&r.id)).collect();
+                    if !fresh.is_empty() {
+                        diesel::insert_into(dispatch_records::table).values(fresh).execute(c)?;
+                    }
+                }
+            }
+            DbConnection::Pg(c) => {
+                diesel::insert_into(dispatch_records::table)
+                    .values(chunk)
+                    .on_conflict(dispatch_records::id)
+                    .do_nothing()
+                    .execute(c)?;
+            }
         };
     }
     Ok(())

@@ -19,8 +19,15 @@ pub struct OutboxRow {
     pub delivered_ms: Option<i64>,
 }
 
+/// Inserts `row`, skipping it when its id is stored already: a batch retried after a commit
+/// whose acknowledgement was lost writes it once.
 pub fn insert(conn: &mut DbConnection, row: &OutboxRow) -> QueryResult<()> {
-    diesel::insert_into(outbox::table).values(row).execute(conn).map(|_| ())
+    let insert = diesel::insert_into(outbox::table).values(row);
+    match conn {
+        DbConnection::Sqlite(c) => insert.on_conflict(outbox::id).do_nothing().execute(c),
+        DbConnection::Pg(c) => insert.on_conflict(outbox::id).do_nothing().execute(c),
+    }
+    .map(|_| ())
 }
 
 /// Rows not yet marked delivered with ids above `after`, oldest first.

@@ -16,11 +16,14 @@ pub struct Transition {
     pub at_ms: i64,
 }
 
+/// Inserts `row`, skipping it when its id is stored already (a retried batch).
 pub fn insert(conn: &mut DbConnection, row: &Transition) -> QueryResult<()> {
-    diesel::insert_into(device_transitions::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
+    let insert = diesel::insert_into(device_transitions::table).values(row);
+    match conn {
+        DbConnection::Sqlite(c) => insert.on_conflict(device_transitions::id).do_nothing().execute(c),
+        DbConnection::Pg(c) => insert.on_conflict(device_transitions::id).do_nothing().execute(c),
+    }
+    .map(|_| ())
 }
 
 /// The newest `limit` transitions of one device, newest first.
