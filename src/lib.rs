@@ -41,6 +41,7 @@ pub mod device;
 pub mod http;
 pub mod ids;
 pub mod listen;
+pub mod sim;
 pub mod stomp;
 pub mod store;
 pub mod supervision;
