@@ -101,7 +101,7 @@ fn ttl(body: &[u8]) -> Result<Duration, ApiError> {
     let request: FieldTokenRequest = if body.iter().all(u8::is_ascii_whitespace) {
         FieldTokenRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("malformed JSON body: {e}")))?
+        serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("malformed JSON body: {e}")))?
     };
     Ok(match request.ttl_ms {
         None => DEFAULT_TTL,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
-use super::api::Api;
+use super::api::{encode, Api};
 use super::site::{Site, REGIONS};
 use super::stats::Stats;
 
@@ -55,7 +55,7 @@ pub async fn run(api: Api, site: Site, tokens: HashMap<String, String>, stats: R
         .collect();
     let mut drivers: Vec<(String, Api)> = Vec::new();
     for taxi in &site.taxis {
-        let path = format!("/api/v1/taxis/{}/token", taxi.plate);
+        let path = format!("/api/v1/taxis/{}/token", encode(&taxi.plate));
         match api.post(&path, &json!({"ttl_ms": 24 * 3_600 * 1_000})).await {
             Ok((200, body)) => {
                 if let Some(t) = body["access_token"].as_str() {
@@ -83,7 +83,7 @@ pub async fn run(api: Api, site: Site, tokens: HashMap<String, String>, stats: R
         tokio::select! {
             _ = pings.tick() => {
                 for (plate, driver) in &drivers {
-                    let _ = driver.post(&format!("/api/v1/taxis/{plate}/heartbeat"), &json!({})).await;
+                    let _ = driver.post(&format!("/api/v1/taxis/{}/heartbeat", encode(plate)), &json!({})).await;
                 }
             }
             _ = asks.tick() => {

@@ -60,7 +60,8 @@ async fn field_tokens_are_admin_only_and_for_registered_equipment() {
     assert_eq!(status, 422);
     let (status, body) = s.post("/api/v1/clients/pc-9/token", json!({"ttl_ms": 60_000})).await;
     assert_eq!((status, body["expires_in"].as_u64()), (200, Some(60)), "{body}");
-    let (status, _) = s.post("/api/v1/taxis/11가1111/token", json!({})).await;
+    let plate = kwanje::sim::api::encode("11가1111");
+    let (status, _) = s.post(&format!("/api/v1/taxis/{plate}/token"), json!({})).await;
     assert_eq!(status, 404);
     let (status, _) = s
         .post(
@@ -69,13 +70,13 @@ async fn field_tokens_are_admin_only_and_for_registered_equipment() {
         )
         .await;
     assert_eq!(status, 201);
-    let (status, body) = s.post("/api/v1/taxis/11가1111/token", json!({})).await;
+    let (status, body) = s.post(&format!("/api/v1/taxis/{plate}/token"), json!({})).await;
     assert_eq!(status, 200, "{body}");
     let driver = body["access_token"].as_str().unwrap().to_owned();
     let (status, _) = s
         .call(
             "POST",
-            "/api/v1/taxis/11가1111/heartbeat",
+            &format!("/api/v1/taxis/{plate}/heartbeat"),
             Some(&driver),
             Some(json!({})),
         )
