@@ -150,7 +150,9 @@ async fn session(
     if let Err(e) = link.send(&subscribe).await {
         return End::Lost(format!("{e:#}"));
     }
-    let mut ticker = interval_at(Instant::now(), plan.interval);
+    // Field equipment is not synchronised: each session starts its beat at a random phase.
+    let phase = plan.interval.mul_f64(rand::Rng::random_range(rng, 0.0..1.0));
+    let mut ticker = interval_at(Instant::now() + phase, plan.interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let beat_every = Duration::from_millis(HEART_BEAT_MS / 2);
     let mut beater = interval_at(Instant::now() + beat_every, beat_every);

@@ -23,6 +23,9 @@ pub const STATES: [&str; 7] = [
     "unknown",
 ];
 
+/// The window heartbeats per second are averaged over (several heartbeat intervals).
+pub const RATE_WINDOW: Duration = Duration::from_secs(10);
+
 /// One reading: the sim's counters at a moment and the server's figures.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
@@ -36,7 +39,7 @@ pub struct Snapshot {
     pub connects: u64,
     pub lost: u64,
     pub chaos: u64,
-    /// Device heartbeats per second since the previous reading.
+    /// Device heartbeats per second over the last [`RATE_WINDOW`].
     pub beats_per_s: f64,
     /// By [`STATES`] order; `None` when the server's metrics could not be read.
     pub devices: Option<[u64; 7]>,
@@ -134,6 +137,8 @@ pub struct Summary {
     server_pid: Option<u32>,
     started: Instant,
     last: Option<(Instant, u64, Option<Duration>, Option<Duration>)>,
+    /// Readings of the heartbeat counter within the rate window, oldest first.
+    window: std::collections::VecDeque<(Instant, u64)>,
     bar: Option<ProgressBar>,
 }
 
@@ -174,6 +179,7 @@ impl Summary {
             server_pid,
             started: Instant::now(),
             last: None,
+            window: std::collections::VecDeque::new(),
             bar,
         }
     }
@@ -184,17 +190,29 @@ impl Summary {
         let beats = stats.beats.get();
         let sim = cpu_time(None);
         let server = self.server_pid.and_then(|p| cpu_time(Some(p)));
-        let (beats_per_s, sim_cpu, server_cpu) = match self.last {
-            Some((at, before, sim0, server0)) => {
+        let (sim_cpu, server_cpu) = match self.last {
+            Some((at, _, sim0, server0)) => {
                 let dt = now.duration_since(at).as_secs_f64().max(1e-3);
                 let pct = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
                     (Some(a), Some(b)) => Some(a.saturating_sub(b).as_secs_f64() / dt * 100.0),
                     _ => None,
                 };
-                ((beats - before) as f64 / dt, pct(sim, sim0), pct(server, server0))
+                (pct(sim, sim0), pct(server, server0))
             }
-            None => (0.0, None, None),
+            None => (None, None),
         };
+        while self
+            .window
+            .front()
+            .is_some_and(|(at, _)| now.duration_since(*at) > RATE_WINDOW)
+        {
+            self.window.pop_front();
+        }
+        let beats_per_s = match self.window.front() {
+            Some((at, before)) => (beats - before) as f64 / now.duration_since(*at).as_secs_f64().max(1e-3),
+            None => 0.0,
+        };
+        self.window.push_back((now, beats));
         self.last = Some((now, beats, sim, server));
         let metrics = self.api.metrics().await.ok();
         let devices = metrics
