@@ -7,6 +7,8 @@
 //! # Layout
 //!
 //! ```text
+//! sim                        a client of the server: simulated field equipment, over the network
+//!    |
 //! http, transport            edges: HTTP routes, WebSocket/STOMP sessions
 //!    |
 //! device, taxi, alert, command   services: actors that own one pure core each
@@ -33,6 +35,8 @@
 //! - [`stomp`] is the STOMP protocol core; [`broker`] routes messages between sessions (with
 //!   the destination ACL and presence); [`transport`] carries sessions over WebSocket, SockJS and
 //!   plain TCP and relays service events to the broker.
+//! - [`sim`] is field equipment simulated over the public protocols (`kwanje sim`, `drill`,
+//!   `demo`): a client of the server, above every other part, imported by none.
 
 pub mod alert;
 pub mod app;
@@ -45,6 +49,7 @@ pub mod http;
 pub mod ids;
 pub mod listen;
 pub mod ownership;
+pub mod sim;
 pub mod stomp;
 pub mod store;
 pub mod supervision;

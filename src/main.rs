@@ -1,12 +1,15 @@
-//! The `kwanje` command: `serve`, `token`, `migrate`.
+//! The `kwanje` command: `serve`, `token`, `migrate`, and the simulated site: `sim`, `drill`, `demo`.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kwanje::auth::{Claims, Keys, Role};
 use kwanje::config::Config;
+use kwanje::sim::link::Transport;
+use kwanje::sim::site::{Site, DEFAULT_DEVICES_PER_PC, DEFAULT_GATE_PCS, DEFAULT_TAXIS};
 use kwanje::store::Store;
 use kwanje::time::Millis;
 
@@ -61,6 +64,120 @@ enum Command {
         #[arg(long, env = "DATABASE_URL", default_value = "sqlite://kwanje.db")]
         database_url: String,
     },
+    /// Simulate a site's gate PCs, kiosks and taxis against a running server.
+    Sim(Box<SimArgs>),
+    /// Run one scripted incident against a server and print the verdict table.
+    Drill(Box<DrillArgs>),
+    /// Serve on a fresh SQLite database with the default site simulated against it.
+    Demo {
+        #[command(flatten)]
+        config: Box<Config>,
+        /// Keep the database in this directory (default: a temporary one, removed at the end).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Chance per device and heartbeat that a fault starts.
+        #[arg(long, default_value_t = kwanje::sim::demo::DEMO_CHAOS)]
+        chaos: f64,
+        #[command(flatten)]
+        site: SiteArgs,
+    },
+}
+
+/// Where the server is, and who the tool is.
+#[derive(Debug, clap::Args)]
+struct ServerArgs {
+    /// The server's HTTP address.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// An admin's token (`POST /api/v1/auth/token`, or `kwanje token --role admin`).
+    #[arg(long, env = "KWANJE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// `ws` (default) or `tcp` (with `--tcp-addr`, the server's `KWANJE_STOMP_TCP`).
+    #[arg(long, default_value = "ws")]
+    transport: String,
+    #[arg(long)]
+    tcp_addr: Option<std::net::SocketAddr>,
+}
+
+impl ServerArgs {
+    fn token(&self) -> anyhow::Result<String> {
+        self.token
+            .clone()
+            .context("--token (or KWANJE_TOKEN) is needed: an admin's token")
+    }
+
+    fn transport(&self) -> anyhow::Result<Transport> {
+        match (self.transport.as_str(), self.tcp_addr) {
+            ("ws", _) => Ok(Transport::Ws),
+            ("tcp", Some(addr)) => Ok(Transport::Tcp(addr)),
+            ("tcp", None) => {
+                anyhow::bail!("--transport tcp needs --tcp-addr HOST:PORT (the server's KWANJE_STOMP_TCP)")
+            }
+            ("sockjs", _) => anyhow::bail!("--transport sockjs is not built yet; use ws or tcp"),
+            (other, _) => anyhow::bail!("unknown transport {other:?}: ws or tcp"),
+        }
+    }
+}
+
+/// The site to simulate: a site file, or the built-in airport sized by these.
+#[derive(Debug, clap::Args)]
+struct SiteArgs {
+    /// A JSON site file (terminals > zones > clients > devices, and taxis); see README.
+    #[arg(long)]
+    site_file: Option<PathBuf>,
+    #[arg(long, default_value_t = DEFAULT_GATE_PCS)]
+    gate_pcs: usize,
+    #[arg(long, default_value_t = DEFAULT_DEVICES_PER_PC)]
+    devices_per_pc: usize,
+    #[arg(long, default_value_t = DEFAULT_TAXIS)]
+    taxis: usize,
+}
+
+impl SiteArgs {
+    fn site(&self) -> anyhow::Result<Site> {
+        match &self.site_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                Site::from_json(&text).with_context(|| format!("site file {}", path.display()))
+            }
+            None => Ok(Site::airport(self.gate_pcs, self.devices_per_pc, self.taxis)),
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct SimArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    #[command(flatten)]
+    site: SiteArgs,
+    /// How long to run, e.g. `10m` (default: until SIGINT/SIGTERM).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    duration: Option<Duration>,
+    /// Chance per device and heartbeat that a fault starts (0: none).
+    #[arg(long, default_value_t = 0.0)]
+    chaos: f64,
+    /// The server's process id, for its CPU beside the sim's (same machine only).
+    #[arg(long)]
+    server_pid: Option<u32>,
+}
+
+#[derive(Debug, clap::Args)]
+struct DrillArgs {
+    /// The scenario (`--list` names them).
+    scenario: Option<String>,
+    /// List the scenarios and exit.
+    #[arg(long)]
+    list: bool,
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Alerts one failure is expected to raise. Anything but 1 is a deliberately broken
+    /// expectation, to see the drill fail.
+    #[arg(long, default_value_t = 1)]
+    expect_alerts: u64,
+    /// Devices failing at once in `alert-storm`.
+    #[arg(long, default_value_t = 50)]
+    storm_devices: usize,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -102,5 +219,60 @@ fn main() -> anyhow::Result<()> {
             log::info!("migrations run count={} names={ran:?}", ran.len());
             Ok(())
         }
+        Command::Sim(args) => {
+            let options = kwanje::sim::run::Options {
+                server: args.server.server.clone(),
+                token: args.server.token()?,
+                site: args.site.site()?,
+                transport: args.server.transport()?,
+                chaos: args.chaos,
+                taxis: true,
+                duration: args.duration,
+                server_pid: args.server_pid,
+                live: true,
+            };
+            actix_web::rt::System::new().block_on(async move {
+                kwanje::sim::run::run(options, kwanje::sim::demo::stop_signal()).await?;
+                Ok(())
+            })
+        }
+        Command::Drill(args) => drill(*args),
+        Command::Demo {
+            config,
+            dir,
+            chaos,
+            site,
+        } => {
+            let options = kwanje::sim::demo::DemoOptions {
+                dir,
+                chaos,
+                site: site.site()?,
+            };
+            actix_web::rt::System::new().block_on(kwanje::sim::demo::run(*config, options))
+        }
     }
+}
+
+/// `kwanje drill`: prints the verdict table; fails (exit status 1) when a row failed.
+fn drill(args: DrillArgs) -> anyhow::Result<()> {
+    let mut out = std::io::stdout();
+    if args.list {
+        write!(out, "{}", kwanje::sim::drill::list())?;
+        return Ok(());
+    }
+    let Some(scenario) = args.scenario else {
+        anyhow::bail!("name a scenario, or --list");
+    };
+    let server = args.server;
+    let mut options = kwanje::sim::drill::Options::new(&server.server, &server.token()?);
+    options.transport = server.transport()?;
+    options.expect_alerts = args.expect_alerts;
+    options.storm_devices = args.storm_devices;
+    let report = actix_web::rt::System::new().block_on(kwanje::sim::drill::run(&scenario, &options))?;
+    write!(out, "{}", report.table())?;
+    out.flush()?;
+    if !report.passed() {
+        anyhow::bail!("drill {scenario} failed");
+    }
+    Ok(())
 }

@@ -9,6 +9,7 @@ pub mod devices;
 pub mod dispatch;
 pub mod error;
 pub mod extract;
+pub mod field_tokens;
 pub mod health;
 pub mod login_guard;
 pub mod metrics;
@@ -83,6 +84,7 @@ route_table! {
     post "/api/v1/auth/token" => tokens::issue;
     post "/api/v1/clients" => clients::create;
     get "/api/v1/clients" => clients::list;
+    post "/api/v1/clients/{id}/token" => field_tokens::client;
     post "/api/v1/devices" => devices::create;
     get "/api/v1/devices" => devices::list;
     get "/api/v1/devices/{id}" => devices::show;
@@ -103,6 +105,7 @@ route_table! {
     post "/api/v1/taxis/{plate}/blacklist" => taxis::blacklist;
     delete "/api/v1/taxis/{plate}/blacklist" => taxis::unblacklist;
     post "/api/v1/taxis/{plate}/restart" => taxis::restart;
+    post "/api/v1/taxis/{plate}/token" => field_tokens::driver;
     post "/api/v1/taxis/{plate}/faults/crash" => taxis::crash;
     put "/api/v1/terminals/{terminal}/dispatch" => dispatch::configure;
     post "/api/v1/terminals/{terminal}/restart" => dispatch::restart;

@@ -23,7 +23,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::error::{ApiError, Problem, PROBLEM_CONTENT_TYPE};
-use super::{alerts, clients, commands, devices, dispatch, health, metrics, taxis, tokens};
+use super::{alerts, clients, commands, devices, dispatch, field_tokens, health, metrics, taxis, tokens};
 
 /// The name of the bearer JWT scheme that operations refer to.
 pub const BEARER: &str = "bearer";
@@ -54,6 +54,7 @@ SockJS at `/sockjs`; see the README."
         tokens::issue,
         clients::create,
         clients::list,
+        field_tokens::client,
         devices::create,
         devices::list,
         devices::show,
@@ -74,6 +75,7 @@ SockJS at `/sockjs`; see the README."
         taxis::blacklist,
         taxis::unblacklist,
         taxis::restart,
+        field_tokens::driver,
         taxis::crash,
         dispatch::configure,
         dispatch::restart,

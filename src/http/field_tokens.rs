@@ -1,0 +1,185 @@
+//! Tokens for field equipment, provisioned by an admin over the API: `POST
+//! /api/v1/clients/{id}/token` (a gate PC's or kiosk's) and `POST /api/v1/taxis/{plate}/token` (a
+//! driver app's), the network forms of `kwanje token --role client|driver`, for `kwanje sim` and for
+//! provisioning scripts that hold an admin token but not the signing key. Both are audited.
+
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::ApiError;
+use super::extract::Caller;
+use super::tokens::TokenResponse;
+use super::AppState;
+use crate::auth::{Claims, Role, DEFAULT_TTL};
+use crate::ids::ClientId;
+use crate::store::models::{audit, clients, taxis};
+use crate::taxi::core::model::Plate;
+
+/// The longest lifetime a provisioned token may have (a gate PC's token is long-lived).
+pub const MAX_FIELD_TOKEN_TTL: Duration = Duration::from_secs(90 * 24 * 3_600);
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct FieldTokenRequest {
+    /// Lifetime in milliseconds; default 1 hour, at most 90 days.
+    pub ttl_ms: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ClientPath {
+    /// The client's id.
+    pub id: String,
+}
+
+/// Issues a client's token.
+///
+/// A JWT with role `client` and the `client` claim naming this registered gate PC or kiosk: what
+/// it presents on CONNECT and on its HTTP heartbeats. Audited.
+///
+/// **Role:** admin.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clients/{id}/token",
+    operation_id = "issue_client_token",
+    params(ClientPath),
+    request_body(content = Option<FieldTokenRequest>, content_type = "application/json"),
+    tag = "clients",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the client's token", body = TokenResponse),
+        (status = 403, description = "the token is not an admin's"),
+        (status = 404, description = "no such client"),
+        (status = 422, description = "ttl_ms is 0 or longer than 90 days"),
+        (status = 503, description = "the store is unavailable"),
+    )
+)]
+pub async fn client(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<ClientPath>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Role::Admin)?;
+    let id: ClientId = path
+        .id
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("no client {}", path.id)))?;
+    let ttl = ttl(&body)?;
+    let name = id.to_string();
+    if state.store.read(move |c| clients::find(c, &name)).await?.is_none() {
+        return Err(ApiError::NotFound(format!("no client {id}")));
+    }
+    let now = state.clock.now();
+    let entry = audit::AuditEntry {
+        id: state.ids.next(now),
+        at_ms: now.0,
+        principal: caller.name.clone(),
+        action: "client.token".into(),
+        target: format!("client:{id}"),
+        detail: Some(format!("ttl_ms={}", ttl.as_millis())),
+    };
+    state.store.write(move |c| audit::insert(c, &entry)).await?;
+    let mut claims = Claims::new(&id.to_string(), Role::Client, now, ttl);
+    claims.client = Some(id.to_string());
+    let token = state.keys.issue(&claims)?;
+    log::info!(
+        "client token issued id={id} by={} ttl_ms={}",
+        caller.name,
+        ttl.as_millis()
+    );
+    Ok(HttpResponse::Ok().json(TokenResponse {
+        access_token: token,
+        token_type: "Bearer",
+        expires_in: ttl.as_secs(),
+    }))
+}
+
+/// The lifetime a request asks for: [`DEFAULT_TTL`] for an empty body.
+fn ttl(body: &[u8]) -> Result<Duration, ApiError> {
+    let request: FieldTokenRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        FieldTokenRequest::default()
+    } else {
+        serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("malformed JSON body: {e}")))?
+    };
+    Ok(match request.ttl_ms {
+        None => DEFAULT_TTL,
+        Some(ms) => {
+            let ttl = Duration::from_millis(ms);
+            if ms == 0 || ttl > MAX_FIELD_TOKEN_TTL {
+                return Err(ApiError::Unprocessable(format!(
+                    "ttl_ms must be 1 to {}",
+                    MAX_FIELD_TOKEN_TTL.as_millis()
+                )));
+            }
+            ttl
+        }
+    })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct TaxiPath {
+    /// The taxi's plate.
+    pub plate: String,
+}
+
+/// Issues a driver's token.
+///
+/// A JWT with role `driver` and the `taxi` claim naming this registered taxi: what its driver app
+/// presents for heartbeats, service-region choices and `/user/queue/dispatch`. Audited.
+///
+/// **Role:** admin.
+#[utoipa::path(
+    post,
+    path = "/api/v1/taxis/{plate}/token",
+    operation_id = "issue_driver_token",
+    params(TaxiPath),
+    request_body(content = Option<FieldTokenRequest>, content_type = "application/json"),
+    tag = "taxis",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the driver's token", body = TokenResponse),
+        (status = 403, description = "the token is not an admin's"),
+        (status = 404, description = "no such taxi"),
+        (status = 422, description = "ttl_ms is 0 or longer than 90 days"),
+        (status = 503, description = "the store is unavailable"),
+    )
+)]
+pub async fn driver(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<TaxiPath>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Role::Admin)?;
+    let plate = Plate::parse(&path.plate).map_err(|_| ApiError::NotFound(format!("no taxi {}", path.plate)))?;
+    let ttl = ttl(&body)?;
+    let key = plate.as_str().to_owned();
+    if state.store.read(move |c| taxis::find(c, &key)).await?.is_none() {
+        return Err(ApiError::NotFound(format!("no taxi {plate}")));
+    }
+    let now = state.clock.now();
+    let entry = audit::AuditEntry {
+        id: state.ids.next(now),
+        at_ms: now.0,
+        principal: caller.name.clone(),
+        action: "taxi.token".into(),
+        target: format!("taxi:{plate}"),
+        detail: Some(format!("ttl_ms={}", ttl.as_millis())),
+    };
+    state.store.write(move |c| audit::insert(c, &entry)).await?;
+    let mut claims = Claims::new(&format!("driver-{plate}"), Role::Driver, now, ttl);
+    claims.taxi = Some(plate.as_str().to_owned());
+    let token = state.keys.issue(&claims)?;
+    log::info!(
+        "driver token issued plate={plate} by={} ttl_ms={}",
+        caller.name,
+        ttl.as_millis()
+    );
+    Ok(HttpResponse::Ok().json(TokenResponse {
+        access_token: token,
+        token_type: "Bearer",
+        expires_in: ttl.as_secs(),
+    }))
+}

@@ -1,0 +1,211 @@
+//! `kwanje sim` and `kwanje demo` against the real server: provisioning through the API is
+//! idempotent; simulated gate PCs hold sessions, keep their devices up and answer commands; the
+//! demo binary serves a living airport and stops cleanly on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kwanje::sim::api::Api;
+use kwanje::sim::provision::provision;
+use kwanje::sim::run::{self, Options};
+use kwanje::sim::site::Site;
+use serde_json::{json, Value};
+
+use crate::support::{backends, Server};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kwanje");
+const WAIT: Duration = Duration::from_secs(20);
+
+#[actix_web::test]
+async fn provisioning_twice_reuses_what_exists() {
+    for backend in backends() {
+        let s = Server::start(backend).await;
+        let api = Api::new(&s.base, &s.admin);
+        let site = Site::airport(4, 6, 5);
+        let total = site.clients().count() + site.device_count() + site.taxis.len();
+        let first = provision(&api, &site).await.unwrap();
+        assert_eq!((first.created, first.reused), (total, 0));
+        let second = provision(&api, &site).await.unwrap();
+        assert_eq!((second.created, second.reused), (0, total), "{backend:?}");
+        assert_eq!(second.tokens.len(), site.clients().count());
+        let (_, devices) = s.get("/api/v1/devices?limit=1000").await;
+        assert_eq!(devices["items"].as_array().unwrap().len(), site.device_count());
+        // A provisioned token is a client's, good for its own devices only.
+        let pc = site.clients().next().unwrap().client;
+        let token = &second.tokens[&pc.id];
+        let own = format!("/api/v1/devices/{}/heartbeat", pc.devices[0].id);
+        let (status, _) = s.call("POST", &own, Some(token), Some(json!({"status": "ok"}))).await;
+        assert_eq!(status, 200);
+        let other = site.clients().nth(1).unwrap().client;
+        let theirs = format!("/api/v1/devices/{}/heartbeat", other.devices[0].id);
+        let (status, _) = s
+            .call("POST", &theirs, Some(token), Some(json!({"status": "ok"})))
+            .await;
+        assert_eq!(status, 403);
+        s.stop().await;
+    }
+}
+
+#[actix_web::test]
+async fn field_tokens_are_admin_only_and_for_registered_equipment() {
+    let s = Server::start(crate::support::Backend::Sqlite).await;
+    s.register("pc-9", &["cam-9"], 5_000, 3).await;
+    let viewer = s.token("v", kwanje::auth::Role::Operator, None);
+    let (status, _) = s.call("POST", "/api/v1/clients/pc-9/token", Some(&viewer), None).await;
+    assert_eq!(status, 403);
+    let (status, _) = s.post("/api/v1/clients/nobody/token", json!({})).await;
+    assert_eq!(status, 404);
+    let (status, _) = s.post("/api/v1/clients/pc-9/token", json!({"ttl_ms": 0})).await;
+    assert_eq!(status, 422);
+    let (status, body) = s.post("/api/v1/clients/pc-9/token", json!({"ttl_ms": 60_000})).await;
+    assert_eq!((status, body["expires_in"].as_u64()), (200, Some(60)), "{body}");
+    let plate = kwanje::sim::api::encode("11가1111");
+    let (status, _) = s.post(&format!("/api/v1/taxis/{plate}/token"), json!({})).await;
+    assert_eq!(status, 404);
+    let (status, _) = s
+        .post(
+            "/api/v1/taxis",
+            json!({"plate": "11가1111", "license_region": "seoul", "class": "standard"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, body) = s.post(&format!("/api/v1/taxis/{plate}/token"), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let driver = body["access_token"].as_str().unwrap().to_owned();
+    let (status, _) = s
+        .call(
+            "POST",
+            &format!("/api/v1/taxis/{plate}/heartbeat"),
+            Some(&driver),
+            Some(json!({})),
+        )
+        .await;
+    assert!(status < 300, "{status}");
+    s.stop().await;
+}
+
+fn count_state(devices: &Value, state: &str) -> usize {
+    devices["items"]
+        .as_array()
+        .map_or(0, |items| items.iter().filter(|d| d["state"] == state).count())
+}
+
+/// A small site run by the sim: every gate PC online, every device up, and an operator's
+/// command for a device is acked by its simulated gate PC.
+#[actix_web::test]
+async fn simulated_gate_pcs_keep_their_devices_up_and_answer_commands() {
+    let s = Server::start(crate::support::Backend::Sqlite).await;
+    let site = Site::airport(4, 8, 0);
+    let options = Options {
+        server: s.base.clone(),
+        token: s.admin.clone(),
+        site: site.clone(),
+        transport: kwanje::sim::link::Transport::Ws,
+        chaos: 0.0,
+        taxis: false,
+        duration: None,
+        server_pid: None,
+        live: false,
+    };
+    let sim = run::start(&options).await.unwrap();
+    let n = site.device_count();
+    s.wait_for("/api/v1/devices?limit=1000", WAIT, |d| count_state(d, "up") == n)
+        .await;
+    s.wait_for("/api/v1/clients?limit=1000", WAIT, |c| {
+        c["items"]
+            .as_array()
+            .is_some_and(|items| items.iter().all(|c| c["online"] == true))
+    })
+    .await;
+    let device = &site.clients().next().unwrap().client.devices[0].id;
+    let (status, command) = s
+        .post(
+            &format!("/api/v1/devices/{device}/commands"),
+            json!({"kind": "restart"}),
+        )
+        .await;
+    assert_eq!(status, 202, "{command}");
+    let id = command["id"].as_i64().unwrap();
+    s.wait_for(&format!("/api/v1/commands/{id}"), WAIT, |c| c["state"] == "acked")
+        .await;
+    assert_eq!(sim.stats.sessions.get(), site.clients().count() as u64);
+    assert!(sim.stats.acks_ok.get() >= 1);
+    sim.stop().await;
+    s.wait_for("/api/v1/clients?limit=1000", WAIT, |c| {
+        c["items"]
+            .as_array()
+            .is_some_and(|items| items.iter().all(|c| c["online"] == false))
+    })
+    .await;
+    s.stop().await;
+}
+
+/// `kwanje demo`: within 10 s of its address being printed, gate PCs online, devices up and an
+/// alert from the chaos; SIGTERM stops it with exit status 0.
+#[test]
+fn demo_serves_a_living_airport_and_stops_on_sigterm() {
+    let mut child = Command::new(BIN)
+        .arg("demo")
+        .env("KWANJE_BIND", "127.0.0.1:0")
+        .env("KWANJE_ADMIN_PASSWORD", "demo-pw")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("the demo prints its address").unwrap();
+        if let Some(rest) = line.strip_prefix("kwanje demo serving ") {
+            break rest.trim().to_owned();
+        }
+    };
+    let login = lines.next().unwrap().unwrap();
+    let login = if login.contains("login") {
+        login
+    } else {
+        lines.next().unwrap().unwrap()
+    };
+    assert!(login.contains("username=admin password=demo-pw"), "{login}");
+    let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
+    let started = Instant::now();
+    let seen = actix_web::rt::System::new().block_on(async move {
+        let api = Api::new(&base, "");
+        let (_, token) = api
+            .post(
+                "/api/v1/auth/token",
+                &json!({"username": "admin", "password": "demo-pw"}),
+            )
+            .await
+            .unwrap();
+        let api = api.with_token(token["access_token"].as_str().unwrap());
+        loop {
+            let clients = api.list_all("/api/v1/clients", "").await.unwrap_or_default();
+            let online = clients.iter().filter(|c| c["online"] == true).count();
+            let up = api
+                .list_all("/api/v1/devices", "state=up")
+                .await
+                .unwrap_or_default()
+                .len();
+            let alerts = api.list_all("/api/v1/alerts", "").await.unwrap_or_default().len();
+            if online > 0 && up > 0 && alerts > 0 {
+                return (online, up, alerts);
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "after 10 s: {online} gate PCs online, {up} devices up, {alerts} alerts"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    assert!(seen.0 >= 10 && seen.1 >= 100, "{seen:?}");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    let out = rest.join().unwrap();
+    assert!(status.success(), "{status:?}\n{out}");
+    assert!(out.contains("kwanje demo stopped"), "{out}");
+}
