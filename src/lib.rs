@@ -21,7 +21,8 @@
 //! `device/lifecycle.rs` beside `device/actor.rs`, `supervision/policy.rs` beside
 //! `supervision/supervisor.rs`, `alert/book.rs` beside `alert/service.rs`.
 //!
-//! - [`app`] wires the parts into a running server; [`config`] reads the environment.
+//! - [`app`] wires the parts into a running server; [`config`] reads the environment;
+//!   [`state`] is what the edges (HTTP handlers, STOMP transports) share.
 //! - [`store`] owns every SQL statement; [`auth`] issues and checks tokens.
 //! - [`supervision`] is the restart machinery shared by device and taxi actors; [`listen`] is
 //!   the one way to listen to a service's events.
@@ -41,6 +42,7 @@ pub mod device;
 pub mod http;
 pub mod ids;
 pub mod listen;
+pub mod state;
 pub mod stomp;
 pub mod store;
 pub mod supervision;
