@@ -23,7 +23,8 @@
 //! `device/lifecycle.rs` beside `device/actor.rs`, `supervision/policy.rs` beside
 //! `supervision/supervisor.rs`, `alert/book.rs` beside `alert/service.rs`.
 //!
-//! - [`app`] wires the parts into a running server; [`config`] reads the environment.
+//! - [`app`] wires the parts into a running server; [`config`] reads the environment;
+//!   [`state`] is what the edges (HTTP handlers, STOMP transports) share.
 //! - [`store`] owns every SQL statement and the one batching writer ([`store::writer`]) that
 //!   the alert service and the dispatch journal drive; [`auth`] issues and checks tokens.
 //! - [`ownership`] says which partitions this node acts for (every one, on a single node);
@@ -50,6 +51,7 @@ pub mod ids;
 pub mod listen;
 pub mod ownership;
 pub mod sim;
+pub mod state;
 pub mod stomp;
 pub mod store;
 pub mod supervision;

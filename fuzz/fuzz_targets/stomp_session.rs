@@ -37,6 +37,7 @@ struct FuzzGate;
 
 impl Gate for FuzzGate {
     type Principal = String;
+    type Target = ();
 
     fn authenticate(&self, connect: &Connect, _now: Millis) -> Result<Authenticated<String>, Denied> {
         let (principal, expires) = match connect.credential() {
@@ -136,6 +137,7 @@ impl Observer {
                     destination,
                     headers,
                     body,
+                    ..
                 } => {
                     assert!(!self.closed_pushed, "Publish after Close");
                     assert!(!destination.is_empty(), "Publish without a destination");

@@ -52,6 +52,36 @@ pub enum Destination<'a> {
     AppTaxiPing,
 }
 
+/// An application destination (`/app/...`): where a client's or driver's SEND is routed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AppDestination {
+    Heartbeat,
+    Faults,
+    CommandAck,
+    TaxiPing,
+}
+
+impl AppDestination {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppDestination::Heartbeat => "/app/heartbeat",
+            AppDestination::Faults => "/app/faults",
+            AppDestination::CommandAck => "/app/commands/ack",
+            AppDestination::TaxiPing => "/app/taxi/ping",
+        }
+    }
+}
+
+/// What a SEND the ACL let through goes to, classified once where it was checked (so nothing
+/// downstream parses the destination again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SendTarget {
+    /// `/topic/ops/{channel}`: an operators' broadcast through the broker.
+    Ops,
+    /// An application destination, carried out by the transport's routes.
+    App(AppDestination),
+}
+
 /// Why an ACL check failed; `Display` goes into the ERROR frame body.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum AclError {
@@ -78,12 +108,30 @@ fn segment(s: &str) -> Option<&str> {
     ok.then_some(s)
 }
 
+/// The most segments a destination of this server has.
+const MAX_SEGMENTS: usize = 4;
+
 impl<'a> Destination<'a> {
+    /// Parses a destination without allocating (the SEND hot path parses every frame's).
     pub fn parse(text: &'a str) -> Result<Destination<'a>, AclError> {
         let unknown = || AclError::UnknownDestination(text.chars().take(200).collect());
-        let parts: Vec<&str> = text.strip_prefix('/').ok_or_else(unknown)?.split('/').collect();
+        let mut segments = text.strip_prefix('/').ok_or_else(unknown)?.split('/');
+        let mut parts = [""; MAX_SEGMENTS];
+        let mut len = 0;
+        for (slot, segment) in parts.iter_mut().zip(segments.by_ref()) {
+            *slot = segment;
+            len += 1;
+        }
+        let parts = &parts[..len];
+        if segments.next().is_some() {
+            // Longer than any destination here: only another principal's queue is that long.
+            return match parts {
+                ["user", name, ..] if *name != "queue" => Ok(Destination::OtherUser),
+                _ => Err(unknown()),
+            };
+        }
         let key = |s: &'a str| segment(s).ok_or_else(unknown);
-        Ok(match parts.as_slice() {
+        Ok(match parts {
             ["topic", "devices"] => Destination::Devices,
             ["topic", "devices", id] => Destination::Device(key(id)?),
             ["topic", "alerts"] => Destination::Alerts,
@@ -157,14 +205,15 @@ pub fn may_subscribe(who: &Principal, destination: &str) -> Result<(), AclError>
     }
 }
 
-/// May `who` SEND to `destination`?
-pub fn may_send(who: &Principal, destination: &str) -> Result<(), AclError> {
+/// May `who` SEND to `destination`? If so, where it goes.
+pub fn may_send(who: &Principal, destination: &str) -> Result<SendTarget, AclError> {
+    let app = |floor, needed, app| require(who, floor, needed).map(|()| SendTarget::App(app));
     match Destination::parse(destination)? {
-        Destination::Ops { .. } => require(who, Role::Operator, "operator"),
-        Destination::AppHeartbeat | Destination::AppFaults | Destination::AppCommandAck => {
-            require(who, Role::Client, "client")
-        }
-        Destination::AppTaxiPing => require(who, Role::Driver, "driver"),
+        Destination::Ops { .. } => require(who, Role::Operator, "operator").map(|()| SendTarget::Ops),
+        Destination::AppHeartbeat => app(Role::Client, "client", AppDestination::Heartbeat),
+        Destination::AppFaults => app(Role::Client, "client", AppDestination::Faults),
+        Destination::AppCommandAck => app(Role::Client, "client", AppDestination::CommandAck),
+        Destination::AppTaxiPing => app(Role::Driver, "driver", AppDestination::TaxiPing),
         Destination::OtherUser => Err(AclError::OtherPrincipal),
         Destination::Devices
         | Destination::Device(_)
@@ -222,8 +271,11 @@ mod tests {
                 assert!(matches!(may_send(&who(role), topic), Err(AclError::ServerOnly(_))));
             }
         }
-        assert_eq!(may_send(&who(Role::Operator), "/topic/ops/handover"), Ok(()));
-        assert_eq!(may_send(&who(Role::Admin), "/topic/ops/handover"), Ok(()));
+        assert_eq!(
+            may_send(&who(Role::Operator), "/topic/ops/handover"),
+            Ok(SendTarget::Ops)
+        );
+        assert_eq!(may_send(&who(Role::Admin), "/topic/ops/handover"), Ok(SendTarget::Ops));
         for role in [Role::Viewer, Role::Client, Role::Driver] {
             assert!(matches!(
                 may_send(&who(role), "/topic/ops/handover"),
@@ -247,13 +299,31 @@ mod tests {
 
     #[test]
     fn application_destinations_go_by_role() {
-        assert_eq!(may_send(&who(Role::Client), "/app/heartbeat"), Ok(()));
-        assert_eq!(may_send(&who(Role::Client), "/app/faults"), Ok(()));
+        let app = |a| Ok(SendTarget::App(a));
+        assert_eq!(
+            may_send(&who(Role::Client), "/app/heartbeat"),
+            app(AppDestination::Heartbeat)
+        );
+        assert_eq!(may_send(&who(Role::Client), "/app/faults"), app(AppDestination::Faults));
         assert!(may_send(&who(Role::Viewer), "/app/faults").is_err());
         assert!(may_send(&who(Role::Driver), "/app/faults").is_err());
-        assert_eq!(may_send(&who(Role::Client), "/app/commands/ack"), Ok(()));
+        assert_eq!(
+            may_send(&who(Role::Client), "/app/commands/ack"),
+            app(AppDestination::CommandAck)
+        );
         assert!(may_send(&who(Role::Client), "/app/taxi/ping").is_err());
-        assert_eq!(may_send(&who(Role::Driver), "/app/taxi/ping"), Ok(()));
+        assert_eq!(
+            may_send(&who(Role::Driver), "/app/taxi/ping"),
+            app(AppDestination::TaxiPing)
+        );
+        for a in [
+            AppDestination::Heartbeat,
+            AppDestination::Faults,
+            AppDestination::CommandAck,
+            AppDestination::TaxiPing,
+        ] {
+            assert!(matches!(Destination::parse(a.as_str()), Ok(d) if format!("{d:?}").starts_with("App")));
+        }
         assert!(may_send(&who(Role::Driver), "/app/heartbeat").is_err());
         assert!(may_send(&who(Role::Operator), "/app/heartbeat").is_err());
         assert!(matches!(
@@ -290,12 +360,19 @@ mod tests {
             "/user/queue/other",
             "/queue/x",
             "/app/heartbeat/x",
+            "/topic/taxis/T1/seoul/x",
+            "/app/commands/ack/x/y",
+            "/user/queue/commands/x/y",
         ] {
             assert!(
                 matches!(Destination::parse(bad), Err(AclError::UnknownDestination(_))),
                 "{bad:?}"
             );
         }
+        assert_eq!(
+            Destination::parse("/user/gate-2/queue/commands/x"),
+            Ok(Destination::OtherUser)
+        );
         assert_eq!(
             Destination::parse("/topic/taxis/T1/seoul"),
             Ok(Destination::Taxis {

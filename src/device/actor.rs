@@ -7,6 +7,12 @@
 //! supervisor's. The deadline timer is lazy: one pending timer per device, moved only when the
 //! deadline comes earlier; a heartbeat that pushes the deadline later costs no timer work, the
 //! timer just finds nothing due and re-arms for the new deadline.
+//!
+//! Heartbeats for a device that stays up do not reach the actor at all: the edges record them
+//! in the entry's last-seen word ([`super::seen`]) while the actor *watches* it (its core says an
+//! `ok` changes nothing). The timer callback turns the watch off and reads the timestamp in one
+//! step before it decides, and turns it back on when the device is still up; every handler
+//! leaves the watch as its core says.
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -17,7 +23,7 @@ use super::alerting;
 use super::entry::{DeviceEntry, Snapshot};
 use super::lifecycle::{FlapPolicy, Lifecycle, Reason, Transition};
 use super::messages::{Crash, DeviceChanged, Heartbeat, SetClientConnected, SetMaintenance, Stop};
-use super::model::DeviceState;
+use super::model::{DeviceState, HeartbeatStatus};
 use crate::alert::{AlertService, Record};
 use crate::ids::{DeviceId, IdGen};
 use crate::listen::Tells;
@@ -149,19 +155,36 @@ impl DeviceActor {
 
     fn apply(&mut self, tr: Option<Transition>) {
         if let Some(tr) = tr {
+            // Record the sighting the edges kept, not the core's older one.
+            self.core.observe(self.entry.last_seen());
             self.entry.set_state(tr.to, tr.at);
             self.shared
                 .record(&self.entry, tr, self.core.last_seen(), self.restarts);
         }
     }
 
+    /// Lets the edges absorb `ok` heartbeats while the core says they change nothing.
+    fn sync_watch(&self) {
+        if self.core.ok_changes_nothing() {
+            self.entry.seen().watch();
+        } else {
+            self.entry.seen().unwatch();
+        }
+    }
+
     /// Arms the timer for the core's next deadline, unless an earlier one is already armed.
+    /// The deadline may be early (heartbeats the edges absorbed since moved it): the timer then
+    /// reads them, finds nothing due and re-arms.
     fn schedule(&mut self, ctx: &mut Context<Self>, now: Millis) {
+        self.sync_watch();
         let due = self.core.next_deadline();
         self.timer.arm::<Self>(ctx, due, now, |act, ctx| {
             act.timer.fired();
             guarded(act, ctx, |act, ctx| {
                 let now = act.shared.clock.now();
+                // From here on heartbeats come as messages: none lands unread while deciding.
+                let seen = act.entry.seen().unwatch();
+                act.core.observe(seen);
                 let tr = act.core.tick(now);
                 act.apply(tr);
                 act.schedule(ctx, now);
@@ -175,11 +198,14 @@ impl Actor for DeviceActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         let now = self.shared.clock.now();
+        self.entry.seen().restart();
         self.entry.set_state(self.core.state(), self.core.since());
         self.schedule(ctx, now);
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
+        // No actor to decide: heartbeats go the slow way, and are refused while none runs.
+        self.entry.seen().unwatch();
         self.exit.report(self.entry.spec.id.clone());
     }
 }
@@ -195,7 +221,10 @@ impl Handler<Heartbeat> for DeviceActor {
     fn handle(&mut self, msg: Heartbeat, ctx: &mut Context<Self>) -> Self::Result {
         let state = guarded(self, ctx, |act, ctx| {
             let now = act.shared.clock.now();
-            act.entry.seen(now);
+            act.entry.seen().record(now);
+            if msg.status == HeartbeatStatus::Fault {
+                act.entry.seen().fault_handled();
+            }
             let tr = act.core.heartbeat(&msg.status, msg.detail.as_deref(), now);
             act.apply(tr);
             act.schedule(ctx, now);

@@ -9,9 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
 use std::sync::Mutex;
 
 use super::model::{DeviceSpec, DeviceState};
+use super::seen::LastSeen;
 use crate::time::Millis;
-
-const NEVER: i64 = i64::MIN;
 
 /// The state last committed to the store: what a restarted actor starts from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +25,8 @@ pub struct DeviceEntry {
     pub spec: DeviceSpec,
     state: AtomicU8,
     since: AtomicI64,
-    last_seen: AtomicI64,
+    /// Last seen, and whether an `ok` heartbeat stops there (the hot path, [`LastSeen`]).
+    seen: LastSeen,
     active: AtomicBool,
     stored: Mutex<Snapshot>,
 }
@@ -37,7 +37,7 @@ impl DeviceEntry {
             spec,
             state: AtomicU8::new(stored.state as u8),
             since: AtomicI64::new(stored.since.0),
-            last_seen: AtomicI64::new(stored.last_seen.map_or(NEVER, |t| t.0)),
+            seen: LastSeen::new(stored.last_seen),
             active: AtomicBool::new(active),
             stored: Mutex::new(stored),
         }
@@ -52,19 +52,21 @@ impl DeviceEntry {
     }
 
     pub fn last_seen(&self) -> Option<Millis> {
-        match self.last_seen.load(Ordering::Relaxed) {
-            NEVER => None,
-            t => Some(Millis(t)),
-        }
+        self.seen.get()
     }
 
     pub fn active(&self) -> bool {
         self.active.load(Ordering::Relaxed)
     }
 
-    /// A heartbeat arrived (the hot path: one relaxed store).
-    pub(super) fn seen(&self, at: Millis) {
-        self.last_seen.store(at.0, Ordering::Relaxed);
+    /// The heartbeat word the edges and the actor share.
+    pub(super) fn seen(&self) -> &LastSeen {
+        &self.seen
+    }
+
+    /// Whether an `ok` heartbeat for this device changes its timestamp and nothing else now.
+    pub fn watched(&self) -> bool {
+        self.seen.watched()
     }
 
     pub(super) fn set_state(&self, state: DeviceState, since: Millis) {

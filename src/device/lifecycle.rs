@@ -188,6 +188,20 @@ impl Lifecycle {
         self.last_seen
     }
 
+    /// True when an `ok` heartbeat would change nothing but [`Lifecycle::last_seen`] (the
+    /// heartbeats already say up): the edge may then record it without telling the actor.
+    pub fn ok_changes_nothing(&self) -> bool {
+        self.signal == Signal::Up
+    }
+
+    /// Heartbeats recorded outside the core (a timestamp the edge kept): the core's last
+    /// sighting moves forward to `seen`, never back.
+    pub fn observe(&mut self, seen: Option<Millis>) {
+        if let Some(seen) = seen {
+            self.last_seen = Some(self.last_seen.map_or(seen, |t| t.max(seen)));
+        }
+    }
+
     /// A heartbeat at `now`.
     pub fn heartbeat(&mut self, status: &HeartbeatStatus, detail: Option<&str>, now: Millis) -> Option<Transition> {
         self.last_seen = Some(now);
@@ -364,6 +378,43 @@ mod tests {
         }
         assert_eq!(d.last_seen(), Some(t(56_000)));
         assert_eq!(d.next_deadline(), Some(t(71_000)));
+    }
+
+    /// The edge's shortcut is sound: whenever the core says an ok changes nothing, an ok
+    /// heartbeat changes nothing but the last sighting, and one recorded outside the core
+    /// (observed later) decides the deadline as if the core had been told.
+    #[test]
+    fn an_ok_that_changes_nothing_is_a_timestamp_only() {
+        let mut d = device();
+        assert!(!d.ok_changes_nothing(), "the first ok brings it up");
+        ok(&mut d, 1_000);
+        let steps: [fn(&mut Lifecycle); 4] = [
+            |d| drop(d.set_maintenance(true, t(2_000))),
+            |d| drop(d.set_maintenance(false, t(3_000))),
+            |d| drop(d.set_client_connected(false, t(4_000))),
+            |d| drop(d.set_client_connected(true, t(5_000))),
+        ];
+        for step in steps {
+            step(&mut d);
+            if d.ok_changes_nothing() {
+                let mut told = d.clone();
+                assert_eq!(ok(&mut told, 9_000), None);
+                let mut observed = d.clone();
+                observed.observe(Some(t(9_000)));
+                assert_eq!(observed.state(), told.state());
+                assert_eq!(observed.next_deadline(), told.next_deadline());
+                assert_eq!(observed.tick(t(23_999)), None);
+                assert_eq!(
+                    to(told.tick(t(24_000))).map(|(_, to, _)| to),
+                    to(observed.tick(t(24_000))).map(|(_, to, _)| to)
+                );
+            }
+        }
+        d.observe(Some(t(500)));
+        assert_eq!(d.last_seen(), Some(t(5_000)), "an older sighting does not move it back");
+        d.heartbeat(&HeartbeatStatus::Fault, None, t(6_000));
+        assert!(!d.ok_changes_nothing(), "after a fault an ok brings it up");
+        assert_eq!(to(d.tick(t(60_000))), None);
     }
 
     #[test]

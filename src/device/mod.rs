@@ -3,7 +3,8 @@
 //! - [`model`]: kinds, states, the registered spec;
 //! - [`lifecycle`] (pure): up / down / flapping / maintenance from heartbeats and time;
 //! - [`alerting`] (pure): which alerts a transition means;
-//! - [`entry`]: what a device's actor and the live views share (data only);
+//! - [`entry`]: what a device's actor and the live views share (data only); [`seen`]: its
+//!   last-seen word, where a heartbeat for a device that stays up stops;
 //! - [`actor`]: the device actor, wiring its lifecycle to timers, its entry and the alert
 //!   service; [`messages`]: what it is sent;
 //! - [`registry`]: id to entry and actor slot, read by the edges without asking an actor;
@@ -22,6 +23,7 @@ pub mod lifecycle;
 pub mod messages;
 pub mod model;
 pub mod registry;
+pub mod seen;
 pub mod service;
 pub mod supervise;
 

@@ -299,37 +299,104 @@ impl Devices {
             .registry
             .get(id)
             .ok_or_else(|| DeviceError::NotFound(id.to_owned()))?;
-        match entry.slot.addr() {
-            Some(addr) => Ok((entry, addr)),
-            None if entry.state() == DeviceState::Quarantined => Err(DeviceError::Quarantined(id.to_owned())),
-            None => Err(DeviceError::Restarting(id.to_owned())),
+        let addr = Self::actor_of(&entry)?;
+        Ok((entry, addr))
+    }
+
+    /// The running actor of `device`, or why there is none.
+    fn actor_of(device: &Device) -> Result<Addr<DeviceActor>, DeviceError> {
+        match device.slot.addr() {
+            Some(addr) => Ok(addr),
+            None if device.state() == DeviceState::Quarantined => {
+                Err(DeviceError::Quarantined(device.spec.id.to_string()))
+            }
+            None => Err(DeviceError::Restarting(device.spec.id.to_string())),
         }
     }
 
-    /// A heartbeat that waits for the device's answer (the HTTP form).
+    /// The server's time, for the edges that stamp a batch of heartbeats once.
+    pub fn now(&self) -> Millis {
+        self.shared.clock.now()
+    }
+
+    /// Records a heartbeat for `device` (found by the caller: one registry lookup) at `now`.
+    /// Returns the actor to tell, or none when the heartbeat changed the timestamp and nothing
+    /// else (an `ok` for a device whose actor watches, see [`super::seen`]).
+    fn record_beat(
+        device: &Device,
+        status: &HeartbeatStatus,
+        now: Millis,
+    ) -> Result<Option<Addr<DeviceActor>>, DeviceError> {
+        let seen = device.entry.seen();
+        if *status == HeartbeatStatus::Ok && seen.ok(now) {
+            return Ok(None);
+        }
+        let addr = Self::actor_of(device)?;
+        if *status == HeartbeatStatus::Fault {
+            // Counted before it is sent: an ok sent after it must queue behind it.
+            seen.fault(now);
+        }
+        Ok(Some(addr))
+    }
+
+    /// A heartbeat for `device` that waits for the device's state after it (the HTTP form); a
+    /// device that stays up answers from its entry without a round trip to its actor.
+    pub async fn beat(
+        &self,
+        device: &Device,
+        status: HeartbeatStatus,
+        detail: Option<String>,
+    ) -> Result<DeviceState, DeviceError> {
+        let Some(addr) = Self::record_beat(device, &status, self.now())? else {
+            return Ok(device.state());
+        };
+        addr.send(Heartbeat { status, detail })
+            .timeout(ASK_TIMEOUT)
+            .await
+            .map_err(|_| DeviceError::Restarting(device.spec.id.to_string()))
+    }
+
+    /// A heartbeat for `device` that does not wait (the STOMP hot path): for a device that
+    /// stays up, one atomic step and nothing else (no message, no allocation).
+    pub fn beat_nowait(
+        &self,
+        device: &Device,
+        status: HeartbeatStatus,
+        detail: Option<String>,
+        now: Millis,
+    ) -> Result<(), DeviceError> {
+        if let Some(addr) = Self::record_beat(device, &status, now)? {
+            addr.do_send(Heartbeat { status, detail });
+        }
+        Ok(())
+    }
+
+    /// [`Devices::beat`] for the device `id`.
     pub async fn heartbeat(
         &self,
         id: &str,
         status: HeartbeatStatus,
         detail: Option<String>,
     ) -> Result<DeviceState, DeviceError> {
-        let (_, addr) = self.actor(id)?;
-        addr.send(Heartbeat { status, detail })
-            .timeout(ASK_TIMEOUT)
-            .await
-            .map_err(|_| DeviceError::Restarting(id.to_owned()))
+        let device = self
+            .registry
+            .get(id)
+            .ok_or_else(|| DeviceError::NotFound(id.to_owned()))?;
+        self.beat(&device, status, detail).await
     }
 
-    /// A heartbeat that does not wait (the STOMP hot path).
+    /// [`Devices::beat_nowait`] for the device `id`.
     pub fn heartbeat_nowait(
         &self,
         id: &str,
         status: HeartbeatStatus,
         detail: Option<String>,
     ) -> Result<(), DeviceError> {
-        let (_, addr) = self.actor(id)?;
-        addr.do_send(Heartbeat { status, detail });
-        Ok(())
+        let device = self
+            .registry
+            .get(id)
+            .ok_or_else(|| DeviceError::NotFound(id.to_owned()))?;
+        self.beat_nowait(&device, status, detail, self.now())
     }
 
     pub async fn set_maintenance(&self, id: &str, on: bool) -> Result<DeviceState, DeviceError> {

@@ -322,7 +322,7 @@ pub async fn heartbeat(
         )));
     }
     let body = body.into_inner();
-    let now_state = state.devices.heartbeat(&id, body.status, body.detail).await?;
+    let now_state = state.devices.beat(&entry, body.status, body.detail).await?;
     Ok(HttpResponse::Ok().json(HeartbeatAnswer {
         id: id.into_inner(),
         state: now_state,

@@ -21,46 +21,17 @@ pub mod page;
 pub mod taxis;
 pub mod tokens;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use actix::Addr;
 use actix_web::dev::ResourceDef;
 use actix_web::web;
 
-use crate::alert::AlertService;
-use crate::auth::Keys;
-use crate::broker::{Broker, Bus};
-use crate::command::CommandService;
-use crate::config::Config;
-use crate::device::Devices;
-use crate::ids::IdGen;
-use crate::store::Store;
-use crate::taxi::Taxis;
-use crate::time::Clock;
+/// What every handler can reach (it lives in [`crate::state`], which the transports share).
+pub use crate::state::AppState;
 use error::ApiError;
 
 /// Largest JSON body accepted.
 pub const MAX_JSON_BYTES: usize = 64 * 1024;
-
-/// What every handler can reach.
-#[derive(Debug)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub store: Store,
-    pub keys: Arc<Keys>,
-    pub devices: Devices,
-    pub taxis: Taxis,
-    pub alerts: Addr<AlertService>,
-    /// Realtime fan-out and presence.
-    pub broker: Addr<Broker>,
-    /// The one way to publish (in front of the broker).
-    pub bus: Arc<dyn Bus>,
-    pub commands: Addr<CommandService>,
-    pub ids: Arc<IdGen>,
-    pub clock: Arc<dyn Clock>,
-    /// The login throttle and the bound on password checks.
-    pub logins: login_guard::Logins,
-}
 
 /// Every route, in one table: it expands to the registrations (`register`) and to [`ROUTES`],
 /// the list that the OpenAPI document is tested against. Add a route here, with its handler's

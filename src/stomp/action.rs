@@ -6,9 +6,10 @@
 
 use bytes::Bytes;
 
-/// What the transport (and, through it, the broker) must do, in the order pushed.
+/// What the transport (and, through it, the broker) must do, in the order pushed. `T` is the
+/// gate's [`Target`](super::Gate::Target): where a permitted SEND goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub enum Action<T = ()> {
     /// Write these bytes to the client. `text` says they are UTF-8 (send as a WebSocket text
     /// message; binary when false). Already encoded for the session's version.
     Send { bytes: Bytes, text: bool },
@@ -23,6 +24,8 @@ pub enum Action {
         destination: String,
         headers: Vec<(String, String)>,
         body: Bytes,
+        /// The gate's classification of `destination`, made when it permitted the SEND.
+        target: T,
     },
     /// Close the connection after writing what came before. May be pushed again if a frame arrives
     /// after DISCONNECT; the first one is final.

@@ -10,6 +10,9 @@ use crate::time::Millis;
 pub trait Gate {
     /// Who a session acts for once authenticated (e.g. subject, role, client or taxi claim).
     type Principal: Clone + std::fmt::Debug;
+    /// What a permitted SEND goes to, as the gate classified its destination; carried in
+    /// [`Action::Publish`](super::Action::Publish) so nothing downstream parses it again.
+    type Target: Clone + std::fmt::Debug;
 
     /// Checks CONNECT credentials: an `Authorization: Bearer <jwt>` header, or the jwt as
     /// `passcode` (login may be anything); [`Connect::credential`] picks the one to check.
@@ -17,7 +20,7 @@ pub trait Gate {
 
     fn may_subscribe(&self, who: &Self::Principal, destination: &str) -> Result<(), Denied>;
 
-    fn may_send(&self, who: &Self::Principal, destination: &str) -> Result<(), Denied>;
+    fn may_send(&self, who: &Self::Principal, destination: &str) -> Result<Self::Target, Denied>;
 }
 
 /// A successful authentication. `expires` (the token's `exp`) is re-checked on every SUBSCRIBE,

@@ -47,8 +47,9 @@ pub enum Phase {
     Closed,
 }
 
-/// One client connection's protocol state. `P` is the gate's principal.
-pub struct Session<P> {
+/// One client connection's protocol state. `P` is the gate's principal, `T` its
+/// [`Target`](Gate::Target) (where a permitted SEND goes).
+pub struct Session<P, T = ()> {
     config: SessionConfig,
     decoder: Decoder,
     phase: Phase,
@@ -59,11 +60,11 @@ pub struct Session<P> {
     expires: Option<Millis>,
     liveness: Liveness,
     subscriptions: Subscriptions,
-    transactions: Transactions,
+    transactions: Transactions<T>,
     next_seq: u64,
 }
 
-impl<P: fmt::Debug> fmt::Debug for Session<P> {
+impl<P: fmt::Debug, T> fmt::Debug for Session<P, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")
             .field("id", &self.config.session_id)
@@ -77,7 +78,7 @@ impl<P: fmt::Debug> fmt::Debug for Session<P> {
     }
 }
 
-impl<P: Clone + fmt::Debug> Session<P> {
+impl<P: Clone + fmt::Debug, T: Clone + fmt::Debug> Session<P, T> {
     /// A session for a connection accepted at `now`.
     pub fn new(config: SessionConfig, now: Millis) -> Self {
         Session {
@@ -131,12 +132,12 @@ impl<P: Clone + fmt::Debug> Session<P> {
     /// Decodes and handles every complete item in `buf` (the transport appends what it read and
     /// calls this, always with the same buffer), counting the bytes as liveness. Stops at the first
     /// decode error (ERROR + Close) and once the session is closed; incomplete bytes stay in `buf`.
-    pub fn on_bytes<G: Gate<Principal = P>>(
+    pub fn on_bytes<G: Gate<Principal = P, Target = T>>(
         &mut self,
         buf: &mut BytesMut,
         now: Millis,
         gate: &G,
-        out: &mut Vec<Action>,
+        out: &mut Vec<Action<T>>,
     ) {
         if !buf.is_empty() {
             self.on_data_received(now);
@@ -155,7 +156,13 @@ impl<P: Clone + fmt::Debug> Session<P> {
 
     /// Handles one decoded item. A transport with its own decoder must call
     /// `decoder.set_version(v)` when [`Session::version`] becomes `Some(v)`.
-    pub fn on_inbound<G: Gate<Principal = P>>(&mut self, item: Inbound, now: Millis, gate: &G, out: &mut Vec<Action>) {
+    pub fn on_inbound<G: Gate<Principal = P, Target = T>>(
+        &mut self,
+        item: Inbound,
+        now: Millis,
+        gate: &G,
+        out: &mut Vec<Action<T>>,
+    ) {
         self.liveness.received(now);
         match item {
             Inbound::HeartBeat => {}
@@ -164,7 +171,7 @@ impl<P: Clone + fmt::Debug> Session<P> {
     }
 
     /// The transport's decoder failed: ERROR + Close.
-    pub fn on_decode_error(&mut self, err: CodecError, now: Millis, out: &mut Vec<Action>) {
+    pub fn on_decode_error(&mut self, err: CodecError, now: Millis, out: &mut Vec<Action<T>>) {
         if self.phase != Phase::Closed {
             self.fail(ProtocolError::Decode(err), None, now, out);
         }
@@ -185,7 +192,7 @@ impl<P: Clone + fmt::Debug> Session<P> {
     /// transport could not accept ([`ProtocolError::Rejected`], [`ProtocolError::SendDenied`]),
     /// or a client that reads too slowly ([`ProtocolError::SlowConsumer`]). Same policy as any
     /// violation: ERROR, release, Close. Ignored once the session is closed.
-    pub fn abort(&mut self, err: ProtocolError, now: Millis, out: &mut Vec<Action>) {
+    pub fn abort(&mut self, err: ProtocolError, now: Millis, out: &mut Vec<Action<T>>) {
         if !self.is_closed() {
             self.fail(err, None, now, out);
         }
@@ -193,7 +200,7 @@ impl<P: Clone + fmt::Debug> Session<P> {
 
     /// The connection is gone without a DISCONNECT: abort transactions, release subscriptions
     /// (`Unsubscribe` actions only; no ERROR, no Close).
-    pub fn on_transport_closed(&mut self, out: &mut Vec<Action>) {
+    pub fn on_transport_closed(&mut self, out: &mut Vec<Action<T>>) {
         if self.phase != Phase::Closed {
             self.release(out);
             self.phase = Phase::Closed;
@@ -202,7 +209,7 @@ impl<P: Clone + fmt::Debug> Session<P> {
 
     /// Timers: CONNECT timeout, token expiry, client silence (ERROR + Close each), and the server's
     /// heart-beat when nothing went out for the outgoing interval.
-    pub fn on_tick(&mut self, now: Millis, out: &mut Vec<Action>) {
+    pub fn on_tick(&mut self, now: Millis, out: &mut Vec<Action<T>>) {
         match self.phase {
             Phase::AwaitingConnect if now >= self.connect_deadline => {
                 let waited = self.config.connect_timeout;
@@ -245,7 +252,7 @@ impl<P: Clone + fmt::Debug> Session<P> {
         subscription: &str,
         message: &SharedMessage,
         now: Millis,
-        out: &mut Vec<Action>,
+        out: &mut Vec<Action<T>>,
     ) -> Delivery {
         if self.phase != Phase::Connected {
             return Delivery::NotConnected;
@@ -283,7 +290,13 @@ impl<P: Clone + fmt::Debug> Session<P> {
         Delivery::Sent
     }
 
-    fn on_frame<G: Gate<Principal = P>>(&mut self, frame: Frame, now: Millis, gate: &G, out: &mut Vec<Action>) {
+    fn on_frame<G: Gate<Principal = P, Target = T>>(
+        &mut self,
+        frame: Frame,
+        now: Millis,
+        gate: &G,
+        out: &mut Vec<Action<T>>,
+    ) {
         let receipt = frame.header("receipt").map(str::to_owned);
         let result = match self.phase {
             Phase::Closed => return,
@@ -318,12 +331,12 @@ impl<P: Clone + fmt::Debug> Session<P> {
         }
     }
 
-    fn connect<G: Gate<Principal = P>>(
+    fn connect<G: Gate<Principal = P, Target = T>>(
         &mut self,
         frame: &Frame,
         now: Millis,
         gate: &G,
-        out: &mut Vec<Action>,
+        out: &mut Vec<Action<T>>,
     ) -> Result<(), ProtocolError> {
         let connect = Connect::parse(frame)?;
         let version = connect
@@ -367,12 +380,12 @@ impl<P: Clone + fmt::Debug> Session<P> {
         Ok(())
     }
 
-    fn dispatch<G: Gate<Principal = P>>(
+    fn dispatch<G: Gate<Principal = P, Target = T>>(
         &mut self,
         frame: ClientFrame,
         now: Millis,
         gate: &G,
-        out: &mut Vec<Action>,
+        out: &mut Vec<Action<T>>,
     ) -> Result<(), ProtocolError> {
         // An expired token ends the session whatever the frame.
         self.check_expiry(now)?;
@@ -383,7 +396,7 @@ impl<P: Clone + fmt::Debug> Session<P> {
             ClientFrame::Disconnect(_) => Ok(()),
             ClientFrame::Send(send) => self.send(send, gate, out),
             ClientFrame::Subscribe(subscribe) => {
-                self.authorize(gate, &subscribe.destination, false)?;
+                self.authorize(gate, &subscribe.destination)?;
                 self.subscriptions
                     .add(&subscribe.id, &subscribe.destination, subscribe.ack)?;
                 out.push(Action::Subscribe {
@@ -411,7 +424,7 @@ impl<P: Clone + fmt::Debug> Session<P> {
             ClientFrame::Commit(commit) => {
                 for op in self.transactions.commit(&commit.transaction)? {
                     match op {
-                        TxOp::Send(send) => out.push(publish(send)),
+                        TxOp::Send(send, target) => out.push(publish(send, target)),
                         TxOp::Settle { seq, nack, .. } => self.settle_now(seq, nack),
                     }
                 }
@@ -421,42 +434,47 @@ impl<P: Clone + fmt::Debug> Session<P> {
         }
     }
 
-    fn send<G: Gate<Principal = P>>(
+    fn send<G: Gate<Principal = P, Target = T>>(
         &mut self,
         send: client::Send,
         gate: &G,
-        out: &mut Vec<Action>,
+        out: &mut Vec<Action<T>>,
     ) -> Result<(), ProtocolError> {
-        self.authorize(gate, &send.destination, true)?;
+        let target = self.authorize_send(gate, &send.destination)?;
         match send.transaction.clone() {
-            Some(transaction) => self.transactions.push(&transaction, TxOp::Send(send)),
+            Some(transaction) => self.transactions.push(&transaction, TxOp::Send(send, target)),
             None => {
-                out.push(publish(send));
+                out.push(publish(send, target));
                 Ok(())
             }
         }
     }
 
-    /// Asks the gate whether this session's principal may send to (or subscribe to) `destination`.
-    fn authorize<G: Gate<Principal = P>>(
+    /// Asks the gate whether this session's principal may subscribe to `destination`.
+    fn authorize<G: Gate<Principal = P, Target = T>>(&self, gate: &G, destination: &str) -> Result<(), ProtocolError> {
+        let verdict = match self.principal.as_ref() {
+            None => Err(Denied::new("not authenticated")),
+            Some(who) => gate.may_subscribe(who, destination),
+        };
+        verdict.map_err(|denied| ProtocolError::SubscribeDenied {
+            destination: destination.to_owned(),
+            reason: denied.reason,
+        })
+    }
+
+    /// Asks the gate whether this session's principal may send to `destination`, and where to.
+    fn authorize_send<G: Gate<Principal = P, Target = T>>(
         &self,
         gate: &G,
         destination: &str,
-        sending: bool,
-    ) -> Result<(), ProtocolError> {
+    ) -> Result<T, ProtocolError> {
         let verdict = match self.principal.as_ref() {
             None => Err(Denied::new("not authenticated")),
-            Some(who) if sending => gate.may_send(who, destination),
-            Some(who) => gate.may_subscribe(who, destination),
+            Some(who) => gate.may_send(who, destination),
         };
-        verdict.map_err(|denied| {
-            let destination = destination.to_owned();
-            let reason = denied.reason;
-            if sending {
-                ProtocolError::SendDenied { destination, reason }
-            } else {
-                ProtocolError::SubscribeDenied { destination, reason }
-            }
+        verdict.map_err(|denied| ProtocolError::SendDenied {
+            destination: destination.to_owned(),
+            reason: denied.reason,
         })
     }
 
@@ -504,7 +522,7 @@ impl<P: Clone + fmt::Debug> Session<P> {
         }
     }
 
-    fn disconnect(&mut self, receipt: Option<String>, now: Millis, out: &mut Vec<Action>) {
+    fn disconnect(&mut self, receipt: Option<String>, now: Millis, out: &mut Vec<Action<T>>) {
         self.release(out);
         if let Some(receipt) = receipt {
             self.send_receipt(&receipt, now, out);
@@ -515,7 +533,7 @@ impl<P: Clone + fmt::Debug> Session<P> {
     }
 
     /// ERROR frame, release, Close.
-    fn fail(&mut self, err: ProtocolError, receipt: Option<&str>, now: Millis, out: &mut Vec<Action>) {
+    fn fail(&mut self, err: ProtocolError, receipt: Option<&str>, now: Millis, out: &mut Vec<Action<T>>) {
         let detail = err.detail();
         info!(
             "stomp error session={} message={err} detail={detail:?}",
@@ -537,7 +555,7 @@ impl<P: Clone + fmt::Debug> Session<P> {
     }
 
     /// Aborts open transactions and releases every subscription.
-    fn release(&mut self, out: &mut Vec<Action>) {
+    fn release(&mut self, out: &mut Vec<Action<T>>) {
         let aborted = self.transactions.abort_all();
         if aborted > 0 {
             debug!(
@@ -550,12 +568,12 @@ impl<P: Clone + fmt::Debug> Session<P> {
         }
     }
 
-    fn send_receipt(&mut self, receipt: &str, now: Millis, out: &mut Vec<Action>) {
+    fn send_receipt(&mut self, receipt: &str, now: Millis, out: &mut Vec<Action<T>>) {
         let frame = Frame::new(Command::Receipt).with_header("receipt-id", receipt);
         self.emit(&frame, now, out);
     }
 
-    fn emit(&mut self, frame: &Frame, now: Millis, out: &mut Vec<Action>) {
+    fn emit(&mut self, frame: &Frame, now: Millis, out: &mut Vec<Action<T>>) {
         let mut bytes = BytesMut::new();
         encode(frame, self.version, &mut bytes);
         out.push(Action::Send {
@@ -566,10 +584,11 @@ impl<P: Clone + fmt::Debug> Session<P> {
     }
 }
 
-fn publish(send: client::Send) -> Action {
+fn publish<T>(send: client::Send, target: T) -> Action<T> {
     Action::Publish {
         destination: send.destination,
         headers: send.headers,
         body: send.body,
+        target,
     }
 }

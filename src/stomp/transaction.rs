@@ -18,28 +18,40 @@ pub const MAX_TRANSACTION_BYTES: usize = 1024 * 1024;
 
 /// A buffered frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum TxOp {
-    Send(Send),
+pub(crate) enum TxOp<T> {
+    /// A permitted SEND and where the gate said it goes.
+    Send(Send, T),
     /// An ACK (`nack: false`) or NACK of an already validated message sequence number.
-    Settle {
-        seq: u64,
-        target: AckTarget,
-        nack: bool,
-    },
+    Settle { seq: u64, target: AckTarget, nack: bool },
 }
 
-#[derive(Debug, Default)]
-struct Transaction {
-    ops: Vec<TxOp>,
+#[derive(Debug)]
+struct Transaction<T> {
+    ops: Vec<TxOp<T>>,
     bytes: usize,
 }
 
-#[derive(Debug, Default)]
-pub(crate) struct Transactions {
-    open: HashMap<String, Transaction>,
+impl<T> Default for Transaction<T> {
+    fn default() -> Self {
+        Transaction {
+            ops: Vec::new(),
+            bytes: 0,
+        }
+    }
 }
 
-impl Transactions {
+#[derive(Debug)]
+pub(crate) struct Transactions<T> {
+    open: HashMap<String, Transaction<T>>,
+}
+
+impl<T> Default for Transactions<T> {
+    fn default() -> Self {
+        Transactions { open: HashMap::new() }
+    }
+}
+
+impl<T> Transactions<T> {
     pub fn begin(&mut self, id: &str) -> Result<(), ProtocolError> {
         if self.open.contains_key(id) {
             return Err(ProtocolError::DuplicateTransaction { id: id.to_owned() });
@@ -62,12 +74,12 @@ impl Transactions {
         }
     }
 
-    pub fn push(&mut self, id: &str, op: TxOp) -> Result<(), ProtocolError> {
+    pub fn push(&mut self, id: &str, op: TxOp<T>) -> Result<(), ProtocolError> {
         let Some(tx) = self.open.get_mut(id) else {
             return Err(ProtocolError::UnknownTransaction { id: id.to_owned() });
         };
         let bytes = match &op {
-            TxOp::Send(send) => send.body.len(),
+            TxOp::Send(send, _) => send.body.len(),
             TxOp::Settle { .. } => 0,
         };
         if tx.ops.len() >= MAX_TRANSACTION_FRAMES || tx.bytes + bytes > MAX_TRANSACTION_BYTES {
@@ -83,7 +95,7 @@ impl Transactions {
     }
 
     /// Closes `id` and returns its ops in the order they arrived.
-    pub fn commit(&mut self, id: &str) -> Result<Vec<TxOp>, ProtocolError> {
+    pub fn commit(&mut self, id: &str) -> Result<Vec<TxOp<T>>, ProtocolError> {
         self.open
             .remove(id)
             .map(|tx| tx.ops)

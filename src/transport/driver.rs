@@ -25,13 +25,13 @@ use super::gate::StompGate;
 use super::relay::COMMAND_QUEUE;
 use super::routes;
 use crate::auth::{Principal, Role};
-use crate::broker::acl::{self, Destination};
+use crate::broker::acl::{self, SendTarget};
 use crate::broker::messages::{Deliver, Deregister, Outlet, Publish, Register, Subscribe, Unsubscribe};
 use crate::broker::{Broker, Bus, Published, SessionKey};
 use crate::command::messages::ClientOnline;
 use crate::config::Config;
-use crate::http::AppState;
 use crate::ids::IdGen;
+use crate::state::AppState;
 use crate::stomp::{Action, HeartBeat, Phase, ProtocolError, Session, SessionConfig};
 use crate::time::{Clock, Millis};
 
@@ -125,12 +125,12 @@ pub trait Link {
 /// The runtime side of one STOMP session.
 pub struct Driver {
     key: SessionKey,
-    session: Session<Principal>,
+    session: Session<Principal, SendTarget>,
     shared: Arc<Shared>,
     /// Bytes received and not yet decoded (a partial frame); no allocation while empty.
     inbound: BytesMut,
     /// What the session asked for, reused between inputs.
-    actions: Vec<Action>,
+    actions: Vec<Action<SendTarget>>,
     registered: bool,
     closing: bool,
 }
@@ -294,8 +294,9 @@ impl Driver {
                     destination,
                     headers,
                     body,
+                    target,
                 } => {
-                    if let Err(err) = self.publish(destination, headers, body) {
+                    if let Err(err) = self.publish(target, destination, headers, body) {
                         refused = Some(err);
                     }
                 }
@@ -309,10 +310,12 @@ impl Driver {
         }
     }
 
-    /// A SEND that took effect: an operators' broadcast goes to the broker with its sender, an
-    /// application destination to its route.
+    /// A SEND that took effect, going where the ACL classified it when it let it through: an
+    /// operators' broadcast to the broker with its sender, an application destination to its
+    /// route (the destination is not parsed again).
     fn publish(
         &mut self,
+        target: SendTarget,
         destination: String,
         mut headers: Vec<(String, String)>,
         body: Bytes,
@@ -320,16 +323,19 @@ impl Driver {
         let Some(principal) = self.session.principal() else {
             return Ok(());
         };
-        if let Ok(Destination::Ops { .. }) = Destination::parse(&destination) {
-            headers.push(("sender".to_owned(), principal.name.clone()));
-            self.shared.bus.publish(Published::Topic(Publish {
-                destination,
-                headers,
-                body,
-            }));
-            return Ok(());
-        }
-        match routes::route(&self.shared.services, principal, &destination, &body) {
+        let app = match target {
+            SendTarget::Ops => {
+                headers.push(("sender".to_owned(), principal.name.clone()));
+                self.shared.bus.publish(Published::Topic(Publish {
+                    destination,
+                    headers,
+                    body,
+                }));
+                return Ok(());
+            }
+            SendTarget::App(app) => app,
+        };
+        match routes::route(&self.shared.services, principal, app, &body) {
             Ok(routed) => {
                 log::trace!(
                     "stomp send routed session={} destination={destination} result={routed:?}",

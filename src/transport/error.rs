@@ -18,8 +18,6 @@ pub enum RouteError {
     TooManyHeartbeats { count: usize, limit: usize },
     #[error("device {device} is not hosted by client {client}")]
     NotHosted { device: String, client: String },
-    #[error("nothing handles SENDs to {0}")]
-    NoRoute(String),
 }
 
 impl RouteError {
@@ -27,7 +25,7 @@ impl RouteError {
     pub fn into_protocol(self, destination: &str) -> ProtocolError {
         let reason = self.to_string();
         match self {
-            RouteError::NotHosted { .. } | RouteError::NoRoute(_) => ProtocolError::SendDenied {
+            RouteError::NotHosted { .. } => ProtocolError::SendDenied {
                 destination: destination.to_owned(),
                 reason,
             },

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use crate::auth::{Keys, Principal};
-use crate::broker::acl;
+use crate::broker::acl::{self, SendTarget};
 use crate::stomp::{Authenticated, Connect, Denied, Gate};
 use crate::time::Millis;
 
@@ -28,6 +28,7 @@ impl StompGate {
 
 impl Gate for StompGate {
     type Principal = Principal;
+    type Target = SendTarget;
 
     fn authenticate(&self, connect: &Connect, _now: Millis) -> Result<Authenticated<Principal>, Denied> {
         let token = connect.credential().ok_or_else(|| Denied::new(NO_TOKEN))?;
@@ -43,7 +44,7 @@ impl Gate for StompGate {
         acl::may_subscribe(who, destination).map_err(|err| Denied::new(err.to_string()))
     }
 
-    fn may_send(&self, who: &Principal, destination: &str) -> Result<(), Denied> {
+    fn may_send(&self, who: &Principal, destination: &str) -> Result<SendTarget, Denied> {
         acl::may_send(who, destination).map_err(|err| Denied::new(err.to_string()))
     }
 }

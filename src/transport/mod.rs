@@ -10,6 +10,7 @@
 //! - [`keepalive`]: TCP keep-alive on accepted connections (a silently dead network);
 //! - [`gate`]: the STOMP [`Gate`](crate::stomp::Gate): tokens and the destination ACL;
 //! - [`routes`](mod@routes): what SENDs to `/app/...` do (heartbeats into the device actors, ...);
+//!   [`batch`]: a heartbeat batch's body, read device by device as it is parsed;
 //! - [`meter`]: the outbound backlog count behind the slow-consumer policy;
 //! - [`reassembly`] (pure): fragmented WebSocket messages, for the echo;
 //! - [`payloads`] (pure) and [`relay`]: service events as JSON messages, published through the
@@ -19,6 +20,7 @@
 //! Sits at the top with `http`: it may use the services, the broker, `stomp` and `auth`;
 //! nothing imports it but the wiring.
 
+pub mod batch;
 pub mod driver;
 pub mod error;
 pub mod gate;

@@ -13,6 +13,7 @@ fn publish(destination: &str, body: &'static str) -> Action {
         destination: destination.into(),
         headers: Vec::new(),
         body: Bytes::from_static(body.as_bytes()),
+        target: (),
     }
 }
 

@@ -165,6 +165,7 @@ fn send_publishes_with_the_clients_own_headers() {
                 ("x-note".into(), "a:b".into())
             ],
             body: Bytes::from_static(b"handover at 18:00"),
+            target: (),
         }]
     );
 }

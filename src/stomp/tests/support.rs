@@ -22,6 +22,7 @@ pub struct TestGate;
 
 impl Gate for TestGate {
     type Principal = String;
+    type Target = ();
 
     fn authenticate(&self, connect: &Connect, _now: Millis) -> Result<Authenticated<String>, Denied> {
         let (principal, expires) = match connect.credential() {
