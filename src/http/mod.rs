@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod page;
 pub mod taxis;
 pub mod tokens;
+pub mod transitions;
 
 use std::sync::{Arc, OnceLock};
 
@@ -82,6 +83,7 @@ route_table! {
     post "/api/v1/devices" => devices::create;
     get "/api/v1/devices" => devices::list;
     get "/api/v1/devices/{id}" => devices::show;
+    get "/api/v1/devices/{id}/transitions" => transitions::list;
     post "/api/v1/devices/{id}/heartbeat" => devices::heartbeat;
     post "/api/v1/devices/{id}/faults/crash" => devices::crash;
     post "/api/v1/devices/{id}/commands" => commands::issue;

@@ -4,6 +4,8 @@
 mod api_errors;
 mod cli;
 mod commands;
+mod console;
+mod console_browser;
 mod devices;
 mod durability;
 mod hardening;
@@ -14,3 +16,4 @@ mod store_outage;
 mod supervision;
 mod support;
 mod taxi;
+mod transitions;
