@@ -53,7 +53,10 @@ pub fn resolve(path: &str) -> Resolved {
     let name = path.trim_start_matches('/');
     let fixed = name == "favicon.svg";
     let hashed = name.strip_prefix("assets/").is_some_and(|rest| {
-        !rest.is_empty() && !rest.split('/').any(|part| part.is_empty() || part == "." || part == "..")
+        !rest.is_empty()
+            && !rest
+                .split('/')
+                .any(|part| part.is_empty() || part == "." || part == "..")
     });
     if fixed || hashed {
         Resolved::File(name.to_owned())
@@ -119,7 +122,10 @@ mod tests {
 
     #[test]
     fn built_files_are_named_inside_dist_and_never_above_it() {
-        assert_eq!(resolve("/assets/index-abc.js"), Resolved::File("assets/index-abc.js".into()));
+        assert_eq!(
+            resolve("/assets/index-abc.js"),
+            Resolved::File("assets/index-abc.js".into())
+        );
         assert_eq!(resolve("/favicon.svg"), Resolved::File("favicon.svg".into()));
         assert_eq!(resolve("/assets/../index.html"), Resolved::NotConsole);
         assert_eq!(resolve("/assets/"), Resolved::NotConsole);

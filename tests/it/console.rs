@@ -54,14 +54,20 @@ async fn the_root_serves_the_console_with_its_csp_and_no_cache() {
     assert!(csp.contains("script-src 'self';"), "{csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     let host = s.base.trim_start_matches("http://");
-    assert!(csp.contains(&format!("connect-src 'self' ws://{host} wss://{host};")), "{csp}");
+    assert!(
+        csp.contains(&format!("connect-src 'self' ws://{host} wss://{host};")),
+        "{csp}"
+    );
     assert!(!csp.contains("unsafe-inline"), "{csp}");
     assert_eq!(header(&a, "x-content-type-options"), "nosniff");
     let html = String::from_utf8(a.body).unwrap();
     assert!(html.contains("<div id=\"app\">"), "{html}");
     // The airport's time zone, filled in by the server.
     assert!(html.contains(r#"content="Asia/Seoul""#), "{html}");
-    assert!(!html.contains("http://") && !html.contains("https://"), "nothing from elsewhere: {html}");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "nothing from elsewhere: {html}"
+    );
 }
 
 #[actix_web::test]
@@ -87,7 +93,12 @@ async fn hashed_assets_are_immutable_and_gzipped_on_request() {
 
     let zipped = fetch(&s, &script, true).await;
     assert_eq!(header(&zipped, "content-encoding"), "gzip");
-    assert!(zipped.body.len() < plain.body.len() / 2, "{} vs {}", zipped.body.len(), plain.body.len());
+    assert!(
+        zipped.body.len() < plain.body.len() / 2,
+        "{} vs {}",
+        zipped.body.len(),
+        plain.body.len()
+    );
     let mut unzipped = Vec::new();
     flate2::read::GzDecoder::new(&zipped.body[..])
         .read_to_end(&mut unzipped)
@@ -102,7 +113,13 @@ async fn hashed_assets_are_immutable_and_gzipped_on_request() {
 #[actix_web::test]
 async fn the_api_paths_keep_their_problem_json_404_and_behaviour() {
     let s = Server::start(Backend::Sqlite).await;
-    for path in ["/api/v1/nothing-here", "/api/v1/devices/cam-1/extra", "/nothing", "/index.html", "/ws-nothing"] {
+    for path in [
+        "/api/v1/nothing-here",
+        "/api/v1/devices/cam-1/extra",
+        "/nothing",
+        "/index.html",
+        "/ws-nothing",
+    ] {
         let a = fetch(&s, path, false).await;
         assert_eq!(a.status, 404, "{path}");
         assert!(

@@ -60,10 +60,19 @@ impl GatePc {
         let mut next_beat = tokio::time::Instant::now();
         while !self.stop.get() {
             if tokio::time::Instant::now() >= next_beat {
-                let devices: Vec<Value> = self.alive.borrow().iter().map(|d| json!({"id": d, "status": "ok"})).collect();
+                let devices: Vec<Value> = self
+                    .alive
+                    .borrow()
+                    .iter()
+                    .map(|d| json!({"id": d, "status": "ok"}))
+                    .collect();
                 if !devices.is_empty() {
                     let body = json!({ "devices": devices }).to_string();
-                    let text = frame("SEND", &[("destination", "/app/heartbeat"), ("content-type", "application/json")], &body);
+                    let text = frame(
+                        "SEND",
+                        &[("destination", "/app/heartbeat"), ("content-type", "application/json")],
+                        &body,
+                    );
                     pc.send_text(&text).await;
                     let now = Millis::now().0;
                     for d in self.alive.borrow().iter() {
@@ -80,7 +89,10 @@ impl GatePc {
                         let ack = json!({"command_id": id, "ok": true, "detail": "done by the simulated gate PC"});
                         let text = frame(
                             "SEND",
-                            &[("destination", "/app/commands/ack"), ("content-type", "application/json")],
+                            &[
+                                ("destination", "/app/commands/ack"),
+                                ("content-type", "application/json"),
+                            ],
                             &ack.to_string(),
                         );
                         pc.send_text(&text).await;
@@ -127,8 +139,16 @@ where
 }
 
 async fn register_wall(s: &Server) {
-    s.post("/api/v1/clients", json!({"id": "pc-1", "name": "T1 gate PC 1", "site": "T1"})).await;
-    s.post("/api/v1/clients", json!({"id": "pc-2", "name": "T2 gate PC 1", "site": "T2"})).await;
+    s.post(
+        "/api/v1/clients",
+        json!({"id": "pc-1", "name": "T1 gate PC 1", "site": "T1"}),
+    )
+    .await;
+    s.post(
+        "/api/v1/clients",
+        json!({"id": "pc-2", "name": "T2 gate PC 1", "site": "T2"}),
+    )
+    .await;
     let devices = [
         ("cam-1", "lpr_camera", "pc-1", "T1", "P1 entrance", Some("cam-2"), 300),
         ("cam-2", "lpr_camera", "pc-1", "T1", "P1 entrance", None, 300),
@@ -146,7 +166,10 @@ async fn register_wall(s: &Server) {
 }
 
 #[actix_web::test]
-#[cfg_attr(not(browser_tests), ignore = "needs chromium and console/node_modules (see build.rs)")]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "needs chromium and console/node_modules (see build.rs)"
+)]
 async fn the_console_end_to_end_in_chromium() {
     let first = Server::start(Backend::Sqlite).await;
     let addr: SocketAddr = first.base.trim_start_matches("http://").parse().unwrap();
@@ -163,7 +186,12 @@ async fn the_console_end_to_end_in_chromium() {
         match (words.next(), words.next()) {
             (Some("stop-heartbeats"), Some(device)) => {
                 pc1.alive.borrow_mut().retain(|d| d != device);
-                let last = pc1.sent_ms.borrow().get(device).copied().unwrap_or_else(|| Millis::now().0);
+                let last = pc1
+                    .sent_ms
+                    .borrow()
+                    .get(device)
+                    .copied()
+                    .unwrap_or_else(|| Millis::now().0);
                 // cam-1 beats every 300 ms and may miss 2.
                 json!({ "deadline_ms": last + 600 }).to_string()
             }
@@ -215,13 +243,19 @@ const PER_GATE_PC: usize = 100;
 const STORM_PCS: usize = 10;
 
 #[actix_web::test]
-#[cfg_attr(not(browser_tests), ignore = "needs chromium and console/node_modules (see build.rs)")]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "needs chromium and console/node_modules (see build.rs)"
+)]
 async fn the_console_measured_with_5000_devices_and_an_alert_storm() {
     let s = Server::start(Backend::Sqlite).await;
     for pc in 0..GATE_PCS {
         let site = if pc % 2 == 0 { "T1" } else { "T2" };
         let (status, body) = s
-            .post("/api/v1/clients", json!({"id": format!("pc-{pc:02}"), "name": format!("gate PC {pc:02}"), "site": site}))
+            .post(
+                "/api/v1/clients",
+                json!({"id": format!("pc-{pc:02}"), "name": format!("gate PC {pc:02}"), "site": site}),
+            )
             .await;
         assert_eq!(status, 201, "{body}");
         let posts = (0..PER_GATE_PC).map(|n| {
@@ -236,7 +270,9 @@ async fn the_console_measured_with_5000_devices_and_an_alert_storm() {
     }
     let base = s.base.clone();
     run_script("measure.mjs", &base, async |request: &str| match request {
-        "setup" => json!({"token": s.token("ops", Role::Operator, None), "devices": GATE_PCS * PER_GATE_PC}).to_string(),
+        "setup" => {
+            json!({"token": s.token("ops", Role::Operator, None), "devices": GATE_PCS * PER_GATE_PC}).to_string()
+        }
         "alert-storm" => {
             let started_ms = Millis::now().0;
             let mut sessions = Vec::new();

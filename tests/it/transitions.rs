@@ -29,7 +29,8 @@ async fn history_pages_newest_first(backend: Backend) {
     let s = Server::start(backend).await;
     s.register("pc-1", &["cam-1"], 100, 2).await;
     s.heartbeat("pc-1", "cam-1", "ok").await;
-    s.wait_for("/api/v1/devices/cam-1", WAIT, |d| d["state"] == "down").await;
+    s.wait_for("/api/v1/devices/cam-1", WAIT, |d| d["state"] == "down")
+        .await;
     s.heartbeat("pc-1", "cam-1", "ok").await;
     // Transitions are stored in batches: wait for the third to be kept.
     let all = s
@@ -50,7 +51,10 @@ async fn history_pages_newest_first(backend: Backend) {
         .await;
     assert_eq!(status, 200, "{first}");
     assert_eq!(states(&items(&first)), [pair("down", "up"), pair("up", "down")]);
-    let cursor = first["next_cursor"].as_str().expect("a full page has a cursor").to_owned();
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("a full page has a cursor")
+        .to_owned();
     let (_, second) = s
         .get(&format!("/api/v1/devices/cam-1/transitions?limit=2&cursor={cursor}"))
         .await;

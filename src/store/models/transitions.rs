@@ -35,12 +35,7 @@ pub fn recent(conn: &mut DbConnection, device_id: &str, limit: i64) -> QueryResu
 
 /// A page of one device's transitions, newest first: at most `limit`, older than the id
 /// `before` when given (the previous page's cursor).
-pub fn page(
-    conn: &mut DbConnection,
-    device_id: &str,
-    before: Option<i64>,
-    limit: i64,
-) -> QueryResult<Vec<Transition>> {
+pub fn page(conn: &mut DbConnection, device_id: &str, before: Option<i64>, limit: i64) -> QueryResult<Vec<Transition>> {
     let mut query = device_transitions::table
         .filter(device_transitions::device_id.eq(device_id))
         .into_boxed();
