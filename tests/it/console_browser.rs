@@ -242,11 +242,11 @@ const PER_GATE_PC: usize = 100;
 /// Gate PCs whose devices report faults in the storm: 10 x 100 = 1,000 alerts.
 const STORM_PCS: usize = 10;
 
+/// A measurement, not a check: 5,000 devices and a browser beside the rest of the suite would
+/// starve its timing-sensitive tests on a small machine, so it runs only when asked:
+/// `cargo test --test it console_browser::the_console_measured -- --ignored --nocapture`.
 #[actix_web::test]
-#[cfg_attr(
-    not(browser_tests),
-    ignore = "needs chromium and console/node_modules (see build.rs)"
-)]
+#[ignore = "a measurement: run it with --ignored (needs chromium and console/node_modules)"]
 async fn the_console_measured_with_5000_devices_and_an_alert_storm() {
     let s = Server::start(Backend::Sqlite).await;
     for pc in 0..GATE_PCS {

@@ -24,8 +24,12 @@ export function CommandPanel({ device }: { device: Device }) {
   const [error, setError] = useState<string | null>(null);
   const act = mayAct(session.current?.claims.role);
 
+  // The POST's answer may come after the live update that the command was acked: the newer
+  // of the two (by updated_ms) stays.
   const upsert = (c: Command) =>
     setCommands((list) => {
+      const known = list.find((x) => x.id === c.id);
+      if (known && known.updated_ms > c.updated_ms) return list;
       const rest = list.filter((x) => x.id !== c.id);
       return [c, ...rest].sort((a, b) => b.id - a.id).slice(0, 20);
     });
