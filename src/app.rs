@@ -279,6 +279,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
                     .exclude_regex(transport::LONG_LIVED_PATHS),
             )
             .configure(|cfg| transport::routes(cfg, conformance, &sockjs))
+            .configure(crate::console::routes)
             .configure(http::routes)
     })
     .on_connect(move |connection, _| {

@@ -72,6 +72,9 @@ pub struct Config {
     /// Also serves `/ws-echo`, a plain WebSocket echo for the Autobahn suite (never by default).
     #[arg(long, env = "KWANJE_CONFORMANCE", value_parser = parse_flag, default_value = "0")]
     pub conformance: bool,
+    /// The airport's time zone (IANA name): the operator console shows times in it.
+    #[arg(long, env = "KWANJE_TIME_ZONE", default_value = "Asia/Seoul")]
+    pub time_zone: String,
     /// The STOMP heart-beat the server offers, in ms, both directions, when a client names no
     /// wish of its own (0: the server never beats nor checks).
     #[arg(long, env = "KWANJE_STOMP_HEART_BEAT_MS", default_value_t = DEFAULT_STOMP_HEART_BEAT_MS)]
@@ -203,6 +206,7 @@ impl Config {
             shutdown_timeout_secs: 10,
             auto_failback_secs: 0,
             conformance: false,
+            time_zone: "Asia/Seoul".into(),
             stomp_heart_beat_ms: DEFAULT_STOMP_HEART_BEAT_MS,
             stomp_heart_beat_min_ms: DEFAULT_STOMP_HEART_BEAT_MIN_MS,
             tcp_keepalive_secs: DEFAULT_TCP_KEEPALIVE_SECS,

@@ -36,6 +36,7 @@
 //! - [`stomp`] is the STOMP protocol core; [`broker`] routes messages between sessions (with
 //!   the destination ACL and presence); [`transport`] carries sessions over WebSocket, SockJS and
 //!   plain TCP and relays service events to the broker.
+//! - [`console`] serves the operator console (the built single-page app of `console/`) at `/`.
 //! - [`sim`] is field equipment simulated over the public protocols (`kwanje sim`, `drill`,
 //!   `demo`): a client of the server, above every other part, imported by none.
 
@@ -45,6 +46,7 @@ pub mod auth;
 pub mod broker;
 pub mod command;
 pub mod config;
+pub mod console;
 pub mod device;
 pub mod http;
 pub mod ids;

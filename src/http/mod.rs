@@ -20,6 +20,7 @@ pub mod origin_policy;
 pub mod page;
 pub mod taxis;
 pub mod tokens;
+pub mod transitions;
 
 use std::sync::OnceLock;
 
@@ -59,6 +60,7 @@ route_table! {
     post "/api/v1/devices" => devices::create;
     get "/api/v1/devices" => devices::list;
     get "/api/v1/devices/{id}" => devices::show;
+    get "/api/v1/devices/{id}/transitions" => transitions::list;
     post "/api/v1/devices/{id}/heartbeat" => devices::heartbeat;
     post "/api/v1/devices/{id}/faults/crash" => devices::crash;
     post "/api/v1/devices/{id}/commands" => commands::issue;

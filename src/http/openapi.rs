@@ -23,7 +23,9 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::error::{ApiError, Problem, PROBLEM_CONTENT_TYPE};
-use super::{alerts, clients, commands, devices, dispatch, field_tokens, health, metrics, taxis, tokens};
+use super::{
+    alerts, clients, commands, devices, dispatch, field_tokens, health, metrics, taxis, tokens, transitions,
+};
 
 /// The name of the bearer JWT scheme that operations refer to.
 pub const BEARER: &str = "bearer";
@@ -58,6 +60,7 @@ SockJS at `/sockjs`; see the README."
         devices::create,
         devices::list,
         devices::show,
+        transitions::list,
         devices::heartbeat,
         devices::crash,
         commands::issue,

@@ -35,3 +35,19 @@ pub fn recent(conn: &mut DbConnection, device_id: &str, limit: i64) -> QueryResu
         .select(Transition::as_select())
         .load(conn)
 }
+
+/// A page of one device's transitions, newest first: at most `limit`, older than the id
+/// `before` when given (the previous page's cursor).
+pub fn page(conn: &mut DbConnection, device_id: &str, before: Option<i64>, limit: i64) -> QueryResult<Vec<Transition>> {
+    let mut query = device_transitions::table
+        .filter(device_transitions::device_id.eq(device_id))
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(device_transitions::id.lt(before));
+    }
+    query
+        .order(device_transitions::id.desc())
+        .limit(limit)
+        .select(Transition::as_select())
+        .load(conn)
+}
