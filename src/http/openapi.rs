@@ -23,9 +23,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::error::{ApiError, Problem, PROBLEM_CONTENT_TYPE};
-use super::{
-    alerts, clients, commands, devices, dispatch, field_tokens, health, metrics, taxis, tokens, transitions,
-};
+use super::{alerts, clients, commands, devices, dispatch, field_tokens, health, metrics, taxis, tokens, transitions};
 
 /// The name of the bearer JWT scheme that operations refer to.
 pub const BEARER: &str = "bearer";
