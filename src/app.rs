@@ -341,9 +341,8 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     })
 }
 
-/// SIGINT and SIGTERM both stop the server gracefully: in-flight requests finish (up to the
-/// shutdown timeout), then [`Running::wait`] stops the actors.
-async fn stop_on_signal(handle: ServerHandle) {
+/// Resolves on SIGINT or SIGTERM (logged as `signal=... stopping gracefully`).
+pub async fn stop_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     let term = async {
@@ -363,5 +362,11 @@ async fn stop_on_signal(handle: ServerHandle) {
         _ = ctrl_c => log::info!("signal=SIGINT stopping gracefully"),
         _ = term => log::info!("signal=SIGTERM stopping gracefully"),
     }
+}
+
+/// SIGINT and SIGTERM both stop the server gracefully: in-flight requests finish (up to the
+/// shutdown timeout), then [`Running::wait`] stops the actors.
+async fn stop_on_signal(handle: ServerHandle) {
+    stop_signal().await;
     handle.stop(true).await;
 }

@@ -232,7 +232,7 @@ fn main() -> anyhow::Result<()> {
                 live: true,
             };
             actix_web::rt::System::new().block_on(async move {
-                kwanje::sim::run::run(options, kwanje::sim::demo::stop_signal()).await?;
+                kwanje::sim::run::run(options, kwanje::app::stop_signal()).await?;
                 Ok(())
             })
         }

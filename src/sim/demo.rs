@@ -3,6 +3,7 @@
 //! site simulated against it with light chaos, and the address and a login printed. SIGINT or
 //! SIGTERM stops the simulation (each gate PC disconnects), then the server, gracefully.
 
+use crate::app::stop_signal;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,29 +29,6 @@ pub struct DemoOptions {
     pub dir: Option<PathBuf>,
     pub chaos: f64,
     pub site: Site,
-}
-
-/// Resolves on SIGINT or SIGTERM.
-pub async fn stop_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                log::warn!("cannot listen for SIGTERM error={e}");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => log::info!("signal=SIGINT stopping gracefully"),
-        _ = term => log::info!("signal=SIGTERM stopping gracefully"),
-    }
 }
 
 /// A password for `admin` when none is configured: 16 random characters.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::fixture::{alerts, alerts_path, command, dev, some_items, state_is, until, Rig, PATIENCE};
+use super::fixture::{alert_resolves, alerts, alerts_path, command, dev, some_items, state_is, until, Rig, PATIENCE};
 use super::{Options, Report};
 
 pub const NAME: &str = "crash-loop";
@@ -132,26 +132,6 @@ async fn script(rig: &Rig) -> Report {
     )
     .await;
     r.row("the gate PC acks the restart", "state acked", seen, took, ok);
-    match open.first().and_then(|a| a["id"].as_i64()) {
-        Some(id) => {
-            let (ok, seen, took) = until(
-                &rig.api,
-                &format!("/api/v1/alerts/{id}"),
-                PATIENCE,
-                state_is("resolved"),
-            )
-            .await;
-            r.row("the crash_loop alert resolves", "state resolved", seen, took, ok);
-        }
-        None => {
-            r.row(
-                "the crash_loop alert resolves",
-                "state resolved",
-                "no alert",
-                Duration::ZERO,
-                false,
-            );
-        }
-    }
+    alert_resolves(&mut r, &rig.api, open.first(), "the crash_loop alert resolves").await;
     r
 }

@@ -4,7 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::fixture::{self, alerts, alerts_path, dev, ms, some_items, state_is, until, Rig, PATIENCE, SLACK};
+use super::fixture::{
+    self, alert_resolves, alerts, alerts_path, dev, ms, some_items, state_is, until, Rig, PATIENCE, SLACK,
+};
 use super::{Options, Report};
 use crate::sim::gate_pc::Health;
 use crate::sim::session::Control;
@@ -63,26 +65,6 @@ async fn script(rig: &Rig, options: &Options) -> Report {
     });
     let (ok, seen, took) = until(&rig.api, &device, PATIENCE, state_is("up")).await;
     r.row("a heartbeat brings it back up", "state up", seen, took, ok);
-    match open.first().and_then(|a| a["id"].as_i64()) {
-        Some(id) => {
-            let (ok, seen, took) = until(
-                &rig.api,
-                &format!("/api/v1/alerts/{id}"),
-                PATIENCE,
-                state_is("resolved"),
-            )
-            .await;
-            r.row("recovery resolves the alert", "state resolved", seen, took, ok);
-        }
-        None => {
-            r.row(
-                "recovery resolves the alert",
-                "state resolved",
-                "no alert to resolve",
-                Duration::ZERO,
-                false,
-            );
-        }
-    }
+    alert_resolves(&mut r, &rig.api, open.first(), "recovery resolves the alert").await;
     r
 }

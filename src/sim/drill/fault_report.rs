@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::fixture::{alerts, alerts_path, dev, some_items, state_is, until, Rig, PATIENCE, SLACK};
+use super::fixture::{alert_resolves, alerts, alerts_path, dev, some_items, state_is, until, Rig, PATIENCE, SLACK};
 use super::{Options, Report};
 use crate::sim::gate_pc::Health;
 use crate::sim::session::Control;
@@ -79,26 +79,6 @@ async fn script(rig: &Rig, options: &Options) -> Report {
     });
     let (ok, seen, took) = until(&rig.api, &device, PATIENCE, state_is("up")).await;
     r.row("an ok heartbeat brings it back up", "state up", seen, took, ok);
-    match open.first().and_then(|a| a["id"].as_i64()) {
-        Some(id) => {
-            let (ok, seen, took) = until(
-                &rig.api,
-                &format!("/api/v1/alerts/{id}"),
-                PATIENCE,
-                state_is("resolved"),
-            )
-            .await;
-            r.row("recovery resolves the alert", "state resolved", seen, took, ok);
-        }
-        None => {
-            r.row(
-                "recovery resolves the alert",
-                "state resolved",
-                "no alert to resolve",
-                Duration::ZERO,
-                false,
-            );
-        }
-    }
+    alert_resolves(&mut r, &rig.api, open.first(), "recovery resolves the alert").await;
     r
 }

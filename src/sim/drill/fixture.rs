@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use super::verdict::Report;
 use super::Options;
 use crate::sim::api::Api;
 use crate::sim::chaos::Chaos;
@@ -159,6 +160,26 @@ fn summarize(body: &Value) -> String {
 }
 
 /// A device's `state` once it is `want`.
+/// One row: the alert `alert` (as the alerts list gives it) reaches `resolved` within
+/// [`PATIENCE`]; a failed row when there was no alert to watch.
+pub async fn alert_resolves(r: &mut Report, api: &Api, alert: Option<&Value>, expectation: &str) {
+    match alert.and_then(|a| a["id"].as_i64()) {
+        Some(id) => {
+            let (ok, seen, took) = until(api, &format!("/api/v1/alerts/{id}"), PATIENCE, state_is("resolved")).await;
+            r.row(expectation, "state resolved", seen, took, ok);
+        }
+        None => {
+            r.row(
+                expectation,
+                "state resolved",
+                "no alert to resolve",
+                Duration::ZERO,
+                false,
+            );
+        }
+    }
+}
+
 pub fn state_is(want: &'static str) -> impl Fn(&Value) -> Option<String> {
     move |v| (v["state"] == want).then(|| format!("state {want}"))
 }

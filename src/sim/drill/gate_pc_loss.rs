@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::fixture::{alerts, alerts_path, dev, state_is, until, Rig, PATIENCE};
+use super::fixture::{alert_resolves, alerts, alerts_path, dev, state_is, until, Rig, PATIENCE};
 use super::{Options, Report};
 use crate::sim::session::Control;
 
@@ -104,27 +104,7 @@ async fn script(rig: &Rig, options: &Options) -> Report {
     rig.tell(Control::Return);
     let (ok, seen, took) = until(&rig.api, clients, PATIENCE, online_is(rig.client.clone(), true)).await;
     r.row("the gate PC returns", "online true", seen, took, ok);
-    match parent.first().and_then(|a| a["id"].as_i64()) {
-        Some(id) => {
-            let (ok, seen, took) = until(
-                &rig.api,
-                &format!("/api/v1/alerts/{id}"),
-                PATIENCE,
-                state_is("resolved"),
-            )
-            .await;
-            r.row("the parent alert resolves", "state resolved", seen, took, ok);
-        }
-        None => {
-            r.row(
-                "the parent alert resolves",
-                "state resolved",
-                "no alert",
-                Duration::ZERO,
-                false,
-            );
-        }
-    }
+    alert_resolves(&mut r, &rig.api, parent.first(), "the parent alert resolves").await;
     let (ok, seen, took) = all_in(rig, "up").await;
     r.row("every device up again", "all up", seen, took, ok);
     let mut open = 0;
