@@ -72,20 +72,33 @@ pub async fn client(
         return Err(ApiError::NotFound(format!("no client {id}")));
     }
     let now = state.clock.now();
+    let mut claims = Claims::new(&id.to_string(), Role::Client, now, ttl);
+    claims.client = Some(id.to_string());
+    issued(&state, &caller, "client.token", format!("client:{id}"), claims, ttl).await
+}
+
+/// Audits an issued token (`action` on `target`), signs `claims` and answers them.
+async fn issued(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    target: String,
+    claims: Claims,
+    ttl: Duration,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let entry = audit::AuditEntry {
         id: state.ids.next(now),
         at_ms: now.0,
         principal: caller.name.clone(),
-        action: "client.token".into(),
-        target: format!("client:{id}"),
+        action: action.into(),
+        target: target.clone(),
         detail: Some(format!("ttl_ms={}", ttl.as_millis())),
     };
     state.store.write(move |c| audit::insert(c, &entry)).await?;
-    let mut claims = Claims::new(&id.to_string(), Role::Client, now, ttl);
-    claims.client = Some(id.to_string());
     let token = state.keys.issue(&claims)?;
     log::info!(
-        "client token issued id={id} by={} ttl_ms={}",
+        "field token issued action={action} target={target} by={} ttl_ms={}",
         caller.name,
         ttl.as_millis()
     );
@@ -160,26 +173,7 @@ pub async fn driver(
         return Err(ApiError::NotFound(format!("no taxi {plate}")));
     }
     let now = state.clock.now();
-    let entry = audit::AuditEntry {
-        id: state.ids.next(now),
-        at_ms: now.0,
-        principal: caller.name.clone(),
-        action: "taxi.token".into(),
-        target: format!("taxi:{plate}"),
-        detail: Some(format!("ttl_ms={}", ttl.as_millis())),
-    };
-    state.store.write(move |c| audit::insert(c, &entry)).await?;
     let mut claims = Claims::new(&format!("driver-{plate}"), Role::Driver, now, ttl);
     claims.taxi = Some(plate.as_str().to_owned());
-    let token = state.keys.issue(&claims)?;
-    log::info!(
-        "driver token issued plate={plate} by={} ttl_ms={}",
-        caller.name,
-        ttl.as_millis()
-    );
-    Ok(HttpResponse::Ok().json(TokenResponse {
-        access_token: token,
-        token_type: "Bearer",
-        expires_in: ttl.as_secs(),
-    }))
+    issued(&state, &caller, "taxi.token", format!("taxi:{plate}"), claims, ttl).await
 }
