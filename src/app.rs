@@ -187,6 +187,9 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         .map_err(|e| StartError::Task(e.to_string()))??;
     let ids = Arc::new(IdGen::new(config.node_id));
     let store = prepared.store;
+    // One owner check for every part: devices, their records, commands and taxis ask the same.
+    let ownership = config.ownership();
+
     let alerts = AlertService::new(store.clone(), ids.clone(), clock.clone(), prepared.open_alerts)
         .renotify_every(Duration::from_secs(config.renotify_secs.max(1)))
         .start();
@@ -198,21 +201,20 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         config.command_ack_timeout(),
         prepared.open_commands,
     )
+    .with_ownership(ownership.clone())
     .start();
     let arbiters: Vec<Arbiter> = (0..config.device_threads()).map(|_| Arbiter::new()).collect();
-    let shared = Arc::new(DeviceShared::new(
-        clock.clone(),
-        alerts.clone(),
-        ids.clone(),
-        FlapPolicy::default(),
-    ));
+    let shared = Arc::new(
+        DeviceShared::new(clock.clone(), alerts.clone(), ids.clone(), FlapPolicy::default())
+            .with_ownership(ownership.clone()),
+    );
     let devices = Devices::start(
         store.clone(),
         prepared.device_rows,
         shared,
         arbiters.iter().map(Arbiter::handle).collect(),
         RestartPolicy::default(),
-        config.ownership(),
+        ownership.clone(),
     );
     let taxis = Taxis::start(
         TaxiDeps {
@@ -222,7 +224,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
             alerts: alerts.clone(),
             arbiters: arbiters.iter().map(Arbiter::handle).collect(),
             policy: RestartPolicy::default(),
-            ownership: config.ownership(),
+            ownership: ownership.clone(),
         },
         prepared.taxi_boot,
         &taxi_settings,

@@ -197,6 +197,11 @@ impl Devices {
         devices
     }
 
+    /// The fence of the partition `client`'s devices fall in, while this node owns it.
+    pub fn fence_of(&self, client: &str) -> Option<crate::ownership::Fence> {
+        self.shared.fence_of(client)
+    }
+
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
     }
@@ -441,9 +446,14 @@ impl Devices {
             .registry
             .get(id)
             .ok_or_else(|| DeviceError::NotFound(id.to_owned()))?;
+        let fence = self.shared.fence_of(entry.spec.client_id.as_str()).ok_or_else(|| {
+            DeviceError::Store(StoreError::Unavailable(format!(
+                "another node owns the partition of {id}"
+            )))
+        })?;
         let key = id.to_owned();
         self.store
-            .write(move |conn| devices::set_active(conn, &key, active))
+            .write_fenced(fence, move |conn| devices::set_active(conn, &key, active))
             .await?;
         entry.set_active(active);
         Ok(())
@@ -487,11 +497,14 @@ impl Devices {
             "client presence client={client} connected={connected} devices={}",
             hosted.len()
         );
-        self.shared.alerts.do_send(Record {
-            writes: None,
-            intents: vec![intent],
-            committed: None,
-        });
+        if let Some(fence) = self.shared.fence_of(client) {
+            self.shared.alerts.do_send(Record {
+                writes: None,
+                intents: vec![intent],
+                committed: None,
+                fence: Some(fence),
+            });
+        }
         for entry in hosted {
             if let Some(addr) = entry.slot.addr() {
                 addr.do_send(SetClientConnected { connected });

@@ -119,6 +119,12 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
         "Alert changes published",
         alerts.published,
     );
+    counter(
+        &mut registry,
+        "alert_records_fenced",
+        "Records refused by their partition's fence: another node owns the partition now",
+        alerts.refused,
+    );
     let logins = state
         .logins
         .guard

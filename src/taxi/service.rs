@@ -118,7 +118,9 @@ impl Taxis {
                 None => log::error!("taxi row unreadable plate={} skipped", row.plate),
             }
         }
-        let journal = Journal::new(deps.store.clone(), deps.ids.clone(), deps.clock.clone()).start();
+        let journal = Journal::new(deps.store.clone(), deps.ids.clone(), deps.clock.clone())
+            .with_ownership(deps.ownership.clone())
+            .start();
         let shared = Arc::new(TaxiShared {
             clock: deps.clock.clone(),
             ids: deps.ids,

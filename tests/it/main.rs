@@ -10,6 +10,7 @@ mod console_browser;
 mod devices;
 mod drill;
 mod durability;
+mod fences;
 mod hardening;
 mod keepalive;
 mod openapi;
