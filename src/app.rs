@@ -55,6 +55,8 @@ pub enum StartError {
     Bind { addr: String, source: std::io::Error },
     #[error("start-up task failed: {0}")]
     Task(String),
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
 }
 
 /// What the blocking part of start-up reads from the store.
@@ -158,6 +160,10 @@ impl Running {
         log::info!("http stopped; stopping device and taxi actors");
         self.state.devices.stop_all();
         self.state.taxis.shutdown().await;
+        if let Some(node) = &self.state.cluster {
+            // Released only once this node's actors have stopped: the next owner starts at once.
+            node.shutdown().await;
+        }
         for arbiter in &self.arbiters {
             arbiter.stop();
         }
@@ -175,11 +181,24 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
 /// [`start`] with a given clock (tests step a [`crate::time::ManualClock`] through a morning).
 pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Clock>) -> Result<Running, StartError> {
     let taxi_settings = config.taxi_settings().parse().map_err(StartError::Setting)?;
+    // Cluster mode's settings are checked before the store opens: SQLite is refused at once.
+    let cluster_settings = crate::cluster::ClusterSettings::from_config(&config)?;
     let config = Arc::new(config);
     let cfg = config.clone();
     let prepared = tokio::task::spawn_blocking(move || prepare(&cfg))
         .await
         .map_err(|e| StartError::Task(e.to_string()))??;
+    let (cluster, changes) = match cluster_settings {
+        Some(settings) => {
+            let (node, changes) =
+                crate::cluster::ClusterNode::start(settings, config.bind.clone(), Millis::now().0).await?;
+            (Some(node), Some(changes))
+        }
+        None => (None, None),
+    };
+    let ownership = cluster
+        .as_ref()
+        .map_or_else(|| config.ownership(), |node| node.ownership());
     let ids = Arc::new(IdGen::new(config.node_id));
     let store = prepared.store;
     let alerts = AlertService::new(store.clone(), ids.clone(), clock.clone(), prepared.open_alerts)
@@ -207,7 +226,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         shared,
         arbiters.iter().map(Arbiter::handle).collect(),
         RestartPolicy::default(),
-        config.ownership(),
+        ownership.clone(),
     );
     let taxis = Taxis::start(
         TaxiDeps {
@@ -217,7 +236,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
             alerts: alerts.clone(),
             arbiters: arbiters.iter().map(Arbiter::handle).collect(),
             policy: RestartPolicy::default(),
-            ownership: config.ownership(),
+            ownership: ownership.clone(),
         },
         prepared.taxi_boot,
         &taxi_settings,
@@ -257,6 +276,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         ids,
         logins,
         clock,
+        cluster: cluster.clone(),
     });
     let app_state = state.clone();
     let sessions = web::Data::new(transport::driver::Shared::new(&state));
@@ -318,6 +338,15 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         ),
         None => None,
     };
+    if let (Some(node), Some(changes)) = (&cluster, changes) {
+        node.set_addr(addr.to_string());
+        actix_web::rt::spawn(act_on_ownership(
+            changes,
+            state.devices.clone(),
+            state.taxis.clone(),
+            ownership.partitions,
+        ));
+    }
     let server = server.run();
     let handle = server.handle();
     if signals {
@@ -369,4 +398,34 @@ pub async fn stop_signal() {
 async fn stop_on_signal(handle: ServerHandle) {
     stop_signal().await;
     handle.stop(true).await;
+}
+
+/// Starts a partition's devices and taxi actors when this node gains it, stops them when it
+/// loses it (cluster mode), in the order the lease task reports.
+async fn act_on_ownership(
+    mut changes: tokio::sync::mpsc::UnboundedReceiver<crate::cluster::Change>,
+    devices: Devices,
+    taxis: Taxis,
+    partitions: crate::ownership::Partitions,
+) {
+    use crate::cluster::Change;
+    while let Some(change) = changes.recv().await {
+        match change {
+            Change::Gained { fence, from } => {
+                if let Some(from) = from {
+                    log::info!(
+                        "node_takeover partition={} from_node={from} token={}",
+                        fence.partition,
+                        fence.token
+                    );
+                }
+                taxis.partition_gained(partitions, fence.partition);
+                devices.partition_gained(partitions, fence.partition).await;
+            }
+            Change::Lost { partition } => {
+                devices.partition_lost(partitions, partition);
+                taxis.partition_lost(partitions, partition);
+            }
+        }
+    }
 }

@@ -115,7 +115,7 @@ fn spec_from_row(row: &devices::Device) -> Option<DeviceSpec> {
     })
 }
 
-fn device_from_row(row: &devices::Device) -> Option<Device> {
+pub(super) fn device_from_row(row: &devices::Device) -> Option<Device> {
     let spec = spec_from_row(row)?;
     let stored = Snapshot {
         state: row.state.parse().ok()?,
@@ -199,6 +199,10 @@ impl Devices {
 
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
+    }
+
+    pub(super) fn store(&self) -> &Store {
+        &self.store
     }
 
     pub fn shared(&self) -> &Arc<DeviceShared> {

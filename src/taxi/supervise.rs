@@ -135,10 +135,7 @@ impl ChildFactory for TaxiFactory {
     fn with_partition_key<R>(&self, plate: &Plate, f: impl FnOnce(&str) -> R) -> Option<R> {
         // A taxi lives with the terminal it is queued at; one at no terminal, by its plate.
         let taxi = self.registry.taxi(plate)?;
-        Some(match taxi.entry.card().terminal {
-            Some(terminal) => f(terminal.as_str()),
-            None => f(plate.as_str()),
-        })
+        Some(f(super::partition::taxi_key(&taxi.entry.card())))
     }
 
     fn with_slot<R>(&self, plate: &Plate, f: impl FnOnce(&ChildSlot<TaxiActor>) -> R) -> Option<R> {
