@@ -73,22 +73,30 @@ async fn bucket(js: &jetstream::Context, name: String, max_age: Duration) -> Res
     if let Ok(store) = js.get_key_value(name.clone()).await {
         return Ok(store);
     }
+    // The stream a KV bucket is, made directly: `create_key_value` first reads the account's
+    // info, whose answer from a 2.9 server this client does not parse.
     let created = js
-        .create_key_value(kv::Config {
-            bucket: name.clone(),
-            history: 1,
+        .get_or_create_stream(jetstream::stream::Config {
+            name: format!("KV_{name}"),
+            subjects: vec![format!("$KV.{name}.>")],
+            max_messages_per_subject: 1,
             max_age,
+            duplicate_window: max_age,
+            allow_rollup: true,
+            deny_delete: true,
+            allow_direct: true,
+            discard: jetstream::stream::DiscardPolicy::New,
+            num_replicas: 1,
+            storage: jetstream::stream::StorageType::File,
             ..Default::default()
         })
         .await;
-    match created {
-        Ok(store) => Ok(store),
-        // Another node created it at the same moment.
-        Err(err) => js
-            .get_key_value(name.clone())
-            .await
-            .map_err(|_| ClusterError::Nats(format!("cannot create KV bucket {name}: {err}"))),
+    if let Err(err) = created {
+        return Err(ClusterError::Nats(format!("cannot create KV bucket {name}: {err}")));
     }
+    js.get_key_value(name.clone())
+        .await
+        .map_err(|err| ClusterError::Nats(format!("cannot open KV bucket {name}: {err}")))
 }
 
 impl Kv {

@@ -80,11 +80,13 @@ impl Leaser {
     fn lose(&mut self, partition: Partition, why: &str) {
         self.table.drop_lease(partition);
         if self.held.remove(&partition).is_some() {
-            log::warn!(
-                "cluster lease lost partition={partition} node={} reason={why}",
-                self.me()
-            );
-            if why != "released" {
+            if why == "released" {
+                log::debug!("cluster lease released partition={partition} node={}", self.me());
+            } else {
+                log::warn!(
+                    "cluster lease lost partition={partition} node={} reason={why}",
+                    self.me()
+                );
                 ClusterNode::stat(&self.node.stats.lost, 1);
             }
             let _ = self.changes.send(Change::Lost { partition });
