@@ -75,6 +75,11 @@ fn prepare(config: &Config) -> Result<Prepared, StoreError> {
     let ran = store.migrate()?;
     log::info!("store ready backend={:?} migrations_run={}", store.backend(), ran.len());
     ensure_admin(&store, config)?;
+    store.ensure_fences(
+        config.ownership().partitions.count(),
+        config.node_id,
+        Millis::now().as_i64(),
+    )?;
     let secret = signing_secret(&store, config.jwt_secret.as_deref())?;
     let device_rows = store.read_blocking(devices::all)?;
     let open_alerts = store.read_blocking(alerts::unresolved)?;
