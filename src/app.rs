@@ -349,7 +349,9 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
             changes,
             state.devices.clone(),
             state.taxis.clone(),
+            state.store.clone(),
             ownership.partitions,
+            config.node_id,
         ));
     }
     let server = server.run();
@@ -411,7 +413,9 @@ async fn act_on_ownership(
     mut changes: tokio::sync::mpsc::UnboundedReceiver<crate::cluster::Change>,
     devices: Devices,
     taxis: Taxis,
+    store: Store,
     partitions: crate::ownership::Partitions,
+    node_id: u16,
 ) {
     use crate::cluster::Change;
     while let Some(change) = changes.recv().await {
@@ -424,6 +428,9 @@ async fn act_on_ownership(
                         fence.token
                     );
                 }
+                if !record_fence(&store, fence, node_id).await {
+                    continue;
+                }
                 taxis.partition_gained(partitions, fence.partition);
                 devices.partition_gained(partitions, fence.partition).await;
             }
@@ -433,4 +440,31 @@ async fn act_on_ownership(
             }
         }
     }
+}
+
+/// Records a gained lease's token with the store, so that writes under an older token (the
+/// previous owner's) are refused from now on. False when the partition must not be acted for:
+/// a newer token is recorded (this lease is stale), or the store stayed unreachable.
+async fn record_fence(store: &Store, fence: crate::ownership::Fence, node: u16) -> bool {
+    for attempt in 1..=5 {
+        match store.advance_fence(fence, node, Millis::now().0).await {
+            Ok(true) => return true,
+            Ok(false) => {
+                log::error!(
+                    "partition fence stale partition={} token={}; not acting for it",
+                    fence.partition,
+                    fence.token
+                );
+                return false;
+            }
+            Err(e) => {
+                log::warn!(
+                    "partition fence not recorded partition={} attempt={attempt} error={e}",
+                    fence.partition
+                );
+                tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+            }
+        }
+    }
+    false
 }

@@ -16,7 +16,8 @@ use super::plan::plan;
 use super::table::{local_deadline, LeaseTable};
 use crate::ownership::{Fence, Partition};
 
-/// A change of what this node owns.
+/// A change of what this node owns. A gain's fence must be recorded with the store
+/// (`Store::advance_fence`) before the partition's actors start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
     /// Acquired: start the partition's actors. `from` is the node that held it last, if any
@@ -42,16 +43,6 @@ pub struct Leaser {
     /// Who held each partition when last seen: the `from` of a takeover.
     last_owner: BTreeMap<Partition, u16>,
     changes: mpsc::UnboundedSender<Change>,
-}
-
-/// The lease's fencing token is recorded with the store before the partition's actors start,
-/// so that a write from the previous owner is refused from then on.
-///
-/// The call site of `crate::store::fences::advance(&store, partition, token)` (the fenced
-/// store writes land on main separately): until then the token travels in the [`Fence`] the
-/// supervisors hand to each child start.
-fn record_fence(fence: Fence) {
-    log::debug!("cluster fence partition={} token={}", fence.partition, fence.token);
 }
 
 impl Leaser {
@@ -213,7 +204,6 @@ impl Leaser {
             match self.kv.acquire(p, self.me()).await {
                 Ok(token) => {
                     let fence = Fence { partition: p, token };
-                    record_fence(fence);
                     self.held.insert(p, Held { token, revision: token });
                     self.table.hold(p, token, local_deadline(sent, lease, renew));
                     let from = self.last_owner.remove(&p);

@@ -22,6 +22,15 @@ pub fn current(state: &AppState) -> ClusterView {
     }
 }
 
+/// The node that runs the actors of `key`'s partition (a client id for a client and its
+/// devices): this one on a single node; as last seen in a cluster, `None` while nobody owns it.
+pub fn owner_node(state: &AppState, key: &str) -> Option<u16> {
+    match &state.cluster {
+        Some(node) => node.owner_of(node.settings.partitions.of(key)),
+        None => Some(state.config.node_id),
+    }
+}
+
 /// The cluster's nodes and partitions.
 ///
 /// Every node (`alive`: registered and renewing now) with the partitions it owns, and every

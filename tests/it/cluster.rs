@@ -290,6 +290,7 @@ fn after_kill_9_the_survivor_owns_everything_within_the_lease_and_supervises_its
         ),
     );
     assert_eq!(s, 201, "{body}");
+    assert_eq!(body["owner_node"], 2, "{body}");
     let beat = token(Role::Client, Some(&client));
     let path = format!("/api/v1/devices/{device}/heartbeat");
     let ok = serde_json::json!({"status": "ok"});
@@ -327,8 +328,46 @@ fn after_kill_9_the_survivor_owns_everything_within_the_lease_and_supervises_its
     // Ten beats after the takeover span more than the 3 s deadline window: never marked down.
     let (s, dev) = a.call("GET", &format!("/api/v1/devices/{device}"), &admin, None);
     assert_eq!((s, dev["state"].as_str()), (200, Some("up")), "{dev}");
+    assert_eq!(dev["owner_node"], 1, "{dev}");
     let (_, transitions) = a.call("GET", &format!("/api/v1/devices/{device}/transitions"), &admin, None);
     let items = transitions["items"].as_array().cloned().unwrap_or_default();
     assert!(items.iter().all(|t| t["to"] != "down"), "{transitions}");
     assert!(a.log_text().contains("node_takeover"), "{}", a.log_text());
+}
+
+#[actix_web::test]
+async fn a_single_node_shows_itself_owning_every_partition_with_token_zero() {
+    for backend in super::support::backends() {
+        let server = super::support::Server::start_with(backend, |c| {
+            c.partitions = 8;
+            c.node_id = 3;
+        })
+        .await;
+        let (status, view) = server.get("/api/v1/cluster").await;
+        assert_eq!(status, 200, "{view}");
+        assert_eq!(view["cluster"], "kwanje");
+        assert_eq!(view["node_id"], 3);
+        assert_eq!(view["nodes"].as_array().map(Vec::len), Some(1), "{view}");
+        assert_eq!(view["nodes"][0]["id"], 3);
+        assert_eq!(view["nodes"][0]["alive"], true);
+        assert_eq!(
+            view["nodes"][0]["partitions"],
+            serde_json::json!([0, 1, 2, 3, 4, 5, 6, 7])
+        );
+        let partitions = view["partitions"].as_array().unwrap();
+        assert_eq!(partitions.len(), 8);
+        assert!(partitions.iter().all(|p| p["owner"] == 3 && p["token"] == 0), "{view}");
+        // The live views name the node running the device.
+        server.register("gate-1", &["cam-1"], 1_000, 3).await;
+        let (_, device) = server.get("/api/v1/devices/cam-1").await;
+        assert_eq!(device["owner_node"], 3, "{device}");
+        let (_, clients) = server.get("/api/v1/clients").await;
+        assert_eq!(clients["items"][0]["owner_node"], 3, "{clients}");
+        // A viewer may look; a driver may not.
+        let viewer = server.token("v", kwanje::auth::Role::Viewer, None);
+        assert_eq!(server.call("GET", "/api/v1/cluster", Some(&viewer), None).await.0, 200);
+        let driver = server.token("d", kwanje::auth::Role::Driver, None);
+        assert_eq!(server.call("GET", "/api/v1/cluster", Some(&driver), None).await.0, 403);
+        server.stop().await;
+    }
 }
