@@ -11,8 +11,9 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 use super::kv::{Kv, Refused};
-use super::node::ClusterNode;
 use super::plan::plan;
+use super::settings::ClusterSettings;
+use super::shared::{count, Observed, Shared};
 use super::table::{local_deadline, LeaseTable};
 use crate::ownership::{Fence, Partition};
 
@@ -35,7 +36,8 @@ struct Held {
 }
 
 pub struct Leaser {
-    node: Arc<ClusterNode>,
+    settings: ClusterSettings,
+    shared: Arc<Shared>,
     kv: Kv,
     table: Arc<LeaseTable>,
     node_revision: u64,
@@ -47,14 +49,16 @@ pub struct Leaser {
 
 impl Leaser {
     pub(super) fn new(
-        node: Arc<ClusterNode>,
+        settings: ClusterSettings,
         kv: Kv,
         table: Arc<LeaseTable>,
+        shared: Arc<Shared>,
         node_revision: u64,
         changes: mpsc::UnboundedSender<Change>,
     ) -> Leaser {
         Leaser {
-            node,
+            settings,
+            shared,
             kv,
             table,
             node_revision,
@@ -65,7 +69,7 @@ impl Leaser {
     }
 
     fn me(&self) -> u16 {
-        self.node.settings.node_id
+        self.settings.node_id
     }
 
     fn lose(&mut self, partition: Partition, why: &str) {
@@ -78,7 +82,7 @@ impl Leaser {
                     "cluster lease lost partition={partition} node={} reason={why}",
                     self.me()
                 );
-                ClusterNode::stat(&self.node.stats.lost, 1);
+                count(&self.shared.stats.lost, 1);
             }
             let _ = self.changes.send(Change::Lost { partition });
         }
@@ -86,7 +90,7 @@ impl Leaser {
 
     /// Runs rounds until told to stop; then releases every lease and the registration.
     pub async fn run(mut self, mut stop: oneshot::Receiver<oneshot::Sender<()>>) {
-        let mut tick = tokio::time::interval(self.node.settings.renew);
+        let mut tick = tokio::time::interval(self.settings.renew);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let done = loop {
             tokio::select! {
@@ -106,13 +110,13 @@ impl Leaser {
             self.lose(*p, "released");
             self.kv.release(*p, h.revision).await;
         }
-        ClusterNode::stat(&self.node.stats.released, held.len());
+        count(&self.shared.stats.released, held.len());
         self.kv.deregister_node(self.me(), self.node_revision).await;
         log::info!("cluster leases released node={} count={}", self.me(), held.len());
     }
 
     async fn renew_registration(&mut self) {
-        let record = self.node.record.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let record = self.shared.record();
         match self.kv.renew_node(self.me(), &record, self.node_revision).await {
             Ok(revision) => self.node_revision = revision,
             Err(Refused::Taken) => {
@@ -134,10 +138,7 @@ impl Leaser {
             self.lose(p, "lapsed_locally");
         }
         self.renew_registration().await;
-        let (nodes, leases) = match (
-            self.kv.nodes().await,
-            self.kv.leases(self.node.settings.partitions).await,
-        ) {
+        let (nodes, leases) = match (self.kv.nodes().await, self.kv.leases(self.settings.partitions).await) {
             (Ok(n), Ok(l)) => (n, l),
             (Err(e), _) | (_, Err(e)) => {
                 log::warn!("cluster round skipped node={} error={e}", self.me());
@@ -165,8 +166,8 @@ impl Leaser {
                 self.last_owner.insert(p, o);
             }
         }
-        let todo = plan(self.me(), self.node.settings.partitions, &live, &owners);
-        let (lease, renew) = (self.node.settings.lease, self.node.settings.renew);
+        let todo = plan(self.me(), self.settings.partitions, &live, &owners);
+        let (lease, renew) = (self.settings.lease, self.settings.renew);
         let mut released = 0;
         for p in todo.release {
             if let Some(h) = self.held.get(&p).copied() {
@@ -176,7 +177,7 @@ impl Leaser {
             }
         }
         if released > 0 {
-            ClusterNode::stat(&self.node.stats.released, released);
+            count(&self.shared.stats.released, released);
             log::info!("cluster hand-over node={} released={released}", self.me());
         }
         for p in todo.renew {
@@ -208,7 +209,7 @@ impl Leaser {
                     self.table.hold(p, token, local_deadline(sent, lease, renew));
                     let from = self.last_owner.remove(&p);
                     if from.is_some() {
-                        ClusterNode::stat(&self.node.stats.takeovers, 1);
+                        count(&self.shared.stats.takeovers, 1);
                     }
                     gained += 1;
                     let _ = self.changes.send(Change::Gained { fence, from });
@@ -218,7 +219,7 @@ impl Leaser {
             }
         }
         if gained > 0 {
-            ClusterNode::stat(&self.node.stats.acquired, gained);
+            count(&self.shared.stats.acquired, gained);
             log::info!(
                 "cluster acquired node={} count={gained} held={}",
                 self.me(),
@@ -238,10 +239,8 @@ impl Leaser {
         }
         leases.retain(|p, l| l.owner != self.me() || self.held.contains_key(p));
         let mut nodes = nodes;
-        nodes
-            .entry(self.me())
-            .or_insert_with(|| self.node.record.lock().unwrap_or_else(|e| e.into_inner()).clone());
+        nodes.entry(self.me()).or_insert_with(|| self.shared.record());
         let tokens = self.held.iter().map(|(&p, h)| (p, h.token)).collect();
-        *self.node.observed.lock().unwrap_or_else(|e| e.into_inner()) = super::node::Observed { nodes, leases, tokens };
+        self.shared.set_observed(Observed { nodes, leases, tokens });
     }
 }

@@ -7,7 +7,7 @@
 //! - [`table`]: the leases held, as the [`crate::ownership::OwnerCheck`] the supervisors ask.
 //! - [`kv`]: the NATS connection and the two KV buckets (leases, node registrations).
 //! - [`leaser`]: the task that runs a plan each renewal period and reports gains and losses.
-//! - [`node`]: the handle the wiring holds.
+//! - [`node`]: the handle the wiring holds; [`shared`]: what the task writes and it reads.
 //! - [`view`]: the `GET /api/v1/cluster` document (pure).
 //!
 //! Without `KWANJE_NATS_URL` none of this runs: a node owns every partition with token 0.
@@ -18,6 +18,7 @@ pub mod leaser;
 pub mod node;
 pub mod plan;
 pub mod settings;
+pub mod shared;
 pub mod table;
 pub mod view;
 

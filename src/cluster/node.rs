@@ -3,39 +3,18 @@
 //! view `GET /api/v1/cluster` answers, whether NATS is reachable (`/readyz`), and to release
 //! everything at shutdown.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::error::ClusterError;
-use super::kv::{Kv, LeaseRow, NodeRecord, Refused};
+use super::kv::{Kv, NodeRecord, Refused};
 use super::leaser::{Change, Leaser};
 use super::settings::ClusterSettings;
+use super::shared::{ClusterStats, Shared};
 use super::table::LeaseTable;
 use super::view::{self, ClusterView};
 use crate::ownership::{Ownership, Partition};
-
-/// What the last lease round saw, for the view.
-#[derive(Debug, Default, Clone)]
-pub struct Observed {
-    pub nodes: BTreeMap<u16, NodeRecord>,
-    pub leases: BTreeMap<Partition, LeaseRow>,
-    /// The fencing tokens of the leases this node holds.
-    pub tokens: BTreeMap<Partition, u64>,
-}
-
-/// Counters for `/metrics`.
-#[derive(Debug, Default)]
-pub struct ClusterStats {
-    pub acquired: AtomicU64,
-    /// Partitions acquired that another node had held (it died or handed them over).
-    pub takeovers: AtomicU64,
-    pub released: AtomicU64,
-    /// Leases lost without releasing them (taken, or lapsed locally).
-    pub lost: AtomicU64,
-}
 
 /// This node in its cluster.
 #[derive(Debug)]
@@ -43,9 +22,7 @@ pub struct ClusterNode {
     pub settings: ClusterSettings,
     kv: Kv,
     table: Arc<LeaseTable>,
-    pub(super) record: Mutex<NodeRecord>,
-    pub(super) observed: Mutex<Observed>,
-    pub stats: ClusterStats,
+    shared: Arc<Shared>,
     stop: Mutex<Option<oneshot::Sender<oneshot::Sender<()>>>>,
 }
 
@@ -81,15 +58,20 @@ impl ClusterNode {
             table: Arc::new(LeaseTable::new(settings.partitions)),
             settings,
             kv: kv.clone(),
-            record: Mutex::new(record),
-            observed: Mutex::new(Observed::default()),
-            stats: ClusterStats::default(),
+            shared: Arc::new(Shared::new(record)),
             stop: Mutex::new(None),
         });
         let (changes, receiver) = mpsc::unbounded_channel();
         let (stop, stopped) = oneshot::channel();
         *node.stop.lock().unwrap_or_else(|e| e.into_inner()) = Some(stop);
-        let leaser = Leaser::new(node.clone(), kv, node.table.clone(), revision, changes);
+        let leaser = Leaser::new(
+            node.settings.clone(),
+            kv,
+            node.table.clone(),
+            node.shared.clone(),
+            revision,
+            changes,
+        );
         actix_web::rt::spawn(leaser.run(stopped));
         Ok((node, receiver))
     }
@@ -104,7 +86,7 @@ impl ClusterNode {
 
     /// The address other nodes and operators see (set once the listener is bound).
     pub fn set_addr(&self, addr: String) {
-        self.record.lock().unwrap_or_else(|e| e.into_inner()).addr = addr;
+        self.shared.record.lock().unwrap_or_else(|e| e.into_inner()).addr = addr;
     }
 
     /// True while the connection to NATS is up.
@@ -119,7 +101,7 @@ impl ClusterNode {
 
     /// The cluster as the last lease round saw it.
     pub fn view(&self) -> ClusterView {
-        let seen = self.observed.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let seen = self.shared.observed();
         view::build(
             &self.settings.name,
             self.settings.node_id,
@@ -135,15 +117,17 @@ impl ClusterNode {
         if self.table.fence_at(partition, std::time::Instant::now()).is_some() {
             return Some(self.settings.node_id);
         }
-        let seen = self.observed.lock().unwrap_or_else(|e| e.into_inner());
-        seen.leases
+        self.shared
+            .observed()
+            .leases
             .get(&partition)
             .map(|l| l.owner)
             .filter(|&o| o != self.settings.node_id)
     }
 
-    pub(super) fn stat(counter: &AtomicU64, n: usize) {
-        counter.fetch_add(u64::try_from(n).unwrap_or(u64::MAX), Ordering::Relaxed);
+    /// The lease counters.
+    pub fn stats(&self) -> &ClusterStats {
+        &self.shared.stats
     }
 
     /// Releases every lease and the node's registration, so the others take over at once.

@@ -182,7 +182,7 @@ fn cluster_metrics(registry: &mut Registry, state: &AppState) {
         "Partition leases this node holds",
         held,
     );
-    let stats = &node.stats;
+    let stats = node.stats();
     counter(
         registry,
         "cluster_leases_acquired",

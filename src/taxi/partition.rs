@@ -1,20 +1,12 @@
 //! A partition gained or lost (cluster mode): the terminals that fall in it (and the taxis
 //! queued at them; a taxi at no terminal by its plate) start or stop. Which key places a taxi
-//! is [`taxi_key`], pure, the same the supervisor's owner check uses.
+//! is [`taxi_key`] (pure), the same the supervisor's owner check uses.
 
-use super::core::card::TaxiCard;
 use super::messages::Stop;
 use super::service::Taxis;
+use super::supervise::taxi_key;
 use crate::ownership::{Partition, Partitions};
 use crate::supervision::StartChild;
-
-/// The key that places a taxi in a partition: its terminal, or its plate at none.
-pub fn taxi_key(card: &TaxiCard) -> &str {
-    match &card.terminal {
-        Some(terminal) => terminal.as_str(),
-        None => card.plate.as_str(),
-    }
-}
 
 impl Taxis {
     /// This node now owns `partition`: its terminals' dispatchers and its taxis start.
