@@ -203,13 +203,14 @@ fn a_second_node_with_the_same_id_is_refused() {
 fn two_nodes_split_the_partitions_evenly() {
     let Some((nats, db)) = engines() else { return };
     let cluster = cluster_name();
-    let a = Node::start(Node::command(&db, &nats, &cluster, 1, 3_000)).unwrap_or_else(|(_, log)| panic!("{log}"));
+    // Leases of 60 s: node 2 gets its share only by node 1's hand-over, not by expiry.
+    let a = Node::start(Node::command(&db, &nats, &cluster, 1, 60_000)).unwrap_or_else(|(_, log)| panic!("{log}"));
     // Alone, it owns everything.
     wait_for(&a, Duration::from_secs(10), "node 1 owns all", |v| {
         owned_by(v, 1) == usize::from(PARTITIONS)
     });
-    let b = Node::start(Node::command(&db, &nats, &cluster, 2, 3_000)).unwrap_or_else(|(_, log)| panic!("{log}"));
-    let view = wait_for(&a, Duration::from_secs(10), "hand-over to node 2", split_evenly);
+    let b = Node::start(Node::command(&db, &nats, &cluster, 2, 60_000)).unwrap_or_else(|(_, log)| panic!("{log}"));
+    let view = wait_for(&a, Duration::from_secs(15), "hand-over to node 2", split_evenly);
     wait_for(&b, Duration::from_secs(5), "node 2 sees the split", split_evenly);
     assert_eq!(view["cluster"], cluster.as_str());
     assert_eq!(view["node_id"], 1);
@@ -331,7 +332,7 @@ fn after_kill_9_the_survivor_owns_everything_within_the_lease_and_supervises_its
     assert_eq!(dev["owner_node"], 1, "{dev}");
     let (_, transitions) = a.call("GET", &format!("/api/v1/devices/{device}/transitions"), &admin, None);
     let items = transitions["items"].as_array().cloned().unwrap_or_default();
-    assert!(items.iter().all(|t| t["to"] != "down"), "{transitions}");
+    assert!(items.iter().all(|t| t["to_state"] != "down"), "{transitions}");
     assert!(a.log_text().contains("node_takeover"), "{}", a.log_text());
 }
 
@@ -370,4 +371,59 @@ async fn a_single_node_shows_itself_owning_every_partition_with_token_zero() {
         assert_eq!(server.call("GET", "/api/v1/cluster", Some(&driver), None).await.0, 403);
         server.stop().await;
     }
+}
+
+async fn text(s: &super::support::Server, path: &str) -> (u16, String) {
+    let mut resp = awc::Client::default().get(s.url(path)).send().await.unwrap();
+    let body = resp.body().await.unwrap_or_default();
+    (resp.status().as_u16(), String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Polls `path` until its answer satisfies `fact`.
+async fn wait_text(s: &super::support::Server, path: &str, what: &str, fact: impl Fn(u16, &str) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = text(s, path).await;
+        if fact(status, &body) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: last {status} {body}");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[actix_web::test]
+async fn cut_from_nats_a_node_is_not_ready_and_gives_its_leases_up_before_they_expire() {
+    let (Some(nats), Some(_)) = (nats_url(), super::support::pg_url()) else {
+        return;
+    };
+    let upstream = std::net::ToSocketAddrs::to_socket_addrs(nats.trim_start_matches("nats://"))
+        .unwrap()
+        .next()
+        .unwrap();
+    let proxy = super::support::proxy::ChaosProxy::start(upstream).await;
+    let cluster = cluster_name();
+    let server = super::support::Server::start_with(super::support::Backend::Postgres, |c| {
+        c.nats_url = Some(format!("nats://{}", proxy.addr));
+        c.cluster = cluster.clone();
+        c.partitions = PARTITIONS;
+        c.lease_ms = 3_000;
+        c.lease_renew_ms = 500;
+    })
+    .await;
+    let all = format!("kwanje_cluster_leases_held {PARTITIONS}");
+    wait_text(&server, "/metrics", "every lease held", |_, m| m.contains(&all)).await;
+    wait_text(&server, "/readyz", "ready", |s, _| s == 200).await;
+    proxy.cut();
+    wait_text(&server, "/readyz", "not ready without NATS", |s, _| s == 503).await;
+    // No renewal gets through: every lease lapses here (2.5 s after its last renewal was sent,
+    // before the 3 s expiry in the bucket).
+    wait_text(&server, "/metrics", "leases given up", |_, m| {
+        m.contains("kwanje_cluster_leases_held 0")
+    })
+    .await;
+    proxy.restore();
+    wait_text(&server, "/readyz", "ready again", |s, _| s == 200).await;
+    wait_text(&server, "/metrics", "leases taken again", |_, m| m.contains(&all)).await;
+    server.stop().await;
 }
