@@ -73,3 +73,57 @@ impl Devices {
         stopped
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::device::entry::{DeviceEntry, Snapshot};
+    use crate::device::model::{DeviceKind, DeviceSpec};
+    use crate::time::Millis;
+
+    fn device(id: &str, client: &str) -> Arc<Device> {
+        let spec = DeviceSpec {
+            id: id.parse().unwrap(),
+            kind: DeviceKind::LprCamera,
+            client_id: client.parse().unwrap(),
+            site: None,
+            zone: None,
+            lane: None,
+            standby_id: None,
+            heartbeat_interval: Duration::from_secs(5),
+            miss_tolerance: 3,
+            auto_failover: false,
+        };
+        let stored = Snapshot {
+            state: DeviceState::Unknown,
+            since: Millis(0),
+            last_seen: None,
+        };
+        Arc::new(Device::new(DeviceEntry::new(spec, stored, true), 0))
+    }
+
+    #[test]
+    fn a_gate_pcs_devices_fall_in_its_partition_together() {
+        let partitions = Partitions::new(8).unwrap();
+        let all: Vec<_> = (0..40)
+            .map(|i| device(&format!("cam-{i}"), &format!("gate-{}", i % 10)))
+            .collect();
+        let mut seen = 0;
+        for p in partitions.all() {
+            let members = members(partitions, p, &all);
+            assert!(members
+                .iter()
+                .all(|d| partitions.of(d.entry.spec.client_id.as_str()) == p));
+            seen += members.len();
+        }
+        assert_eq!(seen, all.len(), "every device in exactly one partition");
+        let p = partitions.of("gate-3");
+        let of_gate_3 = members(partitions, p, &all)
+            .iter()
+            .filter(|d| d.entry.spec.client_id.as_str() == "gate-3")
+            .count();
+        assert_eq!(of_gate_3, 4);
+    }
+}

@@ -322,6 +322,7 @@ fn after_kill_9_the_survivor_owns_everything_within_the_lease_and_supervises_its
         std::thread::sleep(Duration::from_millis(500));
     }
     let took = owned_all_after.expect("node 1 owns all");
+    eprintln!("figure: every partition owned by the survivor {took:?} after kill -9 (lease 3 s, renew 0.5 s)");
     assert!(
         took <= lease + Duration::from_secs(1) + Duration::from_millis(600),
         "took {took:?}"
@@ -334,6 +335,31 @@ fn after_kill_9_the_survivor_owns_everything_within_the_lease_and_supervises_its
     let items = transitions["items"].as_array().cloned().unwrap_or_default();
     assert!(items.iter().all(|t| t["to_state"] != "down"), "{transitions}");
     assert!(a.log_text().contains("node_takeover"), "{}", a.log_text());
+    // The new owner recorded its token in the store before starting the device.
+    let Partition(p) = Partitions::new(PARTITIONS).unwrap().of(&client);
+    let token = a.cluster()["partitions"][usize::from(p)]["token"].as_i64().unwrap();
+    let fence = recorded_fence(&db, p);
+    assert_eq!(fence, (token, 1), "partition {p}");
+}
+
+#[derive(diesel::QueryableByName)]
+struct FenceRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    token: i64,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    node_id: i32,
+}
+
+/// The token and node `partition_fences` holds for partition `p`.
+fn recorded_fence(db: &str, p: u16) -> (i64, i32) {
+    use diesel::{Connection, RunQueryDsl};
+    let mut conn = diesel::PgConnection::establish(db).unwrap();
+    let rows: Vec<FenceRow> = diesel::sql_query(format!(
+        "SELECT token, node_id FROM partition_fences WHERE partition_id = {p}"
+    ))
+    .load(&mut conn)
+    .unwrap();
+    rows.first().map(|r| (r.token, r.node_id)).unwrap_or_default()
 }
 
 #[actix_web::test]
