@@ -55,6 +55,8 @@ pub enum StartError {
     Bind { addr: String, source: std::io::Error },
     #[error("start-up task failed: {0}")]
     Task(String),
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
 }
 
 /// What the blocking part of start-up reads from the store.
@@ -163,6 +165,10 @@ impl Running {
         log::info!("http stopped; stopping device and taxi actors");
         self.state.devices.stop_all();
         self.state.taxis.shutdown().await;
+        if let Some(node) = &self.state.cluster {
+            // Released only once this node's actors have stopped: the next owner starts at once.
+            node.shutdown().await;
+        }
         for arbiter in &self.arbiters {
             arbiter.stop();
         }
@@ -180,11 +186,24 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
 /// [`start`] with a given clock (tests step a [`crate::time::ManualClock`] through a morning).
 pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Clock>) -> Result<Running, StartError> {
     let taxi_settings = config.taxi_settings().parse().map_err(StartError::Setting)?;
+    // Cluster mode's settings are checked before the store opens: SQLite is refused at once.
+    let cluster_settings = crate::cluster::ClusterSettings::from_config(&config)?;
     let config = Arc::new(config);
     let cfg = config.clone();
     let prepared = tokio::task::spawn_blocking(move || prepare(&cfg))
         .await
         .map_err(|e| StartError::Task(e.to_string()))??;
+    let (cluster, changes) = match cluster_settings {
+        Some(settings) => {
+            let (node, changes) =
+                crate::cluster::ClusterNode::start(settings, config.bind.clone(), Millis::now().0).await?;
+            (Some(node), Some(changes))
+        }
+        None => (None, None),
+    };
+    let ownership = cluster
+        .as_ref()
+        .map_or_else(|| config.ownership(), |node| node.ownership());
     let ids = Arc::new(IdGen::new(config.node_id));
     let store = prepared.store;
     // One owner check for every part: devices, their records, commands and taxis ask the same.
@@ -264,6 +283,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         ids,
         logins,
         clock,
+        cluster: cluster.clone(),
     });
     let app_state = state.clone();
     let sessions = web::Data::new(transport::driver::Shared::new(&state));
@@ -325,6 +345,17 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         ),
         None => None,
     };
+    if let (Some(node), Some(changes)) = (&cluster, changes) {
+        node.set_addr(addr.to_string());
+        actix_web::rt::spawn(act_on_ownership(
+            changes,
+            state.devices.clone(),
+            state.taxis.clone(),
+            state.store.clone(),
+            ownership.partitions,
+            config.node_id,
+        ));
+    }
     let server = server.run();
     let handle = server.handle();
     if signals {
@@ -376,4 +407,66 @@ pub async fn stop_signal() {
 async fn stop_on_signal(handle: ServerHandle) {
     stop_signal().await;
     handle.stop(true).await;
+}
+
+/// Starts a partition's devices and taxi actors when this node gains it, stops them when it
+/// loses it (cluster mode), in the order the lease task reports.
+async fn act_on_ownership(
+    mut changes: tokio::sync::mpsc::UnboundedReceiver<crate::cluster::Change>,
+    devices: Devices,
+    taxis: Taxis,
+    store: Store,
+    partitions: crate::ownership::Partitions,
+    node_id: u16,
+) {
+    use crate::cluster::Change;
+    while let Some(change) = changes.recv().await {
+        match change {
+            Change::Gained { fence, from } => {
+                if let Some(from) = from {
+                    log::info!(
+                        "node_takeover partition={} from_node={from} token={}",
+                        fence.partition,
+                        fence.token
+                    );
+                }
+                if !record_fence(&store, fence, node_id).await {
+                    continue;
+                }
+                taxis.partition_gained(partitions, fence.partition);
+                devices.partition_gained(partitions, fence.partition).await;
+            }
+            Change::Lost { partition } => {
+                devices.partition_lost(partitions, partition);
+                taxis.partition_lost(partitions, partition);
+            }
+        }
+    }
+}
+
+/// Records a gained lease's token with the store, so that writes under an older token (the
+/// previous owner's) are refused from now on. False when the partition must not be acted for:
+/// a newer token is recorded (this lease is stale), or the store stayed unreachable.
+async fn record_fence(store: &Store, fence: crate::ownership::Fence, node: u16) -> bool {
+    for attempt in 1..=5 {
+        match store.advance_fence(fence, node, Millis::now().0).await {
+            Ok(true) => return true,
+            Ok(false) => {
+                log::error!(
+                    "partition fence stale partition={} token={}; not acting for it",
+                    fence.partition,
+                    fence.token
+                );
+                return false;
+            }
+            Err(e) => {
+                log::warn!(
+                    "partition fence not recorded partition={} attempt={attempt} error={e}",
+                    fence.partition
+                );
+                tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+            }
+        }
+    }
+    false
 }

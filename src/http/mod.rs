@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod clients;
+pub mod cluster;
 pub mod commands;
 pub mod devices;
 pub mod dispatch;
@@ -89,6 +90,7 @@ route_table! {
     post "/api/v1/dispatch/{id}/pickup" => dispatch::pickup;
     post "/api/v1/dispatch/{id}/no-show" => dispatch::no_show;
     post "/api/v1/dispatch/{id}/complete" => dispatch::complete;
+    get "/api/v1/cluster" => cluster::show;
 }
 
 /// Registers every route and the error handlers for bodies, paths and queries.

@@ -22,6 +22,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
+use super::cluster;
 use super::error::{ApiError, Problem, PROBLEM_CONTENT_TYPE};
 use super::{alerts, clients, commands, devices, dispatch, field_tokens, health, metrics, taxis, tokens, transitions};
 
@@ -87,6 +88,7 @@ SockJS at `/sockjs`; see the README."
         dispatch::pickup,
         dispatch::no_show,
         dispatch::complete,
+        cluster::show,
     ),
     components(schemas(Problem)),
     modifiers(&BearerScheme, &Problems),
@@ -100,6 +102,7 @@ SockJS at `/sockjs`; see the README."
         (name = "alerts", description = "Alerts and their lifecycle"),
         (name = "taxis", description = "Taxis: registration, lot arrivals, drivers, blacklist"),
         (name = "dispatch", description = "Terminals' lines, passenger requests, fairness figures"),
+        (name = "cluster", description = "Nodes and partition ownership"),
     )
 )]
 pub struct ApiDoc;

@@ -186,6 +186,14 @@ impl Taxis {
         &self.registry
     }
 
+    pub(super) fn taxi_supervisor(&self) -> &Addr<Supervisor<TaxiFactory>> {
+        &self.taxi_supervisor
+    }
+
+    pub(super) fn terminal_supervisor(&self) -> &Addr<Supervisor<TerminalFactory>> {
+        &self.terminal_supervisor
+    }
+
     pub fn rules(&self) -> &JointZoneRules {
         &self.shared.rules
     }
