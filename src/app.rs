@@ -201,13 +201,12 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         }
         None => (None, None),
     };
+    // One owner check for every part: devices, their records, commands and taxis ask the same.
     let ownership = cluster
         .as_ref()
         .map_or_else(|| config.ownership(), |node| node.ownership());
     let ids = Arc::new(IdGen::new(config.node_id));
     let store = prepared.store;
-    // One owner check for every part: devices, their records, commands and taxis ask the same.
-    let ownership = config.ownership();
 
     let alerts = AlertService::new(store.clone(), ids.clone(), clock.clone(), prepared.open_alerts)
         .renotify_every(Duration::from_secs(config.renotify_secs.max(1)))
