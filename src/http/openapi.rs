@@ -24,7 +24,10 @@ use utoipa::{Modify, OpenApi};
 
 use super::cluster;
 use super::error::{ApiError, Problem, PROBLEM_CONTENT_TYPE};
-use super::{alerts, clients, commands, devices, dispatch, field_tokens, health, metrics, taxis, tokens, transitions};
+use super::{
+    alerts, clients, commands, devices, dispatch, field_tokens, health, metrics, passenger_requests, taxis, tokens,
+    transitions,
+};
 
 /// The name of the bearer JWT scheme that operations refer to.
 pub const BEARER: &str = "bearer";
@@ -83,11 +86,11 @@ SockJS at `/sockjs`; see the README."
         dispatch::restart,
         dispatch::crash,
         dispatch::queues,
-        dispatch::request,
+        passenger_requests::request,
         dispatch::stats,
-        dispatch::pickup,
-        dispatch::no_show,
-        dispatch::complete,
+        passenger_requests::pickup,
+        passenger_requests::no_show,
+        passenger_requests::complete,
         cluster::show,
     ),
     components(schemas(Problem)),
