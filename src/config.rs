@@ -158,7 +158,24 @@ pub struct Config {
     /// Refused or failed logins within 10 s that open the `auth_flood` alert.
     #[arg(long, env = "KWANJE_LOGIN_FLOOD_THRESHOLD", default_value_t = throttle::DEFAULT_FLOOD_THRESHOLD)]
     pub login_flood_threshold: u32,
+    /// Connections (HTTP, WebSocket, SockJS, TCP STOMP) one client address may hold open at
+    /// once; more are answered 503 (HTTP) or an ERROR frame (TCP STOMP) and closed. Hundreds of
+    /// gate PCs behind one NAT address fit in the default; raise it for more, or behind a
+    /// reverse proxy (every connection then comes from the proxy). 0: no limit.
+    #[arg(long, env = "KWANJE_MAX_CONNECTIONS_PER_ADDR", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_ADDR)]
+    pub max_connections_per_addr: usize,
+    /// STOMP sessions (every transport) one principal (a gate PC, a taxi, a user) may hold open
+    /// at once; a CONNECT past it gets an ERROR frame naming the limit. 0: no limit.
+    #[arg(long, env = "KWANJE_MAX_SESSIONS_PER_PRINCIPAL", default_value_t = DEFAULT_MAX_SESSIONS_PER_PRINCIPAL)]
+    pub max_sessions_per_principal: usize,
 }
+
+/// 4096 connections per client address: 500 gate PCs behind one NAT address, each with its
+/// STOMP session and a few HTTP connections, fit with room to spare.
+pub const DEFAULT_MAX_CONNECTIONS_PER_ADDR: usize = 4_096;
+/// 64 sessions per principal: a gate PC reconnecting while its old session times out, or an
+/// operator with a console in many tabs, never reach it; a leaked token opening thousands does.
+pub const DEFAULT_MAX_SESSIONS_PER_PRINCIPAL: usize = 64;
 
 /// One password check at a time: a flood of logins takes one core at most.
 pub const DEFAULT_LOGIN_CONCURRENCY: usize = 1;
@@ -231,6 +248,8 @@ impl Config {
             login_free_attempts: throttle::DEFAULT_FREE_ATTEMPTS,
             login_max_delay_ms: DEFAULT_LOGIN_MAX_DELAY_MS,
             login_flood_threshold: throttle::DEFAULT_FLOOD_THRESHOLD,
+            max_connections_per_addr: DEFAULT_MAX_CONNECTIONS_PER_ADDR,
+            max_sessions_per_principal: DEFAULT_MAX_SESSIONS_PER_PRINCIPAL,
         }
     }
 

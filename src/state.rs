@@ -38,4 +38,6 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The login throttle and the bound on password checks (the HTTP login's).
     pub logins: login_guard::Logins,
+    /// Connections per client address and STOMP sessions per principal.
+    pub limits: crate::limit::Limits,
 }

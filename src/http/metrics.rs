@@ -161,6 +161,32 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
         "Usernames the login throttle keeps a record of (at most 65536)",
         logins.tracked_usernames as i64,
     );
+    let connections = state.limits.connections.stats();
+    gauge(
+        &mut registry,
+        "connections_open",
+        "Open connections counted against KWANJE_MAX_CONNECTIONS_PER_ADDR (HTTP and TCP STOMP)",
+        connections.held as i64,
+    );
+    counter(
+        &mut registry,
+        "connections_refused",
+        "Connections refused because their address held KWANJE_MAX_CONNECTIONS_PER_ADDR",
+        connections.refused,
+    );
+    let sessions = state.limits.sessions.stats();
+    gauge(
+        &mut registry,
+        "stomp_sessions_open",
+        "Connected STOMP sessions, every transport",
+        sessions.held as i64,
+    );
+    counter(
+        &mut registry,
+        "stomp_sessions_refused",
+        "CONNECTs refused because their principal held KWANJE_MAX_SESSIONS_PER_PRINCIPAL sessions",
+        sessions.refused,
+    );
     let mut body = String::new();
     encode(&mut body, &registry).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(HttpResponse::Ok().content_type(CONTENT_TYPE).body(body))

@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod clients;
 pub mod commands;
+pub mod conn_guard;
 pub mod devices;
 pub mod dispatch;
 pub mod error;

@@ -31,6 +31,7 @@ use crate::broker::{Broker, Bus, Published, SessionKey};
 use crate::command::messages::ClientOnline;
 use crate::config::Config;
 use crate::ids::IdGen;
+use crate::limit::{Limits, Slot};
 use crate::state::AppState;
 use crate::stomp::{Action, HeartBeat, Phase, ProtocolError, Session, SessionConfig};
 use crate::time::{Clock, Millis};
@@ -75,6 +76,7 @@ pub struct Shared {
     ids: Arc<IdGen>,
     gate: StompGate,
     settings: Settings,
+    limits: Limits,
 }
 
 impl Shared {
@@ -91,7 +93,13 @@ impl Shared {
             ids: state.ids.clone(),
             gate: StompGate::new(state.keys.clone()),
             settings: Settings::from_config(&state.config),
+            limits: state.limits.clone(),
         }
+    }
+
+    /// Connections per address and sessions per principal.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// The server's clock.
@@ -133,6 +141,10 @@ pub struct Driver {
     actions: Vec<Action<SendTarget>>,
     registered: bool,
     closing: bool,
+    /// This session's place in its principal's limit, once connected.
+    slot: Option<Slot<String>>,
+    /// The CONNECT was refused for the principal's session limit: never register.
+    over_limit: bool,
 }
 
 impl Driver {
@@ -151,6 +163,8 @@ impl Driver {
             actions: Vec::new(),
             registered: false,
             closing: false,
+            slot: None,
+            over_limit: false,
         }
     }
 
@@ -176,7 +190,7 @@ impl Driver {
         if self.inbound.is_empty() {
             self.inbound = BytesMut::new();
         }
-        self.register(link);
+        self.register(link, now);
         self.carry_out(link, now);
         self.reschedule(link, now);
     }
@@ -229,6 +243,7 @@ impl Driver {
         if self.registered {
             self.shared.broker.do_send(Deregister { session: self.key });
         }
+        self.slot = None;
         let who = self.session.principal().map_or("-", |p| p.name.as_str());
         log::info!("stomp session ended session={} principal={who}", self.key);
     }
@@ -241,9 +256,41 @@ impl Driver {
 
     /// Registers with the broker once the session is authenticated, before any of its
     /// subscriptions reach the broker (the same mailbox keeps them in order).
-    fn register(&mut self, link: &mut impl Link) {
-        if self.registered {
+    ///
+    /// A principal already holding its limit of sessions is refused instead: what the CONNECT
+    /// (and anything after it in the same read) asked for is dropped, CONNECTED included, and
+    /// the session answers ERROR and closes.
+    fn register(&mut self, link: &mut impl Link, now: Millis) {
+        if self.registered || self.over_limit {
             return;
+        }
+        let Some(principal) = self.session.principal() else {
+            return;
+        };
+        let user = acl::user_of(principal).to_owned();
+        match self.shared.limits.sessions.take(user) {
+            Ok(slot) => self.slot = Some(slot),
+            Err(over) => {
+                self.over_limit = true;
+                let principal = acl::user_of(principal).to_owned();
+                let refused = self.shared.limits.sessions.stats().refused;
+                if refused.is_power_of_two() {
+                    log::warn!(
+                        "stomp session refused session={} principal={principal} held={} limit={} refused_total={refused}",
+                        self.key,
+                        over.held,
+                        over.limit
+                    );
+                }
+                self.actions.clear();
+                let err = ProtocolError::TooManySessions {
+                    principal,
+                    held: over.held,
+                    limit: over.limit,
+                };
+                self.session.abort(err, now, &mut self.actions);
+                return;
+            }
         }
         let Some(principal) = self.session.principal() else {
             return;

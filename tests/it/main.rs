@@ -12,6 +12,7 @@ mod drill;
 mod durability;
 mod hardening;
 mod keepalive;
+mod limits;
 mod openapi;
 mod realtime;
 mod sim;
