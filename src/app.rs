@@ -258,7 +258,11 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         ids,
         logins,
         clock,
-        limits: Limits::new(config.max_connections_per_addr, config.max_sessions_per_principal),
+        limits: Limits::new(
+            config.max_connections_per_addr,
+            config.max_sessions_per_principal,
+            config.login_throttle(),
+        ),
     });
     let app_state = state.clone();
     let sessions = web::Data::new(transport::driver::Shared::new(&state));

@@ -187,6 +187,19 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
         "CONNECTs refused because their principal held KWANJE_MAX_SESSIONS_PER_PRINCIPAL sessions",
         sessions.refused,
     );
+    let (connect_failed, connect_throttled) = state.limits.connects.refused();
+    counter(
+        &mut registry,
+        "stomp_connect_failures",
+        "STOMP CONNECTs refused for a missing, invalid or expired token",
+        connect_failed,
+    );
+    counter(
+        &mut registry,
+        "stomp_connect_throttled",
+        "STOMP CONNECTs refused unchecked: their address failed too often",
+        connect_throttled,
+    );
     let mut body = String::new();
     encode(&mut body, &registry).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(HttpResponse::Ok().content_type(CONTENT_TYPE).body(body))

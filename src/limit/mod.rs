@@ -4,11 +4,15 @@
 //! - [`quota`] (pure core and its shared form): counts per key with a limit;
 //! - [`Limits`]: the server's two quotas, connections per client address
 //!   (`KWANJE_MAX_CONNECTIONS_PER_ADDR`) and STOMP sessions per principal
-//!   (`KWANJE_MAX_SESSIONS_PER_PRINCIPAL`).
+//!   (`KWANJE_MAX_SESSIONS_PER_PRINCIPAL`), and the failed-CONNECT throttle ([`connects`]).
 
+pub mod connects;
 pub mod quota;
 
 use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::auth::throttle::ThrottleSettings;
 
 pub use quota::{OverLimit, Quota, QuotaStats, Slot};
 
@@ -19,14 +23,18 @@ pub struct Limits {
     pub connections: Quota<IpAddr>,
     /// Open STOMP sessions (every transport) per principal (the broker's user name).
     pub sessions: Quota<String>,
+    /// Failed STOMP CONNECTs per client address.
+    pub connects: Arc<connects::ConnectThrottle>,
 }
 
 impl Limits {
-    /// `per_addr` connections per address and `per_principal` sessions per principal (0: none).
-    pub fn new(per_addr: usize, per_principal: usize) -> Self {
+    /// `per_addr` connections per address and `per_principal` sessions per principal (0: none);
+    /// failed CONNECTs throttled as `connects` says.
+    pub fn new(per_addr: usize, per_principal: usize, connects: ThrottleSettings) -> Self {
         Limits {
             connections: Quota::new(per_addr),
             sessions: Quota::new(per_principal),
+            connects: Arc::new(connects::ConnectThrottle::new(connects)),
         }
     }
 }

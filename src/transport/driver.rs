@@ -16,11 +16,13 @@
 //!
 //! It must not know the transport: framing, buffering and socket rules stay in the transports.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix::Addr;
 use bytes::{Bytes, BytesMut};
 
+use super::connect_guard::ThrottledGate;
 use super::gate::StompGate;
 use super::relay::COMMAND_QUEUE;
 use super::routes;
@@ -145,6 +147,8 @@ pub struct Driver {
     slot: Option<Slot<String>>,
     /// The CONNECT was refused for the principal's session limit: never register.
     over_limit: bool,
+    /// The client's address, when the transport knows it: its failed CONNECTs are throttled.
+    peer: Option<IpAddr>,
 }
 
 impl Driver {
@@ -165,7 +169,14 @@ impl Driver {
             closing: false,
             slot: None,
             over_limit: false,
+            peer: None,
         }
+    }
+
+    /// This session's client address: its CONNECT is throttled with the address's failures.
+    pub fn with_peer(mut self, peer: Option<IpAddr>) -> Self {
+        self.peer = peer;
+        self
     }
 
     pub fn key(&self) -> SessionKey {
@@ -183,8 +194,19 @@ impl Driver {
     pub fn data(&mut self, data: &[u8], link: &mut impl Link) {
         let now = self.shared.clock.now();
         self.inbound.extend_from_slice(data);
-        self.session
-            .on_bytes(&mut self.inbound, now, &self.shared.gate, &mut self.actions);
+        match self.peer.filter(|_| self.session.principal().is_none()) {
+            Some(addr) => {
+                let gate = ThrottledGate {
+                    inner: &self.shared.gate,
+                    throttle: &self.shared.limits.connects,
+                    addr,
+                };
+                self.session.on_bytes(&mut self.inbound, now, &gate, &mut self.actions);
+            }
+            None => self
+                .session
+                .on_bytes(&mut self.inbound, now, &self.shared.gate, &mut self.actions),
+        }
         // Most inputs are whole frames: keep no buffer between them (thousands of idle
         // sessions would each hold one).
         if self.inbound.is_empty() {

@@ -194,3 +194,51 @@ async fn connect_past_the_per_principal_session_limit_gets_an_error_naming_it() 
         drop((first, other));
     }
 }
+
+/// A CONNECT with `token` as `passcode` on a fresh TCP connection; the ERROR it gets (the
+/// connection closes after it).
+async fn bad_connect(tcp: std::net::SocketAddr, token: &str) -> String {
+    let mut stomp = Stomp::open_tcp(tcp).await;
+    stomp
+        .send_text(&format!(
+            "CONNECT\naccept-version:1.2\nhost:kwanje\npasscode:{token}\n\n\0"
+        ))
+        .await;
+    let error = stomp.expect_error().await;
+    assert_eq!(error.header("message"), Some("authentication failed"));
+    String::from_utf8_lossy(&error.body).into_owned()
+}
+
+#[actix_web::test]
+async fn repeated_bad_connects_from_one_address_are_refused_unchecked_with_a_growing_wait() {
+    let s = Server::start_with(Backend::Sqlite, |c| {
+        c.stomp_tcp = Some("127.0.0.1:0".into());
+        c.login_free_attempts = 2;
+    })
+    .await;
+    let tcp = s.stomp_tcp.unwrap();
+    for _ in 0..2 {
+        let body = bad_connect(tcp, "x.y.z").await;
+        assert!(!body.contains("retry after"), "{body}");
+    }
+    // Past the free attempts the address waits, whatever transport it tries next, and even a
+    // good token is not looked at until the wait is over.
+    let body = bad_connect(tcp, "x.y.z").await;
+    assert!(
+        body.starts_with("too many failed CONNECTs from 127.0.0.1: retry after"),
+        "{body}"
+    );
+    let mut ws = Stomp::open(&s.base, &["v12.stomp"]).await;
+    ws.send_text(&format!(
+        "CONNECT\naccept-version:1.2\nhost:kwanje\npasscode:{}\n\n\0",
+        s.admin
+    ))
+    .await;
+    let error = ws.expect_error().await;
+    assert!(
+        String::from_utf8_lossy(&error.body).contains("retry after"),
+        "{error:?}"
+    );
+    assert!(metric(&s, "kwanje_stomp_connect_throttled_total").await >= 2.0);
+    assert!(metric(&s, "kwanje_stomp_connect_failures_total").await >= 2.0);
+}

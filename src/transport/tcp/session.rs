@@ -100,7 +100,7 @@ impl TcpSession {
         let (outbox, writer) = Outbox::open(write);
         ctx.spawn(actix::fut::wrap_future::<_, Self>(writer).map(|result, act, ctx| act.written(result, ctx)));
         TcpSession {
-            driver: Driver::new(shared),
+            driver: Driver::new(shared).with_peer(Some(peer.ip())),
             outbox,
             timer: LazyTimer::default(),
             peer,
