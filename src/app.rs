@@ -31,7 +31,7 @@ use crate::device::Devices;
 use crate::http::login_guard::{LoginGuard, Logins, PasswordChecks};
 use crate::http::origin_policy::AllowedOrigins;
 use crate::http::{self, AppState};
-use crate::http::{conn_guard, origin_guard};
+use crate::http::{conn_guard, origin_guard, upgrade_guard};
 use crate::ids::IdGen;
 use crate::limit::Limits;
 use crate::store::models::{alerts, commands, devices, settings, users};
@@ -279,6 +279,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
             .app_data(sessions.clone())
             .app_data(origins.clone())
             .wrap(middleware::from_fn(origin_guard::check))
+            .wrap(middleware::from_fn(upgrade_guard::check))
             .wrap(middleware::from_fn(conn_guard::check))
             // A WebSocket's response lives as long as its session: the logger would hold a
             // copy of its format per session until then. Sessions log their own opening and end.

@@ -200,6 +200,12 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
         "STOMP CONNECTs refused unchecked: their address failed too often",
         connect_throttled,
     );
+    counter(
+        &mut registry,
+        "realtime_requests_throttled",
+        "WebSocket upgrades and SockJS requests answered 429: their address failed too many CONNECTs",
+        state.limits.connects.refused_requests(),
+    );
     let mut body = String::new();
     encode(&mut body, &registry).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(HttpResponse::Ok().content_type(CONTENT_TYPE).body(body))

@@ -22,6 +22,7 @@ pub mod page;
 pub mod taxis;
 pub mod tokens;
 pub mod transitions;
+pub mod upgrade_guard;
 
 use std::sync::OnceLock;
 

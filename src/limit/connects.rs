@@ -2,6 +2,7 @@
 //! lock), shared by every STOMP session; applied by `transport::connect_guard`.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use crate::auth::throttle::{LoginThrottle, ThrottleSettings};
@@ -11,6 +12,7 @@ use crate::time::Millis;
 #[derive(Debug)]
 pub struct ConnectThrottle {
     throttle: Mutex<LoginThrottle>,
+    refused_requests: AtomicU64,
 }
 
 /// The username the pure core's per-username table gets: one per address, so it counts the
@@ -23,6 +25,7 @@ impl ConnectThrottle {
     pub fn new(settings: ThrottleSettings) -> Self {
         ConnectThrottle {
             throttle: Mutex::new(LoginThrottle::new(settings)),
+            refused_requests: AtomicU64::new(0),
         }
     }
 
@@ -37,6 +40,27 @@ impl ConnectThrottle {
             let stats = t.stats();
             (stats.failed, stats.throttled)
         })
+    }
+
+    /// How long `addr` must still wait before its next CONNECT is looked at (zero: none), in
+    /// whole seconds for `Retry-After`.
+    pub fn wait_secs(&self, addr: IpAddr, now: Millis) -> u64 {
+        let wait = self.with(|t| t.addr_wait(addr, now));
+        if wait.is_zero() {
+            0
+        } else {
+            (wait.as_millis().div_ceil(1000) as u64).max(1)
+        }
+    }
+
+    /// Answers 429 given to realtime requests from an address while it waits.
+    pub fn note_refused_request(&self) -> u64 {
+        self.refused_requests.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Realtime requests answered 429, for `/metrics`.
+    pub fn refused_requests(&self) -> u64 {
+        self.refused_requests.load(Ordering::Relaxed)
     }
 
     /// Forgets quiet records (called now and then, e.g. on each CONNECT).

@@ -3,10 +3,12 @@
 //! each refused with its documented answer, counted in `/metrics`, and its place given back
 //! when a connection or session ends.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kwanje::auth::Role;
 use kwanje::stomp::Command;
+use kwanje::time::{ManualClock, Millis};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -211,7 +213,9 @@ async fn bad_connect(tcp: std::net::SocketAddr, token: &str) -> String {
 
 #[actix_web::test]
 async fn repeated_bad_connects_from_one_address_are_refused_unchecked_with_a_growing_wait() {
-    let s = Server::start_with(Backend::Sqlite, |c| {
+    // A clock that stands still: the wait does not run out while the test looks at it.
+    let clock = Arc::new(ManualClock::new(Millis::now()));
+    let s = Server::start_clocked(Backend::Sqlite, clock.clone(), |c| {
         c.stomp_tcp = Some("127.0.0.1:0".into());
         c.login_free_attempts = 2;
     })
@@ -221,24 +225,37 @@ async fn repeated_bad_connects_from_one_address_are_refused_unchecked_with_a_gro
         let body = bad_connect(tcp, "x.y.z").await;
         assert!(!body.contains("retry after"), "{body}");
     }
-    // Past the free attempts the address waits, whatever transport it tries next, and even a
-    // good token is not looked at until the wait is over.
+    // Past the free attempts the address waits: a CONNECT is refused before its token is looked
+    // at (a good one too) ...
     let body = bad_connect(tcp, "x.y.z").await;
     assert!(
         body.starts_with("too many failed CONNECTs from 127.0.0.1: retry after"),
         "{body}"
     );
-    let mut ws = Stomp::open(&s.base, &["v12.stomp"]).await;
-    ws.send_text(&format!(
-        "CONNECT\naccept-version:1.2\nhost:kwanje\npasscode:{}\n\n\0",
-        s.admin
-    ))
-    .await;
-    let error = ws.expect_error().await;
-    assert!(
-        String::from_utf8_lossy(&error.body).contains("retry after"),
-        "{error:?}"
-    );
+    let body = bad_connect(tcp, &s.admin).await;
+    assert!(body.contains("retry after"), "{body}");
+    // ... and a WebSocket upgrade or a SockJS request is answered 429 and closed before any
+    // session exists.
+    for request in [
+        "GET /ws HTTP/1.1\r\nHost: kwanje\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        "POST /sockjs/000/abcdefgh/xhr HTTP/1.1\r\nHost: kwanje\r\nContent-Length: 0\r\n\r\n",
+    ] {
+        let answer = one_request(&s, request).await;
+        assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+        let lower = answer.to_ascii_lowercase();
+        assert!(lower.contains("retry-after: "), "{answer}");
+        assert!(lower.contains("content-type: application/problem+json"), "{answer}");
+    }
+    // Other paths are not the CONNECT throttle's business.
+    let health = one_request(&s, "GET /healthz HTTP/1.1\r\nHost: kwanje\r\nConnection: close\r\n\r\n").await;
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(metric(&s, "kwanje_realtime_requests_throttled_total").await >= 2.0);
     assert!(metric(&s, "kwanje_stomp_connect_throttled_total").await >= 2.0);
     assert!(metric(&s, "kwanje_stomp_connect_failures_total").await >= 2.0);
+
+    // Once the wait is over, the address may try again: a good token connects.
+    clock.advance(Duration::from_secs(2));
+    let mut stomp = Stomp::open_tcp(tcp).await;
+    stomp.connect(&s.admin, "1.2").await;
 }
