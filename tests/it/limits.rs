@@ -259,3 +259,23 @@ async fn repeated_bad_connects_from_one_address_are_refused_unchecked_with_a_gro
     let mut stomp = Stomp::open_tcp(tcp).await;
     stomp.connect(&s.admin, "1.2").await;
 }
+
+#[actix_web::test]
+async fn bad_connects_over_sockjs_count_towards_the_same_wait() {
+    use crate::realtime::sockjs_client::{SockJs, Transport};
+    let clock = Arc::new(ManualClock::new(Millis::now()));
+    let s = Server::start_clocked(Backend::Sqlite, clock, |c| c.login_free_attempts = 1).await;
+    let mut sock = SockJs::open(&s, Transport::Streaming).await;
+    sock.send_stomp("CONNECT", &[("accept-version", "1.2"), ("passcode", "x.y.z")], "")
+        .await;
+    // The one free attempt is spent: the address now waits, and SockJS requests are refused.
+    eventually("the SockJS client's address is throttled", || async {
+        one_request(
+            &s,
+            "POST /sockjs/000/zyxwvuts/xhr HTTP/1.1\r\nHost: kwanje\r\nContent-Length: 0\r\n\r\n",
+        )
+        .await
+        .starts_with("HTTP/1.1 429")
+    })
+    .await;
+}
