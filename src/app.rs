@@ -29,10 +29,11 @@ use crate::device::actor::DeviceShared;
 use crate::device::lifecycle::FlapPolicy;
 use crate::device::Devices;
 use crate::http::login_guard::{LoginGuard, Logins, PasswordChecks};
-use crate::http::origin_guard;
 use crate::http::origin_policy::AllowedOrigins;
 use crate::http::{self, AppState};
+use crate::http::{conn_guard, origin_guard, upgrade_guard};
 use crate::ids::IdGen;
+use crate::limit::Limits;
 use crate::store::models::{alerts, commands, devices, settings, users};
 use crate::store::{Store, StoreError};
 use crate::supervision::RestartPolicy;
@@ -283,12 +284,18 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         logins,
         clock,
         cluster: cluster.clone(),
+        limits: Limits::new(
+            config.max_connections_per_addr,
+            config.max_sessions_per_principal,
+            config.login_throttle(),
+        ),
     });
     let app_state = state.clone();
     let sessions = web::Data::new(transport::driver::Shared::new(&state));
     let tcp_sessions = sessions.clone().into_inner();
     let conformance = config.conformance;
     let keepalive = config.tcp_keepalive();
+    let connections = state.limits.connections.clone();
     let origins = web::Data::new(AllowedOrigins::parse(&config.allowed_origins).map_err(StartError::Setting)?);
     // One registry of SockJS sessions for every worker: a session's requests land on any of them.
     let sockjs = web::Data::new(transport::sockjs::SockJs::start(&config));
@@ -298,6 +305,8 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
             .app_data(sessions.clone())
             .app_data(origins.clone())
             .wrap(middleware::from_fn(origin_guard::check))
+            .wrap(middleware::from_fn(upgrade_guard::check))
+            .wrap(middleware::from_fn(conn_guard::check))
             // A WebSocket's response lives as long as its session: the logger would hold a
             // copy of its format per session until then. Sessions log their own opening and end.
             .wrap(
@@ -308,8 +317,12 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
             .configure(crate::console::routes)
             .configure(http::routes)
     })
-    .on_connect(move |connection, _| {
-        let (Some(idle), Some(tcp)) = (keepalive, connection.downcast_ref::<actix_web::rt::net::TcpStream>()) else {
+    .on_connect(move |connection, data| {
+        let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() else {
+            return;
+        };
+        conn_guard::admit(&connections, tcp.peer_addr().ok(), data);
+        let Some(idle) = keepalive else {
             return;
         };
         if let Err(err) = transport::keepalive::enable(tcp, idle) {

@@ -172,6 +172,16 @@ pub struct Config {
     /// Milliseconds between lease renewals; must be well under `KWANJE_LEASE_MS`.
     #[arg(long, env = "KWANJE_LEASE_RENEW_MS", default_value_t = DEFAULT_LEASE_RENEW_MS)]
     pub lease_renew_ms: u64,
+    /// Connections (HTTP, WebSocket, SockJS, TCP STOMP) one client address may hold open at
+    /// once; more are answered 503 (HTTP) or an ERROR frame (TCP STOMP) and closed. Hundreds of
+    /// gate PCs behind one NAT address fit in the default; raise it for more, or behind a
+    /// reverse proxy (every connection then comes from the proxy). 0: no limit.
+    #[arg(long, env = "KWANJE_MAX_CONNECTIONS_PER_ADDR", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_ADDR)]
+    pub max_connections_per_addr: usize,
+    /// STOMP sessions (every transport) one principal (a gate PC, a taxi, a user) may hold open
+    /// at once; a CONNECT past it gets an ERROR frame naming the limit. 0: no limit.
+    #[arg(long, env = "KWANJE_MAX_SESSIONS_PER_PRINCIPAL", default_value_t = DEFAULT_MAX_SESSIONS_PER_PRINCIPAL)]
+    pub max_sessions_per_principal: usize,
 }
 
 /// The cluster name when none is configured.
@@ -179,6 +189,13 @@ pub const DEFAULT_CLUSTER: &str = "kwanje";
 /// A lease lives 3 s unrenewed and is renewed every second (issue #12).
 pub const DEFAULT_LEASE_MS: u64 = 3_000;
 pub const DEFAULT_LEASE_RENEW_MS: u64 = 1_000;
+
+/// 4096 connections per client address: 500 gate PCs behind one NAT address, each with its
+/// STOMP session and a few HTTP connections, fit with room to spare.
+pub const DEFAULT_MAX_CONNECTIONS_PER_ADDR: usize = 4_096;
+/// 64 sessions per principal: a gate PC reconnecting while its old session times out, or an
+/// operator with a console in many tabs, never reach it; a leaked token opening thousands does.
+pub const DEFAULT_MAX_SESSIONS_PER_PRINCIPAL: usize = 64;
 
 /// One password check at a time: a flood of logins takes one core at most.
 pub const DEFAULT_LOGIN_CONCURRENCY: usize = 1;
@@ -255,6 +272,8 @@ impl Config {
             cluster: DEFAULT_CLUSTER.into(),
             lease_ms: DEFAULT_LEASE_MS,
             lease_renew_ms: DEFAULT_LEASE_RENEW_MS,
+            max_connections_per_addr: DEFAULT_MAX_CONNECTIONS_PER_ADDR,
+            max_sessions_per_principal: DEFAULT_MAX_SESSIONS_PER_PRINCIPAL,
         }
     }
 

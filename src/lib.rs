@@ -51,6 +51,7 @@ pub mod console;
 pub mod device;
 pub mod http;
 pub mod ids;
+pub mod limit;
 pub mod listen;
 pub mod ownership;
 pub mod sim;

@@ -40,4 +40,6 @@ pub struct AppState {
     pub logins: login_guard::Logins,
     /// This node in its cluster; `None` on a single node.
     pub cluster: Option<Arc<crate::cluster::ClusterNode>>,
+    /// Connections per client address and STOMP sessions per principal.
+    pub limits: crate::limit::Limits,
 }

@@ -115,6 +115,8 @@ impl Rig {
         config.bind = "127.0.0.1:0".into();
         config.admin_password = Some("admin-pw".into());
         config.http_workers = Some(1);
+        config.max_connections_per_addr = 0;
+        config.max_sessions_per_principal = 0;
         let running = kwanje::app::start(config, false).await.expect("server starts");
         let state = running.state.clone();
         actix_web::rt::spawn(running.wait());

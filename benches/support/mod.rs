@@ -183,6 +183,9 @@ pub async fn start_server_with(spec: ServerSpec, env: &[(&str, &str)]) -> anyhow
         .env("DATABASE_URL", &url)
         .env("KWANJE_JWT_SECRET", SECRET)
         .env("KWANJE_ADMIN_PASSWORD", "bench-admin")
+        // Thousands of sessions from one loopback address, under one token: no limits.
+        .env("KWANJE_MAX_CONNECTIONS_PER_ADDR", "0")
+        .env("KWANJE_MAX_SESSIONS_PER_PRINCIPAL", "0")
         .env(
             "RUST_LOG",
             std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),

@@ -286,6 +286,11 @@ impl LoginThrottle {
         self.flood.note(now, self.settings.flood_threshold)
     }
 
+    /// How long `addr` must still wait, without counting this as an attempt (zero: it may try).
+    pub fn addr_wait(&self, addr: IpAddr, now: Millis) -> Duration {
+        self.by_addr.blocked(&addr, now)
+    }
+
     /// The admitted attempt logged in: both its records are forgotten.
     pub fn succeeded(&mut self, addr: IpAddr, username: &str) {
         self.by_addr.forget(&addr);

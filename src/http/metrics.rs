@@ -167,6 +167,51 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
         "Usernames the login throttle keeps a record of (at most 65536)",
         logins.tracked_usernames as i64,
     );
+    let connections = state.limits.connections.stats();
+    gauge(
+        &mut registry,
+        "connections_open",
+        "Open connections counted against KWANJE_MAX_CONNECTIONS_PER_ADDR (HTTP and TCP STOMP)",
+        connections.held as i64,
+    );
+    counter(
+        &mut registry,
+        "connections_refused",
+        "Connections refused because their address held KWANJE_MAX_CONNECTIONS_PER_ADDR",
+        connections.refused,
+    );
+    let sessions = state.limits.sessions.stats();
+    gauge(
+        &mut registry,
+        "stomp_sessions_open",
+        "Connected STOMP sessions, every transport",
+        sessions.held as i64,
+    );
+    counter(
+        &mut registry,
+        "stomp_sessions_refused",
+        "CONNECTs refused because their principal held KWANJE_MAX_SESSIONS_PER_PRINCIPAL sessions",
+        sessions.refused,
+    );
+    let (connect_failed, connect_throttled) = state.limits.connects.refused();
+    counter(
+        &mut registry,
+        "stomp_connect_failures",
+        "STOMP CONNECTs refused for a missing, invalid or expired token",
+        connect_failed,
+    );
+    counter(
+        &mut registry,
+        "stomp_connect_throttled",
+        "STOMP CONNECTs refused unchecked: their address failed too often",
+        connect_throttled,
+    );
+    counter(
+        &mut registry,
+        "realtime_requests_throttled",
+        "WebSocket upgrades and SockJS requests answered 429: their address failed too many CONNECTs",
+        state.limits.connects.refused_requests(),
+    );
     let mut body = String::new();
     cluster_metrics(&mut registry, &state);
     encode(&mut body, &registry).map_err(|e| ApiError::Internal(e.to_string()))?;

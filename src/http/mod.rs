@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod clients;
 pub mod cluster;
 pub mod commands;
+pub mod conn_guard;
 pub mod devices;
 pub mod dispatch;
 pub mod error;
@@ -23,6 +24,7 @@ pub mod passenger_requests;
 pub mod taxis;
 pub mod tokens;
 pub mod transitions;
+pub mod upgrade_guard;
 
 use std::sync::OnceLock;
 

@@ -13,7 +13,7 @@ use super::error::ApiError;
 use super::origin_policy::AllowedOrigins;
 
 /// Whether `path` opens or carries a realtime session.
-fn is_realtime(path: &str) -> bool {
+pub fn is_realtime(path: &str) -> bool {
     path == "/ws" || path.starts_with("/ws/") || path == "/sockjs" || path.starts_with("/sockjs/")
 }
 

@@ -112,6 +112,14 @@ pub enum ProtocolError {
     /// The client does not read as fast as messages arrive for it; `detail` says by how much.
     #[error("slow consumer")]
     SlowConsumer { detail: String },
+    /// The principal already holds as many sessions as the server allows it (the transport
+    /// counts them and reports it through `Session::abort`).
+    #[error("too many sessions")]
+    TooManySessions {
+        principal: String,
+        held: usize,
+        limit: usize,
+    },
 }
 
 impl ProtocolError {
@@ -177,6 +185,10 @@ impl ProtocolError {
             ProtocolError::SlowConsumer { detail } => {
                 format!("{detail}: read faster or subscribe to less")
             }
+            ProtocolError::TooManySessions { principal, held, limit } => format!(
+                "{principal} already holds {held} sessions, the limit is {limit} \
+                 (KWANJE_MAX_SESSIONS_PER_PRINCIPAL); close one or reuse it"
+            ),
         }
     }
 }

@@ -16,11 +16,13 @@
 //!
 //! It must not know the transport: framing, buffering and socket rules stay in the transports.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix::Addr;
 use bytes::{Bytes, BytesMut};
 
+use super::connect_guard::ThrottledGate;
 use super::gate::StompGate;
 use super::relay::COMMAND_QUEUE;
 use super::routes;
@@ -31,6 +33,7 @@ use crate::broker::{Broker, Bus, Published, SessionKey};
 use crate::command::messages::ClientOnline;
 use crate::config::Config;
 use crate::ids::IdGen;
+use crate::limit::{Limits, Slot};
 use crate::state::AppState;
 use crate::stomp::{Action, HeartBeat, Phase, ProtocolError, Session, SessionConfig};
 use crate::time::{Clock, Millis};
@@ -75,6 +78,7 @@ pub struct Shared {
     ids: Arc<IdGen>,
     gate: StompGate,
     settings: Settings,
+    limits: Limits,
 }
 
 impl Shared {
@@ -91,7 +95,13 @@ impl Shared {
             ids: state.ids.clone(),
             gate: StompGate::new(state.keys.clone()),
             settings: Settings::from_config(&state.config),
+            limits: state.limits.clone(),
         }
+    }
+
+    /// Connections per address and sessions per principal.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// The server's clock.
@@ -133,6 +143,12 @@ pub struct Driver {
     actions: Vec<Action<SendTarget>>,
     registered: bool,
     closing: bool,
+    /// This session's place in its principal's limit, once connected.
+    slot: Option<Slot<String>>,
+    /// The CONNECT was refused for the principal's session limit: never register.
+    over_limit: bool,
+    /// The client's address, when the transport knows it: its failed CONNECTs are throttled.
+    peer: Option<IpAddr>,
 }
 
 impl Driver {
@@ -151,7 +167,16 @@ impl Driver {
             actions: Vec::new(),
             registered: false,
             closing: false,
+            slot: None,
+            over_limit: false,
+            peer: None,
         }
+    }
+
+    /// This session's client address: its CONNECT is throttled with the address's failures.
+    pub fn with_peer(mut self, peer: Option<IpAddr>) -> Self {
+        self.peer = peer;
+        self
     }
 
     pub fn key(&self) -> SessionKey {
@@ -169,14 +194,25 @@ impl Driver {
     pub fn data(&mut self, data: &[u8], link: &mut impl Link) {
         let now = self.shared.clock.now();
         self.inbound.extend_from_slice(data);
-        self.session
-            .on_bytes(&mut self.inbound, now, &self.shared.gate, &mut self.actions);
+        match self.peer.filter(|_| self.session.principal().is_none()) {
+            Some(addr) => {
+                let gate = ThrottledGate {
+                    inner: &self.shared.gate,
+                    throttle: &self.shared.limits.connects,
+                    addr,
+                };
+                self.session.on_bytes(&mut self.inbound, now, &gate, &mut self.actions);
+            }
+            None => self
+                .session
+                .on_bytes(&mut self.inbound, now, &self.shared.gate, &mut self.actions),
+        }
         // Most inputs are whole frames: keep no buffer between them (thousands of idle
         // sessions would each hold one).
         if self.inbound.is_empty() {
             self.inbound = BytesMut::new();
         }
-        self.register(link);
+        self.register(link, now);
         self.carry_out(link, now);
         self.reschedule(link, now);
     }
@@ -229,6 +265,7 @@ impl Driver {
         if self.registered {
             self.shared.broker.do_send(Deregister { session: self.key });
         }
+        self.slot = None;
         let who = self.session.principal().map_or("-", |p| p.name.as_str());
         log::info!("stomp session ended session={} principal={who}", self.key);
     }
@@ -241,9 +278,41 @@ impl Driver {
 
     /// Registers with the broker once the session is authenticated, before any of its
     /// subscriptions reach the broker (the same mailbox keeps them in order).
-    fn register(&mut self, link: &mut impl Link) {
-        if self.registered {
+    ///
+    /// A principal already holding its limit of sessions is refused instead: what the CONNECT
+    /// (and anything after it in the same read) asked for is dropped, CONNECTED included, and
+    /// the session answers ERROR and closes.
+    fn register(&mut self, link: &mut impl Link, now: Millis) {
+        if self.registered || self.over_limit {
             return;
+        }
+        let Some(principal) = self.session.principal() else {
+            return;
+        };
+        let user = acl::user_of(principal).to_owned();
+        match self.shared.limits.sessions.take(user) {
+            Ok(slot) => self.slot = Some(slot),
+            Err(over) => {
+                self.over_limit = true;
+                let principal = acl::user_of(principal).to_owned();
+                let refused = self.shared.limits.sessions.stats().refused;
+                if refused.is_power_of_two() {
+                    log::warn!(
+                        "stomp session refused session={} principal={principal} held={} limit={} refused_total={refused}",
+                        self.key,
+                        over.held,
+                        over.limit
+                    );
+                }
+                self.actions.clear();
+                let err = ProtocolError::TooManySessions {
+                    principal,
+                    held: over.held,
+                    limit: over.limit,
+                };
+                self.session.abort(err, now, &mut self.actions);
+                return;
+            }
         }
         let Some(principal) = self.session.principal() else {
             return;

@@ -8,6 +8,7 @@
 //!   WebSocket transport is `ws`'s), a STOMP session inside each SockJS session;
 //! - [`tcp`]: plain TCP STOMP (`KWANJE_STOMP_TCP`): the listener and its session actor;
 //! - [`keepalive`]: TCP keep-alive on accepted connections (a silently dead network);
+//! - [`connect_guard`]: failed CONNECTs throttled per client address (the login throttle's core);
 //! - [`gate`]: the STOMP [`Gate`](crate::stomp::Gate): tokens and the destination ACL;
 //! - [`routes`](mod@routes): what SENDs to `/app/...` do (heartbeats into the device actors, ...);
 //!   [`batch`]: a heartbeat batch's body, read device by device as it is parsed;
@@ -21,6 +22,7 @@
 //! nothing imports it but the wiring.
 
 pub mod batch;
+pub mod connect_guard;
 pub mod driver;
 pub mod error;
 pub mod gate;

@@ -71,7 +71,7 @@ pub fn upgrade<F: Framing>(
 ) -> Result<HttpResponse, actix_web::Error> {
     let mut response = ws::handshake_with_protocols(req, &STOMP_SUBPROTOCOLS)?;
     let meter = Meter::default();
-    let driver = Driver::new(shared);
+    let driver = Driver::new(shared).with_peer(req.peer_addr().map(|a| a.ip()));
     // The access log leaves WebSocket paths out (it would hold its state for the session's
     // whole life).
     log::info!(

@@ -14,6 +14,7 @@ mod durability;
 mod fences;
 mod hardening;
 mod keepalive;
+mod limits;
 mod openapi;
 mod realtime;
 mod sim;

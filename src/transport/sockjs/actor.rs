@@ -15,6 +15,7 @@
 //! registry) with [`SessionEnded`]. A
 //! session nobody polls expires the same way, and its STOMP session ends in `stopped`.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -76,12 +77,18 @@ pub struct SockJsSession {
 }
 
 impl SockJsSession {
-    pub fn new(id: SessionId, settings: Settings, shared: Arc<Shared>, ended: Recipient<SessionEnded>) -> Self {
+    pub fn new(
+        id: SessionId,
+        settings: Settings,
+        shared: Arc<Shared>,
+        ended: Recipient<SessionEnded>,
+        peer: Option<IpAddr>,
+    ) -> Self {
         let clock = shared.clock().clone();
         SockJsSession {
             id,
             core: Session::new(settings, clock.now()),
-            driver: Driver::new(shared),
+            driver: Driver::new(shared).with_peer(peer),
             ended,
             clock,
             writer: None,

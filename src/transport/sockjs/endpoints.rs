@@ -6,6 +6,8 @@
 //! unknown session, 500 with the protocol's text for a bad `xhr_send` payload, 503 when a
 //! session or the registry cannot be reached (the server is stopping).
 
+use std::net::IpAddr;
+
 use actix::prelude::*;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -122,7 +124,8 @@ pub async fn eventsource(req: HttpRequest, ids: Ids, sockjs: Sessions, shared: S
 }
 
 async fn receive(req: HttpRequest, ids: Ids, sockjs: Sessions, shared: Stomp, carrier: Carrier) -> HttpResponse {
-    let body = match attach(&ids, &sockjs, &shared, carrier).await {
+    let peer = req.peer_addr().map(|a| a.ip());
+    let body = match attach(&ids, &sockjs, &shared, carrier, peer).await {
         Ok(body) => body,
         Err(err) => return err.error_response(),
     };
@@ -135,11 +138,17 @@ async fn receive(req: HttpRequest, ids: Ids, sockjs: Sessions, shared: Stomp, ca
 
 /// The session's receiving body, opening the session if it is new. A session that stops
 /// between the lookup and the request is replaced once.
-async fn attach(ids: &Ids, sockjs: &SockJs, shared: &Stomp, carrier: Carrier) -> Result<Body, SockJsError> {
+async fn attach(
+    ids: &Ids,
+    sockjs: &SockJs,
+    shared: &Stomp,
+    carrier: Carrier,
+    peer: Option<IpAddr>,
+) -> Result<Body, SockJsError> {
     let id = session_id(ids)?;
     let mut tries = 2;
     loop {
-        let session = open(&id, sockjs, shared).await?;
+        let session = open(&id, sockjs, shared, peer).await?;
         match session.send(Receive { carrier }).await {
             Ok(body) => return Ok(body),
             Err(err) if tries == 1 => return Err(err.into()),
@@ -148,8 +157,14 @@ async fn attach(ids: &Ids, sockjs: &SockJs, shared: &Stomp, carrier: Carrier) ->
     }
 }
 
-/// The live session `id`, or a new one started here.
-async fn open(id: &SessionId, sockjs: &SockJs, shared: &Stomp) -> Result<Addr<SockJsSession>, SockJsError> {
+/// The live session `id`, or a new one started here for the client at `peer` (its failed
+/// CONNECTs are throttled).
+async fn open(
+    id: &SessionId,
+    sockjs: &SockJs,
+    shared: &Stomp,
+    peer: Option<IpAddr>,
+) -> Result<Addr<SockJsSession>, SockJsError> {
     let sessions = &sockjs.sessions;
     if let Some(session) = sessions.send(Find { id: id.clone() }).await? {
         return Ok(session);
@@ -168,6 +183,7 @@ async fn open(id: &SessionId, sockjs: &SockJs, shared: &Stomp) -> Result<Addr<So
             sockjs.settings,
             shared.clone().into_inner(),
             sessions.clone().recipient(),
+            peer,
         ));
     }
     Ok(session)

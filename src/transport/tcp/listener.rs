@@ -7,19 +7,24 @@
 //! waits for them, at most the shutdown timeout.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use super::session::TcpSession;
+use crate::limit::{connection_refusal, OverLimit, Slot};
+use crate::stomp::{encode_to_bytes, Command, Frame, Version};
 use crate::transport::driver::Shared;
 
 /// Pause after a failed accept (out of file descriptors, say) before the next.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// How long a refused connection is given to read its ERROR and close.
+const REFUSE_LINGER: Duration = Duration::from_secs(2);
 
 /// The plain TCP STOMP listener and its session threads.
 pub struct Listener {
@@ -98,6 +103,15 @@ async fn accept(
         };
         match accepted {
             Ok((stream, peer)) => {
+                let slot = match shared.limits().connections.take(peer.ip()) {
+                    Ok(slot) => slot,
+                    Err(over) => {
+                        let refused = shared.limits().connections.stats().refused;
+                        crate::limit::log_connection_refused("stomp_tcp", peer.ip(), over, refused);
+                        actix::spawn(refuse(stream, peer, over));
+                        continue;
+                    }
+                };
                 let thread = &threads[next % threads.len()];
                 next = next.wrapping_add(1);
                 if let Some(idle) = keepalive {
@@ -105,7 +119,7 @@ async fn accept(
                         log::warn!("stomp tcp keepalive failed peer={peer} error={err}");
                     }
                 }
-                hand_over(stream, peer, thread, shared.clone(), stop.clone());
+                hand_over(stream, peer, slot, thread, shared.clone(), stop.clone());
             }
             Err(err) => {
                 log::warn!("stomp tcp accept failed error={err}");
@@ -116,10 +130,30 @@ async fn accept(
     log::debug!("stomp tcp accept loop ended");
 }
 
+/// Tells a connection over its address's limit why with an ERROR frame, then closes it: the
+/// write side first, then, once the peer closes or [`REFUSE_LINGER`] has passed, the socket
+/// (closing on unread bytes would reset the connection and could destroy the ERROR).
+async fn refuse(mut stream: TcpStream, peer: SocketAddr, over: OverLimit) {
+    let error = Frame::new(Command::Error)
+        .with_header("message", "too many connections")
+        .with_header("content-type", "text/plain")
+        .with_body(connection_refusal(peer.ip(), over));
+    let bytes = encode_to_bytes(&error, Version::V1_2);
+    if stream.write_all(&bytes).await.is_err() || stream.shutdown().await.is_err() {
+        return;
+    }
+    let mut sink = [0u8; 1024];
+    let _ = tokio::time::timeout(REFUSE_LINGER, async {
+        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
+}
+
 /// Starts a session for `stream` on `thread`.
 fn hand_over(
     stream: TcpStream,
     peer: SocketAddr,
+    slot: Slot<IpAddr>,
     thread: &ArbiterHandle,
     shared: Arc<Shared>,
     stop: watch::Receiver<bool>,
@@ -137,7 +171,7 @@ fn hand_over(
     };
     let started = thread.spawn_fn(move || match TcpStream::from_std(stream) {
         Ok(stream) => {
-            TcpSession::create(|ctx| TcpSession::new(stream, peer, shared.clone(), stop, ctx));
+            TcpSession::create(|ctx| TcpSession::new(stream, peer, slot, shared.clone(), stop, ctx));
         }
         Err(err) => log::warn!("stomp tcp hand-over failed peer={peer} error={err}"),
     });

@@ -11,7 +11,7 @@
 //! [`CLOSE_TIMEOUT`]. A read or write error ends it at once.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +22,7 @@ use tokio::sync::watch;
 
 use super::socket::{reads, Outbox};
 use crate::broker::messages::{Deliver, Evict, Outlet};
+use crate::limit::Slot;
 use crate::supervision::LazyTimer;
 use crate::time::Millis;
 use crate::transport::driver::{Driver, Link, Shared, SESSION_MAILBOX_CAPACITY};
@@ -42,6 +43,8 @@ pub struct TcpSession {
     /// Says when the server stops; held as long as the session lives, which the listener's
     /// shutdown waits for.
     stop: watch::Receiver<bool>,
+    /// This connection's place in its address's limit, given back when the session ends.
+    _slot: Slot<IpAddr>,
 }
 
 /// The TCP side of a session, for the time of one input.
@@ -87,6 +90,7 @@ impl TcpSession {
     pub fn new(
         stream: TcpStream,
         peer: SocketAddr,
+        slot: Slot<IpAddr>,
         shared: Arc<Shared>,
         stop: watch::Receiver<bool>,
         ctx: &mut Context<Self>,
@@ -96,7 +100,7 @@ impl TcpSession {
         let (outbox, writer) = Outbox::open(write);
         ctx.spawn(actix::fut::wrap_future::<_, Self>(writer).map(|result, act, ctx| act.written(result, ctx)));
         TcpSession {
-            driver: Driver::new(shared),
+            driver: Driver::new(shared).with_peer(Some(peer.ip())),
             outbox,
             timer: LazyTimer::default(),
             peer,
@@ -104,6 +108,7 @@ impl TcpSession {
             read_done: false,
             write_done: false,
             stop,
+            _slot: slot,
         }
     }
 
