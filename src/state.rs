@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::device::Devices;
 use crate::http::login_guard;
 use crate::ids::IdGen;
+use crate::parking::Parking;
 use crate::store::Store;
 use crate::taxi::Taxis;
 use crate::time::Clock;
@@ -38,4 +39,6 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The login throttle and the bound on password checks (the HTTP login's).
     pub logins: login_guard::Logins,
+    /// Parking control: areas, occupancy.
+    pub parking: Parking,
 }

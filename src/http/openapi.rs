@@ -23,7 +23,10 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::error::{ApiError, Problem, PROBLEM_CONTENT_TYPE};
-use super::{alerts, clients, commands, devices, dispatch, field_tokens, health, metrics, taxis, tokens, transitions};
+use super::{
+    alerts, clients, commands, devices, dispatch, field_tokens, health, metrics, parking_areas, parking_occupancy,
+    taxis, tokens, transitions,
+};
 
 /// The name of the bearer JWT scheme that operations refer to.
 pub const BEARER: &str = "bearer";
@@ -87,6 +90,10 @@ SockJS at `/sockjs`; see the README."
         dispatch::pickup,
         dispatch::no_show,
         dispatch::complete,
+        parking_areas::create,
+        parking_areas::list,
+        parking_occupancy::report,
+        parking_occupancy::show,
     ),
     components(schemas(Problem)),
     modifiers(&BearerScheme, &Problems),
@@ -100,6 +107,7 @@ SockJS at `/sockjs`; see the README."
         (name = "alerts", description = "Alerts and their lifecycle"),
         (name = "taxis", description = "Taxis: registration, lot arrivals, drivers, blacklist"),
         (name = "dispatch", description = "Terminals' lines, passenger requests, fairness figures"),
+        (name = "parking", description = "Parking control: areas, occupancy from the guidance cameras"),
     )
 )]
 pub struct ApiDoc;

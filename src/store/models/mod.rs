@@ -12,6 +12,7 @@ pub mod commands;
 pub mod devices;
 pub mod dispatch;
 pub mod outbox;
+pub mod parking;
 pub mod settings;
 pub mod taxis;
 pub mod transitions;
