@@ -13,6 +13,7 @@ mod durability;
 mod hardening;
 mod keepalive;
 mod openapi;
+mod parking;
 mod realtime;
 mod sim;
 mod store_outage;
