@@ -180,9 +180,9 @@ impl Parking {
     pub fn report_nowait(&self, who: Reporter<'_>, body: &[u8]) -> Result<usize, ParkingError> {
         let readings = self.check(who, Report::parse(body)?)?;
         let count = readings.len();
-        self.guidance
-            .try_send(RecordReadings { readings })
-            .map_err(|e| ParkingError::Unavailable(format!("the guidance actor is not taking reports: {e}")))?;
+        // `do_send`, not `try_send`: a burst of reports from many cameras must queue, not
+        // fill the mailbox's bound and end the sending sessions.
+        self.guidance.do_send(RecordReadings { readings });
         Ok(count)
     }
 
