@@ -56,6 +56,8 @@ pub enum StartError {
     Bind { addr: String, source: std::io::Error },
     #[error("start-up task failed: {0}")]
     Task(String),
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
 }
 
 /// What the blocking part of start-up reads from the store.
@@ -75,6 +77,11 @@ fn prepare(config: &Config) -> Result<Prepared, StoreError> {
     let ran = store.migrate()?;
     log::info!("store ready backend={:?} migrations_run={}", store.backend(), ran.len());
     ensure_admin(&store, config)?;
+    store.ensure_fences(
+        config.ownership().partitions.count(),
+        config.node_id,
+        Millis::now().as_i64(),
+    )?;
     let secret = signing_secret(&store, config.jwt_secret.as_deref())?;
     let device_rows = store.read_blocking(devices::all)?;
     let open_alerts = store.read_blocking(alerts::unresolved)?;
@@ -162,6 +169,10 @@ impl Running {
         log::info!("http stopped; stopping device and taxi actors");
         self.state.devices.stop_all();
         self.state.taxis.shutdown().await;
+        if let Some(node) = &self.state.cluster {
+            // Released only once this node's actors have stopped: the next owner starts at once.
+            node.shutdown().await;
+        }
         for arbiter in &self.arbiters {
             arbiter.stop();
         }
@@ -179,13 +190,28 @@ pub async fn start(config: Config, signals: bool) -> Result<Running, StartError>
 /// [`start`] with a given clock (tests step a [`crate::time::ManualClock`] through a morning).
 pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Clock>) -> Result<Running, StartError> {
     let taxi_settings = config.taxi_settings().parse().map_err(StartError::Setting)?;
+    // Cluster mode's settings are checked before the store opens: SQLite is refused at once.
+    let cluster_settings = crate::cluster::ClusterSettings::from_config(&config)?;
     let config = Arc::new(config);
     let cfg = config.clone();
     let prepared = tokio::task::spawn_blocking(move || prepare(&cfg))
         .await
         .map_err(|e| StartError::Task(e.to_string()))??;
+    let (cluster, changes) = match cluster_settings {
+        Some(settings) => {
+            let (node, changes) =
+                crate::cluster::ClusterNode::start(settings, config.bind.clone(), Millis::now().0).await?;
+            (Some(node), Some(changes))
+        }
+        None => (None, None),
+    };
+    // One owner check for every part: devices, their records, commands and taxis ask the same.
+    let ownership = cluster
+        .as_ref()
+        .map_or_else(|| config.ownership(), |node| node.ownership());
     let ids = Arc::new(IdGen::new(config.node_id));
     let store = prepared.store;
+
     let alerts = AlertService::new(store.clone(), ids.clone(), clock.clone(), prepared.open_alerts)
         .renotify_every(Duration::from_secs(config.renotify_secs.max(1)))
         .start();
@@ -197,21 +223,20 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         config.command_ack_timeout(),
         prepared.open_commands,
     )
+    .with_ownership(ownership.clone())
     .start();
     let arbiters: Vec<Arbiter> = (0..config.device_threads()).map(|_| Arbiter::new()).collect();
-    let shared = Arc::new(DeviceShared::new(
-        clock.clone(),
-        alerts.clone(),
-        ids.clone(),
-        FlapPolicy::default(),
-    ));
+    let shared = Arc::new(
+        DeviceShared::new(clock.clone(), alerts.clone(), ids.clone(), FlapPolicy::default())
+            .with_ownership(ownership.clone()),
+    );
     let devices = Devices::start(
         store.clone(),
         prepared.device_rows,
         shared,
         arbiters.iter().map(Arbiter::handle).collect(),
         RestartPolicy::default(),
-        config.ownership(),
+        ownership.clone(),
     );
     let taxis = Taxis::start(
         TaxiDeps {
@@ -221,7 +246,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
             alerts: alerts.clone(),
             arbiters: arbiters.iter().map(Arbiter::handle).collect(),
             policy: RestartPolicy::default(),
-            ownership: config.ownership(),
+            ownership: ownership.clone(),
         },
         prepared.taxi_boot,
         &taxi_settings,
@@ -269,6 +294,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         ids,
         logins,
         clock,
+        cluster: cluster.clone(),
         parking,
     });
     let app_state = state.clone();
@@ -331,6 +357,17 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         ),
         None => None,
     };
+    if let (Some(node), Some(changes)) = (&cluster, changes) {
+        node.set_addr(addr.to_string());
+        actix_web::rt::spawn(act_on_ownership(
+            changes,
+            state.devices.clone(),
+            state.taxis.clone(),
+            state.store.clone(),
+            ownership.partitions,
+            config.node_id,
+        ));
+    }
     let server = server.run();
     let handle = server.handle();
     if signals {
@@ -382,4 +419,66 @@ pub async fn stop_signal() {
 async fn stop_on_signal(handle: ServerHandle) {
     stop_signal().await;
     handle.stop(true).await;
+}
+
+/// Starts a partition's devices and taxi actors when this node gains it, stops them when it
+/// loses it (cluster mode), in the order the lease task reports.
+async fn act_on_ownership(
+    mut changes: tokio::sync::mpsc::UnboundedReceiver<crate::cluster::Change>,
+    devices: Devices,
+    taxis: Taxis,
+    store: Store,
+    partitions: crate::ownership::Partitions,
+    node_id: u16,
+) {
+    use crate::cluster::Change;
+    while let Some(change) = changes.recv().await {
+        match change {
+            Change::Gained { fence, from } => {
+                if let Some(from) = from {
+                    log::info!(
+                        "node_takeover partition={} from_node={from} token={}",
+                        fence.partition,
+                        fence.token
+                    );
+                }
+                if !record_fence(&store, fence, node_id).await {
+                    continue;
+                }
+                taxis.partition_gained(partitions, fence.partition);
+                devices.partition_gained(partitions, fence.partition).await;
+            }
+            Change::Lost { partition } => {
+                devices.partition_lost(partitions, partition);
+                taxis.partition_lost(partitions, partition);
+            }
+        }
+    }
+}
+
+/// Records a gained lease's token with the store, so that writes under an older token (the
+/// previous owner's) are refused from now on. False when the partition must not be acted for:
+/// a newer token is recorded (this lease is stale), or the store stayed unreachable.
+async fn record_fence(store: &Store, fence: crate::ownership::Fence, node: u16) -> bool {
+    for attempt in 1..=5 {
+        match store.advance_fence(fence, node, Millis::now().0).await {
+            Ok(true) => return true,
+            Ok(false) => {
+                log::error!(
+                    "partition fence stale partition={} token={}; not acting for it",
+                    fence.partition,
+                    fence.token
+                );
+                return false;
+            }
+            Err(e) => {
+                log::warn!(
+                    "partition fence not recorded partition={} attempt={attempt} error={e}",
+                    fence.partition
+                );
+                tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+            }
+        }
+    }
+    false
 }

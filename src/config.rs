@@ -158,7 +158,27 @@ pub struct Config {
     /// Refused or failed logins within 10 s that open the `auth_flood` alert.
     #[arg(long, env = "KWANJE_LOGIN_FLOOD_THRESHOLD", default_value_t = throttle::DEFAULT_FLOOD_THRESHOLD)]
     pub login_flood_threshold: u32,
+    /// NATS server of the cluster (`nats://host:4222`); set, the node runs in cluster mode
+    /// (needs a PostgreSQL `DATABASE_URL`). Unset: a single node owning every partition.
+    #[arg(long, env = "KWANJE_NATS_URL")]
+    pub nats_url: Option<String>,
+    /// The cluster's name: prefixes its NATS subjects and KV buckets, so several clusters can
+    /// share one NATS server.
+    #[arg(long, env = "KWANJE_CLUSTER", default_value = DEFAULT_CLUSTER)]
+    pub cluster: String,
+    /// Milliseconds a partition lease (and a node's registration) lives unrenewed.
+    #[arg(long, env = "KWANJE_LEASE_MS", default_value_t = DEFAULT_LEASE_MS)]
+    pub lease_ms: u64,
+    /// Milliseconds between lease renewals; must be well under `KWANJE_LEASE_MS`.
+    #[arg(long, env = "KWANJE_LEASE_RENEW_MS", default_value_t = DEFAULT_LEASE_RENEW_MS)]
+    pub lease_renew_ms: u64,
 }
+
+/// The cluster name when none is configured.
+pub const DEFAULT_CLUSTER: &str = "kwanje";
+/// A lease lives 3 s unrenewed and is renewed every second (issue #12).
+pub const DEFAULT_LEASE_MS: u64 = 3_000;
+pub const DEFAULT_LEASE_RENEW_MS: u64 = 1_000;
 
 /// One password check at a time: a flood of logins takes one core at most.
 pub const DEFAULT_LOGIN_CONCURRENCY: usize = 1;
@@ -231,6 +251,10 @@ impl Config {
             login_free_attempts: throttle::DEFAULT_FREE_ATTEMPTS,
             login_max_delay_ms: DEFAULT_LOGIN_MAX_DELAY_MS,
             login_flood_threshold: throttle::DEFAULT_FLOOD_THRESHOLD,
+            nats_url: None,
+            cluster: DEFAULT_CLUSTER.into(),
+            lease_ms: DEFAULT_LEASE_MS,
+            lease_renew_ms: DEFAULT_LEASE_RENEW_MS,
         }
     }
 
@@ -239,6 +263,11 @@ impl Config {
     pub fn ownership(&self) -> crate::ownership::Ownership {
         let partitions = crate::ownership::Partitions::new(self.partitions).unwrap_or_default();
         crate::ownership::Ownership::single_node(partitions)
+    }
+
+    /// The NATS URL when cluster mode is on.
+    pub fn nats_url(&self) -> Option<&str> {
+        self.nats_url.as_deref().map(str::trim).filter(|url| !url.is_empty())
     }
 
     /// The login throttle's settings.

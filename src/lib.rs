@@ -45,6 +45,7 @@ pub mod alert;
 pub mod app;
 pub mod auth;
 pub mod broker;
+pub mod cluster;
 pub mod command;
 pub mod config;
 pub mod console;

@@ -39,6 +39,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The login throttle and the bound on password checks (the HTTP login's).
     pub logins: login_guard::Logins,
+    /// This node in its cluster; `None` on a single node.
+    pub cluster: Option<Arc<crate::cluster::ClusterNode>>,
     /// Parking control: areas, occupancy.
     pub parking: Parking,
 }

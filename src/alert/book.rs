@@ -56,6 +56,13 @@ impl AlertBook {
         Some(alert)
     }
 
+    /// Drops `alert`'s subject and kind from the book: a change to it was refused by its
+    /// partition's fence, so another node owns the subject now and keeps its alerts. A later
+    /// change here (should this node own it again) starts from what the store holds.
+    pub fn forget(&mut self, alert: &Alert) -> bool {
+        self.remove(&(alert.subject(), alert.kind)).is_some()
+    }
+
     pub fn open_count(&self) -> usize {
         self.open.len()
     }
@@ -243,6 +250,21 @@ mod tests {
         let other = book.apply(raise(AlertKind::DeviceFault), Millis(3), || 11).unwrap();
         assert_eq!(other.id, 11);
         assert_eq!(book.open_count(), 2);
+    }
+
+    #[test]
+    fn a_forgotten_alert_leaves_the_book_and_a_later_raise_opens_afresh() {
+        let mut book = AlertBook::default();
+        let open = book.apply(raise(AlertKind::HeartbeatMissed), Millis(1), || 10).unwrap();
+        assert!(book.forget(&open), "it was in the book");
+        assert!(!book.forget(&open), "once");
+        assert_eq!((book.open_count(), book.get(10).is_none()), (0, true));
+        let next = book.apply(raise(AlertKind::HeartbeatMissed), Millis(2), || 11).unwrap();
+        assert_eq!(
+            (next.id, next.count),
+            (11, 1),
+            "nothing of the forgotten one is counted"
+        );
     }
 
     #[test]

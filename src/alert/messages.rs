@@ -9,6 +9,7 @@ use thiserror::Error;
 
 use super::book::BookError;
 use super::model::{Alert, AlertEvent, Intent, Subject};
+use crate::ownership::Fence;
 use crate::store::{Committed, StoreError, WriteFn};
 
 #[derive(Debug, Error)]
@@ -26,6 +27,10 @@ pub struct Record {
     pub writes: Option<WriteFn>,
     pub intents: Vec<Intent>,
     pub committed: Option<Committed>,
+    /// The partition the change belongs to and the fencing token this node holds for it: the
+    /// record is refused, and nothing of it stored or told, when a newer token is recorded
+    /// (another node owns the partition now). `None` for node-wide records (`auth_flood`).
+    pub fence: Option<Fence>,
 }
 
 /// An operator acknowledges an open alert.
@@ -95,4 +100,6 @@ pub struct AlertStats {
     pub batches_written: u64,
     pub published: u64,
     pub replayed: u64,
+    /// Records refused by their partition's fence (another node owns the partition now).
+    pub refused: u64,
 }

@@ -36,6 +36,7 @@ use super::messages::{
 use super::model::{Alert, AlertEvent, AlertMessage};
 use crate::ids::IdGen;
 use crate::listen::Listen;
+use crate::ownership::Fence;
 use crate::store::models::outbox::{self, OutboxRow};
 use crate::store::models::{alerts as alert_rows, audit};
 use crate::store::writer::{Owner, Settings, Writer};
@@ -84,6 +85,8 @@ pub struct Item {
     audit: Option<audit::AuditEntry>,
     reply: Option<(Reply, Alert)>,
     committed: Option<Committed>,
+    /// The partition the record was made for and the token it holds ([`Record::fence`]).
+    fence: Option<Fence>,
 }
 
 impl Item {
@@ -190,6 +193,7 @@ impl AlertService {
             audit,
             reply,
             committed,
+            fence: None,
         }
     }
 
@@ -307,6 +311,25 @@ impl Owner for AlertService {
         }
     }
 
+    fn fence(item: &Item) -> Option<Fence> {
+        item.fence
+    }
+
+    fn refused(&mut self, item: Item, error: &StoreError, ctx: &mut Context<Self>) {
+        for (alert, _) in &item.alerts {
+            if self.book.forget(alert) {
+                log::warn!(
+                    "alert forgotten id={} subject={}:{} kind={} reason=fenced",
+                    alert.id,
+                    alert.subject_type.as_str(),
+                    alert.subject_id,
+                    alert.kind.as_str()
+                );
+            }
+        }
+        self.dropped(item, error, ctx);
+    }
+
     fn dropped(&mut self, item: Item, error: &StoreError, _: &mut Context<Self>) {
         if let Some((reply, _)) = item.reply {
             let _ = reply.send(Err(AlertError::Store(StoreError::Unavailable(error.to_string()))));
@@ -348,7 +371,8 @@ impl Handler<Record> for AlertService {
                 alert.count
             );
         }
-        let item = self.item(msg.writes, alerts, None, None, msg.committed);
+        let mut item = self.item(msg.writes, alerts, None, None, msg.committed);
+        item.fence = msg.fence;
         self.enqueue(item, ctx);
     }
 }
@@ -442,6 +466,7 @@ impl Handler<GetAlertStats> for AlertService {
         AlertStats {
             open: self.book.open_count(),
             queued: self.writer.len(),
+            refused: self.writer.stats().refused,
             ..self.stats
         }
     }

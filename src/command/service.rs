@@ -22,6 +22,7 @@ use crate::alert::Record;
 use crate::alert::{AlertKind, AlertService, Intent, Severity, Subject, SubjectType};
 use crate::ids::IdGen;
 use crate::listen::Listen;
+use crate::ownership::Ownership;
 use crate::store::models::{audit, commands as rows};
 use crate::store::{Store, StoreError, WriteFn};
 use crate::supervision::LazyTimer;
@@ -50,6 +51,8 @@ pub struct CommandService {
     timer: LazyTimer,
     /// Standby ids of commands in the book, for their delivery messages.
     standby: std::collections::HashMap<i64, String>,
+    /// A command is stored under the fence of its client's partition.
+    ownership: Ownership,
 }
 
 impl CommandService {
@@ -75,7 +78,14 @@ impl CommandService {
             listeners: Vec::new(),
             timer: LazyTimer::default(),
             standby: std::collections::HashMap::new(),
+            ownership: Ownership::default(),
         }
+    }
+
+    /// Commands are stored under the fences `ownership` holds (token 0 everywhere by default).
+    pub fn with_ownership(mut self, ownership: Ownership) -> Self {
+        self.ownership = ownership;
+        self
     }
 
     fn deliver(&self, command: &Command) {
@@ -125,6 +135,13 @@ impl CommandService {
             command.detail.clone(),
             command.updated_ms,
         );
+        let Some(fence) = self.ownership.fence_for(&command.client_id) else {
+            log::warn!(
+                "command change not recorded id={id} client={} reason=partition_not_owned",
+                command.client_id
+            );
+            return;
+        };
         let writes: WriteFn = Arc::new(move |conn| rows::update_state(conn, id, state, detail.as_deref(), at));
         let listeners = self.listeners.clone();
         let committed = Box::new(move || {
@@ -139,6 +156,7 @@ impl CommandService {
             writes: Some(writes),
             intents,
             committed: Some(committed),
+            fence: Some(fence),
         });
     }
 
@@ -243,8 +261,13 @@ impl Handler<Issue> for CommandService {
             target: format!("device:{}", msg.device_id),
             detail: Some(format!("{} command_id={}", msg.kind.as_str(), command.id)),
         };
+        let Some(fence) = self.ownership.fence_for(&msg.client_id) else {
+            // Another node supervises this client's devices: it issues their commands.
+            let why = format!("another node owns the partition of client {}", msg.client_id);
+            return Box::pin(fut::ready(Err(StoreError::Unavailable(why).into())));
+        };
         let key = msg.idempotency_key.clone();
-        let insert = self.store.write(move |conn| {
+        let insert = self.store.write_fenced(fence, move |conn| {
             // The same key may have finished already: the stored command is the answer.
             if let Some(key) = &key {
                 if let Some(existing) = rows::by_key(conn, key)? {

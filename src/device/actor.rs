@@ -27,6 +27,7 @@ use super::model::{DeviceState, HeartbeatStatus};
 use crate::alert::{AlertService, Record};
 use crate::ids::{DeviceId, IdGen};
 use crate::listen::Tells;
+use crate::ownership::{Fence, Ownership};
 use crate::store::models::{devices, transitions};
 use crate::store::WriteFn;
 use crate::supervision::LazyTimer;
@@ -40,6 +41,9 @@ pub struct DeviceShared {
     pub alerts: Addr<AlertService>,
     pub ids: Arc<IdGen>,
     pub flap: FlapPolicy,
+    /// Which partitions this node acts for: every record of a device carries the fence of its
+    /// gate PC's partition.
+    ownership: Ownership,
     listeners: RwLock<Vec<Recipient<DeviceChanged>>>,
 }
 
@@ -50,8 +54,26 @@ impl DeviceShared {
             alerts,
             ids,
             flap,
+            ownership: Ownership::default(),
             listeners: RwLock::new(Vec::new()),
         }
+    }
+
+    /// Devices record their changes under the fences `ownership` holds (every partition with
+    /// token 0 by default: one node).
+    pub fn with_ownership(mut self, ownership: Ownership) -> Self {
+        self.ownership = ownership;
+        self
+    }
+
+    /// The fence of the partition the devices of `client` fall in, while this node owns it.
+    /// `None` means another node does: what this node would record for them must not be.
+    pub fn fence_of(&self, client: &str) -> Option<Fence> {
+        let fence = self.ownership.fence_for(client);
+        if fence.is_none() {
+            log::warn!("record not made client={client} reason=partition_not_owned");
+        }
+        fence
     }
 
     fn notify(&self, event: DeviceChanged) {
@@ -78,6 +100,9 @@ impl DeviceShared {
             tr.reason.name(),
             tr.at
         );
+        let Some(fence) = self.fence_of(entry.spec.client_id.as_str()) else {
+            return;
+        };
         let intents = alerting::intents(&id, entry.spec.client_id.as_str(), &tr);
         let detail = match &tr.reason {
             Reason::Fault(d) | Reason::Quarantined(d) => format!("{}: {d}", tr.reason.name()),
@@ -114,6 +139,7 @@ impl DeviceShared {
             writes: Some(writes),
             intents,
             committed: Some(committed),
+            fence: Some(fence),
         });
     }
 }

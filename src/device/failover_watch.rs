@@ -63,7 +63,10 @@ impl FailoverWatch {
         });
     }
 
-    fn alert(&self, device: &str, kind: AlertKind, severity: Severity, detail: String) {
+    fn alert(&self, device: &str, client: &str, kind: AlertKind, severity: Severity, detail: String) {
+        let Some(fence) = self.devices.fence_of(client) else {
+            return;
+        };
         let subject = Subject {
             kind: SubjectType::Device,
             id: device.to_owned(),
@@ -78,6 +81,7 @@ impl FailoverWatch {
             writes: None,
             intents,
             committed: None,
+            fence: Some(fence),
         });
     }
 }
@@ -120,7 +124,8 @@ impl Handler<DeviceChanged> for FailoverWatch {
             OnDown::Nothing => {}
             OnDown::Failed { reason } => {
                 log::warn!("failover failed device={} reason={reason:?}", spec.id);
-                self.alert(spec.id.as_str(), AlertKind::FailoverFailed, Severity::Critical, reason);
+                let (device, client) = (spec.id.as_str(), spec.client_id.as_str());
+                self.alert(device, client, AlertKind::FailoverFailed, Severity::Critical, reason);
             }
             OnDown::Switch { standby } => {
                 log::warn!(
@@ -152,7 +157,13 @@ impl Handler<CommandChanged> for FailoverWatch {
         match on_command_done(c.kind, c.state, c.detail.as_deref()) {
             OnCommandDone::Nothing => {}
             OnCommandDone::Failed { reason } => {
-                self.alert(&c.device_id, AlertKind::FailoverFailed, Severity::Critical, reason);
+                self.alert(
+                    &c.device_id,
+                    &c.client_id,
+                    AlertKind::FailoverFailed,
+                    Severity::Critical,
+                    reason,
+                );
             }
             OnCommandDone::Switched { primary_active } => {
                 let Some(entry) = self.devices.get(&c.device_id) else {
@@ -163,6 +174,7 @@ impl Handler<CommandChanged> for FailoverWatch {
                 let primary = c.device_id.clone();
                 let alerts = self.alerts.clone();
                 let command_id = c.id;
+                let fence = self.devices.fence_of(&c.client_id);
                 ctx.spawn(
                     async move {
                         if let Err(e) = devices.set_active(&primary, primary_active).await {
@@ -194,11 +206,14 @@ impl Handler<CommandChanged> for FailoverWatch {
                             }
                         };
                         log::info!("failover executed device={primary} primary_active={primary_active}");
-                        alerts.do_send(Record {
-                            writes: None,
-                            intents: vec![intent],
-                            committed: None,
-                        });
+                        if let Some(fence) = fence {
+                            alerts.do_send(Record {
+                                writes: None,
+                                intents: vec![intent],
+                                committed: None,
+                                fence: Some(fence),
+                            });
+                        }
                     }
                     .into_actor(self),
                 );

@@ -10,7 +10,8 @@
 //! - [`registry`]: id to entry and actor slot, read by the edges without asking an actor;
 //! - [`supervise`]: how actors are rebuilt from stored state and quarantined;
 //! - [`failover`] (pure): the failover decision table; [`failover_watch`] carries it out;
-//! - [`service`]: registration, boot, and the calls the edges make.
+//! - [`service`]: registration, boot, and the calls the edges make; [`partition`]: a
+//!   partition gained or lost (cluster mode) starts or stops its devices.
 //!
 //! Depends on `alert`, `command`, `supervision` and `store`; nothing here is imported by them.
 
@@ -22,6 +23,7 @@ pub mod failover_watch;
 pub mod lifecycle;
 pub mod messages;
 pub mod model;
+pub mod partition;
 pub mod registry;
 pub mod seen;
 pub mod service;

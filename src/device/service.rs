@@ -115,7 +115,7 @@ fn spec_from_row(row: &devices::Device) -> Option<DeviceSpec> {
     })
 }
 
-fn device_from_row(row: &devices::Device) -> Option<Device> {
+pub(super) fn device_from_row(row: &devices::Device) -> Option<Device> {
     let spec = spec_from_row(row)?;
     let stored = Snapshot {
         state: row.state.parse().ok()?,
@@ -134,6 +134,8 @@ pub struct Devices {
     supervisor: Addr<Supervisor<DeviceFactory>>,
     shared: Arc<DeviceShared>,
     store: Store,
+    /// Whether this node runs a device's actor (its client's partition is owned here).
+    ownership: Ownership,
 }
 
 impl std::fmt::Debug for Devices {
@@ -175,13 +177,14 @@ impl Devices {
         }
         let factory = DeviceFactory::new(registry.clone(), shared.clone(), arbiters);
         let supervisor = Supervisor::new("devices", factory, policy, shared.clock.clone())
-            .with_ownership(ownership)
+            .with_ownership(ownership.clone())
             .start();
         let devices = Devices {
             registry,
             supervisor,
             shared,
             store,
+            ownership,
         };
         let mut started = 0;
         for entry in devices.registry.all() {
@@ -197,8 +200,17 @@ impl Devices {
         devices
     }
 
+    /// The fence of the partition `client`'s devices fall in, while this node owns it.
+    pub fn fence_of(&self, client: &str) -> Option<crate::ownership::Fence> {
+        self.shared.fence_of(client)
+    }
+
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
+    }
+
+    pub(super) fn store(&self) -> &Store {
+        &self.store
     }
 
     pub fn shared(&self) -> &Arc<DeviceShared> {
@@ -277,6 +289,14 @@ impl Devices {
         ));
         if !self.registry.insert(entry.clone()) {
             return Err(DeviceError::Exists(id.to_string()));
+        }
+        if self.ownership.fence_for(entry.spec.client_id.as_str()).is_none() {
+            // Stored: the node owning its client's partition starts its actor.
+            log::info!(
+                "device registered id={id} client={} owner=elsewhere",
+                entry.spec.client_id
+            );
+            return Ok(entry);
         }
         self.supervisor
             .send(StartChild {
@@ -441,9 +461,14 @@ impl Devices {
             .registry
             .get(id)
             .ok_or_else(|| DeviceError::NotFound(id.to_owned()))?;
+        let fence = self.shared.fence_of(entry.spec.client_id.as_str()).ok_or_else(|| {
+            DeviceError::Store(StoreError::Unavailable(format!(
+                "another node owns the partition of {id}"
+            )))
+        })?;
         let key = id.to_owned();
         self.store
-            .write(move |conn| devices::set_active(conn, &key, active))
+            .write_fenced(fence, move |conn| devices::set_active(conn, &key, active))
             .await?;
         entry.set_active(active);
         Ok(())
@@ -487,11 +512,14 @@ impl Devices {
             "client presence client={client} connected={connected} devices={}",
             hosted.len()
         );
-        self.shared.alerts.do_send(Record {
-            writes: None,
-            intents: vec![intent],
-            committed: None,
-        });
+        if let Some(fence) = self.shared.fence_of(client) {
+            self.shared.alerts.do_send(Record {
+                writes: None,
+                intents: vec![intent],
+                committed: None,
+                fence: Some(fence),
+            });
+        }
         for entry in hosted {
             if let Some(addr) = entry.slot.addr() {
                 addr.do_send(SetClientConnected { connected });

@@ -89,11 +89,14 @@ impl ChildFactory for DeviceFactory {
         if restarts != device.slot.restarts() {
             let (row, count) = (id.to_string(), i32::try_from(restarts).unwrap_or(i32::MAX));
             let writes: WriteFn = Arc::new(move |conn| devices::set_restarts(conn, &row, count));
-            self.shared.alerts.do_send(Record {
-                writes: Some(writes),
-                intents: Vec::new(),
-                committed: None,
-            });
+            if let Some(fence) = self.shared.fence_of(entry.spec.client_id.as_str()) {
+                self.shared.alerts.do_send(Record {
+                    writes: Some(writes),
+                    intents: Vec::new(),
+                    committed: None,
+                    fence: Some(fence),
+                });
+            }
         }
         let actor = DeviceActor::new(entry.clone(), core, self.shared.clone(), restarts, exit);
         Ok(match self.arbiter_for(id) {

@@ -37,6 +37,9 @@ pub struct ClientView {
     pub created_ms: i64,
     /// A STOMP session of this client is open (the broker's presence).
     pub online: bool,
+    /// The node running this client's devices (the owner of its partition); null while no
+    /// node owns it.
+    pub owner_node: Option<u16>,
 }
 
 impl From<clients::Client> for ClientView {
@@ -47,6 +50,7 @@ impl From<clients::Client> for ClientView {
             site: c.site,
             created_ms: c.created_ms,
             online: false,
+            owner_node: None,
         }
     }
 }
@@ -120,7 +124,9 @@ pub async fn create(
             other => other.into(),
         })?;
     log::info!("client registered id={} by={}", row.id, caller.name);
-    Ok(HttpResponse::Created().json(ClientView::from(row)))
+    let mut view = ClientView::from(row);
+    view.owner_node = super::cluster::owner_node(&state, &view.id);
+    Ok(HttpResponse::Created().json(view))
 }
 
 /// Lists gate PCs and kiosks.
@@ -164,6 +170,7 @@ pub async fn list(
         .map(ClientView::from)
         .map(|mut view| {
             view.online = online.binary_search(&view.id).is_ok();
+            view.owner_node = super::cluster::owner_node(&state, &view.id);
             view
         })
         .collect();

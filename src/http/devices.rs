@@ -69,6 +69,9 @@ pub struct DeviceView {
     pub state_since_ms: i64,
     pub restarts: u32,
     pub active: bool,
+    /// The node running this device's actor (the owner of its client's partition); null while
+    /// no node owns it.
+    pub owner_node: Option<u16>,
     /// Open alerts about this device (single-device view only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alerts: Option<Vec<Alert>>,
@@ -93,6 +96,7 @@ impl DeviceView {
             state_since_ms: e.state_since().0,
             restarts: e.slot.restarts(),
             active: e.active(),
+            owner_node: None,
             alerts: None,
         }
     }
@@ -154,7 +158,9 @@ pub async fn create(
     };
     let spec = registration.into_spec()?;
     let entry = state.devices.register(spec, &caller.name).await?;
-    Ok(HttpResponse::Created().json(DeviceView::of(&entry)))
+    let mut view = DeviceView::of(&entry);
+    view.owner_node = super::cluster::owner_node(&state, &view.client_id);
+    Ok(HttpResponse::Created().json(view))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -218,7 +224,14 @@ pub async fn list(
         .devices
         .registry()
         .page(&filter, page.cursor.as_deref(), usize::try_from(limit).unwrap_or(0));
-    let items: Vec<DeviceView> = entries.iter().map(|e| DeviceView::of(e)).collect();
+    let items: Vec<DeviceView> = entries
+        .iter()
+        .map(|e| {
+            let mut view = DeviceView::of(e);
+            view.owner_node = super::cluster::owner_node(&state, &view.client_id);
+            view
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(Page::new(items, limit, |d| d.id.clone())))
 }
 
@@ -251,6 +264,7 @@ pub async fn show(state: web::Data<AppState>, caller: Caller, id: web::Path<Stri
     caller.require(Role::Viewer)?;
     let entry = entry(&state, &id)?;
     let mut view = DeviceView::of(&entry);
+    view.owner_node = super::cluster::owner_node(&state, &view.client_id);
     // From the alert book in memory: the live view answers while the store is down.
     let subject = Subject {
         kind: SubjectType::Device,

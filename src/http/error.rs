@@ -139,6 +139,8 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(why) => ApiError::Unavailable(format!("the store is unavailable: {why}")),
             StoreError::NotFound => ApiError::NotFound("not found".into()),
             StoreError::Conflict(why) => ApiError::Conflict(why),
+            // Another node owns the partition now: the same request on a retry reaches it.
+            fenced @ StoreError::Fenced { .. } => ApiError::Unavailable(fenced.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }

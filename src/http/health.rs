@@ -33,7 +33,8 @@ pub async fn healthz() -> HttpResponse {
 
 /// Readiness.
 ///
-/// 200 when the store answers, 503 when it does not.
+/// 200 when the store answers (and, in cluster mode, the node is connected to NATS), 503 when
+/// it does not.
 ///
 /// **Role:** none; no token needed.
 #[utoipa::path(
@@ -43,10 +44,17 @@ pub async fn healthz() -> HttpResponse {
     tag = "health",
     responses(
         (status = 200, description = "the store answers", body = Health),
-        (status = 503, description = "the store is unavailable")
+        (status = 503, description = "the store is unavailable, or (cluster mode) NATS is")
     )
 )]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.store.ping().await?;
+    if let Some(node) = &state.cluster {
+        if !node.connected() {
+            return Err(ApiError::Unavailable(
+                "this cluster node has no connection to NATS".into(),
+            ));
+        }
+    }
     Ok(HttpResponse::Ok().json(Health { status: "ready" }))
 }

@@ -108,6 +108,8 @@ impl LoginGuard {
             writes: None,
             intents: vec![intent],
             committed: None,
+            // A node-wide alert: it belongs to no partition.
+            fence: None,
         });
     }
 }

@@ -119,6 +119,12 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
         "Alert changes published",
         alerts.published,
     );
+    counter(
+        &mut registry,
+        "alert_records_fenced",
+        "Records refused by their partition's fence: another node owns the partition now",
+        alerts.refused,
+    );
     let logins = state
         .logins
         .guard
@@ -162,6 +168,55 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
         logins.tracked_usernames as i64,
     );
     let mut body = String::new();
+    cluster_metrics(&mut registry, &state);
     encode(&mut body, &registry).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(HttpResponse::Ok().content_type(CONTENT_TYPE).body(body))
+}
+
+/// Leases held now and the lease counters (cluster mode; a single node holds every partition).
+fn cluster_metrics(registry: &mut Registry, state: &AppState) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let Some(node) = &state.cluster else {
+        let all = i64::from(state.config.ownership().partitions.count());
+        gauge(registry, "cluster_leases_held", "Partition leases this node holds", all);
+        return;
+    };
+    let held = i64::try_from(node.leases_held()).unwrap_or(i64::MAX);
+    gauge(
+        registry,
+        "cluster_leases_held",
+        "Partition leases this node holds",
+        held,
+    );
+    let stats = node.stats();
+    counter(
+        registry,
+        "cluster_leases_acquired",
+        "Partition leases acquired",
+        stats.acquired.load(Relaxed),
+    );
+    counter(
+        registry,
+        "cluster_takeovers",
+        "Partitions acquired that another node had held",
+        stats.takeovers.load(Relaxed),
+    );
+    counter(
+        registry,
+        "cluster_leases_released",
+        "Partition leases released",
+        stats.released.load(Relaxed),
+    );
+    counter(
+        registry,
+        "cluster_leases_lost",
+        "Partition leases lost without release (taken, or lapsed before renewal)",
+        stats.lost.load(Relaxed),
+    );
+    gauge(
+        registry,
+        "cluster_nats_connected",
+        "1 while connected to NATS",
+        i64::from(node.connected()),
+    );
 }

@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod clients;
+pub mod cluster;
 pub mod commands;
 pub mod devices;
 pub mod dispatch;
@@ -20,6 +21,7 @@ pub mod origin_policy;
 pub mod page;
 pub mod parking_areas;
 pub mod parking_occupancy;
+pub mod passenger_requests;
 pub mod taxis;
 pub mod tokens;
 pub mod transitions;
@@ -86,11 +88,12 @@ route_table! {
     post "/api/v1/terminals/{terminal}/restart" => dispatch::restart;
     post "/api/v1/terminals/{terminal}/faults/crash" => dispatch::crash;
     get "/api/v1/queues" => dispatch::queues;
-    post "/api/v1/dispatch/requests" => dispatch::request;
+    post "/api/v1/dispatch/requests" => passenger_requests::request;
     get "/api/v1/dispatch/stats" => dispatch::stats;
-    post "/api/v1/dispatch/{id}/pickup" => dispatch::pickup;
-    post "/api/v1/dispatch/{id}/no-show" => dispatch::no_show;
-    post "/api/v1/dispatch/{id}/complete" => dispatch::complete;
+    post "/api/v1/dispatch/{id}/pickup" => passenger_requests::pickup;
+    post "/api/v1/dispatch/{id}/no-show" => passenger_requests::no_show;
+    post "/api/v1/dispatch/{id}/complete" => passenger_requests::complete;
+    get "/api/v1/cluster" => cluster::show;
     post "/api/v1/parking/areas" => parking_areas::create;
     get "/api/v1/parking/areas" => parking_areas::list;
     post "/api/v1/parking/occupancy" => parking_occupancy::report;

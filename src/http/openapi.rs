@@ -22,10 +22,11 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
+use super::cluster;
 use super::error::{ApiError, Problem, PROBLEM_CONTENT_TYPE};
 use super::{
     alerts, clients, commands, devices, dispatch, field_tokens, health, metrics, parking_areas, parking_occupancy,
-    taxis, tokens, transitions,
+    passenger_requests, taxis, tokens, transitions,
 };
 
 /// The name of the bearer JWT scheme that operations refer to.
@@ -85,11 +86,12 @@ SockJS at `/sockjs`; see the README."
         dispatch::restart,
         dispatch::crash,
         dispatch::queues,
-        dispatch::request,
+        passenger_requests::request,
         dispatch::stats,
-        dispatch::pickup,
-        dispatch::no_show,
-        dispatch::complete,
+        passenger_requests::pickup,
+        passenger_requests::no_show,
+        passenger_requests::complete,
+        cluster::show,
         parking_areas::create,
         parking_areas::list,
         parking_occupancy::report,
@@ -107,6 +109,7 @@ SockJS at `/sockjs`; see the README."
         (name = "alerts", description = "Alerts and their lifecycle"),
         (name = "taxis", description = "Taxis: registration, lot arrivals, drivers, blacklist"),
         (name = "dispatch", description = "Terminals' lines, passenger requests, fairness figures"),
+        (name = "cluster", description = "Nodes and partition ownership"),
         (name = "parking", description = "Parking control: areas, occupancy from the guidance cameras"),
     )
 )]

@@ -4,7 +4,8 @@
 //! reaches it into a [`StoreError`] that says what the caller can do about it: `Unavailable`
 //! (the database cannot be reached: retry later, HTTP 503), `NotFound`, `Conflict` (a unique key
 //! exists: HTTP 409), `Query` (a bug or a broken database: HTTP 500, logged), or `Panicked` (a
-//! write's own code panicked: never retried, since it would panic again).
+//! write's own code panicked: never retried, since it would panic again), or `Fenced` (the write
+//! was made for a partition another node has taken over: never retried, never applied).
 //!
 //! A database that is there but cannot take writes for now (SQLite: disk full, an I/O error, a
 //! read-only or unopenable file; PostgreSQL: a read-only standby after a failover, a server
@@ -28,6 +29,10 @@ pub enum StoreError {
     Migration(String),
     #[error("a store task panicked: {0}")]
     Panicked(String),
+    /// The write was made for a partition under a fencing token older than the one recorded
+    /// for it: another node has taken the partition over, and this write must not apply.
+    #[error("refused by the fence of partition {partition}: this write holds token {held}, token {recorded} is recorded (another node owns the partition)")]
+    Fenced { partition: u16, held: u64, recorded: u64 },
 }
 
 impl From<DieselError> for StoreError {

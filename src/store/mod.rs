@@ -23,6 +23,7 @@
 
 pub mod conn;
 pub mod error;
+mod fenced;
 pub mod models;
 pub mod pool;
 pub mod schema;
@@ -33,6 +34,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use diesel::connection::Connection;
+use diesel::r2d2::{ConnectionManager, PooledConnection};
 use diesel::QueryResult;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
@@ -111,9 +113,14 @@ impl Store {
 
     /// [`Store::write`] for code that is already off the arbiter threads.
     pub fn write_blocking<T>(&self, f: impl FnOnce(&mut DbConnection) -> QueryResult<T>) -> Result<T, StoreError> {
-        let mut conn = self.inner.writer.get()?;
+        let mut conn = self.writer_connection()?;
         let conn: &mut DbConnection = &mut conn;
         Ok(conn.transaction(f)?)
+    }
+
+    /// The one writer connection (SQLite's writer pool holds one), for a transaction.
+    fn writer_connection(&self) -> Result<PooledConnection<ConnectionManager<DbConnection>>, StoreError> {
+        Ok(self.inner.writer.get()?)
     }
 
     /// True when a trivial query succeeds: `/readyz`.

@@ -165,6 +165,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    partition_fences (partition_id) {
+        partition_id -> Integer,
+        token -> BigInt,
+        node_id -> Integer,
+        updated_ms -> BigInt,
+    }
+}
+
 diesel::joinable!(devices -> clients (client_id));
 diesel::joinable!(device_transitions -> devices (device_id));
 diesel::joinable!(commands -> devices (device_id));
@@ -183,6 +192,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     dispatch_curb_slots,
     dispatch_records,
     outbox,
+    partition_fences,
 );
 
 diesel::table! {

@@ -16,7 +16,12 @@
 //!   transaction; an item that still fails is poisoned: dropped alone, and handed to
 //!   [`Owner::dropped`] with the error so its waiters are answered;
 //! - more than [`Settings::backlog_warning`] items waiting is logged once per crossing;
-//! - [`Owner::when_written`] answers once everything handed over before it is written.
+//! - [`Owner::when_written`] answers once everything handed over before it is written;
+//! - an item made for a partition names the [`Fence`] it was made under ([`Owner::fence`]): the
+//!   batch's transaction first asks the store whether a newer token is recorded for any of
+//!   those partitions ([`fences::superseded`]); the items of such a partition are not written
+//!   and go to [`Owner::refused`] (another node owns the partition now: never retried), the
+//!   rest of the batch is written as usual.
 //!
 //! A retry may follow a commit whose acknowledgement was lost (PostgreSQL: the connection
 //! dropped after `COMMIT`), so the rows an owner writes must be re-runnable: updates, upserts,
@@ -28,8 +33,10 @@ use std::time::Duration;
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
+use super::models::fences;
 use super::write_queue::{Outcome, Settled, WriteQueue};
 use super::{DbConnection, Store, StoreError};
+use crate::ownership::Fence;
 
 /// How a [`Writer`] batches and retries.
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +66,8 @@ pub struct WriterStats {
     pub splits: u64,
     /// Poisoned items dropped.
     pub dropped: u64,
+    /// Items refused by their partition's fence (another node owns it now).
+    pub refused: u64,
 }
 
 /// The queue and the timers' state of one owner's writer.
@@ -179,6 +188,19 @@ pub trait Owner: Actor<Context = Context<Self>> {
         let _ = (item, error, ctx);
     }
 
+    /// The partition `item` is written for, with the fencing token it was made under; `None`
+    /// for rows of no partition (an operator's audit entry, a node-wide alert).
+    fn fence(item: &Self::Item) -> Option<Fence> {
+        let _ = item;
+        None
+    }
+
+    /// `item` was not written: a newer token than its fence's is recorded for its partition
+    /// ([`StoreError::Fenced`]). Answered like a dropped item unless the owner says otherwise.
+    fn refused(&mut self, item: Self::Item, error: &StoreError, ctx: &mut Context<Self>) {
+        self.dropped(item, error, ctx);
+    }
+
     /// Hands `item` to the writer: it is written after the items handed over before it.
     fn enqueue(&mut self, item: Self::Item, ctx: &mut Context<Self>) {
         match self.writer().push(item) {
@@ -212,11 +234,29 @@ pub trait Owner: Actor<Context = Context<Self>> {
             writer.drained();
             return;
         };
-        let job = write_on_blocking_pool(writer.store.clone(), batch, Self::write);
-        ctx.spawn(
-            job.into_actor(self)
-                .map(|(batch, result), act, ctx| act.settle(batch, result, ctx)),
+        let job = write_on_blocking_pool(writer.store.clone(), batch, Self::write, Self::fence);
+        ctx.spawn(job.into_actor(self).map(|(batch, refused, result), act, ctx| {
+            act.turn_away(refused, ctx);
+            act.settle(batch, result, ctx);
+        }));
+    }
+
+    /// Hands the items a fence refused to [`Owner::refused`].
+    fn turn_away(&mut self, refused: Vec<(Self::Item, StoreError)>, ctx: &mut Context<Self>) {
+        if refused.is_empty() {
+            return;
+        }
+        let writer = self.writer();
+        writer.stats.refused += refused.len() as u64;
+        log::warn!(
+            "store items refused by fence writer={} items={} error={}",
+            writer.settings.name,
+            refused.len(),
+            refused[0].1
         );
+        for (item, error) in refused {
+            self.refused(item, &error, ctx);
+        }
     }
 
     /// How the write of `batch` ended, and what follows: the loop's one decision point.
@@ -270,27 +310,100 @@ fn error_text(result: &Result<(), StoreError>) -> String {
     result.as_ref().err().map(ToString::to_string).unwrap_or_default()
 }
 
-/// Writes `batch` with `write` in one transaction on the blocking pool and gives the batch
-/// back with the result. A panic in `write` is caught and reported as
+/// The fenced items of a batch whose partitions have a newer token recorded.
+type Refused<T> = Vec<(T, StoreError)>;
+
+/// Writes `batch` with `write` in one transaction on the blocking pool and gives back the batch
+/// (the items written, or all of them when the transaction failed), the items refused by their
+/// fence, and the result. A panic in `write` is caught and reported as
 /// [`StoreError::Panicked`], so the batch comes back to be split like any other failure.
 async fn write_on_blocking_pool<T: Send + 'static>(
     store: Store,
     batch: Vec<T>,
     write: fn(&[T], &mut DbConnection) -> diesel::QueryResult<()>,
-) -> (Vec<T>, Result<(), StoreError>) {
+    fence: fn(&T) -> Option<Fence>,
+) -> (Vec<T>, Refused<T>, Result<(), StoreError>) {
     let job = tokio::task::spawn_blocking(move || {
-        let result = catch_unwind(AssertUnwindSafe(|| store.write_blocking(|conn| write(&batch, conn))))
-            .unwrap_or_else(|panic| Err(StoreError::Panicked(panic_text(panic.as_ref()))));
-        (batch, result)
+        let mut batch = batch;
+        let held = held_fences(&batch, fence);
+        let written = catch_unwind(AssertUnwindSafe(|| {
+            store.write_blocking(|conn| write_fenced(conn, &mut batch, &held, write, fence))
+        }))
+        .unwrap_or_else(|panic| Err(StoreError::Panicked(panic_text(panic.as_ref()))));
+        match written {
+            Ok(superseded) => {
+                let refused = split_refused(&mut batch, &superseded, fence);
+                (batch, refused, Ok(()))
+            }
+            Err(e) => (batch, Vec::new(), Err(e)),
+        }
     });
     match job.await {
         Ok(done) => done,
         // Only a runtime shutting down cancels a blocking task: its items go with it.
         Err(e) => (
             Vec::new(),
+            Vec::new(),
             Err(StoreError::Unavailable(format!("blocking task failed: {e}"))),
         ),
     }
+}
+
+/// The distinct fences the items of `batch` were made under.
+fn held_fences<T>(batch: &[T], fence: fn(&T) -> Option<Fence>) -> Vec<Fence> {
+    let mut held: Vec<Fence> = Vec::new();
+    for f in batch.iter().filter_map(fence) {
+        if !held.contains(&f) {
+            held.push(f);
+        }
+    }
+    held
+}
+
+/// In the write's transaction: asks which fences are superseded, then writes the other items.
+/// The refused items are moved behind the admitted ones (a stable sort: each group keeps its
+/// order); a refusal is final, since tokens only grow, so their place in a retry is moot.
+fn write_fenced<T>(
+    conn: &mut DbConnection,
+    batch: &mut [T],
+    held: &[Fence],
+    write: fn(&[T], &mut DbConnection) -> diesel::QueryResult<()>,
+    fence: fn(&T) -> Option<Fence>,
+) -> diesel::QueryResult<Vec<(Fence, u64)>> {
+    let superseded = fences::superseded(conn, held)?;
+    if superseded.is_empty() {
+        write(batch, conn)?;
+        return Ok(superseded);
+    }
+    let is_refused = |item: &T| fence(item).is_some_and(|f| superseded.iter().any(|(s, _)| *s == f));
+    batch.sort_by_key(|item| is_refused(item));
+    let admitted = batch.iter().take_while(|item| !is_refused(item)).count();
+    write(&batch[..admitted], conn)?;
+    Ok(superseded)
+}
+
+/// Takes the items refused by `superseded` out of `batch`, each with its error.
+fn split_refused<T>(batch: &mut Vec<T>, superseded: &[(Fence, u64)], fence: fn(&T) -> Option<Fence>) -> Refused<T> {
+    if superseded.is_empty() {
+        return Vec::new();
+    }
+    let mut refused = Vec::new();
+    let mut admitted = Vec::with_capacity(batch.len());
+    for item in std::mem::take(batch) {
+        match fence(&item).and_then(|f| superseded.iter().find(|(s, _)| *s == f)) {
+            Some((f, recorded)) => {
+                let error = StoreError::Fenced {
+                    partition: f.partition.0,
+                    held: f.token,
+                    recorded: *recorded,
+                };
+                refused.push((item, error));
+            }
+            None => admitted.push(item),
+        }
+    }
+    *batch = admitted;
+    refused
 }
 
 fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {

@@ -33,6 +33,7 @@ enum Fault {
 struct Item {
     row: OutboxRow,
     fault: Fault,
+    fence: Option<Fence>,
     waiter: Option<oneshot::Sender<Result<(), String>>>,
 }
 
@@ -101,6 +102,10 @@ impl Owner for TestOwner {
                 let _ = waiter.send(Ok(()));
             }
         }
+    }
+
+    fn fence(item: &Item) -> Option<Fence> {
+        item.fence
     }
 
     fn dropped(&mut self, item: Item, error: &StoreError, _: &mut Context<Self>) {
@@ -241,6 +246,7 @@ fn with_fault(id: i64, fault: Fault) -> Item {
     Item {
         row: row(id),
         fault,
+        fence: None,
         waiter: None,
     }
 }
@@ -377,18 +383,98 @@ async fn a_lost_commit_acknowledgement_is_not_stored_twice_on_sqlite() {
 #[actix_web::test]
 #[cfg_attr(not(pg_tests), ignore = "needs TEST_DATABASE_URL")]
 async fn a_lost_commit_acknowledgement_is_not_stored_twice_on_postgres() {
-    let base = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
-    let schema = format!("kw_writer_{}", rand::random::<u64>());
-    let mut conn = diesel::PgConnection::establish(&base).expect("connect to TEST_DATABASE_URL");
-    diesel::connection::SimpleConnection::batch_execute(&mut conn, &format!("CREATE SCHEMA {schema}"))
-        .expect("create schema");
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
-    a_lost_commit_acknowledgement_is_retried_without_storing_twice(Harness::on(&url, None), 1).await;
+    a_lost_commit_acknowledgement_is_retried_without_storing_twice(postgres_harness("writer"), 1).await;
 }
 
 #[actix_web::test]
 async fn written_answers_at_once_when_nothing_waits() {
     let h = Harness::sqlite();
     assert_eq!(h.written().await, WriterStats::default());
+}
+
+/// A fresh PostgreSQL schema of its own on `TEST_DATABASE_URL`.
+fn postgres_harness(name: &str) -> Harness {
+    let base = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+    let schema = format!("kw_{name}_{}", rand::random::<u64>());
+    let mut conn = diesel::PgConnection::establish(&base).expect("connect to TEST_DATABASE_URL");
+    diesel::connection::SimpleConnection::batch_execute(&mut conn, &format!("CREATE SCHEMA {schema}"))
+        .expect("create schema");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Harness::on(&format!("{base}{sep}options=-csearch_path%3D{schema}"), None)
+}
+
+fn fenced(id: i64, partition: u16, token: u64) -> Item {
+    Item {
+        fence: Some(Fence {
+            partition: crate::ownership::Partition(partition),
+            token,
+        }),
+        ..item(id)
+    }
+}
+
+/// Another node took partition 3 over with token 5: what this node still writes for it under
+/// token 4 is refused in the batch's own transaction, and nothing else of the batch is held up.
+async fn a_write_under_a_superseded_fence_is_refused_and_the_rest_stored(mut h: Harness) {
+    let takeover = Fence {
+        partition: crate::ownership::Partition(3),
+        token: 5,
+    };
+    let recorded = h
+        .side
+        .write_blocking(|c| fences::advance(c, takeover, 2, 0))
+        .expect("record the new owner's token");
+    assert!(recorded, "a newer token is recorded");
+    let stale = Fence { token: 4, ..takeover };
+    assert!(
+        !h.side.write_blocking(|c| fences::advance(c, stale, 1, 0)).unwrap(),
+        "tokens only grow"
+    );
+
+    let (tx, refused) = oneshot::channel();
+    h.push(vec![
+        item(1),
+        Item {
+            waiter: Some(tx),
+            ..fenced(2, 3, 4)
+        },
+        fenced(3, 3, 5),
+        fenced(4, 7, 0),
+        fenced(5, 3, 4),
+        item(6),
+    ])
+    .await;
+
+    let stats = h.written().await;
+    let error = refused.await.expect("answered").expect_err("refused");
+    assert!(
+        error.contains("fence of partition 3") && error.contains("token 5"),
+        "{error}"
+    );
+    assert_eq!((stats.refused, stats.splits, stats.dropped), (2, 0, 0), "{stats:?}");
+    let events = h.events();
+    assert_eq!(stored_in_order(&events), vec![1, 3, 4, 6], "{events:?}");
+    assert!(events.iter().any(|e| matches!(e, Event::Dropped(5, _))), "{events:?}");
+    assert_eq!(
+        h.stored_ids(),
+        vec![1, 3, 4, 6],
+        "nothing written under the stale token"
+    );
+
+    // The new owner's own writes go on; a later batch of the old one is refused again.
+    h.push(vec![fenced(7, 3, 5), fenced(8, 3, 4)]).await;
+    let after = h.written().await;
+    assert_eq!(after.refused, 3, "one more refused: {after:?}");
+    assert_eq!(h.stored_ids(), vec![1, 3, 4, 6, 7]);
+}
+
+#[actix_web::test]
+async fn a_superseded_fence_refuses_the_write_on_sqlite() {
+    a_write_under_a_superseded_fence_is_refused_and_the_rest_stored(Harness::sqlite()).await;
+}
+
+#[actix_web::test]
+#[cfg_attr(not(pg_tests), ignore = "needs TEST_DATABASE_URL")]
+async fn a_superseded_fence_refuses_the_write_on_postgres() {
+    a_write_under_a_superseded_fence_is_refused_and_the_rest_stored(postgres_harness("fence")).await;
 }

@@ -24,6 +24,7 @@ use super::core::model::{DispatchMode, TerminalId};
 use super::messages::DispatchRecorded;
 use crate::ids::IdGen;
 use crate::listen::Listen;
+use crate::ownership::{Fence, Ownership};
 use crate::store::models::dispatch::{self as rows, CurbSlotRow, DispatchRecord};
 use crate::store::writer::{Owner, Settings, Writer};
 use crate::store::{DbConnection, Store, WriteFn};
@@ -96,6 +97,8 @@ pub enum Item {
         terminal: TerminalId,
         /// Each event with its record id, made when handed over so a retry reuses it.
         events: Vec<(i64, Arc<DispatchEvent>)>,
+        /// The fence of the terminal's partition the events were made under.
+        fence: Fence,
     },
     Snapshot {
         terminal: TerminalId,
@@ -103,6 +106,7 @@ pub enum Item {
         snapshot: Arc<DispatcherSnapshot>,
         /// When it was handed over: the row's `updated_ms`.
         at: Millis,
+        fence: Fence,
     },
     Write(WriteFn),
 }
@@ -113,6 +117,8 @@ pub struct Journal {
     writer: Writer<Item>,
     listeners: Vec<Recipient<DispatchRecorded>>,
     stats: JournalStats,
+    /// A terminal's records are written under the fence of its partition.
+    ownership: Ownership,
 }
 
 impl Journal {
@@ -123,7 +129,23 @@ impl Journal {
             writer: Writer::new(store, SETTINGS),
             listeners: Vec::new(),
             stats: JournalStats::default(),
+            ownership: Ownership::default(),
         }
+    }
+
+    /// Records are written under the fences `ownership` holds (token 0 everywhere by default).
+    pub fn with_ownership(mut self, ownership: Ownership) -> Self {
+        self.ownership = ownership;
+        self
+    }
+
+    /// The fence of `terminal`'s partition, while this node owns it.
+    fn fence_of(&self, terminal: &TerminalId) -> Option<Fence> {
+        let fence = self.ownership.fence_for(terminal.as_str());
+        if fence.is_none() {
+            log::warn!("dispatch record not written terminal={terminal} reason=partition_not_owned");
+        }
+        fence
     }
 }
 
@@ -138,11 +160,19 @@ impl Owner for Journal {
         Batch::of(batch).run(conn)
     }
 
+    fn fence(item: &Item) -> Option<Fence> {
+        match item {
+            Item::Events { fence, .. } | Item::Snapshot { fence, .. } => Some(*fence),
+            // A taxi's own rows (its card, its restarts) belong to no terminal.
+            Item::Write(_) => None,
+        }
+    }
+
     fn stored(&mut self, batch: Vec<Item>, _: &mut Context<Self>) {
         self.stats.batches += 1;
         for item in batch {
             match item {
-                Item::Events { terminal, events } => {
+                Item::Events { terminal, events, .. } => {
                     self.stats.records += events.len() as u64;
                     for (id, event) in events {
                         for listener in &self.listeners {
@@ -179,7 +209,7 @@ impl Batch {
         };
         for item in items {
             match item {
-                Item::Events { terminal, events } => {
+                Item::Events { terminal, events, .. } => {
                     for (id, event) in events {
                         batch.records.push(record(*id, terminal, event));
                         if let DispatchEvent::Configured { mode, curb_slots, .. } = event.as_ref() {
@@ -201,6 +231,7 @@ impl Batch {
                     mode,
                     snapshot,
                     at,
+                    ..
                 } => {
                     batch.snapshots.insert(terminal.clone(), (*mode, snapshot.clone(), *at));
                 }
@@ -290,6 +321,9 @@ impl Handler<Recorded> for Journal {
         if msg.events.is_empty() {
             return;
         }
+        let Some(fence) = self.fence_of(&msg.terminal) else {
+            return;
+        };
         let events = msg
             .events
             .into_iter()
@@ -299,6 +333,7 @@ impl Handler<Recorded> for Journal {
             Item::Events {
                 terminal: msg.terminal,
                 events,
+                fence,
             },
             ctx,
         );
@@ -311,6 +346,9 @@ impl Handler<Snapshotted> for Journal {
         // A newer snapshot of the same terminal still waiting makes an older one pointless.
         self.writer
             .remove_first(|i| matches!(i, Item::Snapshot { terminal, .. } if *terminal == msg.terminal));
+        let Some(fence) = self.fence_of(&msg.terminal) else {
+            return;
+        };
         let at = self.clock.now();
         self.enqueue(
             Item::Snapshot {
@@ -318,6 +356,7 @@ impl Handler<Snapshotted> for Journal {
                 mode: msg.mode,
                 snapshot: msg.snapshot,
                 at,
+                fence,
             },
             ctx,
         );

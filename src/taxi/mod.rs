@@ -24,6 +24,7 @@ pub mod entry;
 pub mod error;
 pub mod journal;
 pub mod messages;
+pub mod partition;
 pub mod registry;
 pub mod service;
 pub mod shared;

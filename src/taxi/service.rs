@@ -118,7 +118,9 @@ impl Taxis {
                 None => log::error!("taxi row unreadable plate={} skipped", row.plate),
             }
         }
-        let journal = Journal::new(deps.store.clone(), deps.ids.clone(), deps.clock.clone()).start();
+        let journal = Journal::new(deps.store.clone(), deps.ids.clone(), deps.clock.clone())
+            .with_ownership(deps.ownership.clone())
+            .start();
         let shared = Arc::new(TaxiShared {
             clock: deps.clock.clone(),
             ids: deps.ids,
@@ -182,6 +184,14 @@ impl Taxis {
 
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
+    }
+
+    pub(super) fn taxi_supervisor(&self) -> &Addr<Supervisor<TaxiFactory>> {
+        &self.taxi_supervisor
+    }
+
+    pub(super) fn terminal_supervisor(&self) -> &Addr<Supervisor<TerminalFactory>> {
+        &self.terminal_supervisor
     }
 
     pub fn rules(&self) -> &JointZoneRules {

@@ -68,6 +68,9 @@ fn record(shared: &TaxiShared, intent: Intent) {
         writes: None,
         intents: vec![intent],
         committed: None,
+        // Not fenced yet: a taxi's crash loop names the taxi, and the terminal whose partition
+        // it falls in may have changed since (issue #12 moves these to the terminal's owner).
+        fence: None,
     });
 }
 
@@ -135,10 +138,7 @@ impl ChildFactory for TaxiFactory {
     fn with_partition_key<R>(&self, plate: &Plate, f: impl FnOnce(&str) -> R) -> Option<R> {
         // A taxi lives with the terminal it is queued at; one at no terminal, by its plate.
         let taxi = self.registry.taxi(plate)?;
-        Some(match taxi.entry.card().terminal {
-            Some(terminal) => f(terminal.as_str()),
-            None => f(plate.as_str()),
-        })
+        Some(f(taxi_key(&taxi.entry.card())))
     }
 
     fn with_slot<R>(&self, plate: &Plate, f: impl FnOnce(&ChildSlot<TaxiActor>) -> R) -> Option<R> {
@@ -226,5 +226,14 @@ impl ChildFactory for TerminalFactory {
     fn escalate(&mut self, id: &TerminalId, reason: &str, restarts: u32) {
         log::error!("terminal dispatcher down terminal={id} restarts={restarts} reason={reason:?}");
         raise_crash_loop(&self.shared, subject(SubjectType::Terminal, id), reason);
+    }
+}
+
+/// The key that places a taxi in a partition: its terminal, or its plate at none. The owner
+/// check and a partition's gain or loss ([`super::partition`]) both use it.
+pub fn taxi_key(card: &super::core::card::TaxiCard) -> &str {
+    match &card.terminal {
+        Some(terminal) => terminal.as_str(),
+        None => card.plate.as_str(),
     }
 }

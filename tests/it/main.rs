@@ -3,6 +3,7 @@
 
 mod api_errors;
 mod cli;
+mod cluster;
 mod commands;
 mod connections;
 mod console;
@@ -10,6 +11,7 @@ mod console_browser;
 mod devices;
 mod drill;
 mod durability;
+mod fences;
 mod hardening;
 mod keepalive;
 mod openapi;

@@ -179,16 +179,17 @@ async fn bad_areas_and_reports_are_refused_whole_with_a_clear_error() {
     let (_, view) = s.get("/api/v1/parking/occupancy").await;
     assert_eq!(view["sites"][0]["free"], 3, "{view}");
 
-    // Over STOMP, another client's area ends the session with an ERROR naming the camera.
-    let mut camera = session(&s, "gate-g", Role::Client).await;
-    let body = r#"{"areas":[{"id":"T1-P1-X01","free":1,"total":40}]}"#;
+    // Over STOMP, another client's area ends the session with an ERROR naming the camera
+    // (gate-x's session: closing it makes gate-x's own camera unreachable, not gcam-1).
+    let mut camera = session(&s, "gate-x", Role::Client).await;
+    let body = r#"{"areas":[{"id":"T1-P1-A03","free":1,"total":40}]}"#;
     camera
         .send_text(&frame("SEND", &[("destination", "/app/occupancy")], body))
         .await;
     let error = camera.expect_error().await;
     let text = String::from_utf8_lossy(&error.body).to_string() + error.header("message").unwrap_or("");
-    assert!(text.contains("gcam-x"), "{text}");
+    assert!(text.contains("gcam-1"), "{text}");
     let (_, view) = s.get("/api/v1/parking/occupancy").await;
-    assert_eq!(view["sites"][0]["free"], 3, "{view}");
+    assert_eq!(view["sites"][0]["free"], 3, "the refused frame counted nothing: {view}");
     s.stop().await;
 }

@@ -11,6 +11,7 @@ pub mod clients;
 pub mod commands;
 pub mod devices;
 pub mod dispatch;
+pub mod fences;
 pub mod outbox;
 pub mod parking;
 pub mod settings;

@@ -1,0 +1,144 @@
+//! A cluster node's handle: connected to NATS, registered under its id, its leases kept by the
+//! [`super::leaser`] task. The wiring asks it for the [`Ownership`] the supervisors consult, the
+//! view `GET /api/v1/cluster` answers, whether NATS is reachable (`/readyz`), and to release
+//! everything at shutdown.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::error::ClusterError;
+use super::kv::{Kv, NodeRecord, Refused};
+use super::leaser::{Change, Leaser};
+use super::settings::ClusterSettings;
+use super::shared::{ClusterStats, Shared};
+use super::table::LeaseTable;
+use super::view::{self, ClusterView};
+use crate::ownership::{Ownership, Partition};
+
+/// This node in its cluster.
+#[derive(Debug)]
+pub struct ClusterNode {
+    pub settings: ClusterSettings,
+    kv: Kv,
+    table: Arc<LeaseTable>,
+    shared: Arc<Shared>,
+    stop: Mutex<Option<oneshot::Sender<oneshot::Sender<()>>>>,
+}
+
+impl ClusterNode {
+    /// Connects, registers this node (refused when a live node has its id) and starts keeping
+    /// leases. The receiver gets every partition gained and lost, in order.
+    pub async fn start(
+        settings: ClusterSettings,
+        addr: String,
+        started_ms: i64,
+    ) -> Result<(Arc<ClusterNode>, mpsc::UnboundedReceiver<Change>), ClusterError> {
+        let kv = Kv::connect(&settings).await?;
+        let record = NodeRecord { addr, started_ms };
+        let revision = match kv.register_node(settings.node_id, &record).await {
+            Ok(revision) => revision,
+            Err(Refused::Taken) => {
+                return Err(ClusterError::DuplicateNode {
+                    cluster: settings.name.clone(),
+                    node_id: settings.node_id,
+                })
+            }
+            Err(Refused::Failed(e)) => return Err(ClusterError::Nats(format!("cannot register node: {e}"))),
+        };
+        log::info!(
+            "cluster node registered cluster={} node={} partitions={} lease_ms={} renew_ms={}",
+            settings.name,
+            settings.node_id,
+            settings.partitions.count(),
+            settings.lease.as_millis(),
+            settings.renew.as_millis()
+        );
+        let node = Arc::new(ClusterNode {
+            table: Arc::new(LeaseTable::new(settings.partitions)),
+            settings,
+            kv: kv.clone(),
+            shared: Arc::new(Shared::new(record)),
+            stop: Mutex::new(None),
+        });
+        let (changes, receiver) = mpsc::unbounded_channel();
+        let (stop, stopped) = oneshot::channel();
+        *node.stop.lock().unwrap_or_else(|e| e.into_inner()) = Some(stop);
+        let leaser = Leaser::new(
+            node.settings.clone(),
+            kv,
+            node.table.clone(),
+            node.shared.clone(),
+            revision,
+            changes,
+        );
+        actix_web::rt::spawn(leaser.run(stopped));
+        Ok((node, receiver))
+    }
+
+    /// The ownership the supervisors consult: this node's lease table.
+    pub fn ownership(&self) -> Ownership {
+        Ownership {
+            partitions: self.settings.partitions,
+            check: self.table.clone(),
+        }
+    }
+
+    /// The address other nodes and operators see (set once the listener is bound).
+    pub fn set_addr(&self, addr: String) {
+        self.shared.record.lock().unwrap_or_else(|e| e.into_inner()).addr = addr;
+    }
+
+    /// True while the connection to NATS is up.
+    pub fn connected(&self) -> bool {
+        self.kv.connected()
+    }
+
+    /// How many partitions this node holds now.
+    pub fn leases_held(&self) -> usize {
+        self.table.held().len()
+    }
+
+    /// The cluster as the last lease round saw it.
+    pub fn view(&self) -> ClusterView {
+        let seen = self.shared.observed();
+        view::build(
+            &self.settings.name,
+            self.settings.node_id,
+            self.settings.partitions,
+            &seen.nodes,
+            &seen.leases,
+            &seen.tokens,
+        )
+    }
+
+    /// The owner of `partition` as last seen (this node's own leases from its table).
+    pub fn owner_of(&self, partition: Partition) -> Option<u16> {
+        if self.table.fence_at(partition, std::time::Instant::now()).is_some() {
+            return Some(self.settings.node_id);
+        }
+        self.shared
+            .observed()
+            .leases
+            .get(&partition)
+            .map(|l| l.owner)
+            .filter(|&o| o != self.settings.node_id)
+    }
+
+    /// The lease counters.
+    pub fn stats(&self) -> &ClusterStats {
+        &self.shared.stats
+    }
+
+    /// Releases every lease and the node's registration, so the others take over at once.
+    /// The device and taxi actors must have stopped first.
+    pub async fn shutdown(&self) {
+        let stop = self.stop.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(stop) = stop {
+            let (done, finished) = oneshot::channel();
+            if stop.send(done).is_ok() {
+                let _ = finished.await;
+            }
+        }
+    }
+}
