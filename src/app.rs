@@ -34,6 +34,7 @@ use crate::http::{self, AppState};
 use crate::http::{conn_guard, origin_guard, upgrade_guard};
 use crate::ids::IdGen;
 use crate::limit::Limits;
+use crate::parking::{Parking, ParkingBoot};
 use crate::store::models::{alerts, commands, devices, settings, users};
 use crate::store::{Store, StoreError};
 use crate::supervision::RestartPolicy;
@@ -68,6 +69,7 @@ struct Prepared {
     open_alerts: Vec<alerts::Alert>,
     open_commands: Vec<commands::Command>,
     taxi_boot: TaxiBoot,
+    parking_boot: ParkingBoot,
 }
 
 /// Opens and migrates the store and reads what the services start from. Blocking.
@@ -86,6 +88,7 @@ fn prepare(config: &Config) -> Result<Prepared, StoreError> {
     let open_alerts = store.read_blocking(alerts::unresolved)?;
     let open_commands = store.read_blocking(commands::open)?;
     let taxi_boot = TaxiBoot::read(&store)?;
+    let parking_boot = ParkingBoot::read(&store)?;
     Ok(Prepared {
         store,
         secret,
@@ -93,6 +96,7 @@ fn prepare(config: &Config) -> Result<Prepared, StoreError> {
         open_alerts,
         open_commands,
         taxi_boot,
+        parking_boot,
     })
 }
 
@@ -263,6 +267,14 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         config.command_ttl(),
         config.auto_failback(),
     );
+    let parking = Parking::start(
+        prepared.parking_boot,
+        devices.clone(),
+        store.clone(),
+        bus.clone(),
+        clock.clone(),
+        ids.clone(),
+    );
     // Every subscriber of alert changes is wired above this line: replay what a crash left
     // unpublished only now, so nobody misses it.
     alerts.do_send(ReplayOutbox);
@@ -289,6 +301,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
             config.max_sessions_per_principal,
             config.login_throttle(),
         ),
+        parking,
     });
     let app_state = state.clone();
     let sessions = web::Data::new(transport::driver::Shared::new(&state));

@@ -32,7 +32,8 @@
 //! - [`supervision`] is the restart machinery shared by device and taxi actors; [`listen`] is
 //!   the one way to listen to a service's events.
 //! - [`device`] and [`alert`] are the supervision core's services; [`taxi`] runs taxi
-//!   auto-dispatch (a dispatcher actor per terminal, an actor per taxi); [`http`] is the API edge.
+//!   auto-dispatch (a dispatcher actor per terminal, an actor per taxi); [`parking`] runs parking
+//!   control (occupancy from the guidance cameras); [`http`] is the API edge.
 //! - [`stomp`] is the STOMP protocol core; [`broker`] routes messages between sessions (with
 //!   the destination ACL and presence); [`transport`] carries sessions over WebSocket, SockJS and
 //!   plain TCP and relays service events to the broker.
@@ -54,6 +55,7 @@ pub mod ids;
 pub mod limit;
 pub mod listen;
 pub mod ownership;
+pub mod parking;
 pub mod sim;
 pub mod state;
 pub mod stomp;

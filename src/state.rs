@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::device::Devices;
 use crate::http::login_guard;
 use crate::ids::IdGen;
+use crate::parking::Parking;
 use crate::store::Store;
 use crate::taxi::Taxis;
 use crate::time::Clock;
@@ -42,4 +43,6 @@ pub struct AppState {
     pub cluster: Option<Arc<crate::cluster::ClusterNode>>,
     /// Connections per client address and STOMP sessions per principal.
     pub limits: crate::limit::Limits,
+    /// Parking control: areas, occupancy.
+    pub parking: Parking,
 }

@@ -163,6 +163,7 @@ impl Rig {
             devices: state.devices.clone(),
             commands: state.commands.clone(),
             taxis: state.taxis.clone(),
+            parking: state.parking.clone(),
         };
         let mut link = NullLink {
             sink: Sink.start(),

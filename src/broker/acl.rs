@@ -15,6 +15,8 @@
 //! | `/user/{anyone}/...` | nobody | nobody |
 //! | `/app/heartbeat`, `/app/faults`, `/app/commands/ack` | - | client |
 //! | `/app/taxi/ping` | - | driver |
+//! | `/topic/parking/{site}` | viewer+, and client (a guidance sign or kiosk) | nobody (server-published) |
+//! | `/app/occupancy` | - | client (only areas of cameras it hosts: checked by the route) |
 //!
 //! `admin` may do everything in the table (API.md: "admin (everything)"); a viewer never SENDs.
 
@@ -50,6 +52,12 @@ pub enum Destination<'a> {
     AppFaults,
     AppCommandAck,
     AppTaxiPing,
+    /// `/topic/parking/{site}`: a site's occupancy, for guidance signs and kiosks.
+    Parking {
+        site: &'a str,
+    },
+    /// `/app/occupancy`: a guidance camera's client reports counts.
+    AppOccupancy,
 }
 
 /// An application destination (`/app/...`): where a client's or driver's SEND is routed.
@@ -59,6 +67,7 @@ pub enum AppDestination {
     Faults,
     CommandAck,
     TaxiPing,
+    Occupancy,
 }
 
 impl AppDestination {
@@ -68,6 +77,7 @@ impl AppDestination {
             AppDestination::Faults => "/app/faults",
             AppDestination::CommandAck => "/app/commands/ack",
             AppDestination::TaxiPing => "/app/taxi/ping",
+            AppDestination::Occupancy => "/app/occupancy",
         }
     }
 }
@@ -150,6 +160,8 @@ impl<'a> Destination<'a> {
             ["app", "faults"] => Destination::AppFaults,
             ["app", "commands", "ack"] => Destination::AppCommandAck,
             ["app", "taxi", "ping"] => Destination::AppTaxiPing,
+            ["topic", "parking", site] => Destination::Parking { site: key(site)? },
+            ["app", "occupancy"] => Destination::AppOccupancy,
             _ => return Err(unknown()),
         })
     }
@@ -198,10 +210,15 @@ pub fn may_subscribe(who: &Principal, destination: &str) -> Result<(), AclError>
         | Destination::Ops { .. } => require(who, Role::Viewer, "viewer"),
         Destination::UserCommands => require(who, Role::Client, "client"),
         Destination::UserDispatch => require(who, Role::Driver, "driver"),
+        // Guidance signs and kiosks are clients: they show occupancy.
+        Destination::Parking { .. } if who.role == Role::Client => Ok(()),
+        Destination::Parking { .. } => require(who, Role::Viewer, "viewer or client"),
         Destination::OtherUser => Err(AclError::OtherPrincipal),
-        Destination::AppHeartbeat | Destination::AppFaults | Destination::AppCommandAck | Destination::AppTaxiPing => {
-            Err(AclError::SendOnly(destination.to_owned()))
-        }
+        Destination::AppHeartbeat
+        | Destination::AppFaults
+        | Destination::AppCommandAck
+        | Destination::AppTaxiPing
+        | Destination::AppOccupancy => Err(AclError::SendOnly(destination.to_owned())),
     }
 }
 
@@ -214,6 +231,7 @@ pub fn may_send(who: &Principal, destination: &str) -> Result<SendTarget, AclErr
         Destination::AppFaults => app(Role::Client, "client", AppDestination::Faults),
         Destination::AppCommandAck => app(Role::Client, "client", AppDestination::CommandAck),
         Destination::AppTaxiPing => app(Role::Driver, "driver", AppDestination::TaxiPing),
+        Destination::AppOccupancy => app(Role::Client, "client", AppDestination::Occupancy),
         Destination::OtherUser => Err(AclError::OtherPrincipal),
         Destination::Devices
         | Destination::Device(_)
@@ -223,7 +241,8 @@ pub fn may_send(who: &Principal, destination: &str) -> Result<SendTarget, AclErr
         | Destination::Dispatch
         | Destination::Presence
         | Destination::UserCommands
-        | Destination::UserDispatch => Err(AclError::ServerOnly(destination.to_owned())),
+        | Destination::UserDispatch
+        | Destination::Parking { .. } => Err(AclError::ServerOnly(destination.to_owned())),
     }
 }
 
@@ -345,6 +364,43 @@ mod tests {
             }
         }
         assert!(may_send(&who(Role::Admin), "/user/queue/commands").is_err());
+    }
+
+    #[test]
+    fn parking_topics_are_for_viewers_and_clients_and_occupancy_is_sent_by_clients() {
+        for role in [Role::Admin, Role::Operator, Role::Viewer, Role::Client] {
+            assert_eq!(may_subscribe(&who(role), "/topic/parking/T1"), Ok(()), "{role}");
+            assert!(matches!(
+                may_send(&who(role), "/topic/parking/T1"),
+                Err(AclError::ServerOnly(_))
+            ));
+        }
+        assert!(matches!(
+            may_subscribe(&who(Role::Driver), "/topic/parking/T1"),
+            Err(AclError::Role { .. })
+        ));
+        assert_eq!(
+            may_send(&who(Role::Client), "/app/occupancy"),
+            Ok(SendTarget::App(AppDestination::Occupancy))
+        );
+        for role in [Role::Operator, Role::Viewer, Role::Driver] {
+            assert!(may_send(&who(role), "/app/occupancy").is_err(), "{role}");
+        }
+        assert!(matches!(
+            may_subscribe(&who(Role::Client), "/app/occupancy"),
+            Err(AclError::SendOnly(_))
+        ));
+        for bad in [
+            "/topic/parking",
+            "/topic/parking/T1/x",
+            "/topic/parking/has space",
+            "/app/occupancy/x",
+        ] {
+            assert!(
+                matches!(Destination::parse(bad), Err(AclError::UnknownDestination(_))),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

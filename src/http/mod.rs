@@ -20,6 +20,8 @@ pub mod openapi;
 pub mod origin_guard;
 pub mod origin_policy;
 pub mod page;
+pub mod parking_areas;
+pub mod parking_occupancy;
 pub mod passenger_requests;
 pub mod taxis;
 pub mod tokens;
@@ -94,6 +96,10 @@ route_table! {
     post "/api/v1/dispatch/{id}/no-show" => passenger_requests::no_show;
     post "/api/v1/dispatch/{id}/complete" => passenger_requests::complete;
     get "/api/v1/cluster" => cluster::show;
+    post "/api/v1/parking/areas" => parking_areas::create;
+    get "/api/v1/parking/areas" => parking_areas::list;
+    post "/api/v1/parking/occupancy" => parking_occupancy::report;
+    get "/api/v1/parking/occupancy" => parking_occupancy::show;
 }
 
 /// Registers every route and the error handlers for bodies, paths and queries.

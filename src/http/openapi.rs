@@ -25,8 +25,8 @@ use utoipa::{Modify, OpenApi};
 use super::cluster;
 use super::error::{ApiError, Problem, PROBLEM_CONTENT_TYPE};
 use super::{
-    alerts, clients, commands, devices, dispatch, field_tokens, health, metrics, passenger_requests, taxis, tokens,
-    transitions,
+    alerts, clients, commands, devices, dispatch, field_tokens, health, metrics, parking_areas, parking_occupancy,
+    passenger_requests, taxis, tokens, transitions,
 };
 
 /// The name of the bearer JWT scheme that operations refer to.
@@ -92,6 +92,10 @@ SockJS at `/sockjs`; see the README."
         passenger_requests::no_show,
         passenger_requests::complete,
         cluster::show,
+        parking_areas::create,
+        parking_areas::list,
+        parking_occupancy::report,
+        parking_occupancy::show,
     ),
     components(schemas(Problem)),
     modifiers(&BearerScheme, &Problems),
@@ -106,6 +110,7 @@ SockJS at `/sockjs`; see the README."
         (name = "taxis", description = "Taxis: registration, lot arrivals, drivers, blacklist"),
         (name = "dispatch", description = "Terminals' lines, passenger requests, fairness figures"),
         (name = "cluster", description = "Nodes and partition ownership"),
+        (name = "parking", description = "Parking control: areas, occupancy from the guidance cameras"),
     )
 )]
 pub struct ApiDoc;

@@ -194,3 +194,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     partition_fences,
 );
+
+diesel::table! {
+    parking_areas (id) {
+        id -> Text,
+        site -> Text,
+        zone -> Text,
+        total -> Integer,
+        camera_id -> Text,
+        created_ms -> BigInt,
+    }
+}

@@ -90,6 +90,7 @@ impl Shared {
                 devices: state.devices.clone(),
                 commands: state.commands.clone(),
                 taxis: state.taxis.clone(),
+                parking: state.parking.clone(),
             },
             clock: state.clock.clone(),
             ids: state.ids.clone(),

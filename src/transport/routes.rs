@@ -18,6 +18,11 @@
 //!   handed to the taxi's actor without waiting (as the HTTP heartbeat, minus the answer); a
 //!   plate that is not registered is logged, not fatal to the session.
 //!
+//! - `/app/occupancy` (client): `{"areas":[{"id","free","total"}]}`, a guidance camera's
+//!   counts, checked whole by the parking part ([`crate::parking::core::report`]): an area not
+//!   configured, `free > total`, or an area whose camera another client hosts refuses the
+//!   frame (ERROR, nothing counted); a good one is handed to the guidance actor without waiting.
+//!
 //! Who may send to each destination at all was decided by the ACL before this runs; this file
 //! adds the checks that need data (which client hosts a device). It must not write frames: a
 //! refusal is a [`RouteError`] the session turns into an ERROR.
@@ -37,6 +42,8 @@ use crate::command::messages::AckCommand;
 use crate::command::CommandService;
 use crate::device::registry::Device;
 use crate::device::{Devices, HeartbeatStatus};
+use crate::parking::core::report::{ReportError, Reporter};
+use crate::parking::{Parking, ParkingError};
 use crate::taxi::core::model::Plate;
 use crate::taxi::Taxis;
 
@@ -56,6 +63,7 @@ pub enum Routed {
     Heartbeats { applied: usize, skipped: usize },
     CommandAck,
     TaxiPing,
+    Occupancy { areas: usize },
 }
 
 /// Checks that `who` may heartbeat device `id`, hosted by `host` (none: not registered);
@@ -77,6 +85,7 @@ pub struct Services {
     pub devices: Devices,
     pub commands: Addr<CommandService>,
     pub taxis: Taxis,
+    pub parking: Parking,
 }
 
 /// Carries out a SEND to the application destination `to` (the ACL's classification).
@@ -122,6 +131,32 @@ pub fn route(services: &Services, who: &Principal, to: AppDestination, body: &[u
                 Err(err) => log::warn!("stomp taxi ping with an unreadable taxi claim error={err}"),
             }
             Ok(Routed::TaxiPing)
+        }
+        AppDestination::Occupancy => occupancy(&services.parking, who, body),
+    }
+}
+
+/// A guidance camera's report, checked whole; a refusal ends the session with its reason.
+fn occupancy(parking: &Parking, who: &Principal, body: &[u8]) -> Result<Routed, RouteError> {
+    let reporter = match who.client.as_deref() {
+        Some(client) if who.role == crate::auth::Role::Client => Reporter::Client(client),
+        _ => Reporter::Admin,
+    };
+    match parking.report_nowait(reporter, body) {
+        Ok(areas) => Ok(Routed::Occupancy { areas }),
+        // The area's camera is the device the client does not host.
+        Err(ParkingError::Report(ReportError::NotHosted { camera, client, .. })) => {
+            Err(RouteError::NotHosted { device: camera, client })
+        }
+        Err(err) => {
+            log::warn!(
+                "stomp occupancy refused client={} error={err}",
+                who.client.as_deref().unwrap_or(&who.name)
+            );
+            Err(RouteError::BadBody {
+                destination: "/app/occupancy",
+                reason: err.to_string(),
+            })
         }
     }
 }

@@ -16,6 +16,7 @@ mod hardening;
 mod keepalive;
 mod limits;
 mod openapi;
+mod parking;
 mod realtime;
 mod sim;
 mod store_outage;

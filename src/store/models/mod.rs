@@ -13,6 +13,7 @@ pub mod devices;
 pub mod dispatch;
 pub mod fences;
 pub mod outbox;
+pub mod parking;
 pub mod settings;
 pub mod taxis;
 pub mod transitions;

@@ -1,0 +1,2 @@
+DROP INDEX parking_areas_site;
+DROP TABLE parking_areas;
