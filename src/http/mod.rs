@@ -3,6 +3,7 @@
 //! check the request, call one service, and shape the answer; they decide nothing else.
 
 pub mod alerts;
+pub mod audit;
 pub mod clients;
 pub mod commands;
 pub mod devices;
@@ -89,6 +90,7 @@ route_table! {
     post "/api/v1/dispatch/{id}/pickup" => dispatch::pickup;
     post "/api/v1/dispatch/{id}/no-show" => dispatch::no_show;
     post "/api/v1/dispatch/{id}/complete" => dispatch::complete;
+    get "/api/v1/audit" => audit::list;
 }
 
 /// Registers every route and the error handlers for bodies, paths and queries.

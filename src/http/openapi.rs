@@ -23,7 +23,9 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::error::{ApiError, Problem, PROBLEM_CONTENT_TYPE};
-use super::{alerts, clients, commands, devices, dispatch, field_tokens, health, metrics, taxis, tokens, transitions};
+use super::{
+    alerts, audit, clients, commands, devices, dispatch, field_tokens, health, metrics, taxis, tokens, transitions,
+};
 
 /// The name of the bearer JWT scheme that operations refer to.
 pub const BEARER: &str = "bearer";
@@ -87,6 +89,7 @@ SockJS at `/sockjs`; see the README."
         dispatch::pickup,
         dispatch::no_show,
         dispatch::complete,
+        audit::list,
     ),
     components(schemas(Problem)),
     modifiers(&BearerScheme, &Problems),
@@ -100,6 +103,7 @@ SockJS at `/sockjs`; see the README."
         (name = "alerts", description = "Alerts and their lifecycle"),
         (name = "taxis", description = "Taxis: registration, lot arrivals, drivers, blacklist"),
         (name = "dispatch", description = "Terminals' lines, passenger requests, fairness figures"),
+        (name = "audit", description = "Who did what, and when"),
     )
 )]
 pub struct ApiDoc;
