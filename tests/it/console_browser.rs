@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::join_all;
+use kwanje::auth::jwt::Claims;
 use kwanje::auth::Role;
 use kwanje::stomp::Command;
 use kwanje::time::{Clock, Millis};
@@ -215,6 +216,15 @@ async fn the_console_end_to_end_in_chromium() {
                 phase.replace(Phase::Running(s));
                 String::new()
             }
+            (Some("short-token"), Some(secs)) => match &*phase.borrow() {
+                // An operator's token that expires in `secs` seconds: the session's expiry.
+                Phase::Running(s) => {
+                    let ttl = Duration::from_secs(secs.parse().expect("seconds"));
+                    let claims = Claims::new("night-op", Role::Operator, Millis::now(), ttl);
+                    s.state.keys.issue(&claims).unwrap()
+                }
+                _ => panic!("short-token: not running"),
+            },
             (Some("viewer-token"), _) => match &*phase.borrow() {
                 Phase::Running(s) => s.token("watcher", Role::Viewer, None),
                 _ => panic!("viewer-token: not running"),

@@ -4,6 +4,7 @@
 
 import type {
   Alert,
+  AuditEntry,
   Client,
   Command,
   CommandKind,
@@ -78,8 +79,16 @@ export class Api {
     return this.request("POST", `/api/v1/alerts/${id}/ack`, note ? { note } : {});
   }
 
-  resolve(id: number): Promise<Alert> {
-    return this.request("POST", `/api/v1/alerts/${id}/resolve`);
+  resolve(id: number, note = ""): Promise<Alert> {
+    return this.request("POST", `/api/v1/alerts/${id}/resolve`, note ? { note } : {});
+  }
+
+  /** One page of the audit log, newest first; `query` holds its filters (see state/audit.ts). */
+  audit(query: URLSearchParams, cursor: string | null = null, limit = 100): Promise<Page<AuditEntry>> {
+    const q = new URLSearchParams(query);
+    q.set("limit", String(limit));
+    if (cursor) q.set("cursor", cursor);
+    return this.request("GET", `/api/v1/audit?${q}`);
   }
 
   commandsOf(deviceId: string): Promise<Page<Command>> {

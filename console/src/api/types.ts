@@ -151,3 +151,13 @@ export interface PresenceMessage {
   online: boolean;
   at_ms: number;
 }
+
+/** One entry of the audit log (`GET /api/v1/audit`). */
+export interface AuditEntry {
+  id: number;
+  at_ms: number;
+  actor: string;
+  action: string;
+  target: string;
+  detail: string | null;
+}
