@@ -79,6 +79,21 @@ run(async (browser) => {
   await page.goto(`${env.base}/audit?action=alert.resolve`);
   await resolved.waitFor();
   if ((await page.inputValue("[data-testid=audit-action]")) !== "alert.resolve") throw new Error("filter not restored");
+
+  step("a taxi arrival appears in its line, live; the mode switch; the figures");
+  await page.click('header nav a[href="/taxis"]');
+  const t1 = page.locator('[data-testid=taxis] section[data-terminal="T1"]');
+  await t1.waitFor();
+  await ask("taxi-arrival 12A3456");
+  // A free curb slot: it is called forward at once, to bay 1 of its line.
+  await t1.locator('.line[data-line="seoul/standard"] .curb li[data-plate="12A3456"]').waitFor();
+  await t1.locator("[data-testid=mode-switch] select[name=mode]").selectOption("integrated");
+  await t1.locator("[data-testid=mode-switch] input[name=curb_slots]").fill("all=2");
+  await t1.locator("[data-testid=mode-switch] button[type=submit]").click();
+  await page.waitForSelector('section[data-terminal="T1"][data-mode="integrated"] .line[data-line="all/standard"] li[data-plate="12A3456"]');
+  await ask("taxi-trip 4.5");
+  await t1.locator('[data-testid=chart-wait-p50][data-bars="1"] canvas').waitFor();
+  await shot(page, "console-taxis");
   await page.click('header nav a[href="/wall"]');
 
   step("the language switch");
@@ -109,6 +124,9 @@ run(async (browser) => {
   await viewer.waitForSelector("[data-testid=alerts]");
   if ((await viewer.locator("button[data-action]").count()) !== 0) throw new Error("viewer offered ack/resolve");
   if ((await viewer.locator('header nav a[href="/audit"]').count()) !== 0) throw new Error("viewer offered the audit log");
+  await viewer.goto(`${env.base}/taxis`);
+  await viewer.waitForSelector('[data-testid=taxis] section[data-terminal="T1"]');
+  if ((await viewer.locator("[data-testid=mode-switch]").count()) !== 0) throw new Error("viewer offered the mode switch");
 
   step("session expiry brings back the login with what was on screen kept");
   const shortToken = await ask("short-token 3");

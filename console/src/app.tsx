@@ -9,6 +9,7 @@ import { useRoute } from "./router";
 import { reload, ServicesContext, type Services } from "./services";
 import { Alerts } from "./views/Alerts";
 import { Audit } from "./views/Audit";
+import { Taxis } from "./views/Taxis";
 import { DeviceView } from "./views/DeviceView";
 import { Wall } from "./views/Wall";
 
@@ -65,6 +66,7 @@ export function App({ services }: { services: Services }) {
         {route.view === "alerts" && <Alerts />}
         {route.view === "device" && shown && <DeviceView id={route.id} />}
         {route.view === "audit" && shown && <Audit query={route.query} />}
+        {route.view === "taxis" && shown && <Taxis />}
         {!token && <Login expired={expired} />}
       </I18nContext.Provider>
     </ServicesContext.Provider>

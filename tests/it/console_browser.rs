@@ -216,6 +216,38 @@ async fn the_console_end_to_end_in_chromium() {
                 phase.replace(Phase::Running(s));
                 String::new()
             }
+            (Some("taxi-arrival"), Some(plate)) => {
+                let Phase::Running(s) = &*phase.borrow() else {
+                    panic!("taxi-arrival: not running")
+                };
+                let taxi = json!({"plate": plate, "license_region": "seoul", "class": "standard"});
+                let (status, body) = s.post("/api/v1/taxis", taxi).await;
+                assert_eq!(status, 201, "{body}");
+                // As the lot's LPR camera sees it: its gate PC reports the reading.
+                let gate = s.token("pc-1", Role::Client, Some("pc-1"));
+                let reading = json!({"plate": plate, "terminal": "T1", "camera_id": "lpr-lot-t1"});
+                let (status, body) = s
+                    .call("POST", "/api/v1/taxis/arrivals", Some(&gate), Some(reading))
+                    .await;
+                assert_eq!(status, 201, "{body}");
+                String::new()
+            }
+            (Some("taxi-trip"), Some(km)) => {
+                let Phase::Running(s) = &*phase.borrow() else {
+                    panic!("taxi-trip: not running")
+                };
+                let km: f64 = km.parse().expect("km");
+                let ask = json!({"terminal": "T1", "destination_region": "seoul", "distance_km": km});
+                let (status, assigned) = s.post("/api/v1/dispatch/requests", ask).await;
+                assert_eq!(status, 201, "{assigned}");
+                let id = &assigned["id"];
+                let (status, body) = s.post(&format!("/api/v1/dispatch/{id}/pickup"), json!({})).await;
+                assert_eq!(status, 200, "{body}");
+                let done = json!({ "distance_km": km });
+                let (status, body) = s.post(&format!("/api/v1/dispatch/{id}/complete"), done).await;
+                assert_eq!(status, 200, "{body}");
+                String::new()
+            }
             (Some("short-token"), Some(secs)) => match &*phase.borrow() {
                 // An operator's token that expires in `secs` seconds: the session's expiry.
                 Phase::Running(s) => {

@@ -9,9 +9,12 @@ import type {
   Command,
   CommandKind,
   Device,
+  DispatchMode,
+  DispatchStats,
   Page,
   Problem,
   TokenAnswer,
+  TerminalQueues,
   Transition,
 } from "./types";
 
@@ -99,6 +102,24 @@ export class Api {
   issue(deviceId: string, kind: CommandKind, reason: string): Promise<Command> {
     const body = reason ? { kind, reason } : { kind };
     return this.request("POST", `/api/v1/devices/${encodeURIComponent(deviceId)}/commands`, body);
+  }
+
+  /** Every terminal's lines, in dispatch order (one page holds them all). */
+  async queues(): Promise<TerminalQueues[]> {
+    const page: Page<TerminalQueues> = await this.request("GET", "/api/v1/queues");
+    return page.items;
+  }
+
+  dispatchStats(): Promise<DispatchStats> {
+    return this.request("GET", "/api/v1/dispatch/stats");
+  }
+
+  /** Switches a terminal's mode and curb slot plan (operator+). */
+  configureDispatch(terminal: string, mode: DispatchMode, curbSlots: Record<string, number>): Promise<unknown> {
+    return this.request("PUT", `/api/v1/terminals/${encodeURIComponent(terminal)}/dispatch`, {
+      mode,
+      curb_slots: curbSlots,
+    });
   }
 
   private async all<T>(path: string): Promise<T[]> {

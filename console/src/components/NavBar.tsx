@@ -22,6 +22,7 @@ export function NavBar({ route, onLang }: { route: Route; onLang: (lang: Lang) =
       <nav>
         {link("/wall", t("wall"), route.view === "wall")}
         {link("/alerts", t("alerts"), route.view === "alerts")}
+        {link("/taxis", t("taxis"), route.view === "taxis")}
         {mayAct(who?.role) && link("/audit", t("audit"), route.view === "audit")}
       </nav>
       <span class="spacer" />
