@@ -217,7 +217,8 @@ async fn the_console_end_to_end_in_chromium() {
                 String::new()
             }
             (Some("taxi-arrival"), Some(plate)) => {
-                let Phase::Running(s) = &*phase.borrow() else {
+                // Out of the cell while awaiting (a RefCell borrow must not live across an await).
+                let Phase::Running(s) = phase.replace(Phase::Gone) else {
                     panic!("taxi-arrival: not running")
                 };
                 let taxi = json!({"plate": plate, "license_region": "seoul", "class": "standard"});
@@ -230,10 +231,12 @@ async fn the_console_end_to_end_in_chromium() {
                     .call("POST", "/api/v1/taxis/arrivals", Some(&gate), Some(reading))
                     .await;
                 assert_eq!(status, 201, "{body}");
+                phase.replace(Phase::Running(s));
                 String::new()
             }
             (Some("taxi-trip"), Some(km)) => {
-                let Phase::Running(s) = &*phase.borrow() else {
+                // Out of the cell while awaiting (a RefCell borrow must not live across an await).
+                let Phase::Running(s) = phase.replace(Phase::Gone) else {
                     panic!("taxi-trip: not running")
                 };
                 let km: f64 = km.parse().expect("km");
@@ -246,6 +249,7 @@ async fn the_console_end_to_end_in_chromium() {
                 let done = json!({ "distance_km": km });
                 let (status, body) = s.post(&format!("/api/v1/dispatch/{id}/complete"), done).await;
                 assert_eq!(status, 200, "{body}");
+                phase.replace(Phase::Running(s));
                 String::new()
             }
             (Some("short-token"), Some(secs)) => match &*phase.borrow() {
