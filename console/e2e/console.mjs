@@ -41,6 +41,7 @@ run(async (browser) => {
   await alert.locator("[data-testid=ack-note]").fill("바리케이드 점검 중");
   await alert.locator("button[data-action=ack]").click();
   await page.waitForSelector('li.alert[data-subject-id="cam-1"][data-alert-state="acknowledged"]');
+  const alertId = await alert.getAttribute("data-alert-id");
   await shot(page, "console-alerts");
 
   step("switch to standby, acknowledged by the gate PC");
@@ -50,6 +51,50 @@ run(async (browser) => {
   await page.waitForSelector('tr[data-command-kind="switch_to_standby"][data-command-state="acked"]');
   await page.waitForSelector('[data-testid=history] tr[data-transition-to="down"]');
   await shot(page, "console-device");
+
+  step("resolve the alert with a note");
+  await page.click('header nav a[href="/alerts"]');
+  const acked = page.locator(`li.alert[data-alert-id="${alertId}"]`);
+  await acked.locator("[data-testid=ack-note]").fill("렌즈 청소 완료");
+  await acked.locator("button[data-action=resolve]").click();
+  await acked.waitFor({ state: "detached" });
+
+  step("the audit view: filtered, and the filter kept in a bookmarkable URL");
+  await page.click('header nav a[href="/audit"]');
+  await page.waitForSelector("[data-testid=audit] tr[data-action]");
+  await page.fill("[data-testid=audit-action]", "alert.resolve");
+  await page.click("[data-testid=audit-apply]");
+  await page.waitForURL(/\/audit\?action=alert\.resolve$/);
+  const resolved = page.locator('[data-testid=audit] tr[data-action="alert.resolve"]');
+  await resolved.waitFor();
+  const row = (await resolved.textContent()) ?? "";
+  if (!row.includes(`alert:${alertId}`) || !row.includes("렌즈 청소 완료") || !row.includes("admin")) {
+    throw new Error(`audit row: ${row}`);
+  }
+  if ((await page.locator('[data-testid=audit] tr[data-action]:not([data-action="alert.resolve"])').count()) !== 0) {
+    throw new Error("the audit filter let other actions through");
+  }
+  await shot(page, "console-audit");
+  // The URL alone brings the same view back (a bookmark, a reload).
+  await page.goto(`${env.base}/audit?action=alert.resolve`);
+  await resolved.waitFor();
+  if ((await page.inputValue("[data-testid=audit-action]")) !== "alert.resolve") throw new Error("filter not restored");
+
+  step("a taxi arrival appears in its line, live; the mode switch; the figures");
+  await page.click('header nav a[href="/taxis"]');
+  const t1 = page.locator('[data-testid=taxis] section[data-terminal="T1"]');
+  await t1.waitFor();
+  await ask("taxi-arrival 12A3456");
+  // A free curb slot: it is called forward at once, to bay 1 of its line.
+  await t1.locator('.line[data-line="seoul/standard"] .curb li[data-plate="12A3456"]').waitFor();
+  await t1.locator("[data-testid=mode-switch] select[name=mode]").selectOption("integrated");
+  await t1.locator("[data-testid=mode-switch] input[name=curb_slots]").fill("all=2");
+  await t1.locator("[data-testid=mode-switch] button[type=submit]").click();
+  await page.waitForSelector('section[data-terminal="T1"][data-mode="integrated"] .line[data-line="all/standard"] li[data-plate="12A3456"]');
+  await ask("taxi-trip 4.5");
+  await t1.locator('[data-testid=chart-wait-p50][data-bars="1"] canvas').waitFor();
+  await shot(page, "console-taxis");
+  await page.click('header nav a[href="/wall"]');
 
   step("the language switch");
   await page.click("button[data-lang=en]");
@@ -78,4 +123,28 @@ run(async (browser) => {
   await viewer.goto(`${env.base}/alerts`);
   await viewer.waitForSelector("[data-testid=alerts]");
   if ((await viewer.locator("button[data-action]").count()) !== 0) throw new Error("viewer offered ack/resolve");
+  if ((await viewer.locator('header nav a[href="/audit"]').count()) !== 0) throw new Error("viewer offered the audit log");
+  await viewer.goto(`${env.base}/taxis`);
+  await viewer.waitForSelector('[data-testid=taxis] section[data-terminal="T1"]');
+  if ((await viewer.locator("[data-testid=mode-switch]").count()) !== 0) throw new Error("viewer offered the mode switch");
+
+  step("session expiry brings back the login with what was on screen kept");
+  const shortToken = await ask("short-token 3");
+  const night = await pageWithToken(browser, shortToken);
+  night.setDefaultTimeout(TIMEOUT);
+  await night.goto(`${env.base}/audit?actor=admin`);
+  await night.waitForSelector("[data-testid=audit] tr[data-action]");
+  const before = await night.locator("[data-testid=audit] tbody tr").count();
+  // The token's own expiry, no request needed: the login comes back over the view.
+  await night.waitForSelector("form[data-testid=login] .notice");
+  const kept = await night.locator("[data-testid=audit] tbody tr").count();
+  if (kept !== before) throw new Error(`the view lost rows on expiry: ${before} -> ${kept}`);
+  if ((await night.inputValue("[data-testid=audit-actor]")) !== "admin") throw new Error("the filter was lost on expiry");
+  await shot(night, "console-expired");
+  await night.fill("input[name=username]", "admin");
+  await night.fill("input[name=password]", "admin-pw");
+  await night.click("form[data-testid=login] button[type=submit]");
+  await night.waitForSelector("form[data-testid=login]", { state: "detached" });
+  if (!night.url().endsWith("/audit?actor=admin")) throw new Error(`moved away: ${night.url()}`);
+  await night.waitForSelector("[data-testid=audit] tr[data-action]");
 });

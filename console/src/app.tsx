@@ -8,6 +8,8 @@ import type { Lang } from "./i18n/messages";
 import { useRoute } from "./router";
 import { reload, ServicesContext, type Services } from "./services";
 import { Alerts } from "./views/Alerts";
+import { Audit } from "./views/Audit";
+import { Taxis } from "./views/Taxis";
 import { DeviceView } from "./views/DeviceView";
 import { Wall } from "./views/Wall";
 
@@ -46,6 +48,10 @@ export function App({ services }: { services: Services }) {
     void reload(services);
   }, [token]);
 
+  // Views that load on their own need a session to start; once started, an expiry keeps them
+  // on screen as they were, under the login.
+  const shown = token !== null || expired;
+
   const changeLang = (l: Lang) => {
     rememberLang(l);
     setLang(l);
@@ -58,7 +64,9 @@ export function App({ services }: { services: Services }) {
         {token && <LiveBanner />}
         {route.view === "wall" && <Wall query={route.query} />}
         {route.view === "alerts" && <Alerts />}
-        {route.view === "device" && token && <DeviceView id={route.id} />}
+        {route.view === "device" && shown && <DeviceView id={route.id} />}
+        {route.view === "audit" && shown && <Audit query={route.query} />}
+        {route.view === "taxis" && shown && <Taxis />}
         {!token && <Login expired={expired} />}
       </I18nContext.Provider>
     </ServicesContext.Provider>

@@ -1,4 +1,4 @@
-// The views' URLs: /wall, /alerts, /devices/{id} (the server answers each with index.html).
+// The views' URLs: /wall, /alerts, /taxis, /audit, /devices/{id} (the server answers each with index.html).
 // Query strings carry a view's filters, so a URL can be bookmarked and shared.
 
 import { useEffect, useState } from "preact/hooks";
@@ -6,11 +6,15 @@ import { useEffect, useState } from "preact/hooks";
 export type Route =
   | { view: "wall"; query: URLSearchParams }
   | { view: "alerts"; query: URLSearchParams }
+  | { view: "audit"; query: URLSearchParams }
+  | { view: "taxis"; query: URLSearchParams }
   | { view: "device"; id: string; query: URLSearchParams };
 
 export function parseRoute(path: string, search: string): Route {
   const query = new URLSearchParams(search);
   if (path === "/alerts") return { view: "alerts", query };
+  if (path === "/audit") return { view: "audit", query };
+  if (path === "/taxis") return { view: "taxis", query };
   const device = /^\/devices\/([^/]+)$/.exec(path);
   if (device?.[1]) return { view: "device", id: decodeURIComponent(device[1]), query };
   return { view: "wall", query };

@@ -21,6 +21,8 @@ export interface Services {
   deviceTicks: Ticker;
   /** Ticks when `alerts` changed. */
   alertTicks: Ticker;
+  /** Ticks when a terminal's lines may have changed (a dispatch event, a reconnect). */
+  dispatchTicks: Ticker;
 }
 
 export function makeServices(): Services {
@@ -35,6 +37,7 @@ export function makeServices(): Services {
     alerts: new AlertBook(),
     deviceTicks: new Ticker(),
     alertTicks: new Ticker(),
+    dispatchTicks: new Ticker(),
   };
   live.on({
     device: (m) => {
@@ -48,8 +51,12 @@ export function makeServices(): Services {
       services.alerts.apply(m);
       services.alertTicks.changed();
     },
+    dispatch: () => services.dispatchTicks.changed(),
     // Back after a gap: reload the lists, so what changed meanwhile shows.
-    reconnected: () => void reload(services),
+    reconnected: () => {
+      void reload(services);
+      services.dispatchTicks.changed();
+    },
   });
   return services;
 }

@@ -48,6 +48,8 @@ pub struct Acknowledge {
 pub struct ResolveAlert {
     pub id: i64,
     pub by: String,
+    /// Why, kept in the audit entry's `detail`.
+    pub note: Option<String>,
 }
 
 /// An alert change was committed (or is replayed from the outbox).

@@ -392,7 +392,7 @@ impl Handler<ResolveAlert> for AlertService {
     fn handle(&mut self, msg: ResolveAlert, ctx: &mut Context<Self>) -> Self::Result {
         let now = self.clock.now();
         let change = self.book.resolve_by(msg.id, &msg.by, now).map(Some);
-        self.operator_change(change, &msg.by, "alert.resolve", None, None, ctx)
+        self.operator_change(change, &msg.by, "alert.resolve", msg.note, None, ctx)
     }
 }
 

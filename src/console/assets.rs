@@ -11,7 +11,7 @@ use rust_embed::RustEmbed;
 struct Dist;
 
 /// The views' URLs (bookmarkable): each answers the index, and the app routes on the path.
-pub const VIEW_ROUTES: &[&str] = &["/", "/wall", "/alerts", "/devices/{id}"];
+pub const VIEW_ROUTES: &[&str] = &["/", "/wall", "/alerts", "/taxis", "/audit", "/devices/{id}"];
 
 /// The built files' URLs.
 pub const FILE_ROUTES: &[&str] = &["/assets/{file:.+}", "/favicon.svg"];
@@ -38,11 +38,11 @@ pub struct Asset {
     pub content_type: String,
 }
 
-/// What `path` names: a view (`/`, `/wall`, `/alerts`, `/devices/{id}`), a built file (never
+/// What `path` names: a view (`/`, `/wall`, `/alerts`, `/taxis`, `/audit`, `/devices/{id}`), a built file (never
 /// `index.html` itself, which only views answer), or nothing of the console's.
 pub fn resolve(path: &str) -> Resolved {
     let is_view = match path {
-        "/" | "/wall" | "/alerts" => true,
+        "/" | "/wall" | "/alerts" | "/taxis" | "/audit" => true,
         _ => path
             .strip_prefix("/devices/")
             .is_some_and(|id| !id.is_empty() && !id.contains('/')),
@@ -113,7 +113,7 @@ mod tests {
 
     #[test]
     fn views_answer_the_index() {
-        for path in ["/", "/wall", "/alerts", "/devices/cam-1"] {
+        for path in ["/", "/wall", "/alerts", "/taxis", "/audit", "/devices/cam-1"] {
             assert_eq!(resolve(path), Resolved::Index, "{path}");
         }
         assert_eq!(resolve("/devices/"), Resolved::NotConsole);

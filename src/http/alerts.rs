@@ -136,6 +136,12 @@ pub struct AckBody {
     pub note: Option<String>,
 }
 
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ResolveBody {
+    /// Why it is resolved: kept as the audit entry's `detail`.
+    pub note: Option<String>,
+}
+
 /// A request that carries no body: no `Content-Length` (or 0) and no `Transfer-Encoding`.
 fn has_no_body(req: &HttpRequest) -> bool {
     let headers = req.headers();
@@ -199,7 +205,9 @@ pub async fn acknowledge(
 
 /// Resolves an alert by hand.
 ///
-/// Audited.
+/// Audited; the optional note (why it is resolved) is kept as the audit entry's `detail`. As
+/// for an acknowledgement, the body is optional, and one that is sent must be the JSON
+/// documented (else 400, and nothing changes).
 ///
 /// **Role:** operator or above.
 #[utoipa::path(
@@ -208,9 +216,11 @@ pub async fn acknowledge(
     operation_id = "resolve_alert",
     tag = "alerts",
     params(("id" = String, Path, description = "the alert's id (an integer)")),
+    request_body = Option<ResolveBody>,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "the alert, resolved", body = Alert),
+        (status = 400, description = "a body that is not the JSON documented"),
         (status = 403, description = "the token has no operator role or above"),
         (status = 404, description = "no such alert"),
         (status = 409, description = "the alert is already resolved"),
@@ -221,8 +231,15 @@ pub async fn resolve(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
+    req: HttpRequest,
+    body: Result<web::Json<Option<ResolveBody>>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Operator)?;
+    let note = match body {
+        Ok(body) => body.into_inner().and_then(|b| b.note),
+        Err(_) if has_no_body(&req) => None,
+        Err(malformed) => return Err(ApiError::BadRequest(malformed.to_string())),
+    };
     let id = parse_id(&id)?;
     load(&state, id).await?;
     let alert = state
@@ -230,6 +247,7 @@ pub async fn resolve(
         .send(ResolveAlert {
             id,
             by: caller.name.clone(),
+            note,
         })
         .timeout(WRITE_TIMEOUT)
         .await

@@ -3,6 +3,7 @@
 //! check the request, call one service, and shape the answer; they decide nothing else.
 
 pub mod alerts;
+pub mod audit;
 pub mod clients;
 pub mod cluster;
 pub mod commands;
@@ -100,6 +101,7 @@ route_table! {
     get "/api/v1/parking/areas" => parking_areas::list;
     post "/api/v1/parking/occupancy" => parking_occupancy::report;
     get "/api/v1/parking/occupancy" => parking_occupancy::show;
+    get "/api/v1/audit" => audit::list;
 }
 
 /// Registers every route and the error handlers for bodies, paths and queries.

@@ -25,8 +25,8 @@ use utoipa::{Modify, OpenApi};
 use super::cluster;
 use super::error::{ApiError, Problem, PROBLEM_CONTENT_TYPE};
 use super::{
-    alerts, clients, commands, devices, dispatch, field_tokens, health, metrics, parking_areas, parking_occupancy,
-    passenger_requests, taxis, tokens, transitions,
+    alerts, audit, clients, commands, devices, dispatch, field_tokens, health, metrics, parking_areas,
+    parking_occupancy, passenger_requests, taxis, tokens, transitions,
 };
 
 /// The name of the bearer JWT scheme that operations refer to.
@@ -96,6 +96,7 @@ SockJS at `/sockjs`; see the README."
         parking_areas::list,
         parking_occupancy::report,
         parking_occupancy::show,
+        audit::list,
     ),
     components(schemas(Problem)),
     modifiers(&BearerScheme, &Problems),
@@ -111,6 +112,7 @@ SockJS at `/sockjs`; see the README."
         (name = "dispatch", description = "Terminals' lines, passenger requests, fairness figures"),
         (name = "cluster", description = "Nodes and partition ownership"),
         (name = "parking", description = "Parking control: areas, occupancy from the guidance cameras"),
+        (name = "audit", description = "Who did what, and when"),
     )
 )]
 pub struct ApiDoc;

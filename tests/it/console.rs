@@ -73,7 +73,14 @@ async fn the_root_serves_the_console_with_its_csp_and_no_cache() {
 #[actix_web::test]
 async fn every_view_url_answers_the_index_so_it_can_be_bookmarked() {
     let s = Server::start_with(Backend::Sqlite, |c| c.time_zone = "Europe/Berlin".into()).await;
-    for path in ["/wall", "/wall?state=down", "/alerts", "/devices/cam-1"] {
+    for path in [
+        "/wall",
+        "/wall?state=down",
+        "/alerts",
+        "/taxis",
+        "/audit?action=alert.ack",
+        "/devices/cam-1",
+    ] {
         let a = fetch(&s, path, false).await;
         assert_eq!(a.status, 200, "{path}");
         let html = String::from_utf8(a.body).unwrap();

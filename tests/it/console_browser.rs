@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::join_all;
+use kwanje::auth::jwt::Claims;
 use kwanje::auth::Role;
 use kwanje::stomp::Command;
 use kwanje::time::{Clock, Millis};
@@ -215,6 +216,51 @@ async fn the_console_end_to_end_in_chromium() {
                 phase.replace(Phase::Running(s));
                 String::new()
             }
+            (Some("taxi-arrival"), Some(plate)) => {
+                // Out of the cell while awaiting (a RefCell borrow must not live across an await).
+                let Phase::Running(s) = phase.replace(Phase::Gone) else {
+                    panic!("taxi-arrival: not running")
+                };
+                let taxi = json!({"plate": plate, "license_region": "seoul", "class": "standard"});
+                let (status, body) = s.post("/api/v1/taxis", taxi).await;
+                assert_eq!(status, 201, "{body}");
+                // As the lot's LPR camera sees it: its gate PC reports the reading.
+                let gate = s.token("pc-1", Role::Client, Some("pc-1"));
+                let reading = json!({"plate": plate, "terminal": "T1", "camera_id": "lpr-lot-t1"});
+                let (status, body) = s
+                    .call("POST", "/api/v1/taxis/arrivals", Some(&gate), Some(reading))
+                    .await;
+                assert_eq!(status, 201, "{body}");
+                phase.replace(Phase::Running(s));
+                String::new()
+            }
+            (Some("taxi-trip"), Some(km)) => {
+                // Out of the cell while awaiting (a RefCell borrow must not live across an await).
+                let Phase::Running(s) = phase.replace(Phase::Gone) else {
+                    panic!("taxi-trip: not running")
+                };
+                let km: f64 = km.parse().expect("km");
+                let ask = json!({"terminal": "T1", "destination_region": "seoul", "distance_km": km});
+                let (status, assigned) = s.post("/api/v1/dispatch/requests", ask).await;
+                assert_eq!(status, 201, "{assigned}");
+                let id = &assigned["id"];
+                let (status, body) = s.post(&format!("/api/v1/dispatch/{id}/pickup"), json!({})).await;
+                assert_eq!(status, 200, "{body}");
+                let done = json!({ "distance_km": km });
+                let (status, body) = s.post(&format!("/api/v1/dispatch/{id}/complete"), done).await;
+                assert_eq!(status, 200, "{body}");
+                phase.replace(Phase::Running(s));
+                String::new()
+            }
+            (Some("short-token"), Some(secs)) => match &*phase.borrow() {
+                // An operator's token that expires in `secs` seconds: the session's expiry.
+                Phase::Running(s) => {
+                    let ttl = Duration::from_secs(secs.parse().expect("seconds"));
+                    let claims = Claims::new("night-op", Role::Operator, Millis::now(), ttl);
+                    s.state.keys.issue(&claims).unwrap()
+                }
+                _ => panic!("short-token: not running"),
+            },
             (Some("viewer-token"), _) => match &*phase.borrow() {
                 Phase::Running(s) => s.token("watcher", Role::Viewer, None),
                 _ => panic!("viewer-token: not running"),

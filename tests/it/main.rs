@@ -2,6 +2,7 @@
 //! sockets, against SQLite always and PostgreSQL when `TEST_DATABASE_URL` is set.
 
 mod api_errors;
+mod audit;
 mod cli;
 mod cluster;
 mod commands;

@@ -4,13 +4,17 @@
 
 import type {
   Alert,
+  AuditEntry,
   Client,
   Command,
   CommandKind,
   Device,
+  DispatchMode,
+  DispatchStats,
   Page,
   Problem,
   TokenAnswer,
+  TerminalQueues,
   Transition,
 } from "./types";
 
@@ -78,8 +82,16 @@ export class Api {
     return this.request("POST", `/api/v1/alerts/${id}/ack`, note ? { note } : {});
   }
 
-  resolve(id: number): Promise<Alert> {
-    return this.request("POST", `/api/v1/alerts/${id}/resolve`);
+  resolve(id: number, note = ""): Promise<Alert> {
+    return this.request("POST", `/api/v1/alerts/${id}/resolve`, note ? { note } : {});
+  }
+
+  /** One page of the audit log, newest first; `query` holds its filters (see state/audit.ts). */
+  audit(query: URLSearchParams, cursor: string | null = null, limit = 100): Promise<Page<AuditEntry>> {
+    const q = new URLSearchParams(query);
+    q.set("limit", String(limit));
+    if (cursor) q.set("cursor", cursor);
+    return this.request("GET", `/api/v1/audit?${q}`);
   }
 
   commandsOf(deviceId: string): Promise<Page<Command>> {
@@ -90,6 +102,24 @@ export class Api {
   issue(deviceId: string, kind: CommandKind, reason: string): Promise<Command> {
     const body = reason ? { kind, reason } : { kind };
     return this.request("POST", `/api/v1/devices/${encodeURIComponent(deviceId)}/commands`, body);
+  }
+
+  /** Every terminal's lines, in dispatch order (one page holds them all). */
+  async queues(): Promise<TerminalQueues[]> {
+    const page: Page<TerminalQueues> = await this.request("GET", "/api/v1/queues");
+    return page.items;
+  }
+
+  dispatchStats(): Promise<DispatchStats> {
+    return this.request("GET", "/api/v1/dispatch/stats");
+  }
+
+  /** Switches a terminal's mode and curb slot plan (operator+). */
+  configureDispatch(terminal: string, mode: DispatchMode, curbSlots: Record<string, number>): Promise<unknown> {
+    return this.request("PUT", `/api/v1/terminals/${encodeURIComponent(terminal)}/dispatch`, {
+      mode,
+      curb_slots: curbSlots,
+    });
   }
 
   private async all<T>(path: string): Promise<T[]> {

@@ -151,3 +151,80 @@ export interface PresenceMessage {
   online: boolean;
   at_ms: number;
 }
+
+/** One entry of the audit log (`GET /api/v1/audit`). */
+export interface AuditEntry {
+  id: number;
+  at_ms: number;
+  actor: string;
+  action: string;
+  target: string;
+  detail: string | null;
+}
+
+export type DispatchMode = "regional" | "integrated";
+
+export interface TaxiTicket {
+  seq: number;
+  entered_ms: number;
+  priority_earned_ms: number | null;
+}
+
+/** A taxi called forward, or assigned and waiting for a bay (`bay: null`). */
+export interface CurbTaxi {
+  plate: string;
+  bay: number | null;
+  state: string;
+  request: number | null;
+  ticket: TaxiTicket;
+  called_ms: number | null;
+}
+
+export interface WaitingTaxi {
+  /** 1-based, suspended taxis included (they keep their place). */
+  position: number;
+  plate: string;
+  ticket: number;
+  entered_ms: number;
+  priority: boolean;
+  priority_earned_ms: number | null;
+  suspended: boolean;
+  service_region: string;
+}
+
+export interface TaxiLine {
+  /** `scope`: a region, or `all` in integrated mode. */
+  line: { scope: string; class: string };
+  curb_slots: number;
+  curb: CurbTaxi[];
+  waiting: WaitingTaxi[];
+}
+
+/** One terminal's lines (`GET /api/v1/queues`). */
+export interface TerminalQueues {
+  terminal: string;
+  mode: DispatchMode;
+  curb_slots: Record<string, number>;
+  lines: TaxiLine[];
+}
+
+export interface DispatchStatsRow {
+  terminal: string;
+  region: string;
+  class: string;
+  served: number;
+  wait_mean_ms: number | null;
+  wait_p50_ms: number | null;
+  wait_max_ms: number | null;
+  short_trips: number;
+  long_trips: number;
+  no_shows: number;
+  refusals: number;
+  holds: number;
+}
+
+export interface DispatchStats {
+  items: DispatchStatsRow[];
+  terminals: { terminal: string; holds_unattributed: number; refusals_unknown_region: number }[];
+  next_cursor: string | null;
+}

@@ -7,7 +7,7 @@ import { useI18n } from "../i18n/i18n";
 import { useServices } from "../services";
 import { mayAct } from "../session/session";
 
-/** One alert row: what, about whom, since when; acknowledge (with a note) and resolve for
+/** One alert row: what, about whom, since when; acknowledge and resolve (each with a note) for
  * those who may act; its suppressed children folded under it. */
 export function AlertItem({ node }: { node: AlertNode }) {
   const { t, word, dateTime } = useI18n();
@@ -50,20 +50,18 @@ export function AlertItem({ node }: { node: AlertNode }) {
       </div>
       {act && (
         <div class="alert-actions">
+          <input
+            placeholder={t("note")}
+            value={note}
+            data-testid="ack-note"
+            onInput={(e) => setNote(e.currentTarget.value)}
+          />
           {a.state === "open" && (
-            <>
-              <input
-                placeholder={t("note")}
-                value={note}
-                data-testid="ack-note"
-                onInput={(e) => setNote(e.currentTarget.value)}
-              />
-              <button type="button" data-action="ack" onClick={() => run(() => api.acknowledge(a.id, note))}>
-                {t("acknowledge")}
-              </button>
-            </>
+            <button type="button" data-action="ack" onClick={() => run(() => api.acknowledge(a.id, note))}>
+              {t("acknowledge")}
+            </button>
           )}
-          <button type="button" data-action="resolve" onClick={() => run(() => api.resolve(a.id))}>
+          <button type="button" data-action="resolve" onClick={() => run(() => api.resolve(a.id, note))}>
             {t("resolve")}
           </button>
         </div>

@@ -3,6 +3,7 @@ import { onLinkClick } from "../router";
 import type { Lang } from "../i18n/messages";
 import { useI18n } from "../i18n/i18n";
 import { useServices } from "../services";
+import { mayAct } from "../session/session";
 import { LangSwitch } from "./LangSwitch";
 
 /** The top bar: the views, who is logged in, the language switch. */
@@ -21,6 +22,8 @@ export function NavBar({ route, onLang }: { route: Route; onLang: (lang: Lang) =
       <nav>
         {link("/wall", t("wall"), route.view === "wall")}
         {link("/alerts", t("alerts"), route.view === "alerts")}
+        {link("/taxis", t("taxis"), route.view === "taxis")}
+        {mayAct(who?.role) && link("/audit", t("audit"), route.view === "audit")}
       </nav>
       <span class="spacer" />
       {who && (

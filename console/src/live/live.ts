@@ -13,6 +13,7 @@ export const TOPICS = {
   alerts: "/topic/alerts",
   commands: "/topic/commands",
   presence: "/topic/presence",
+  dispatch: "/topic/dispatch",
 } as const;
 
 export interface LiveHandlers {
@@ -20,6 +21,8 @@ export interface LiveHandlers {
   alert?: (m: AlertMessage) => void;
   command?: (m: CommandMessage) => void;
   presence?: (m: PresenceMessage) => void;
+  /** A taxi or dispatch event (`taxi.*`, `dispatch.*`): some terminal's lines changed. */
+  dispatch?: (m: unknown) => void;
   /** The connection is (again) live: reload what may have been missed. */
   reconnected?: () => void;
 }
@@ -94,6 +97,7 @@ export class Live {
     subscribe(TOPICS.alerts, (h, v) => h.alert?.(v as AlertMessage));
     subscribe(TOPICS.commands, (h, v) => h.command?.(v as CommandMessage));
     subscribe(TOPICS.presence, (h, v) => h.presence?.(v as PresenceMessage));
+    subscribe(TOPICS.dispatch, (h, v) => h.dispatch?.(v));
     const transport = (this.socket as unknown as { transport?: string } | null)?.transport ?? null;
     this.setStatus({ live: true, since: null, transport });
     for (const h of this.handlers) h.reconnected?.();

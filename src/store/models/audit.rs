@@ -34,3 +34,44 @@ pub fn for_target(conn: &mut DbConnection, target: &str) -> QueryResult<Vec<Audi
         .select(AuditEntry::as_select())
         .load(conn)
 }
+
+/// What a page of the audit log is narrowed to; each field given must match exactly.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub principal: Option<String>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    /// Entries at or after this time (ms since the epoch).
+    pub since_ms: Option<i64>,
+    /// Entries before this time (ms since the epoch).
+    pub until_ms: Option<i64>,
+}
+
+/// A page of the audit log, newest first: at most `limit` entries matching `filter`, older than
+/// the id `before` when given (the previous page's cursor).
+pub fn page(conn: &mut DbConnection, filter: &Filter, before: Option<i64>, limit: i64) -> QueryResult<Vec<AuditEntry>> {
+    let mut query = audit_log::table.into_boxed();
+    if let Some(p) = &filter.principal {
+        query = query.filter(audit_log::principal.eq(p.clone()));
+    }
+    if let Some(a) = &filter.action {
+        query = query.filter(audit_log::action.eq(a.clone()));
+    }
+    if let Some(t) = &filter.target {
+        query = query.filter(audit_log::target.eq(t.clone()));
+    }
+    if let Some(since) = filter.since_ms {
+        query = query.filter(audit_log::at_ms.ge(since));
+    }
+    if let Some(until) = filter.until_ms {
+        query = query.filter(audit_log::at_ms.lt(until));
+    }
+    if let Some(before) = before {
+        query = query.filter(audit_log::id.lt(before));
+    }
+    query
+        .order(audit_log::id.desc())
+        .limit(limit)
+        .select(AuditEntry::as_select())
+        .load(conn)
+}
