@@ -335,6 +335,34 @@ fn after_kill_9_the_survivor_owns_everything_within_the_lease_and_supervises_its
     let items = transitions["items"].as_array().cloned().unwrap_or_default();
     assert!(items.iter().all(|t| t["to_state"] != "down"), "{transitions}");
     assert!(a.log_text().contains("node_takeover"), "{}", a.log_text());
+    // One minor node_takeover alert about node 2 (the earlier hand-over to it raised none).
+    let (_, alerts) = a.call("GET", "/api/v1/alerts", &admin, None);
+    let takeovers: Vec<&Value> = alerts["items"]
+        .as_array()
+        .map(|items| items.iter().filter(|a| a["kind"] == "node_takeover").collect())
+        .unwrap_or_default();
+    assert_eq!(takeovers.len(), 1, "{alerts}");
+    let alert = takeovers[0];
+    assert_eq!(
+        (
+            &alert["subject_type"],
+            &alert["subject_id"],
+            &alert["severity"],
+            &alert["state"]
+        ),
+        (
+            &Value::from("server"),
+            &Value::from("node-2"),
+            &Value::from("minor"),
+            &Value::from("open")
+        ),
+        "{alert}"
+    );
+    let detail = alert["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.starts_with("node 1 took over partitions ") && detail.ends_with(" from node 2"),
+        "{alert}"
+    );
     // The new owner recorded its token in the store before starting the device.
     let Partition(p) = Partitions::new(PARTITIONS).unwrap().of(&client);
     let token = a.cluster()["partitions"][usize::from(p)]["token"].as_i64().unwrap();
