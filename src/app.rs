@@ -379,6 +379,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
             state.store.clone(),
             ownership.partitions,
             config.node_id,
+            state.alerts.clone(),
         ));
     }
     let server = server.run();
@@ -443,28 +444,47 @@ async fn act_on_ownership(
     store: Store,
     partitions: crate::ownership::Partitions,
     node_id: u16,
+    alerts: Addr<AlertService>,
 ) {
     use crate::cluster::Change;
-    while let Some(change) = changes.recv().await {
-        match change {
-            Change::Gained { fence, from } => {
-                if let Some(from) = from {
-                    log::info!(
-                        "node_takeover partition={} from_node={from} token={}",
-                        fence.partition,
-                        fence.token
-                    );
+    while let Some(first) = changes.recv().await {
+        // The changes a lease round sent together: their takeovers make one alert per node.
+        let mut taken = Vec::new();
+        let mut next = Some(first);
+        while let Some(change) = next {
+            match change {
+                Change::Gained { fence, from } => {
+                    if let Some(from) = from {
+                        log::info!(
+                            "node_takeover partition={} from_node={from} token={}",
+                            fence.partition,
+                            fence.token
+                        );
+                    }
+                    if record_fence(&store, fence, node_id).await {
+                        if let Some(from) = from {
+                            taken.push((from, fence.partition));
+                        }
+                        taxis.partition_gained(partitions, fence.partition);
+                        devices.partition_gained(partitions, fence.partition).await;
+                    }
                 }
-                if !record_fence(&store, fence, node_id).await {
-                    continue;
+                Change::Lost { partition } => {
+                    devices.partition_lost(partitions, partition);
+                    taxis.partition_lost(partitions, partition);
                 }
-                taxis.partition_gained(partitions, fence.partition);
-                devices.partition_gained(partitions, fence.partition).await;
             }
-            Change::Lost { partition } => {
-                devices.partition_lost(partitions, partition);
-                taxis.partition_lost(partitions, partition);
-            }
+            next = changes.try_recv().ok();
+        }
+        let intents = crate::cluster::takeover::intents(node_id, &taken);
+        if !intents.is_empty() {
+            alerts.do_send(crate::alert::messages::Record {
+                writes: None,
+                intents,
+                committed: None,
+                // About the cluster, not a partition's subject.
+                fence: None,
+            });
         }
     }
 }

@@ -55,6 +55,7 @@ text_enum!(
         FailoverFailed => "failover_failed",
         CommandTimedOut => "command_timed_out",
         AuthFlood => "auth_flood",
+        NodeTakeover => "node_takeover",
     }
 );
 text_enum!(

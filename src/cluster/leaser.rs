@@ -21,8 +21,9 @@ use crate::ownership::{Fence, Partition};
 /// (`Store::advance_fence`) before the partition's actors start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
-    /// Acquired: start the partition's actors. `from` is the node that held it last, if any
-    /// was seen (a takeover).
+    /// Acquired: start the partition's actors. `from` is the node that held it last when that
+    /// node is no longer registered (a takeover); `None` for a partition seen free or handed
+    /// over by a live node.
     Gained { fence: Fence, from: Option<u16> },
     /// Released, taken or lapsed: stop the partition's actors.
     Lost { partition: Partition },
@@ -207,7 +208,8 @@ impl Leaser {
                     let fence = Fence { partition: p, token };
                     self.held.insert(p, Held { token, revision: token });
                     self.table.hold(p, token, local_deadline(sent, lease, renew));
-                    let from = self.last_owner.remove(&p);
+                    // A live previous owner released it (hand-over): not a takeover.
+                    let from = self.last_owner.remove(&p).filter(|o| !live.contains(o));
                     if from.is_some() {
                         count(&self.shared.stats.takeovers, 1);
                     }

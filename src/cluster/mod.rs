@@ -9,6 +9,7 @@
 //! - [`leaser`]: the task that runs a plan each renewal period and reports gains and losses.
 //! - [`node`]: the handle the wiring holds; [`shared`]: what the task writes and it reads.
 //! - [`view`]: the `GET /api/v1/cluster` document (pure).
+//! - [`takeover`]: the `node_takeover` alert for partitions taken from another node (pure).
 //!
 //! Without `KWANJE_NATS_URL` none of this runs: a node owns every partition with token 0.
 
@@ -20,6 +21,7 @@ pub mod plan;
 pub mod settings;
 pub mod shared;
 pub mod table;
+pub mod takeover;
 pub mod view;
 
 pub use error::ClusterError;

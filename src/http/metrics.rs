@@ -243,7 +243,7 @@ fn cluster_metrics(registry: &mut Registry, state: &AppState) {
     counter(
         registry,
         "cluster_takeovers",
-        "Partitions acquired that another node had held",
+        "Partitions taken over from a node no longer registered (not hand-overs)",
         stats.takeovers.load(Relaxed),
     );
     counter(

@@ -335,6 +335,34 @@ fn after_kill_9_the_survivor_owns_everything_within_the_lease_and_supervises_its
     let items = transitions["items"].as_array().cloned().unwrap_or_default();
     assert!(items.iter().all(|t| t["to_state"] != "down"), "{transitions}");
     assert!(a.log_text().contains("node_takeover"), "{}", a.log_text());
+    // One minor node_takeover alert about node 2 (the earlier hand-over to it raised none).
+    let (_, alerts) = a.call("GET", "/api/v1/alerts", &admin, None);
+    let takeovers: Vec<&Value> = alerts["items"]
+        .as_array()
+        .map(|items| items.iter().filter(|a| a["kind"] == "node_takeover").collect())
+        .unwrap_or_default();
+    assert_eq!(takeovers.len(), 1, "{alerts}");
+    let alert = takeovers[0];
+    assert_eq!(
+        (
+            &alert["subject_type"],
+            &alert["subject_id"],
+            &alert["severity"],
+            &alert["state"]
+        ),
+        (
+            &Value::from("server"),
+            &Value::from("node-2"),
+            &Value::from("minor"),
+            &Value::from("open")
+        ),
+        "{alert}"
+    );
+    let detail = alert["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.starts_with("node 1 took over partitions ") && detail.ends_with(" from node 2"),
+        "{alert}"
+    );
     // The new owner recorded its token in the store before starting the device.
     let Partition(p) = Partitions::new(PARTITIONS).unwrap().of(&client);
     let token = a.cluster()["partitions"][usize::from(p)]["token"].as_i64().unwrap();
@@ -452,4 +480,161 @@ async fn cut_from_nats_a_node_is_not_ready_and_gives_its_leases_up_before_they_e
     wait_text(&server, "/readyz", "ready again", |s, _| s == 200).await;
     wait_text(&server, "/metrics", "leases taken again", |_, m| m.contains(&all)).await;
     server.stop().await;
+}
+
+impl Node {
+    /// The body of a GET as text (for `/metrics`).
+    fn text(&self, path: &str) -> String {
+        let url = format!("http://{}{path}", self.addr);
+        actix_web::rt::System::new().block_on(async move {
+            let client = awc::Client::builder().timeout(Duration::from_secs(10)).finish();
+            let Ok(mut resp) = client.get(url).send().await else {
+                return String::new();
+            };
+            let bytes = resp.body().await.unwrap_or_default();
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    }
+}
+
+/// A counter's value in a Prometheus text body (0 when absent).
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| {
+            let (k, v) = l.split_once(' ')?;
+            (k == name || k == format!("{name}_total")).then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0)
+}
+
+/// The device's alerts of `kind`, as node `n` lists them.
+fn alerts_of(n: &Node, device: &str, kind: &str) -> Vec<Value> {
+    let (_, body) = n.call("GET", "/api/v1/alerts", &token(Role::Admin, None), None);
+    body["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| a["subject_id"] == device && a["kind"] == kind)
+        .collect()
+}
+
+#[test]
+fn a_paused_owner_resumed_after_a_takeover_is_fenced_and_stops_its_actors() {
+    let Some((nats, db)) = engines() else { return };
+    let cluster = cluster_name();
+    let a = Node::start(Node::command(&db, &nats, &cluster, 1, 2_000)).unwrap_or_else(|(_, log)| panic!("{log}"));
+    wait_for(&a, Duration::from_secs(10), "node 1 owns all", |v| {
+        owned_by(v, 1) == usize::from(PARTITIONS)
+    });
+    let b = Node::start(Node::command(&db, &nats, &cluster, 2, 2_000)).unwrap_or_else(|(_, log)| panic!("{log}"));
+    let view = wait_for(&a, Duration::from_secs(10), "split", split_evenly);
+    wait_for(&b, Duration::from_secs(5), "node 2 sees the split", split_evenly);
+    // A gate PC whose partition node 1 owns, with one device beating there.
+    let client = client_owned_by(&view, 1);
+    let Partition(p) = Partitions::new(PARTITIONS).unwrap().of(&client);
+    let old_token = view["partitions"][usize::from(p)]["token"].as_i64().unwrap();
+    let admin = token(Role::Admin, None);
+    let (s, body) = a.call(
+        "POST",
+        "/api/v1/clients",
+        &admin,
+        Some(serde_json::json!({"id": client, "name": client})),
+    );
+    assert_eq!(s, 201, "{body}");
+    let device = format!("{client}-cam");
+    let (s, body) = a.call(
+        "POST",
+        "/api/v1/devices",
+        &admin,
+        Some(
+            serde_json::json!({"id": device, "kind": "lpr_camera", "client_id": client,
+            "heartbeat_interval_ms": 1_000, "miss_tolerance": 3}),
+        ),
+    );
+    assert_eq!((s, body["owner_node"].as_u64()), (201, Some(1)), "{body}");
+    let beat = token(Role::Client, Some(&client));
+    let (s, body) = a.call(
+        "POST",
+        &format!("/api/v1/devices/{device}/heartbeat"),
+        &beat,
+        Some(serde_json::json!({"status": "ok"})),
+    );
+    assert_eq!((s, body["state"].as_str()), (200, Some("up")), "{body}");
+
+    // Stored as up (the new owner restores from the row), then node 1 stalls past its 2 s
+    // lease with the device's deadline armed; the device goes silent.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stored_state(&db, &device) != "up" {
+        assert!(Instant::now() < deadline, "not stored as up: {}", a.log_text());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    a.signal("-STOP");
+    let taken = wait_for(&b, Duration::from_secs(20), "node 2 takes everything over", |v| {
+        owned_by(v, 2) == usize::from(PARTITIONS)
+    });
+    let new_token = taken["partitions"][usize::from(p)]["token"].as_i64().unwrap();
+    assert!(new_token > old_token, "{old_token} -> {new_token}");
+    // The new owner supervises the silent device: down, one heartbeat_missed alert.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while alerts_of(&b, &device, "heartbeat_missed").is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no alert on node 2 for {device} partition {p}: {}\nnode 1: {}",
+            b.log_text(),
+            a.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Node 1 wakes with its own deadline long past: its late writes carry the old token.
+    a.signal("-CONT");
+    let resumed = wait_for(
+        &a,
+        Duration::from_secs(10),
+        "node 1 no longer owns the partition",
+        |v| v["partitions"][usize::from(p)]["owner"].as_u64() == Some(2),
+    );
+    // Node 2's token, or a newer one if the partition moved again since (hand-over).
+    let now_token = resumed["partitions"][usize::from(p)]["token"].as_i64().unwrap();
+    assert!(now_token >= new_token, "{new_token} -> {now_token}");
+    // Node 1 stopped the partition's device actor (lapsed locally or seen taken).
+    let stopped = format!("partition lost partition={p} devices_stopped=1");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !a.log_text().contains(&stopped) {
+        assert!(Instant::now() < deadline, "{stopped}: {}", a.log_text());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = a.log_text();
+    let fenced = metric(&a.text("/metrics"), "kwanje_alert_records_fenced");
+    // Node 1 either wrote its late alert and had it refused, or stopped the actor first.
+    let (_, transitions) = b.call("GET", &format!("/api/v1/devices/{device}/transitions"), &admin, None);
+    let downs = transitions["items"]
+        .as_array()
+        .map_or(0, |ts| ts.iter().filter(|t| t["to_state"] == "down").count());
+    assert_eq!(downs, 1, "fenced={fenced} {transitions}\n{log}");
+    let alerts = alerts_of(&b, &device, "heartbeat_missed");
+    assert_eq!(alerts.len(), 1, "fenced={fenced} {alerts:?}");
+    assert_eq!(alerts[0]["count"], 1, "fenced={fenced} {alerts:?}");
+    let (fence, _) = recorded_fence(&db, p);
+    assert!(fence >= new_token, "fence {fence}, node 2 took over with {new_token}");
+    eprintln!("figure: node 1 refused {fenced} late record(s) after SIGCONT");
+}
+
+#[derive(diesel::QueryableByName)]
+struct StateRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    state: String,
+}
+
+/// The device's state as its row holds it ("" when there is no row).
+fn stored_state(db: &str, device: &str) -> String {
+    use diesel::{Connection, RunQueryDsl};
+    let mut conn = diesel::PgConnection::establish(db).unwrap();
+    let rows: Vec<StateRow> = diesel::sql_query("SELECT state FROM devices WHERE id = $1")
+        .bind::<diesel::sql_types::Text, _>(device)
+        .load(&mut conn)
+        .unwrap();
+    rows.into_iter().next().map(|r| r.state).unwrap_or_default()
 }
