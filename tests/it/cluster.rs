@@ -92,6 +92,30 @@ impl Node {
         }
     }
 
+    /// Registers gate PC `client` (asserting 201) and one camera `{client}-cam` on it, beating
+    /// every second with a tolerance of 3: the camera's id and the answer to its registration.
+    fn register_camera(&self, client: &str) -> (String, (u16, Value)) {
+        let admin = token(Role::Admin, None);
+        let (s, body) = self.call(
+            "POST",
+            "/api/v1/clients",
+            &admin,
+            Some(serde_json::json!({"id": client, "name": client})),
+        );
+        assert_eq!(s, 201, "{body}");
+        let device = format!("{client}-cam");
+        let answer = self.call(
+            "POST",
+            "/api/v1/devices",
+            &admin,
+            Some(
+                serde_json::json!({"id": device, "kind": "lpr_camera", "client_id": client,
+                "heartbeat_interval_ms": 1_000, "miss_tolerance": 3}),
+            ),
+        );
+        (device, answer)
+    }
+
     fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
         let url = format!("http://{}{path}", self.addr);
         let token = token.to_owned();
@@ -273,23 +297,7 @@ fn after_kill_9_the_survivor_owns_everything_within_the_lease_and_supervises_its
     // A gate PC whose partition node 2 owns, with one device, registered and beating there.
     let client = client_owned_by(&view, 2);
     let admin = token(Role::Admin, None);
-    let (s, body) = b.call(
-        "POST",
-        "/api/v1/clients",
-        &admin,
-        Some(serde_json::json!({"id": client, "name": client})),
-    );
-    assert_eq!(s, 201, "{body}");
-    let device = format!("{client}-cam");
-    let (s, body) = b.call(
-        "POST",
-        "/api/v1/devices",
-        &admin,
-        Some(
-            serde_json::json!({"id": device, "kind": "lpr_camera", "client_id": client,
-            "heartbeat_interval_ms": 1_000, "miss_tolerance": 3}),
-        ),
-    );
+    let (device, (s, body)) = b.register_camera(&client);
     assert_eq!(s, 201, "{body}");
     assert_eq!(body["owner_node"], 2, "{body}");
     let beat = token(Role::Client, Some(&client));
@@ -536,23 +544,7 @@ fn a_paused_owner_resumed_after_a_takeover_is_fenced_and_stops_its_actors() {
     let Partition(p) = Partitions::new(PARTITIONS).unwrap().of(&client);
     let old_token = view["partitions"][usize::from(p)]["token"].as_i64().unwrap();
     let admin = token(Role::Admin, None);
-    let (s, body) = a.call(
-        "POST",
-        "/api/v1/clients",
-        &admin,
-        Some(serde_json::json!({"id": client, "name": client})),
-    );
-    assert_eq!(s, 201, "{body}");
-    let device = format!("{client}-cam");
-    let (s, body) = a.call(
-        "POST",
-        "/api/v1/devices",
-        &admin,
-        Some(
-            serde_json::json!({"id": device, "kind": "lpr_camera", "client_id": client,
-            "heartbeat_interval_ms": 1_000, "miss_tolerance": 3}),
-        ),
-    );
+    let (device, (s, body)) = a.register_camera(&client);
     assert_eq!((s, body["owner_node"].as_u64()), (201, Some(1)), "{body}");
     let beat = token(Role::Client, Some(&client));
     let (s, body) = a.call(
