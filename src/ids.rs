@@ -26,7 +26,8 @@ pub struct InvalidKey {
     pub value: String,
 }
 
-fn validate(what: &'static str, value: &str) -> Result<(), InvalidKey> {
+/// Checks `value` against the natural-key alphabet and length (`what` names it in the error).
+pub fn validate(what: &'static str, value: &str) -> Result<(), InvalidKey> {
     let ok = !value.is_empty()
         && value.len() <= MAX_KEY_LEN
         && value

@@ -11,7 +11,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 /// Longest name accepted for an area, a site or a zone.
-pub const MAX_NAME_LEN: usize = 64;
+pub const MAX_NAME_LEN: usize = crate::ids::MAX_KEY_LEN;
 /// Most bays one area may have (a camera watches a row, not a car park).
 pub const MAX_AREA_BAYS: u32 = 10_000;
 
@@ -26,20 +26,12 @@ pub enum AreaError {
     Exists(String),
 }
 
+/// A name in the natural-key alphabet ([`crate::ids::validate`]), as devices and clients are.
 fn check_name(what: &'static str, value: &str) -> Result<(), AreaError> {
-    let ok = !value.is_empty()
-        && value.len() <= MAX_NAME_LEN
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':'));
-    if ok {
-        Ok(())
-    } else {
-        Err(AreaError::BadName {
-            what,
-            value: value.chars().take(MAX_NAME_LEN + 8).collect(),
-        })
-    }
+    crate::ids::validate(what, value).map_err(|e| AreaError::BadName {
+        what: e.what,
+        value: e.value,
+    })
 }
 
 /// A validated area, site or zone name (the natural-key alphabet, so it fits a destination).
