@@ -16,6 +16,7 @@ use super::model::DeviceState;
 use super::registry::Registry;
 use crate::alert::Record;
 use crate::ids::DeviceId;
+use crate::ownership::Fence;
 use crate::store::models::devices;
 use crate::store::WriteFn;
 use crate::supervision::{ChildFactory, ChildSlot, ExitReport};
@@ -50,6 +51,7 @@ impl ChildFactory for DeviceFactory {
     fn start_child(
         &mut self,
         id: &DeviceId,
+        _fence: Fence,
         restarts: u32,
         exit: ExitReport<DeviceId>,
     ) -> Result<Addr<DeviceActor>, String> {

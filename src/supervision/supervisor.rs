@@ -26,13 +26,15 @@ pub trait ChildFactory: Unpin + 'static {
     /// The actor each child runs as.
     type Actor: Actor;
 
-    /// Starts child `id` from its stored state. `restarts` counts its restarts so far (0 on
-    /// the first start); the child's slot still shows the previous start's figures. The child
-    /// must report its end through `exit` ([`ExitReport::report`] in `stopped`). The
-    /// supervisor puts the address answered in the child's slot.
+    /// Starts child `id` from its stored state. `fence` is the ownership it is started under:
+    /// what the child and its start write for its partition carries it. `restarts` counts its
+    /// restarts so far (0 on the first start); the child's slot still shows the previous
+    /// start's figures. The child must report its end through `exit` ([`ExitReport::report`]
+    /// in `stopped`). The supervisor puts the address answered in the child's slot.
     fn start_child(
         &mut self,
         id: &Self::Id,
+        fence: Fence,
         restarts: u32,
         exit: ExitReport<Self::Id>,
     ) -> Result<Addr<Self::Actor>, String>;
@@ -148,7 +150,7 @@ impl<F: ChildFactory> Supervisor<F> {
         let generation = self.next_generation;
         let addr = self
             .factory
-            .start_child(id, restarts, ExitReport::new(exits, generation))?;
+            .start_child(id, fence, restarts, ExitReport::new(exits, generation))?;
         // Set in this handler, before the exit of the actor just started can be handled.
         if self
             .factory

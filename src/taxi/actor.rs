@@ -84,9 +84,19 @@ impl TaxiActor {
     }
 
     /// The card changed: it becomes the restart point, and its row is written (in order and
-    /// retried, by the journal).
+    /// retried, by the journal) under the fence of the partition the taxi was in when the
+    /// change was made: the one its last card places it in. A node whose lease on it has
+    /// passed to another cannot overwrite what the new owner's actor wrote.
     fn save(&self) {
+        let fence = self.shared.ownership.fence_for(self.entry.card().partition_key());
         self.entry.set_card(self.card.clone());
+        let Some(fence) = fence else {
+            log::warn!(
+                "taxi card not written plate={} reason=partition_not_owned",
+                self.card.plate
+            );
+            return;
+        };
         let plate = self.card.plate.to_string();
         let change = taxis::TaxiChange {
             service_region: self.card.service_region.as_ref().map(ToString::to_string),
@@ -96,7 +106,7 @@ impl TaxiActor {
             updated_ms: self.shared.clock.now().0,
         };
         let writes: WriteFn = Arc::new(move |conn| taxis::update(conn, &plate, &change));
-        self.shared.journal.do_send(Write { writes });
+        self.shared.journal.do_send(Write { writes, fence });
     }
 }
 

@@ -71,6 +71,9 @@ pub struct Snapshotted {
 #[rtype(result = "()")]
 pub struct Write {
     pub writes: WriteFn,
+    /// The fence of the partition the writing actor was started under: a taxi's its
+    /// terminal's (or its plate's, at none), a terminal's its own.
+    pub fence: Fence,
 }
 
 /// Answers once everything handed over before it is stored (shutdown, tests, benchmarks).
@@ -108,7 +111,10 @@ pub enum Item {
         at: Millis,
         fence: Fence,
     },
-    Write(WriteFn),
+    Write {
+        writes: WriteFn,
+        fence: Fence,
+    },
 }
 
 pub struct Journal {
@@ -162,9 +168,7 @@ impl Owner for Journal {
 
     fn fence(item: &Item) -> Option<Fence> {
         match item {
-            Item::Events { fence, .. } | Item::Snapshot { fence, .. } => Some(*fence),
-            // A taxi's own rows (its card, its restarts) belong to no terminal.
-            Item::Write(_) => None,
+            Item::Events { fence, .. } | Item::Snapshot { fence, .. } | Item::Write { fence, .. } => Some(*fence),
         }
     }
 
@@ -185,7 +189,7 @@ impl Owner for Journal {
                     }
                 }
                 Item::Snapshot { .. } => self.stats.snapshots += 1,
-                Item::Write(_) => {}
+                Item::Write { .. } => {}
             }
         }
     }
@@ -235,7 +239,7 @@ impl Batch {
                 } => {
                     batch.snapshots.insert(terminal.clone(), (*mode, snapshot.clone(), *at));
                 }
-                Item::Write(write) => batch.writes.push(write.clone()),
+                Item::Write { writes, .. } => batch.writes.push(writes.clone()),
             }
         }
         batch
@@ -366,7 +370,13 @@ impl Handler<Snapshotted> for Journal {
 impl Handler<Write> for Journal {
     type Result = ();
     fn handle(&mut self, msg: Write, ctx: &mut Context<Self>) {
-        self.enqueue(Item::Write(msg.writes), ctx);
+        self.enqueue(
+            Item::Write {
+                writes: msg.writes,
+                fence: msg.fence,
+            },
+            ctx,
+        );
     }
 }
 

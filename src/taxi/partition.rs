@@ -1,10 +1,10 @@
 //! A partition gained or lost (cluster mode): the terminals that fall in it (and the taxis
 //! queued at them; a taxi at no terminal by its plate) start or stop. Which key places a taxi
-//! is [`taxi_key`] (pure), the same the supervisor's owner check uses.
+//! is [`TaxiCard::partition_key`](super::core::card::TaxiCard::partition_key) (pure), the same
+//! the supervisor's owner check uses.
 
 use super::messages::Stop;
 use super::service::Taxis;
-use super::supervise::taxi_key;
 use crate::ownership::{Partition, Partitions};
 use crate::supervision::StartChild;
 
@@ -23,7 +23,7 @@ impl Taxis {
         }
         for taxi in self.registry().taxis() {
             let card = taxi.entry.card();
-            if partitions.of(taxi_key(&card)) == partition && taxi.slot.addr().is_none() {
+            if partitions.of(card.partition_key()) == partition && taxi.slot.addr().is_none() {
                 self.taxi_supervisor().do_send(StartChild {
                     id: taxi.plate.clone(),
                     reset: false,
@@ -47,7 +47,7 @@ impl Taxis {
             }
         }
         for taxi in self.registry().taxis() {
-            if partitions.of(taxi_key(&taxi.entry.card())) == partition {
+            if partitions.of(taxi.entry.card().partition_key()) == partition {
                 if let Some(addr) = taxi.slot.addr() {
                     addr.do_send(Stop);
                     stopped += 1;

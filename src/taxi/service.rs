@@ -34,7 +34,7 @@ use super::registry::{Registry, Taxi};
 use super::shared::{RequestRoutes, TaxiShared};
 use super::supervise::{self, TaxiFactory, TerminalFactory};
 use super::terminal::{Terminal, TerminalActor};
-use crate::alert::AlertService;
+use crate::alert::{AlertService, SubjectType};
 use crate::ids::IdGen;
 use crate::listen::Tells;
 use crate::ownership::Ownership;
@@ -130,6 +130,7 @@ impl Taxis {
             cards: registry.clone(),
             rules: settings.rules.clone(),
             dispatch: settings.dispatch.clone(),
+            ownership: deps.ownership.clone(),
         });
         let terminal_supervisor = Supervisor::new(
             "terminals",
@@ -166,7 +167,22 @@ impl Taxis {
                 subject.kind.as_str(),
                 subject.id
             );
-            supervise::resolve_crash_loop(&shared, subject);
+            let key = match subject.kind {
+                SubjectType::Taxi => subject
+                    .id
+                    .parse::<Plate>()
+                    .ok()
+                    .and_then(|plate| registry.taxi(&plate))
+                    .map(|taxi| taxi.entry.card().partition_key().to_owned()),
+                _ => Some(subject.id.clone()),
+            };
+            match key {
+                Some(key) => supervise::resolve_crash_loop(&shared, &key, subject),
+                None => log::warn!(
+                    "crash_loop alert of an unregistered taxi left open plate={}",
+                    subject.id
+                ),
+            }
         }
         log::info!(
             "taxis loaded count={} terminals={}",

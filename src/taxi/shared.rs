@@ -13,6 +13,7 @@ use super::entry::TaxiCards;
 use super::journal::Journal;
 use crate::alert::AlertService;
 use crate::ids::IdGen;
+use crate::ownership::Ownership;
 use crate::time::Clock;
 
 #[derive(Debug)]
@@ -29,6 +30,9 @@ pub struct TaxiShared {
     pub requests: RequestRoutes,
     /// The taxis' cards, as terminals read them.
     pub cards: Arc<dyn TaxiCards>,
+    /// The partitions this node acts for: an escalated child's alert is raised under the
+    /// fence of its partition.
+    pub ownership: Ownership,
 }
 
 /// Open request to the terminal that has it, for the pickup, no-show and complete routes.

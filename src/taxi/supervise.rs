@@ -24,6 +24,7 @@ use super::registry::Registry;
 use super::shared::TaxiShared;
 use super::terminal::TerminalActor;
 use crate::alert::{AlertKind, Intent, Record, Severity, Subject, SubjectType};
+use crate::ownership::Fence;
 use crate::store::models::{dispatch, taxis};
 use crate::store::WriteFn;
 use crate::supervision::{ChildFactory, ChildSlot, ExitReport};
@@ -35,14 +36,16 @@ fn pick<'a>(arbiters: &'a [ArbiterHandle], key: &impl Hash) -> Option<&'a Arbite
     arbiters.get(usize::try_from(h.finish() % n).unwrap_or(0))
 }
 
-fn write(shared: &TaxiShared, writes: WriteFn) {
-    shared.journal.do_send(Write { writes });
+fn write(shared: &TaxiShared, writes: WriteFn, fence: Fence) {
+    shared.journal.do_send(Write { writes, fence });
 }
 
-/// Raises the critical `crash_loop` alert of an escalated child, through the alert service.
-fn raise_crash_loop(shared: &TaxiShared, subject: Subject, reason: &str) {
+/// Raises the critical `crash_loop` alert of an escalated child, through the alert service,
+/// under the fence of the partition `key` places it in.
+fn raise_crash_loop(shared: &TaxiShared, key: &str, subject: Subject, reason: &str) {
     record(
         shared,
+        key,
         Intent::Raise {
             subject,
             kind: AlertKind::CrashLoop,
@@ -53,9 +56,10 @@ fn raise_crash_loop(shared: &TaxiShared, subject: Subject, reason: &str) {
 }
 
 /// Resolves it when an operator lifted the quarantine, as a device's release does.
-pub(super) fn resolve_crash_loop(shared: &TaxiShared, subject: Subject) {
+pub(super) fn resolve_crash_loop(shared: &TaxiShared, key: &str, subject: Subject) {
     record(
         shared,
+        key,
         Intent::Resolve {
             subject,
             kind: AlertKind::CrashLoop,
@@ -63,14 +67,17 @@ pub(super) fn resolve_crash_loop(shared: &TaxiShared, subject: Subject) {
     );
 }
 
-fn record(shared: &TaxiShared, intent: Intent) {
+fn record(shared: &TaxiShared, key: &str, intent: Intent) {
+    // Raised and resolved by the node that supervises the child: the one owning its partition.
+    let Some(fence) = shared.ownership.fence_for(key) else {
+        log::warn!("taxi alert not recorded key={key} reason=partition_not_owned");
+        return;
+    };
     shared.alerts.do_send(Record {
         writes: None,
         intents: vec![intent],
         committed: None,
-        // Not fenced yet: a taxi's crash loop names the taxi, and the terminal whose partition
-        // it falls in may have changed since (issue #12 moves these to the terminal's owner).
-        fence: None,
+        fence: Some(fence),
     });
 }
 
@@ -104,6 +111,7 @@ impl ChildFactory for TaxiFactory {
     fn start_child(
         &mut self,
         plate: &Plate,
+        fence: Fence,
         restarts: u32,
         exit: ExitReport<Plate>,
     ) -> Result<Addr<TaxiActor>, String> {
@@ -116,15 +124,17 @@ impl ChildFactory for TaxiFactory {
             write(
                 &self.shared,
                 Arc::new(move |conn| taxis::set_restarts(conn, &row, count)),
+                fence,
             );
         }
+        let card = taxi.card();
         if taxi.slot.quarantined() {
             log::info!("taxi quarantine lifted plate={plate}");
-            resolve_crash_loop(&self.shared, subject(SubjectType::Taxi, plate));
+            resolve_crash_loop(&self.shared, card.partition_key(), subject(SubjectType::Taxi, plate));
         }
         let actor = TaxiActor::new(
             taxi.entry.clone(),
-            taxi.card(),
+            card,
             self.shared.clone(),
             self.registry.terminal_map().clone(),
             exit,
@@ -138,7 +148,7 @@ impl ChildFactory for TaxiFactory {
     fn with_partition_key<R>(&self, plate: &Plate, f: impl FnOnce(&str) -> R) -> Option<R> {
         // A taxi lives with the terminal it is queued at; one at no terminal, by its plate.
         let taxi = self.registry.taxi(plate)?;
-        Some(f(taxi_key(&taxi.entry.card())))
+        Some(f(taxi.entry.card().partition_key()))
     }
 
     fn with_slot<R>(&self, plate: &Plate, f: impl FnOnce(&ChildSlot<TaxiActor>) -> R) -> Option<R> {
@@ -147,7 +157,11 @@ impl ChildFactory for TaxiFactory {
 
     fn escalate(&mut self, plate: &Plate, reason: &str, restarts: u32) {
         log::error!("taxi quarantined plate={plate} restarts={restarts} reason={reason:?}");
-        raise_crash_loop(&self.shared, subject(SubjectType::Taxi, plate), reason);
+        let Some(key) = self.with_partition_key(plate, str::to_owned) else {
+            log::warn!("taxi escalated unregistered plate={plate}");
+            return;
+        };
+        raise_crash_loop(&self.shared, &key, subject(SubjectType::Taxi, plate), reason);
     }
 }
 
@@ -174,6 +188,7 @@ impl ChildFactory for TerminalFactory {
     fn start_child(
         &mut self,
         id: &TerminalId,
+        fence: Fence,
         restarts: u32,
         exit: ExitReport<TerminalId>,
     ) -> Result<Addr<TerminalActor>, String> {
@@ -194,6 +209,7 @@ impl ChildFactory for TerminalFactory {
             write(
                 &self.shared,
                 Arc::new(move |conn| dispatch::set_terminal_restarts(conn, &row, count)),
+                fence,
             );
             log::info!(
                 "terminal rebuilt terminal={id} restarts={restarts} replayed_inputs={}",
@@ -202,7 +218,7 @@ impl ChildFactory for TerminalFactory {
         }
         if terminal.slot.quarantined() {
             log::info!("terminal quarantine lifted terminal={id}");
-            resolve_crash_loop(&self.shared, subject(SubjectType::Terminal, id));
+            resolve_crash_loop(&self.shared, id.as_str(), subject(SubjectType::Terminal, id));
         }
         let actor = TerminalActor::new(terminal.entry.clone(), core, self.shared.clone(), restarts, exit);
         // Terminals take the arbiters in turn, so that two busy terminals never share one
@@ -225,15 +241,6 @@ impl ChildFactory for TerminalFactory {
 
     fn escalate(&mut self, id: &TerminalId, reason: &str, restarts: u32) {
         log::error!("terminal dispatcher down terminal={id} restarts={restarts} reason={reason:?}");
-        raise_crash_loop(&self.shared, subject(SubjectType::Terminal, id), reason);
-    }
-}
-
-/// The key that places a taxi in a partition: its terminal, or its plate at none. The owner
-/// check and a partition's gain or loss ([`super::partition`]) both use it.
-pub fn taxi_key(card: &super::core::card::TaxiCard) -> &str {
-    match &card.terminal {
-        Some(terminal) => terminal.as_str(),
-        None => card.plate.as_str(),
+        raise_crash_loop(&self.shared, id.as_str(), subject(SubjectType::Terminal, id), reason);
     }
 }

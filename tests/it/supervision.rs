@@ -203,7 +203,7 @@ impl ChildFactory for Factory {
     fn with_partition_key<R>(&self, id: &u32, f: impl FnOnce(&str) -> R) -> Option<R> {
         Some(f(&id.to_string()))
     }
-    fn start_child(&mut self, _: &u32, _: u32, exit: ExitReport<u32>) -> Result<Addr<Child>, String> {
+    fn start_child(&mut self, _: &u32, _: Fence, _: u32, exit: ExitReport<u32>) -> Result<Addr<Child>, String> {
         let failing = self.failing_starts.load(Ordering::SeqCst);
         if failing > 0 {
             self.failing_starts.store(failing - 1, Ordering::SeqCst);

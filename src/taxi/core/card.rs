@@ -39,6 +39,15 @@ pub enum CardError {
 }
 
 impl TaxiCard {
+    /// The key that places the taxi in a partition: its terminal, or its plate at none. The
+    /// owner check, a partition's gain or loss and the fence of its writes all use it.
+    pub fn partition_key(&self) -> &str {
+        match &self.terminal {
+            Some(terminal) => terminal.as_str(),
+            None => self.plate.as_str(),
+        }
+    }
+
     /// A newly registered taxi.
     pub fn new(plate: Plate, licence_region: Region, class: TaxiClass) -> Self {
         TaxiCard {

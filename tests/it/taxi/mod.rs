@@ -4,6 +4,7 @@
 //! lifting a quarantine ([`lift`]), and a taxi moving between lots ([`lots`]).
 
 mod access;
+mod fenced;
 mod lift;
 mod live;
 mod lots;
