@@ -34,7 +34,7 @@ use super::registry::{Registry, Taxi};
 use super::shared::{RequestRoutes, TaxiShared};
 use super::supervise::{self, TaxiFactory, TerminalFactory};
 use super::terminal::{Terminal, TerminalActor};
-use crate::alert::{AlertService, SubjectType};
+use crate::alert::AlertService;
 use crate::ids::IdGen;
 use crate::listen::Tells;
 use crate::ownership::Ownership;
@@ -160,30 +160,7 @@ impl Taxis {
                 reset: false,
             });
         }
-        for subject in boot.crash_loops {
-            // A quarantine does not outlive the process.
-            log::info!(
-                "crash_loop alert resolved at start subject_type={} subject_id={} reason=quarantine_not_kept",
-                subject.kind.as_str(),
-                subject.id
-            );
-            let key = match subject.kind {
-                SubjectType::Taxi => subject
-                    .id
-                    .parse::<Plate>()
-                    .ok()
-                    .and_then(|plate| registry.taxi(&plate))
-                    .map(|taxi| taxi.entry.card().partition_key().to_owned()),
-                _ => Some(subject.id.clone()),
-            };
-            match key {
-                Some(key) => supervise::resolve_crash_loop(&shared, &key, subject),
-                None => log::warn!(
-                    "crash_loop alert of an unregistered taxi left open plate={}",
-                    subject.id
-                ),
-            }
-        }
+        supervise::resolve_kept_crash_loops(&shared, &registry, boot.crash_loops);
         log::info!(
             "taxis loaded count={} terminals={}",
             registry.taxi_count(),

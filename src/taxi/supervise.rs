@@ -67,6 +67,34 @@ pub(super) fn resolve_crash_loop(shared: &TaxiShared, key: &str, subject: Subjec
     );
 }
 
+/// Resolves, at start, the crash-loop alerts stored open: a quarantine does not outlive the
+/// process. Each under the fence of its child's partition.
+pub(super) fn resolve_kept_crash_loops(shared: &TaxiShared, registry: &Registry, open: Vec<Subject>) {
+    for subject in open {
+        log::info!(
+            "crash_loop alert resolved at start subject_type={} subject_id={} reason=quarantine_not_kept",
+            subject.kind.as_str(),
+            subject.id
+        );
+        let key = match subject.kind {
+            SubjectType::Taxi => subject
+                .id
+                .parse::<Plate>()
+                .ok()
+                .and_then(|plate| registry.taxi(&plate))
+                .map(|taxi| taxi.entry.card().partition_key().to_owned()),
+            _ => Some(subject.id.clone()),
+        };
+        match key {
+            Some(key) => resolve_crash_loop(shared, &key, subject),
+            None => log::warn!(
+                "crash_loop alert of an unregistered taxi left open plate={}",
+                subject.id
+            ),
+        }
+    }
+}
+
 fn record(shared: &TaxiShared, key: &str, intent: Intent) {
     // Raised and resolved by the node that supervises the child: the one owning its partition.
     let Some(fence) = shared.ownership.fence_for(key) else {
