@@ -121,6 +121,8 @@ fn main() {
         removal_grace_ms: 3_600_000,
         short_trip_km: 10.0,
         priority_reentry_ms: 3_600_000,
+        trip_distance_tolerance: 0.5,
+        max_trip_speed_kmh: 80.0,
         no_show_policy: "keep_ticket",
     }
     .parse()

@@ -136,6 +136,14 @@ pub struct Config {
     /// The priority re-entry must be seen by the lot's camera within this time.
     #[arg(long, env = "KWANJE_TAXI_PRIORITY_LIMIT_MS", default_value_t = DEFAULT_TAXI_PRIORITY_LIMIT_MS)]
     pub taxi_priority_limit_ms: u64,
+    /// A short trip arms a priority only when its completed distance agrees with the request's
+    /// within this fraction of it (and at least 1 km).
+    #[arg(long, env = "KWANJE_TAXI_TRIP_DISTANCE_TOLERANCE", default_value_t = crate::taxi::core::rules::DEFAULT_TRIP_DISTANCE_TOLERANCE)]
+    pub taxi_trip_distance_tolerance: f64,
+    /// A priority re-entry sooner after the pickup than the request's distance there and back
+    /// at this average speed (km/h) is refused; 0 turns the time check off.
+    #[arg(long, env = "KWANJE_TAXI_MAX_SPEED_KMH", default_value_t = crate::taxi::core::rules::DEFAULT_MAX_TRIP_SPEED_KMH)]
+    pub taxi_max_speed_kmh: f64,
     /// What a no-show costs a taxi: `keep_ticket` (back at its place) or `back_of_line`.
     #[arg(long, env = "KWANJE_TAXI_NO_SHOW_POLICY", default_value = "keep_ticket")]
     pub taxi_no_show_policy: String,
@@ -262,6 +270,8 @@ impl Config {
             taxi_grace_ms: DEFAULT_TAXI_GRACE_MS,
             taxi_short_trip_km: DEFAULT_TAXI_SHORT_TRIP_KM,
             taxi_priority_limit_ms: DEFAULT_TAXI_PRIORITY_LIMIT_MS,
+            taxi_trip_distance_tolerance: crate::taxi::core::rules::DEFAULT_TRIP_DISTANCE_TOLERANCE,
+            taxi_max_speed_kmh: crate::taxi::core::rules::DEFAULT_MAX_TRIP_SPEED_KMH,
             taxi_no_show_policy: "keep_ticket".into(),
             partitions: crate::ownership::Partitions::DEFAULT.count(),
             login_concurrency: DEFAULT_LOGIN_CONCURRENCY,
@@ -309,6 +319,8 @@ impl Config {
             removal_grace_ms: self.taxi_grace_ms,
             short_trip_km: self.taxi_short_trip_km,
             priority_reentry_ms: self.taxi_priority_limit_ms,
+            trip_distance_tolerance: self.taxi_trip_distance_tolerance,
+            max_trip_speed_kmh: self.taxi_max_speed_kmh,
             no_show_policy: &self.taxi_no_show_policy,
         }
     }

@@ -13,7 +13,7 @@ use super::extract::Caller;
 use super::taxis::{driver_plate, terminal_id};
 use super::AppState;
 use crate::auth::Role;
-use crate::taxi::core::events::Assignment;
+use crate::taxi::core::events::{Assignment, PriorityRefusal};
 use crate::taxi::core::model::{DispatchMode, LineKey, Plate, Region, RequestId, TaxiClass, TerminalId};
 use crate::taxi::core::queue::Ticket;
 use crate::taxi::messages::Reporter;
@@ -288,11 +288,16 @@ pub struct CompleteAnswer {
     /// The trip was short: a re-entry before `priority_until_ms` goes first.
     pub short: bool,
     pub priority_until_ms: Option<Millis>,
+    /// A short trip that armed no priority because it does not look real: its distance
+    /// disagrees with the request's beyond `KWANJE_TAXI_TRIP_DISTANCE_TOLERANCE`. Absent
+    /// otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority_refused: Option<PriorityRefusal>,
 }
 
 /// Completes a trip.
 ///
-/// A short one arms the taxi's priority re-entry.
+/// A short one arms the taxi's priority re-entry, when its distance agrees with the request's.
 ///
 /// **Role:** client (kiosk), the serving taxi's driver, or operator or above.
 #[utoipa::path(
@@ -328,5 +333,6 @@ pub async fn complete(
         distance_km: body.distance_km,
         short: outcome.short,
         priority_until_ms: outcome.priority_until,
+        priority_refused: outcome.priority_refused,
     }))
 }

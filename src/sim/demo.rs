@@ -54,6 +54,8 @@ pub async fn run(mut config: Config, options: DemoOptions) -> anyhow::Result<()>
     config.database_url = format!("sqlite://{}", db.display());
     let password = config.admin_password.clone().unwrap_or_else(generated_password);
     config.admin_password = Some(password.clone());
+    // The simulated taxis drive half a second per kilometre: no speed limit would hold them.
+    config.taxi_max_speed_kmh = 0.0;
     let result = serve_and_simulate(config, &options, &password).await;
     if temporary {
         let _ = std::fs::remove_dir_all(&dir);

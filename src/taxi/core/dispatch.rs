@@ -189,6 +189,10 @@ struct RequestRecord {
 struct PriorityGrant {
     earned_at: Millis,
     expires_at: Millis,
+    /// The first moment a re-entry is plausible: the pickup plus the trip there and back at
+    /// the fastest speed allowed (0 in snapshots made before the rule existed).
+    #[serde(default)]
+    earliest: Millis,
 }
 
 /// The dispatch state of one terminal.

@@ -74,6 +74,32 @@ pub enum PriorityDecision {
         #[serde(rename = "expired_ms")]
         expired_at: Millis,
     },
+    /// A priority was armed but the re-entry came sooner than the trip could have been driven
+    /// there and back: an ordinary ticket, and the priority is spent.
+    Refused {
+        reason: PriorityRefusal,
+        #[serde(rename = "earliest_ms")]
+        earliest: Millis,
+    },
+}
+
+/// Why a short trip's priority re-entry was refused (the trip does not look real).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PriorityRefusal {
+    /// The distance reported at completion disagrees with the request's beyond the tolerance.
+    DistanceMismatch,
+    /// The taxi was back at the lot sooner than the trip could have been driven there and back.
+    TooSoon,
+}
+
+impl PriorityRefusal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PriorityRefusal::DistanceMismatch => "distance_mismatch",
+            PriorityRefusal::TooSoon => "too_soon",
+        }
+    }
 }
 
 /// Why an open request was given up.
@@ -239,6 +265,9 @@ pub enum DispatchEvent {
         /// Set when the trip armed a priority re-entry: the last moment the lot may see it.
         #[serde(rename = "priority_until_ms")]
         priority_until: Option<Millis>,
+        /// Set when a short trip armed no priority because it does not look real.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        priority_refused: Option<PriorityRefusal>,
         #[serde(rename = "at_ms")]
         at: Millis,
     },
@@ -336,6 +365,9 @@ pub struct TripOutcome {
     pub short: bool,
     #[serde(rename = "priority_until_ms")]
     pub priority_until: Option<Millis>,
+    /// A short trip whose priority was refused, and why (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority_refused: Option<PriorityRefusal>,
 }
 
 /// How the HTTP layer should answer an error.

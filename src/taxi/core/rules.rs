@@ -23,6 +23,16 @@ pub const MAX_REGIONS: usize = 64;
 pub const DEFAULT_SHORT_TRIP_KM: f64 = 10.0;
 /// How long after completing a short trip the taxi may re-enter the lot with priority.
 pub const DEFAULT_PRIORITY_REENTRY_LIMIT: Duration = Duration::from_secs(60 * 60);
+/// A short trip arms a priority only when the distance reported at completion agrees with the
+/// request's within this fraction of it (or [`MIN_DISTANCE_TOLERANCE_KM`], whichever is larger).
+pub const DEFAULT_TRIP_DISTANCE_TOLERANCE: f64 = 0.5;
+/// The least disagreement between a request's distance and a completed one always allowed.
+pub const MIN_DISTANCE_TOLERANCE_KM: f64 = 1.0;
+/// The fastest average speed a trip and the drive back can be made at: a priority re-entry
+/// sooner after the pickup than twice the request's distance at this speed is refused.
+pub const DEFAULT_MAX_TRIP_SPEED_KMH: f64 = 80.0;
+/// Highest speed setting accepted.
+pub const MAX_TRIP_SPEED_KMH: f64 = 300.0;
 /// A waiting taxi whose driver app has been silent this long is suspended (keeps its place).
 pub const DEFAULT_SUSPEND_AFTER_SILENCE: Duration = Duration::from_secs(30);
 /// A suspended taxi still silent this long after its suspension is removed from its line.
@@ -182,6 +192,12 @@ pub struct DispatchConfig {
     pub short_trip_km: f64,
     /// The re-entry must be seen by the lot's LPR camera within this time of the completion.
     pub priority_reentry_limit: Duration,
+    /// The completed distance must agree with the request's within this fraction of it (at
+    /// least [`MIN_DISTANCE_TOLERANCE_KM`]) for a short trip to arm a priority.
+    pub trip_distance_tolerance: f64,
+    /// A re-entry sooner after the pickup than the request's distance there and back at this
+    /// average speed (km/h) is refused its priority; 0 turns the time check off.
+    pub max_trip_speed_kmh: f64,
     /// Silence (no ping) after which a waiting taxi is suspended.
     pub suspend_after_silence: Duration,
     /// Time a suspended taxi keeps its place before it is removed.
@@ -196,6 +212,8 @@ impl Default for DispatchConfig {
         DispatchConfig {
             short_trip_km: DEFAULT_SHORT_TRIP_KM,
             priority_reentry_limit: DEFAULT_PRIORITY_REENTRY_LIMIT,
+            trip_distance_tolerance: DEFAULT_TRIP_DISTANCE_TOLERANCE,
+            max_trip_speed_kmh: DEFAULT_MAX_TRIP_SPEED_KMH,
             suspend_after_silence: DEFAULT_SUSPEND_AFTER_SILENCE,
             removal_grace: DEFAULT_REMOVAL_GRACE,
             no_show_policy: NoShowPolicy::default(),
@@ -211,6 +229,18 @@ impl DispatchConfig {
             return Err(RuleError::InvalidSetting {
                 field: "short_trip_km",
                 reason: format!("must be in (0, {MAX_TRIP_KM}]"),
+            });
+        }
+        if !(self.trip_distance_tolerance.is_finite() && (0.0..=10.0).contains(&self.trip_distance_tolerance)) {
+            return Err(RuleError::InvalidSetting {
+                field: "trip_distance_tolerance",
+                reason: "must be in [0, 10] (a fraction of the request's distance)".into(),
+            });
+        }
+        if !(self.max_trip_speed_kmh.is_finite() && (0.0..=MAX_TRIP_SPEED_KMH).contains(&self.max_trip_speed_kmh)) {
+            return Err(RuleError::InvalidSetting {
+                field: "max_trip_speed_kmh",
+                reason: format!("must be in [0, {MAX_TRIP_SPEED_KMH}] (0: no time check)"),
             });
         }
         let durations = [
@@ -233,6 +263,23 @@ impl DispatchConfig {
     /// Whether a trip of this length counts as short.
     pub fn is_short_trip(&self, distance_km: f64) -> bool {
         distance_km < self.short_trip_km
+    }
+
+    /// Whether the distance reported at completion is plausible for the request's.
+    pub fn distance_agrees(&self, requested_km: f64, completed_km: f64) -> bool {
+        let allowed = (self.trip_distance_tolerance * requested_km).max(MIN_DISTANCE_TOLERANCE_KM);
+        (completed_km - requested_km).abs() <= allowed
+    }
+
+    /// The least time a trip of `distance_km` and the drive back to the lot can take (none
+    /// when the speed setting is 0: the time check is off).
+    pub fn round_trip(&self, distance_km: f64) -> Duration {
+        if self.max_trip_speed_kmh == 0.0 {
+            return Duration::ZERO;
+        }
+        let hours = 2.0 * distance_km / self.max_trip_speed_kmh;
+        // Both inputs are validated: finite, and at most 1,000 km at no less than a crawl.
+        Duration::from_secs_f64((hours * 3600.0).clamp(0.0, MAX_SETTING_DURATION.as_secs_f64()))
     }
 }
 
@@ -327,6 +374,33 @@ mod tests {
         assert_eq!(cfg.no_show_policy, NoShowPolicy::KeepTicket);
         assert!(cfg.validate().is_ok());
         assert!(cfg.is_short_trip(9.9) && !cfg.is_short_trip(10.0));
+        // Half the request's distance either way, and never less than 1 km.
+        assert!(cfg.distance_agrees(4.0, 6.0) && cfg.distance_agrees(4.0, 2.0));
+        assert!(!cfg.distance_agrees(4.0, 6.01) && !cfg.distance_agrees(4.0, 1.99));
+        assert!(cfg.distance_agrees(0.5, 1.5) && !cfg.distance_agrees(0.5, 1.51));
+        // 2 x 4 km at 80 km/h: 6 minutes.
+        assert_eq!(cfg.round_trip(4.0), Duration::from_secs(360));
+        assert_eq!(cfg.round_trip(0.0), Duration::ZERO);
+        for bad in [f64::NAN, -0.1, 10.1] {
+            let c = DispatchConfig {
+                trip_distance_tolerance: bad,
+                ..DispatchConfig::default()
+            };
+            assert!(c.validate().is_err(), "tolerance {bad}");
+        }
+        let off = DispatchConfig {
+            max_trip_speed_kmh: 0.0,
+            ..DispatchConfig::default()
+        };
+        assert!(off.validate().is_ok());
+        assert_eq!(off.round_trip(4.0), Duration::ZERO);
+        for bad in [f64::NAN, -5.0, 301.0, f64::INFINITY] {
+            let c = DispatchConfig {
+                max_trip_speed_kmh: bad,
+                ..DispatchConfig::default()
+            };
+            assert!(c.validate().is_err(), "speed {bad}");
+        }
         let bad = DispatchConfig {
             short_trip_km: f64::NAN,
             ..DispatchConfig::default()

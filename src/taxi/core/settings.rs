@@ -25,6 +25,10 @@ pub struct RawSettings<'a> {
     pub removal_grace_ms: u64,
     pub short_trip_km: f64,
     pub priority_reentry_ms: u64,
+    /// Fraction of a request's distance the completed one may differ by (priority rule).
+    pub trip_distance_tolerance: f64,
+    /// Fastest average speed (km/h) a short trip and the drive back can be made at.
+    pub max_trip_speed_kmh: f64,
     /// `keep_ticket` or `back_of_line`.
     pub no_show_policy: &'a str,
 }
@@ -89,6 +93,8 @@ impl RawSettings<'_> {
         let dispatch = DispatchConfig {
             short_trip_km: self.short_trip_km,
             priority_reentry_limit: Duration::from_millis(self.priority_reentry_ms),
+            trip_distance_tolerance: self.trip_distance_tolerance,
+            max_trip_speed_kmh: self.max_trip_speed_kmh,
             suspend_after_silence: Duration::from_millis(self.suspend_after_ms),
             removal_grace: Duration::from_millis(self.removal_grace_ms),
             no_show_policy,
@@ -116,6 +122,8 @@ mod tests {
             removal_grace_ms: 120_000,
             short_trip_km: 10.0,
             priority_reentry_ms: 3_600_000,
+            trip_distance_tolerance: 0.5,
+            max_trip_speed_kmh: 80.0,
             no_show_policy: "keep_ticket",
         }
     }

@@ -30,6 +30,9 @@ struct Cell {
     no_shows: u64,
     refusals: u64,
     holds: u64,
+    /// Short-trip priorities refused as implausible (absent in snapshots made before).
+    #[serde(default)]
+    priority_refusals: u64,
 }
 
 /// The counters of one terminal; serialisable so a dispatcher snapshot can carry them.
@@ -55,6 +58,9 @@ pub struct StatsRow {
     pub no_shows: u64,
     pub refusals: u64,
     pub holds: u64,
+    /// Short-trip priorities refused as implausible (distance disagreeing with the request's,
+    /// or a re-entry sooner than the trip could be driven).
+    pub priority_refusals: u64,
 }
 
 /// The figures of one terminal, rows in (region, class) order.
@@ -131,6 +137,10 @@ impl DispatchStats {
         }
     }
 
+    pub fn record_priority_refused(&mut self, region: &Region, class: TaxiClass) {
+        self.cell(region, class).priority_refusals += 1;
+    }
+
     pub fn record_no_show(&mut self, region: &Region, class: TaxiClass) {
         self.cell(region, class).no_shows += 1;
     }
@@ -174,6 +184,7 @@ impl DispatchStats {
                     no_shows: c.no_shows,
                     refusals: c.refusals,
                     holds: c.holds,
+                    priority_refusals: c.priority_refusals,
                 }
             })
             .collect();

@@ -10,6 +10,7 @@ mod live;
 mod lots;
 mod morning;
 mod outage;
+mod priority;
 mod recovery;
 
 use std::collections::BTreeSet;

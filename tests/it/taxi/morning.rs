@@ -107,7 +107,8 @@ async fn morning(a: Airport) {
 
     // 06:10 R1 goes to the taxi at the curb; its pickup frees the bay and calls S2 forward.
     a.at(10.0).await;
-    let r1 = served(&a, "seoul", 25.0).await;
+    // A short trip: 5 km, as the completion below reports.
+    let r1 = served(&a, "seoul", 5.0).await;
     assert_eq!(
         (&r1["plate"], &r1["bay"], &r1["from_curb"]),
         (&json!("S1"), &json!(1), &json!(true))

@@ -6,7 +6,7 @@ use log::{info, warn};
 
 use super::{Arrival, Dispatcher, Place, Registration, TaxiRecord, MAX_HELD_TRACKED, MAX_TAXIS_PER_TERMINAL};
 use crate::taxi::core::events::{
-    ArrivalOutcome, DispatchError, DispatchEvent, HoldReason, PriorityDecision, RemovalReason, Step,
+    ArrivalOutcome, DispatchError, DispatchEvent, HoldReason, PriorityDecision, PriorityRefusal, RemovalReason, Step,
 };
 use crate::taxi::core::lifecycle::{Liveness, LivenessStep};
 use crate::taxi::core::model::{Plate, Region, TaxiClass, TerminalId};
@@ -75,6 +75,16 @@ impl Dispatcher {
         let priority = self.take_priority(&plate, now);
         let priority_earned_at = match priority {
             PriorityDecision::Honoured { earned_at } => Some(earned_at),
+            PriorityDecision::Refused { reason, earliest } => {
+                self.stats.record_priority_refused(&service, reg.class);
+                info!(
+                    "priority refused terminal={} plate={plate} reason={} earliest_ms={}",
+                    self.terminal,
+                    reason.as_str(),
+                    earliest.0
+                );
+                None
+            }
             PriorityDecision::NotEligible | PriorityDecision::Lapsed { .. } => None,
         };
         let ticket = Ticket {
@@ -133,7 +143,8 @@ impl Dispatcher {
             .cloned()
     }
 
-    /// The short-trip rule at a fresh entry: honour, discard as late, or nothing to do.
+    /// The short-trip rule at a fresh entry: honour, refuse as too soon to be real, discard as
+    /// late, or nothing to do.
     fn take_priority(&mut self, plate: &Plate, now: Millis) -> PriorityDecision {
         let Some(grant) = self.grants.get(plate).copied() else {
             return PriorityDecision::NotEligible;
@@ -143,7 +154,12 @@ impl Dispatcher {
             return PriorityDecision::NotEligible;
         }
         self.grants.remove(plate);
-        if now <= grant.expires_at {
+        if now < grant.earliest {
+            PriorityDecision::Refused {
+                reason: PriorityRefusal::TooSoon,
+                earliest: grant.earliest,
+            }
+        } else if now <= grant.expires_at {
             PriorityDecision::Honoured {
                 earned_at: grant.earned_at,
             }

@@ -11,7 +11,8 @@ use log::info;
 use super::{Dispatcher, PassengerRequest, Place, PriorityGrant, RequestRecord, RequestState};
 use crate::taxi::core::curb;
 use crate::taxi::core::events::{
-    Assignment, DispatchError, DispatchEvent, DropReason, NoShowOutcome, RequestStateKind, Step, TripOutcome,
+    Assignment, DispatchError, DispatchEvent, DropReason, NoShowOutcome, PriorityRefusal, RequestStateKind, Step,
+    TripOutcome,
 };
 use crate::taxi::core::model::{LineKey, Plate, Region, RequestId, TaxiClass};
 use crate::taxi::core::queue::Ticket;
@@ -190,17 +191,34 @@ impl Dispatcher {
         if out_on_trip {
             self.taxis.remove(&r.plate);
         }
-        let priority_until = (short && out_on_trip).then(|| now + self.config.priority_reentry_limit);
+        let requested_km = r.req.distance_km;
+        let priority_refused = (short && out_on_trip && !self.config.distance_agrees(requested_km, distance_km))
+            .then_some(PriorityRefusal::DistanceMismatch);
+        let priority_until =
+            (short && out_on_trip && priority_refused.is_none()).then(|| now + self.config.priority_reentry_limit);
         if let Some(expires_at) = priority_until {
+            let picked_up = match r.state {
+                RequestState::PickedUp { at } => at,
+                RequestState::Assigned => now,
+            };
             self.grants.insert(
                 r.plate.clone(),
                 PriorityGrant {
                     earned_at: now,
                     expires_at,
+                    earliest: picked_up + self.config.round_trip(requested_km),
                 },
             );
         }
         self.stats.record_trip(&r.taxi_region, r.taxi_class, short);
+        if let Some(reason) = priority_refused {
+            self.stats.record_priority_refused(&r.taxi_region, r.taxi_class);
+            info!(
+                "priority refused request={request} plate={} reason={} requested_km={requested_km} distance_km={distance_km}",
+                r.plate,
+                reason.as_str()
+            );
+        }
         info!(
             "trip completed request={request} plate={} distance_km={distance_km} short={short}",
             r.plate
@@ -211,10 +229,15 @@ impl Dispatcher {
             distance_km,
             short,
             priority_until,
+            priority_refused,
             at: now,
         };
         Ok(Step {
-            outcome: TripOutcome { short, priority_until },
+            outcome: TripOutcome {
+                short,
+                priority_until,
+                priority_refused,
+            },
             events: vec![event],
         })
     }

@@ -36,6 +36,73 @@ fn short_trip_and_prompt_reentry_earn_a_priority_ticket() {
 }
 
 #[test]
+fn a_short_trip_whose_distance_disagrees_with_the_request_arms_no_priority() {
+    // Request 1 was for 4 km; the driver reports 0.5 km (3.5 km off, over max(50 %, 1 km)).
+    let mut d = out_on_a_trip();
+    let done = d.complete(RequestId(1), 0.5, at(20)).unwrap();
+    assert_eq!(
+        done.outcome,
+        TripOutcome {
+            short: true,
+            priority_until: None,
+            priority_refused: Some(PriorityRefusal::DistanceMismatch),
+        }
+    );
+    assert!(matches!(
+        done.events[..],
+        [DispatchEvent::TripCompleted {
+            priority_refused: Some(PriorityRefusal::DistanceMismatch),
+            ..
+        }]
+    ));
+    let step = arrive(&mut d, "A", "seoul", at(30));
+    assert!(matches!(
+        step.outcome,
+        ArrivalOutcome::Queued {
+            priority: PriorityDecision::NotEligible,
+            ..
+        }
+    ));
+    assert_eq!(waiting(&d, &seoul()), ["C", "A"]);
+    assert_eq!(d.stats().items[0].priority_refusals, 1);
+    // Within the tolerance it is honoured: 4 km asked, 5.9 km driven.
+    let mut d = out_on_a_trip();
+    assert!(d
+        .complete(RequestId(1), 5.9, at(20))
+        .unwrap()
+        .outcome
+        .priority_until
+        .is_some());
+}
+
+#[test]
+fn a_reentry_sooner_than_the_trip_could_be_driven_is_refused_its_priority() {
+    // Picked up at 06:04 for 4 km: there and back at 80 km/h is 6 min, so 06:10 at the earliest.
+    let mut d = out_on_a_trip();
+    d.complete(RequestId(1), 4.0, at(5)).unwrap();
+    let step = arrive(&mut d, "A", "seoul", at_s(9 * 60 + 59));
+    assert!(matches!(step.outcome, ArrivalOutcome::Queued {
+        priority: PriorityDecision::Refused { reason: PriorityRefusal::TooSoon, earliest }, ..
+    } if earliest == at(10)));
+    assert_eq!(waiting(&d, &seoul()), ["C", "A"], "an ordinary ticket");
+    assert_eq!(d.stats().items[0].priority_refusals, 1);
+    assert_eq!(d.taxi(&p("A")).unwrap().priority_until, None, "the priority is spent");
+
+    // At the earliest moment itself, it is honoured.
+    let mut d = out_on_a_trip();
+    d.complete(RequestId(1), 4.0, at(5)).unwrap();
+    let step = arrive(&mut d, "A", "seoul", at(10));
+    assert!(matches!(
+        step.outcome,
+        ArrivalOutcome::Queued {
+            priority: PriorityDecision::Honoured { .. },
+            ..
+        }
+    ));
+    assert_eq!(d.stats().items[0].priority_refusals, 0);
+}
+
+#[test]
 fn priority_tickets_go_in_the_order_they_were_earned() {
     let mut d = terminal(&[("seoul", 2)]);
     for (i, plate) in ["A", "B"].iter().enumerate() {
@@ -72,7 +139,8 @@ fn priority_is_refused_for_a_trip_that_is_not_short() {
         done.outcome,
         TripOutcome {
             short: false,
-            priority_until: None
+            priority_until: None,
+            priority_refused: None,
         }
     );
     let step = arrive(&mut d, "A", "seoul", at(30));
@@ -135,7 +203,8 @@ fn priority_is_refused_when_the_trip_was_never_completed_before_reentry() {
         done.outcome,
         TripOutcome {
             short: true,
-            priority_until: None
+            priority_until: None,
+            priority_refused: None,
         }
     );
     assert_eq!(d.taxi(&p("A")).unwrap().priority_until, None);
