@@ -192,9 +192,10 @@ fn demo_serves_a_living_airport_and_stops_on_sigterm() {
             if online > 0 && up > 0 && alerts > 0 {
                 return (online, up, alerts);
             }
+            // A generous deadline: the first faults come a few seconds in, later on a loaded machine.
             assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "after 10 s: {online} gate PCs online, {up} devices up, {alerts} alerts"
+                started.elapsed() < Duration::from_secs(30),
+                "after 30 s: {online} gate PCs online, {up} devices up, {alerts} alerts"
             );
             actix_web::rt::time::sleep(Duration::from_millis(200)).await;
         }
