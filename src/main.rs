@@ -92,7 +92,8 @@ struct ServerArgs {
     /// An admin's token (`POST /api/v1/auth/token`, or `kwanje token --role admin`).
     #[arg(long, env = "KWANJE_TOKEN", hide_env_values = true)]
     token: Option<String>,
-    /// `ws` (default) or `tcp` (with `--tcp-addr`, the server's `KWANJE_STOMP_TCP`).
+    /// `ws` (default), `sockjs` (SockJS's websocket transport at `/sockjs`) or `tcp` (with
+    /// `--tcp-addr`, the server's `KWANJE_STOMP_TCP`).
     #[arg(long, default_value = "ws")]
     transport: String,
     #[arg(long)]
@@ -113,8 +114,8 @@ impl ServerArgs {
             ("tcp", None) => {
                 anyhow::bail!("--transport tcp needs --tcp-addr HOST:PORT (the server's KWANJE_STOMP_TCP)")
             }
-            ("sockjs", _) => anyhow::bail!("--transport sockjs is not built yet; use ws or tcp"),
-            (other, _) => anyhow::bail!("unknown transport {other:?}: ws or tcp"),
+            ("sockjs", _) => Ok(Transport::SockJs),
+            (other, _) => anyhow::bail!("unknown transport {other:?}: ws, sockjs or tcp"),
         }
     }
 }

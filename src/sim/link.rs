@@ -1,6 +1,11 @@
-//! One STOMP connection of a simulated client, over WebSocket (awc) or plain TCP, framed by the
-//! crate's own codec ([`crate::stomp`]): CONNECT and wait for CONNECTED, then frames in and out.
-//! Cancel-safe reads, so a session loop can `select!` on them beside its timers.
+//! One STOMP connection of a simulated client, over WebSocket (awc), SockJS's websocket
+//! transport or plain TCP, framed by the crate's own codec ([`crate::stomp`]): CONNECT and wait
+//! for CONNECTED, then frames in and out. Cancel-safe reads, so a session loop can `select!` on
+//! them beside its timers.
+//!
+//! Over SockJS each STOMP frame travels as one message of SockJS's framing: the client sends a
+//! JSON array of strings, the server answers `o` (open), `h` (heartbeat), `a[...]` (messages)
+//! and `c[code,reason]` (close), as a browser's `sockjs-client` would see them.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -22,6 +27,8 @@ pub const HEART_BEAT_MS: u64 = 10_000;
 pub enum Transport {
     /// WebSocket at `/ws` of the HTTP server.
     Ws,
+    /// SockJS's websocket transport at `/sockjs/{server}/{session}/websocket`.
+    SockJs,
     /// Plain TCP STOMP at this address (the server's `KWANJE_STOMP_TCP`).
     Tcp(SocketAddr),
 }
@@ -30,7 +37,43 @@ type WsFramed = actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>;
 
 enum Wire {
     Ws(Box<WsFramed>),
+    SockJs(Box<WsFramed>),
     Tcp(tokio::net::TcpStream),
+}
+
+async fn websocket(url: &str, protocols: &[&str]) -> anyhow::Result<Box<WsFramed>> {
+    let (_resp, framed) = awc::Client::builder()
+        .timeout(CONNECT_TIMEOUT)
+        .finish()
+        .ws(url)
+        .protocols(protocols)
+        .max_frame_size(4 * 1024 * 1024)
+        .connect()
+        .await
+        .map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
+    Ok(Box::new(framed))
+}
+
+/// What one SockJS frame from the server says.
+#[derive(Debug, PartialEq)]
+enum SockJsFrame {
+    /// `o` and `h`: nothing for STOMP.
+    Control,
+    /// `a[...]`: the messages, in order.
+    Messages(Vec<String>),
+    /// `c[code,reason]`: the session is over.
+    Close,
+}
+
+fn sockjs_frame(text: &[u8]) -> anyhow::Result<SockJsFrame> {
+    match text.split_first() {
+        Some((b'o' | b'h', [])) => Ok(SockJsFrame::Control),
+        Some((b'a', rest)) => Ok(SockJsFrame::Messages(
+            serde_json::from_slice(rest).context("a SockJS message frame that is not a JSON array of strings")?,
+        )),
+        Some((b'c', _)) => Ok(SockJsFrame::Close),
+        _ => anyhow::bail!("unknown SockJS frame {:?}", String::from_utf8_lossy(text)),
+    }
 }
 
 /// An open, CONNECTED STOMP session.
@@ -55,18 +98,16 @@ impl Link {
     /// Opens the transport to the server at `http_base` and CONNECTs with `token`.
     pub async fn open(http_base: &str, transport: &Transport, token: &str) -> anyhow::Result<Link> {
         let wire = match transport {
-            Transport::Ws => {
-                let url = format!("{}/ws", ws_base(http_base));
-                let (_resp, framed) = awc::Client::builder()
-                    .timeout(CONNECT_TIMEOUT)
-                    .finish()
-                    .ws(&url)
-                    .protocols(["v12.stomp"])
-                    .max_frame_size(4 * 1024 * 1024)
-                    .connect()
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
-                Wire::Ws(Box::new(framed))
+            Transport::Ws => Wire::Ws(websocket(&format!("{}/ws", ws_base(http_base)), &["v12.stomp"]).await?),
+            Transport::SockJs => {
+                use rand::distr::{Alphanumeric, SampleString};
+                let url = format!(
+                    "{}/sockjs/{:03}/{}/websocket",
+                    ws_base(http_base),
+                    rand::random_range(0..1000),
+                    Alphanumeric.sample_string(&mut rand::rng(), 16)
+                );
+                Wire::SockJs(websocket(&url, &[]).await?)
             }
             Transport::Tcp(addr) => Wire::Tcp(
                 tokio::net::TcpStream::connect(addr)
@@ -124,6 +165,13 @@ impl Link {
                 .send(awc::ws::Message::Binary(bytes))
                 .await
                 .map_err(|e| anyhow::anyhow!("ws send: {e}")),
+            Wire::SockJs(ws) => {
+                let frame = std::str::from_utf8(&bytes).context("a STOMP frame that is not UTF-8")?;
+                let text = serde_json::to_string(&[frame]).context("sockjs frame")?;
+                ws.send(awc::ws::Message::Text(text.into()))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("sockjs send: {e}"))
+            }
             Wire::Tcp(tcp) => tcp.write_all(&bytes).await.context("tcp send"),
         }
     }
@@ -164,6 +212,28 @@ impl Link {
                     },
                 }
             },
+            Wire::SockJs(ws) => loop {
+                match ws.next().await {
+                    None => return Ok(false),
+                    Some(Err(e)) => anyhow::bail!("sockjs read: {e}"),
+                    Some(Ok(awc::ws::Frame::Text(text))) => match sockjs_frame(&text)? {
+                        SockJsFrame::Control => {}
+                        SockJsFrame::Messages(messages) => {
+                            for message in messages {
+                                self.buf.extend_from_slice(message.as_bytes());
+                            }
+                            return Ok(true);
+                        }
+                        SockJsFrame::Close => return Ok(false),
+                    },
+                    Some(Ok(awc::ws::Frame::Ping(p))) => ws
+                        .send(awc::ws::Message::Pong(p))
+                        .await
+                        .map_err(|e| anyhow::anyhow!("sockjs pong: {e}"))?,
+                    Some(Ok(awc::ws::Frame::Close(_))) => return Ok(false),
+                    Some(Ok(_)) => {}
+                }
+            },
         }
     }
 
@@ -176,7 +246,7 @@ impl Link {
     /// Closes the transport without a DISCONNECT, as a gate PC losing its network would.
     pub async fn drop_now(self) {
         match self.wire {
-            Wire::Ws(mut ws) => {
+            Wire::Ws(mut ws) | Wire::SockJs(mut ws) => {
                 let _ = ws.close().await;
             }
             Wire::Tcp(mut tcp) => {
@@ -194,5 +264,24 @@ fn ws_base(http_base: &str) -> String {
         format!("ws://{rest}")
     } else {
         base.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sockjs_frames_are_read_as_the_protocol_defines_them() {
+        assert_eq!(sockjs_frame(b"o").unwrap(), SockJsFrame::Control);
+        assert_eq!(sockjs_frame(b"h").unwrap(), SockJsFrame::Control);
+        assert_eq!(
+            sockjs_frame(br#"a["CONNECTED\nversion:1.2\n\n\u0000","\n"]"#).unwrap(),
+            SockJsFrame::Messages(vec!["CONNECTED\nversion:1.2\n\n\0".into(), "\n".into()])
+        );
+        assert_eq!(sockjs_frame(br#"c[3000,"Go away!"]"#).unwrap(), SockJsFrame::Close);
+        assert!(sockjs_frame(b"a{}").is_err());
+        assert!(sockjs_frame(b"x").is_err());
+        assert!(sockjs_frame(b"").is_err());
     }
 }
