@@ -15,6 +15,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use actix_web::dev::ServerHandle;
 use actix_web::http::KeepAlive;
+use actix_web::rt::net::TcpStream;
 use actix_web::{middleware, web, App, HttpServer};
 use rand::distr::{Alphanumeric, SampleString};
 use thiserror::Error;
@@ -40,6 +41,7 @@ use crate::store::{Store, StoreError};
 use crate::supervision::RestartPolicy;
 use crate::taxi::{TaxiBoot, TaxiDeps, Taxis};
 use crate::time::{Clock, Millis, SystemClock};
+use crate::tls::ListenerTls;
 use crate::transport::{self, relay::Relay, tcp};
 
 /// The settings key of the generated token signing key.
@@ -59,6 +61,8 @@ pub enum StartError {
     Task(String),
     #[error(transparent)]
     Cluster(#[from] crate::cluster::ClusterError),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// What the blocking part of start-up reads from the store.
@@ -143,6 +147,8 @@ pub struct Running {
     server: actix_web::dev::Server,
     tcp: Option<tcp::Listener>,
     arbiters: Vec<Arbiter>,
+    /// Reloads the TLS certificate on SIGHUP, when TLS is on.
+    tls_reload: Option<actix_web::rt::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Running {
@@ -164,6 +170,9 @@ impl Running {
     /// actors down in order.
     pub async fn wait(self) -> std::io::Result<()> {
         let result = self.server.await;
+        if let Some(reload) = &self.tls_reload {
+            reload.abort();
+        }
         if let Some(tcp) = self.tcp {
             tcp.stop(self.state.config.shutdown_timeout()).await;
         }
@@ -310,6 +319,10 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     let keepalive = config.tcp_keepalive();
     let connections = state.limits.connections.clone();
     let origins = web::Data::new(AllowedOrigins::parse(&config.allowed_origins).map_err(StartError::Setting)?);
+    let tls = match config.tls_files()? {
+        Some((cert, key)) => Some(ListenerTls::load(cert, key)?),
+        None => None,
+    };
     // One registry of SockJS sessions for every worker: a session's requests land on any of them.
     let sockjs = web::Data::new(transport::sockjs::SockJs::start(&config));
     let server = HttpServer::new(move || {
@@ -331,7 +344,12 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
             .configure(http::routes)
     })
     .on_connect(move |connection, data| {
-        let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() else {
+        let tcp = connection.downcast_ref::<TcpStream>().or_else(|| {
+            connection
+                .downcast_ref::<actix_tls::accept::rustls_0_23::TlsStream<TcpStream>>()
+                .map(|tls| tls.get_ref().0)
+        });
+        let Some(tcp) = tcp else {
             return;
         };
         conn_guard::admit(&connections, tcp.peer_addr().ok(), data);
@@ -349,8 +367,11 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     // A client that closes its side is gone: browsers never half-close, and a long poll or a
     // SockJS streaming response must notice a closed tab at once, not at its next write.
     .h1_allow_half_closed(false)
-    .disable_signals()
-    .bind(&config.bind)
+    .disable_signals();
+    let server = match &tls {
+        Some(tls) => server.bind_rustls_0_23(&config.bind, tls.http.clone()),
+        None => server.bind(&config.bind),
+    }
     .map_err(|source| StartError::Bind {
         addr: config.bind.clone(),
         source,
@@ -361,12 +382,18 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     })?;
     let tcp = match config.stomp_tcp() {
         Some(addr) => Some(
-            tcp::Listener::start(addr, tcp_sessions, config.http_workers(), config.tcp_keepalive())
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: addr.to_owned(),
-                    source,
-                })?,
+            tcp::Listener::start(
+                addr,
+                tcp_sessions,
+                config.http_workers(),
+                config.tcp_keepalive(),
+                tls.as_ref().map(|tls| tls.tcp.clone()),
+            )
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: addr.to_owned(),
+                source,
+            })?,
         ),
         None => None,
     };
@@ -387,11 +414,27 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     if signals {
         actix_web::rt::spawn(stop_on_signal(handle.clone()));
     }
+    let tls_reload = match &tls {
+        Some(tls) => Some(
+            crate::tls::reload_on_sighup(tls.slot.clone()).map_err(|source| StartError::Bind {
+                addr: "SIGHUP".into(),
+                source,
+            })?,
+        ),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     log::info!(
-        "serving addr={addr} device_threads={} fault_injection={}",
+        "serving addr={addr} scheme={scheme} device_threads={} fault_injection={}",
         arbiters.len(),
         config.fault_injection
     );
+    if tls.is_none() && !addr.ip().is_loopback() {
+        log::warn!(
+            "serving plain http on a non-loopback address addr={addr}: set KWANJE_TLS_CERT and KWANJE_TLS_KEY, \
+             or keep a TLS proxy in front"
+        );
+    }
     let mut arbiters = arbiters;
     arbiters.push(broker_arbiter);
     Ok(Running {
@@ -402,6 +445,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         server,
         tcp,
         arbiters,
+        tls_reload,
     })
 }
 

@@ -112,9 +112,18 @@ pub struct Config {
     /// Bytes one SockJS xhr-streaming or eventsource response carries before the client reconnects.
     #[arg(long, env = "KWANJE_SOCKJS_STREAM_LIMIT_BYTES", default_value_t = DEFAULT_SOCKJS_STREAM_LIMIT_BYTES)]
     pub sockjs_stream_limit_bytes: usize,
-    /// Address for plain TCP STOMP (`127.0.0.1:61613`; port 0 picks one); unset or empty: none.
+    /// Address for TCP STOMP (`127.0.0.1:61613`; port 0 picks one); unset or empty: none. It
+    /// speaks TLS when `KWANJE_TLS_CERT` is set, as the HTTP listener does.
     #[arg(long, env = "KWANJE_STOMP_TCP")]
     pub stomp_tcp: Option<String>,
+    /// PEM file with the server's certificate chain (its own first). With `KWANJE_TLS_KEY`,
+    /// every listener (HTTP, WebSocket, SockJS, TCP STOMP) serves TLS only; SIGHUP reads both
+    /// files again. Unset (default): plain listeners.
+    #[arg(long, env = "KWANJE_TLS_CERT")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// PEM file with the private key of `KWANJE_TLS_CERT` (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "KWANJE_TLS_KEY")]
+    pub tls_key: Option<std::path::PathBuf>,
     /// Terminals with a taxi holding lot and a dispatcher, comma-separated.
     #[arg(long, env = "KWANJE_TERMINALS", default_value = DEFAULT_TERMINALS)]
     pub terminals: String,
@@ -263,6 +272,8 @@ impl Config {
             sockjs_disconnect_delay_ms: DEFAULT_SOCKJS_DISCONNECT_DELAY_MS,
             sockjs_stream_limit_bytes: DEFAULT_SOCKJS_STREAM_LIMIT_BYTES,
             stomp_tcp: None,
+            tls_cert: None,
+            tls_key: None,
             terminals: DEFAULT_TERMINALS.into(),
             taxi_regions: DEFAULT_TAXI_REGIONS.into(),
             taxi_joint_zones: String::new(),
@@ -346,7 +357,24 @@ impl Config {
         (self.auto_failback_secs > 0).then(|| Duration::from_secs(self.auto_failback_secs))
     }
 
-    /// The plain TCP STOMP address, if that listener is on.
+    /// The certificate and key files when TLS is on; one without the other is an error.
+    pub fn tls_files(&self) -> Result<Option<(&std::path::Path, &std::path::Path)>, crate::tls::TlsError> {
+        fn set(path: &Option<std::path::PathBuf>) -> Option<&std::path::Path> {
+            path.as_deref().filter(|path| !path.as_os_str().is_empty())
+        }
+        match (set(&self.tls_cert), set(&self.tls_key)) {
+            (Some(cert), Some(key)) => Ok(Some((cert, key))),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(crate::tls::TlsError::Half {
+                missing: "KWANJE_TLS_KEY",
+            }),
+            (None, Some(_)) => Err(crate::tls::TlsError::Half {
+                missing: "KWANJE_TLS_CERT",
+            }),
+        }
+    }
+
+    /// The TCP STOMP address, if that listener is on.
     pub fn stomp_tcp(&self) -> Option<&str> {
         self.stomp_tcp.as_deref().map(str::trim).filter(|addr| !addr.is_empty())
     }

@@ -16,6 +16,7 @@
 //! broker, supervision, store     machinery: fan-out, restart policy, persistence
 //!    |
 //! stomp, auth, ownership, time, ids   pure: no actix, no I/O
+//! tls                        the listeners' certificate (rustls), read from files
 //! ```
 //!
 //! Dependencies point down only; nothing imports a module above it. Inside each part the pure
@@ -36,7 +37,7 @@
 //!   control (occupancy from the guidance cameras); [`http`] is the API edge.
 //! - [`stomp`] is the STOMP protocol core; [`broker`] routes messages between sessions (with
 //!   the destination ACL and presence); [`transport`] carries sessions over WebSocket, SockJS and
-//!   plain TCP and relays service events to the broker.
+//!   TCP and relays service events to the broker; [`tls`] is every listener's TLS.
 //! - [`console`] serves the operator console (the built single-page app of `console/`) at `/`.
 //! - [`sim`] is field equipment simulated over the public protocols (`kwanje sim`, `drill`,
 //!   `demo`): a client of the server, above every other part, imported by none.
@@ -63,4 +64,5 @@ pub mod store;
 pub mod supervision;
 pub mod taxi;
 pub mod time;
+pub mod tls;
 pub mod transport;

@@ -24,4 +24,5 @@ mod store_outage;
 mod supervision;
 mod support;
 mod taxi;
+mod tls;
 mod transitions;

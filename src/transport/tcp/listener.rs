@@ -1,8 +1,10 @@
-//! The plain TCP STOMP listener: accepts connections and starts a [`TcpSession`] for each.
+//! The TCP STOMP listener: accepts connections and starts a [`TcpSession`] for each.
 //!
 //! It accepts on the thread that started the server and hands connections to its session
 //! threads in turn: the socket crosses as a std socket and each arbiter registers it with its own
-//! reactor, so sessions spread over cores as WebSocket sessions do over the HTTP workers.
+//! reactor, so sessions spread over cores as WebSocket sessions do over the HTTP workers. With
+//! TLS, the session thread does the handshake (within [`TLS_HANDSHAKE_TIMEOUT`]) before the
+//! session starts; a connection that does not complete it is closed.
 //! [`Listener::stop`] stops accepting and closes the port, tells every session to close, and
 //! waits for them, at most the shutdown timeout.
 
@@ -15,8 +17,10 @@ use actix::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 
 use super::session::TcpSession;
+use super::socket::Socket;
 use crate::limit::{connection_refusal, OverLimit, Slot};
 use crate::stomp::{encode_to_bytes, Command, Frame, Version};
 use crate::transport::driver::Shared;
@@ -25,8 +29,10 @@ use crate::transport::driver::Shared;
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// How long a refused connection is given to read its ERROR and close.
 const REFUSE_LINGER: Duration = Duration::from_secs(2);
+/// How long a connection has to complete its TLS handshake (as actix-web's HTTP listener).
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// The plain TCP STOMP listener and its session threads.
+/// The TCP STOMP listener and its session threads.
 pub struct Listener {
     addr: SocketAddr,
     /// `true` stops the accept loop and every session; its receivers live as long as they do.
@@ -43,19 +49,25 @@ impl std::fmt::Debug for Listener {
 impl Listener {
     /// Binds `addr` and starts accepting, with `threads` session threads.
     /// `keepalive`: idle time before TCP keep-alive probes on each connection (none: off).
+    /// `tls`: every connection is inside TLS (none: plain).
     pub async fn start(
         addr: &str,
         shared: Arc<Shared>,
         threads: usize,
         keepalive: Option<Duration>,
+        tls: Option<TlsAcceptor>,
     ) -> io::Result<Listener> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let threads: Vec<Arbiter> = (0..threads.max(1)).map(|_| Arbiter::new()).collect();
         let (stop, stopped) = watch::channel(false);
         let handles = threads.iter().map(Arbiter::handle).collect();
-        actix::spawn(accept(listener, shared, handles, keepalive, stopped));
-        log::info!("stomp tcp listening addr={addr} threads={}", threads.len());
+        let scheme = if tls.is_some() { "tls" } else { "plain" };
+        actix::spawn(accept(listener, shared, handles, keepalive, tls, stopped));
+        log::info!(
+            "stomp tcp listening addr={addr} threads={} transport={scheme}",
+            threads.len()
+        );
         Ok(Listener { addr, stop, threads })
     }
 
@@ -93,6 +105,7 @@ async fn accept(
     shared: Arc<Shared>,
     threads: Vec<ArbiterHandle>,
     keepalive: Option<Duration>,
+    tls: Option<TlsAcceptor>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut next = 0;
@@ -108,7 +121,10 @@ async fn accept(
                     Err(over) => {
                         let refused = shared.limits().connections.stats().refused;
                         crate::limit::log_connection_refused("stomp_tcp", peer.ip(), over, refused);
-                        actix::spawn(refuse(stream, peer, over));
+                        if tls.is_none() {
+                            actix::spawn(refuse(stream, peer, over));
+                        }
+                        // Inside TLS an ERROR would first cost the server a handshake: closed.
                         continue;
                     }
                 };
@@ -119,7 +135,14 @@ async fn accept(
                         log::warn!("stomp tcp keepalive failed peer={peer} error={err}");
                     }
                 }
-                hand_over(stream, peer, slot, thread, shared.clone(), stop.clone());
+                let session = Handover {
+                    peer,
+                    slot,
+                    shared: shared.clone(),
+                    stop: stop.clone(),
+                    tls: tls.clone(),
+                };
+                session.hand_over(stream, thread);
             }
             Err(err) => {
                 log::warn!("stomp tcp accept failed error={err}");
@@ -149,33 +172,61 @@ async fn refuse(mut stream: TcpStream, peer: SocketAddr, over: OverLimit) {
     .await;
 }
 
-/// Starts a session for `stream` on `thread`.
-fn hand_over(
-    stream: TcpStream,
+/// What a session needs besides its socket, carried to its thread.
+struct Handover {
     peer: SocketAddr,
     slot: Slot<IpAddr>,
-    thread: &ArbiterHandle,
     shared: Arc<Shared>,
     stop: watch::Receiver<bool>,
-) {
-    // Frames are written whole; waiting to fill a segment only delays them.
-    if let Err(err) = stream.set_nodelay(true) {
-        log::warn!("stomp tcp nodelay failed peer={peer} error={err}");
+    tls: Option<TlsAcceptor>,
+}
+
+impl Handover {
+    /// Starts a session for `stream` on `thread` (after its TLS handshake, when there is TLS).
+    fn hand_over(self, stream: TcpStream, thread: &ArbiterHandle) {
+        let peer = self.peer;
+        // Frames are written whole; waiting to fill a segment only delays them.
+        if let Err(err) = stream.set_nodelay(true) {
+            log::warn!("stomp tcp nodelay failed peer={peer} error={err}");
+        }
+        let stream = match stream.into_std() {
+            Ok(stream) => stream,
+            Err(err) => {
+                log::warn!("stomp tcp hand-over failed peer={peer} error={err}");
+                return;
+            }
+        };
+        let started = thread.spawn_fn(move || match TcpStream::from_std(stream) {
+            Ok(stream) => match self.tls.clone() {
+                None => self.start(Socket::Plain(stream)),
+                Some(acceptor) => {
+                    actix::spawn(async move {
+                        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                            Ok(Ok(stream)) => self.start(Socket::Tls(Box::new(stream))),
+                            Ok(Err(err)) => log::debug!("stomp tcp tls handshake failed peer={peer} error={err}"),
+                            Err(_) => log::debug!(
+                                "stomp tcp tls handshake timed out peer={peer} timeout_ms={}",
+                                TLS_HANDSHAKE_TIMEOUT.as_millis()
+                            ),
+                        }
+                    });
+                }
+            },
+            Err(err) => log::warn!("stomp tcp hand-over failed peer={peer} error={err}"),
+        });
+        if !started {
+            log::warn!("stomp tcp session thread gone peer={peer}");
+        }
     }
-    let stream = match stream.into_std() {
-        Ok(stream) => stream,
-        Err(err) => {
-            log::warn!("stomp tcp hand-over failed peer={peer} error={err}");
-            return;
-        }
-    };
-    let started = thread.spawn_fn(move || match TcpStream::from_std(stream) {
-        Ok(stream) => {
-            TcpSession::create(|ctx| TcpSession::new(stream, peer, slot, shared.clone(), stop, ctx));
-        }
-        Err(err) => log::warn!("stomp tcp hand-over failed peer={peer} error={err}"),
-    });
-    if !started {
-        log::warn!("stomp tcp session thread gone peer={peer}");
+
+    fn start(self, socket: Socket) {
+        let Handover {
+            peer,
+            slot,
+            shared,
+            stop,
+            ..
+        } = self;
+        TcpSession::create(|ctx| TcpSession::new(socket, peer, slot, shared, stop, ctx));
     }
 }

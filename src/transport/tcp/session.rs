@@ -17,10 +17,9 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use bytes::Bytes;
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use super::socket::{reads, Outbox};
+use super::socket::{reads, tls_reads, Outbox, Socket};
 use crate::broker::messages::{Deliver, Evict, Outlet};
 use crate::limit::Slot;
 use crate::supervision::LazyTimer;
@@ -86,19 +85,27 @@ impl Link for TcpLink<'_> {
 }
 
 impl TcpSession {
-    /// A session for `stream`, created with its context (`Actor::create`) on the thread that runs it.
+    /// A session for `socket`, created with its context (`Actor::create`) on the thread that runs it.
     pub fn new(
-        stream: TcpStream,
+        socket: Socket,
         peer: SocketAddr,
         slot: Slot<IpAddr>,
         shared: Arc<Shared>,
         stop: watch::Receiver<bool>,
         ctx: &mut Context<Self>,
     ) -> Self {
-        let (read, write) = stream.into_split();
-        ctx.add_stream(reads(read));
-        let (outbox, writer) = Outbox::open(write);
-        ctx.spawn(actix::fut::wrap_future::<_, Self>(writer).map(|result, act, ctx| act.written(result, ctx)));
+        let outbox = match socket {
+            Socket::Plain(stream) => {
+                let (read, write) = stream.into_split();
+                ctx.add_stream(reads(read));
+                Self::write_with(Outbox::open(write), ctx)
+            }
+            Socket::Tls(stream) => {
+                let (read, write) = tokio::io::split(*stream);
+                ctx.add_stream(tls_reads(read));
+                Self::write_with(Outbox::open(write), ctx)
+            }
+        };
         TcpSession {
             driver: Driver::new(shared).with_peer(Some(peer.ip())),
             outbox,
@@ -110,6 +117,15 @@ impl TcpSession {
             stop,
             _slot: slot,
         }
+    }
+
+    /// Runs the outbox's writer on `ctx`; the session hears when it ends.
+    fn write_with(
+        (outbox, writer): (Outbox, impl std::future::Future<Output = io::Result<()>> + 'static),
+        ctx: &mut Context<Self>,
+    ) -> Outbox {
+        ctx.spawn(actix::fut::wrap_future::<_, Self>(writer).map(|result, act, ctx| act.written(result, ctx)));
+        outbox
     }
 
     /// The driver and a link over `ctx`.

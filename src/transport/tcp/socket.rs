@@ -1,6 +1,7 @@
-//! A TCP session's socket, both ways: [`reads`], what the peer sends as it arrives; and the
-//! [`Outbox`] with its writer, which sends queued frames in order and counts the bytes not yet
-//! written (the backlog the slow-consumer policy bounds).
+//! A TCP session's socket, both ways: [`reads`] (or [`tls_reads`]), what the peer sends as it
+//! arrives; and the [`Outbox`] with its writer, which sends queued frames in order and counts
+//! the bytes not yet written (the backlog the slow-consumer policy bounds). A [`Socket`] is the
+//! connection either plain or inside TLS.
 //!
 //! The writer runs on the session's context, so the count is a plain cell. When the outbox is
 //! closed, the writer sends what is queued (the ERROR or RECEIPT last), then shuts the write side
@@ -13,12 +14,22 @@ use std::rc::Rc;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 /// Most bytes taken from the socket in one read; the core buffers partial frames.
 pub const READ_CHUNK_BYTES: usize = 16 * 1024;
+/// Most bytes taken from a TLS stream in one read. The buffer waits with the read, so it is
+/// kept small; the TLS layer holds what did not fit until the next read.
+pub const TLS_READ_CHUNK_BYTES: usize = 4 * 1024;
+
+/// One accepted connection, plain or with its TLS handshake done.
+pub enum Socket {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
 /// Queued frames written together in one write, up to this many bytes.
 const MAX_BURST_BYTES: usize = 64 * 1024;
 
@@ -31,7 +42,10 @@ pub struct Outbox {
 impl Outbox {
     /// An outbox for `socket`, and the writer that empties it, to run on the same thread; the
     /// writer ends once the outbox is closed and everything queued is written, or at an error.
-    pub fn open(socket: OwnedWriteHalf) -> (Outbox, impl Future<Output = io::Result<()>>) {
+    pub fn open<W>(socket: W) -> (Outbox, impl Future<Output = io::Result<()>>)
+    where
+        W: AsyncWrite + Unpin,
+    {
         let (queue, queued_frames) = mpsc::unbounded_channel();
         let queued = Rc::new(Cell::new(0));
         let writer = write_out(socket, queued_frames, queued.clone());
@@ -68,8 +82,8 @@ impl Outbox {
 
 /// Writes queued frames in order (those waiting together in one write), then shuts the write
 /// side once the queue is closed and empty.
-async fn write_out(
-    mut socket: OwnedWriteHalf,
+async fn write_out<W: AsyncWrite + Unpin>(
+    mut socket: W,
     mut queue: mpsc::UnboundedReceiver<Bytes>,
     queued: Rc<Cell<usize>>,
 ) -> io::Result<()> {
@@ -114,6 +128,23 @@ pub fn reads(socket: OwnedReadHalf) -> impl Stream<Item = io::Result<Bytes>> {
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(err) => return Some((Err(err), None)),
             }
+        }
+    })
+}
+
+/// What the peer sends through TLS, as it is decrypted, at most [`TLS_READ_CHUNK_BYTES`] at a
+/// time; ends at EOF (the peer's close_notify or FIN), or after the first error.
+pub fn tls_reads<R>(socket: R) -> impl Stream<Item = io::Result<Bytes>>
+where
+    R: AsyncRead + Unpin,
+{
+    futures_util::stream::unfold(Some(socket), |socket| async move {
+        let mut socket = socket?;
+        let mut chunk = BytesMut::with_capacity(TLS_READ_CHUNK_BYTES);
+        match socket.read_buf(&mut chunk).await {
+            Ok(0) => None,
+            Ok(_) => Some((Ok(chunk.freeze()), Some(socket))),
+            Err(err) => Some((Err(err), None)),
         }
     })
 }

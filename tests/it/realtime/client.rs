@@ -1,5 +1,6 @@
-//! A STOMP test client over WebSocket (tokio-tungstenite) or plain TCP: frames written by hand
-//! (so the server's encoder is not checked against itself), received frames decoded.
+//! A STOMP test client over WebSocket (tokio-tungstenite) or TCP, plain or inside TLS: frames
+//! written by hand (so the server's encoder is not checked against itself), received frames
+//! decoded.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -7,7 +8,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
 use kwanje::stomp::{Command, Decoder, Frame, Inbound, Limits, Version};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -46,11 +47,16 @@ pub enum Event {
     Closed(Option<u16>),
 }
 
+/// A connection's bytes, plain TCP or TLS over it.
+pub trait Duplex: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Duplex for T {}
+pub type Io = Box<dyn Duplex>;
+
 /// What carries the frames.
 enum Wire {
-    Ws(Box<WebSocketStream<TcpStream>>),
-    /// Plain TCP: the bytes are the frames.
-    Tcp(TcpStream),
+    Ws(Box<WebSocketStream<Io>>),
+    /// TCP: the bytes are the frames.
+    Tcp(Io),
 }
 
 pub struct Stomp {
@@ -86,7 +92,12 @@ impl Stomp {
     pub async fn open_path(base: &str, path: &str, protocols: &[&str], recv_buffer: Option<u32>) -> Stomp {
         let addr = base.trim_start_matches("http://");
         let stream = socket(addr.parse().unwrap(), recv_buffer).await;
-        let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();
+        Stomp::open_over(Box::new(stream), &format!("ws://{addr}{path}"), protocols).await
+    }
+
+    /// Opens the WebSocket at `url` over `stream` (a TLS stream for `wss://`).
+    pub async fn open_over(stream: Io, url: &str, protocols: &[&str]) -> Stomp {
+        let mut request = url.into_client_request().unwrap();
         if !protocols.is_empty() {
             request
                 .headers_mut()
@@ -110,6 +121,11 @@ impl Stomp {
         let stream = socket(addr, recv_buffer).await;
         // Each write goes out as written, so a test's split frames reach the server in pieces.
         stream.set_nodelay(true).unwrap();
+        Stomp::over(Wire::Tcp(Box::new(stream)), None)
+    }
+
+    /// STOMP straight over `stream` (TCP STOMP inside TLS).
+    pub fn over_stream(stream: Io) -> Stomp {
         Stomp::over(Wire::Tcp(stream), None)
     }
 
@@ -140,7 +156,7 @@ impl Stomp {
         }
     }
 
-    fn ws(&mut self) -> &mut WebSocketStream<TcpStream> {
+    fn ws(&mut self) -> &mut WebSocketStream<Io> {
         match &mut self.wire {
             Wire::Ws(ws) => ws,
             Wire::Tcp(_) => panic!("a WebSocket message on a TCP connection"),

@@ -65,6 +65,8 @@ pub struct Server {
     backend: Backend,
     url: String,
     clock: Arc<dyn Clock>,
+    /// What `call` trusts when the server serves TLS (see [`Server::trusting`]).
+    trust: Option<Arc<rustls::ClientConfig>>,
     _dir: tempfile::TempDir,
 }
 
@@ -111,7 +113,11 @@ impl Server {
         let running = kwanje::app::start_with_clock(config, false, clock.clone())
             .await
             .expect("server starts");
-        let base = format!("http://{}", running.addr);
+        let scheme = match running.state.config.tls_files() {
+            Ok(Some(_)) => "https",
+            _ => "http",
+        };
+        let base = format!("{scheme}://{}", running.addr);
         let stomp_tcp = running.stomp_tcp;
         let state = running.state.clone();
         let handle = running.handle();
@@ -127,8 +133,15 @@ impl Server {
             backend,
             url: url.to_owned(),
             clock,
+            trust: None,
             _dir: dir,
         }
+    }
+
+    /// `call` (and what uses it) over TLS trusting `tls` (a TLS server's test CA).
+    pub fn trusting(mut self, tls: Arc<rustls::ClientConfig>) -> Server {
+        self.trust = Some(tls);
+        self
     }
 
     /// Stops this server gracefully and starts a new one on the same database and clock.
@@ -170,7 +183,13 @@ impl Server {
 
     /// Sends a request and returns the status and the JSON body (Null when there is none).
     pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
-        let client = awc::Client::builder().timeout(Duration::from_secs(10)).finish();
+        let client = match &self.trust {
+            Some(tls) => awc::Client::builder()
+                .connector(awc::Connector::new().rustls_0_23(tls.clone()))
+                .timeout(Duration::from_secs(10))
+                .finish(),
+            None => awc::Client::builder().timeout(Duration::from_secs(10)).finish(),
+        };
         let mut req = client.request(method.parse().unwrap(), self.url(path));
         if let Some(token) = token {
             req = req.insert_header(("Authorization", format!("Bearer {token}")));
