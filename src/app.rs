@@ -319,9 +319,11 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     let keepalive = config.tcp_keepalive();
     let connections = state.limits.connections.clone();
     let origins = web::Data::new(AllowedOrigins::parse(&config.allowed_origins).map_err(StartError::Setting)?);
-    let tls = match config.tls_files()? {
-        Some((cert, key)) => Some(ListenerTls::load(cert, key)?),
-        None => None,
+    config.client_cert_mode().map_err(StartError::Setting)?;
+    let tls = match (config.tls_files()?, config.tls_client_ca()) {
+        (Some((cert, key)), client_ca) => Some(ListenerTls::load(cert, key, client_ca)?),
+        (None, Some(_)) => return Err(crate::tls::TlsError::ClientCaWithoutTls.into()),
+        (None, None) => None,
     };
     // One registry of SockJS sessions for every worker: a session's requests land on any of them.
     let sockjs = web::Data::new(transport::sockjs::SockJs::start(&config));
@@ -353,6 +355,16 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
             return;
         };
         conn_guard::admit(&connections, tcp.peer_addr().ok(), data);
+        if let Some(tls) = connection.downcast_ref::<actix_tls::accept::rustls_0_23::TlsStream<TcpStream>>() {
+            if let Some(client) = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(crate::tls::client_named_by)
+            {
+                data.insert(client);
+            }
+        }
         let Some(idle) = keepalive else {
             return;
         };

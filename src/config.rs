@@ -124,6 +124,14 @@ pub struct Config {
     /// PEM file with the private key of `KWANJE_TLS_CERT` (PKCS#8, PKCS#1 or SEC1).
     #[arg(long, env = "KWANJE_TLS_KEY")]
     pub tls_key: Option<std::path::PathBuf>,
+    /// PEM file with the CA(s) that sign gate PCs' client certificates (mutual TLS): a client
+    /// certificate whose subject CN is a client id stands for that client. Unset: none.
+    #[arg(long, env = "KWANJE_TLS_CLIENT_CA")]
+    pub tls_client_ca: Option<std::path::PathBuf>,
+    /// What a client certificate is worth: `instead` (in place of the client's token) or `also`
+    /// (clients need both the token and the certificate).
+    #[arg(long, env = "KWANJE_TLS_CLIENT_CERT", default_value = "instead")]
+    pub tls_client_cert: String,
     /// Terminals with a taxi holding lot and a dispatcher, comma-separated.
     #[arg(long, env = "KWANJE_TERMINALS", default_value = DEFAULT_TERMINALS)]
     pub terminals: String,
@@ -274,6 +282,8 @@ impl Config {
             stomp_tcp: None,
             tls_cert: None,
             tls_key: None,
+            tls_client_ca: None,
+            tls_client_cert: "instead".into(),
             terminals: DEFAULT_TERMINALS.into(),
             taxi_regions: DEFAULT_TAXI_REGIONS.into(),
             taxi_joint_zones: String::new(),
@@ -371,6 +381,21 @@ impl Config {
             (None, Some(_)) => Err(crate::tls::TlsError::Half {
                 missing: "KWANJE_TLS_CERT",
             }),
+        }
+    }
+
+    /// The client CA's file, when client certificates are verified.
+    pub fn tls_client_ca(&self) -> Option<&std::path::Path> {
+        self.tls_client_ca
+            .as_deref()
+            .filter(|path| !path.as_os_str().is_empty())
+    }
+
+    /// What a verified client certificate is worth (off without a client CA).
+    pub fn client_cert_mode(&self) -> Result<crate::auth::client_cert::ClientCertMode, String> {
+        match self.tls_client_ca() {
+            None => Ok(crate::auth::client_cert::ClientCertMode::Off),
+            Some(_) => crate::auth::client_cert::ClientCertMode::parse(&self.tls_client_cert),
         }
     }
 

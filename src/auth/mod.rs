@@ -7,6 +7,7 @@
 //! Errors: [`AuthError`] says why a request is refused; the edges map `Forbidden` to 403 and
 //! the rest to 401 (HTTP) or an ERROR frame (STOMP).
 
+pub mod client_cert;
 pub mod jwt;
 pub mod password;
 pub mod roles;
@@ -35,4 +36,8 @@ pub enum AuthError {
     BadCredentials,
     #[error("{0}")]
     Forbidden(String),
+    #[error("this client must also present its client certificate (KWANJE_TLS_CLIENT_CERT=also)")]
+    CertificateRequired,
+    #[error("the client certificate names {certificate} but the token names {token}")]
+    CertificateMismatch { certificate: String, token: String },
 }

@@ -1,4 +1,5 @@
-//! The `Caller` extractor: the principal of a request's bearer token, verified.
+//! The `Caller` extractor: the principal of a request's bearer token, verified, or of its
+//! connection's verified client certificate (mutual TLS), as the site chose.
 
 use std::future::{ready, Ready};
 
@@ -7,8 +8,10 @@ use actix_web::{web, FromRequest, HttpRequest};
 
 use super::error::ApiError;
 use super::AppState;
+use crate::auth::client_cert::{admit, ClientCertMode};
 use crate::auth::jwt::bearer;
 use crate::auth::{AuthError, Principal};
+use crate::tls::CertifiedClient;
 
 /// The verified principal of the request. Extracting it fails with 401 when the token is
 /// missing, malformed, expired or forged.
@@ -42,12 +45,15 @@ fn verify(req: &HttpRequest) -> Result<Caller, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-    let header = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .ok_or(ApiError::Unauthorized(AuthError::Missing))?
-        .to_str()
-        .map_err(|_| ApiError::Unauthorized(AuthError::Malformed("header is not text".into())))?;
-    let principal = state.keys.verify(bearer(header)?)?;
+    let token = req.headers().get(actix_web::http::header::AUTHORIZATION).map(|header| {
+        let header = header
+            .to_str()
+            .map_err(|_| AuthError::Malformed("header is not text".into()))?;
+        state.keys.verify(bearer(header)?)
+    });
+    // A verified client certificate (mutual TLS) counts as `KWANJE_TLS_CLIENT_CERT` says.
+    let certified = req.conn_data::<CertifiedClient>().map(|client| client.0.as_str());
+    let mode = state.config.client_cert_mode().unwrap_or(ClientCertMode::Off);
+    let principal = admit(mode, certified, token)?;
     Ok(Caller(principal))
 }

@@ -21,6 +21,12 @@ pub enum TlsError {
     },
     #[error("KWANJE_TLS_CERT and KWANJE_TLS_KEY go together: {missing} is not set")]
     Half { missing: &'static str },
+    #[error("{path} holds no CA certificate for client certificates (KWANJE_TLS_CLIENT_CA)")]
+    NoClientCa { path: PathBuf },
+    #[error("client CA (KWANJE_TLS_CLIENT_CA): {0}")]
+    ClientCa(String),
+    #[error("KWANJE_TLS_CLIENT_CA needs the server's own certificate: set KWANJE_TLS_CERT and KWANJE_TLS_KEY")]
+    ClientCaWithoutTls,
     #[error("tls configuration: {0}")]
     Config(#[from] rustls::Error),
 }

@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use rustls::ServerConfig;
+use rustls::{RootCertStore, ServerConfig};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
 use tokio_rustls::TlsAcceptor;
 
 use super::{server_config, Alpn, CertSlot, TlsError};
@@ -26,12 +28,31 @@ impl std::fmt::Debug for ListenerTls {
 }
 
 impl ListenerTls {
-    /// Reads `cert` and `key` and builds both configurations (ring's provider).
-    pub fn load(cert: &Path, key: &Path) -> Result<ListenerTls, TlsError> {
+    /// Reads `cert` and `key` (and the client CA, when there is one) and builds both
+    /// configurations (ring's provider).
+    pub fn load(cert: &Path, key: &Path, client_ca: Option<&Path>) -> Result<ListenerTls, TlsError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let slot = Arc::new(CertSlot::load(cert, key, provider.clone())?);
-        let http = server_config(slot.clone(), provider.clone(), Alpn::Http)?;
-        let tcp = TlsAcceptor::from(Arc::new(server_config(slot.clone(), provider, Alpn::None)?));
+        let roots = client_ca.map(client_roots).transpose()?.map(Arc::new);
+        let http = server_config(slot.clone(), provider.clone(), roots.clone(), Alpn::Http)?;
+        let tcp = TlsAcceptor::from(Arc::new(server_config(slot.clone(), provider, roots, Alpn::None)?));
         Ok(ListenerTls { slot, http, tcp })
     }
+}
+
+/// The CA certificates in the PEM file at `path`.
+fn client_roots(path: &Path) -> Result<RootCertStore, TlsError> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|source| TlsError::Read {
+            what: "client CA",
+            path: path.to_owned(),
+            source,
+        })?;
+    let mut roots = RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(certs);
+    if added == 0 {
+        return Err(TlsError::NoClientCa { path: path.to_owned() });
+    }
+    Ok(roots)
 }

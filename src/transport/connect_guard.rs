@@ -6,12 +6,11 @@
 //! its body and closed, before the token is even looked at. A CONNECT that authenticates clears
 //! the address's record.
 //!
-//! [`ThrottledGate`] wraps the server's [`StompGate`] for the CONNECT of one session from a known
+//! [`ThrottledGate`] wraps the server's gate for the CONNECT of one session from a known
 //! address; everything but `authenticate` passes through.
 
 use std::net::IpAddr;
 
-use super::gate::StompGate;
 use crate::auth::throttle::Admission;
 use crate::auth::Principal;
 use crate::broker::acl::SendTarget;
@@ -20,13 +19,16 @@ use crate::stomp::{Authenticated, Connect, Denied, Gate};
 use crate::time::Millis;
 
 /// The server's gate, with the CONNECT of a session from `addr` throttled.
-pub struct ThrottledGate<'a> {
-    pub inner: &'a StompGate,
+pub struct ThrottledGate<'a, G> {
+    pub inner: &'a G,
     pub throttle: &'a ConnectThrottle,
     pub addr: IpAddr,
 }
 
-impl Gate for ThrottledGate<'_> {
+impl<G> Gate for ThrottledGate<'_, G>
+where
+    G: Gate<Principal = Principal, Target = SendTarget>,
+{
     type Principal = Principal;
     type Target = SendTarget;
 
@@ -76,6 +78,7 @@ mod tests {
     use crate::auth::throttle::ThrottleSettings;
     use crate::auth::Keys;
     use crate::stomp::{Command, Frame};
+    use crate::transport::gate::StompGate;
 
     fn connect(token: &str) -> Connect {
         Connect::parse(&Frame::new(Command::Connect).with_header("passcode", token)).unwrap()

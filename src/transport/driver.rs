@@ -22,10 +22,12 @@ use std::sync::Arc;
 use actix::Addr;
 use bytes::{Bytes, BytesMut};
 
+use super::cert_gate::CertifiedGate;
 use super::connect_guard::ThrottledGate;
 use super::gate::StompGate;
 use super::relay::COMMAND_QUEUE;
 use super::routes;
+use crate::auth::client_cert::ClientCertMode;
 use crate::auth::{Principal, Role};
 use crate::broker::acl::{self, SendTarget};
 use crate::broker::messages::{Deliver, Deregister, Outlet, Publish, Register, Subscribe, Unsubscribe};
@@ -37,6 +39,7 @@ use crate::limit::{Limits, Slot};
 use crate::state::AppState;
 use crate::stomp::{Action, HeartBeat, Phase, ProtocolError, Session, SessionConfig};
 use crate::time::{Clock, Millis};
+use crate::tls::CertifiedClient;
 
 /// Deliveries that may wait in a session's mailbox before the broker evicts it.
 pub const SESSION_MAILBOX_CAPACITY: usize = 1_024;
@@ -51,6 +54,8 @@ pub struct Settings {
     pub heart_beat_floor_ms: u64,
     /// Bytes queued for a client past which it is a slow consumer.
     pub outbound_limit: usize,
+    /// What a verified client certificate is worth at CONNECT.
+    pub client_cert: ClientCertMode,
 }
 
 impl Settings {
@@ -63,6 +68,8 @@ impl Settings {
             },
             heart_beat_floor_ms: config.stomp_heart_beat_min_ms,
             outbound_limit: config.ws_outbound_limit_bytes,
+            // Checked at start; a bad value never gets this far.
+            client_cert: config.client_cert_mode().unwrap_or(ClientCertMode::Off),
         }
     }
 }
@@ -150,6 +157,8 @@ pub struct Driver {
     over_limit: bool,
     /// The client's address, when the transport knows it: its failed CONNECTs are throttled.
     peer: Option<IpAddr>,
+    /// The client the connection's verified TLS certificate names, if any.
+    certified: Option<Box<str>>,
 }
 
 impl Driver {
@@ -171,12 +180,20 @@ impl Driver {
             slot: None,
             over_limit: false,
             peer: None,
+            certified: None,
         }
     }
 
     /// This session's client address: its CONNECT is throttled with the address's failures.
     pub fn with_peer(mut self, peer: Option<IpAddr>) -> Self {
         self.peer = peer;
+        self
+    }
+
+    /// The client the connection's verified certificate names (mutual TLS): its CONNECT may
+    /// use it as `KWANJE_TLS_CLIENT_CERT` says.
+    pub fn with_certificate(mut self, client: Option<CertifiedClient>) -> Self {
+        self.certified = client.map(|client| client.0.into_boxed_str());
         self
     }
 
@@ -195,10 +212,15 @@ impl Driver {
     pub fn data(&mut self, data: &[u8], link: &mut impl Link) {
         let now = self.shared.clock.now();
         self.inbound.extend_from_slice(data);
+        let certified = CertifiedGate {
+            inner: &self.shared.gate,
+            cert: self.certified.as_deref(),
+            mode: self.shared.settings.client_cert,
+        };
         match self.peer.filter(|_| self.session.principal().is_none()) {
             Some(addr) => {
                 let gate = ThrottledGate {
-                    inner: &self.shared.gate,
+                    inner: &certified,
                     throttle: &self.shared.limits.connects,
                     addr,
                 };
@@ -206,7 +228,7 @@ impl Driver {
             }
             None => self
                 .session
-                .on_bytes(&mut self.inbound, now, &self.shared.gate, &mut self.actions),
+                .on_bytes(&mut self.inbound, now, &certified, &mut self.actions),
         }
         // Most inputs are whole frames: keep no buffer between them (thousands of idle
         // sessions would each hold one).

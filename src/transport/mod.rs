@@ -22,6 +22,7 @@
 //! nothing imports it but the wiring.
 
 pub mod batch;
+pub mod cert_gate;
 pub mod connect_guard;
 pub mod driver;
 pub mod error;

@@ -42,6 +42,7 @@ use crate::broker::messages::{Deliver, Evict, Outlet};
 use crate::stomp::codec::MAX_FRAME_BYTES;
 use crate::supervision::LazyTimer;
 use crate::time::Millis;
+use crate::tls::CertifiedClient;
 
 /// The STOMP subprotocols, preferred first (the client's order decides among these).
 pub const STOMP_SUBPROTOCOLS: [&str; 3] = ["v12.stomp", "v11.stomp", "v10.stomp"];
@@ -71,7 +72,9 @@ pub fn upgrade<F: Framing>(
 ) -> Result<HttpResponse, actix_web::Error> {
     let mut response = ws::handshake_with_protocols(req, &STOMP_SUBPROTOCOLS)?;
     let meter = Meter::default();
-    let driver = Driver::new(shared).with_peer(req.peer_addr().map(|a| a.ip()));
+    let driver = Driver::new(shared)
+        .with_peer(req.peer_addr().map(|a| a.ip()))
+        .with_certificate(req.conn_data::<CertifiedClient>().cloned());
     // The access log leaves WebSocket paths out (it would hold its state for the session's
     // whole life).
     log::info!(

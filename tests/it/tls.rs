@@ -15,8 +15,9 @@ use futures_util::{SinkExt, StreamExt};
 use kwanje::auth::Role;
 use kwanje::broker::messages::GetBrokerStats;
 use kwanje::config::Config;
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-use rustls::pki_types::{CertificateDer, ServerName};
+use kwanje::stomp::Command;
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
@@ -67,15 +68,39 @@ impl Pki {
 
     /// A client configuration that trusts this CA only.
     fn client(&self) -> Arc<rustls::ClientConfig> {
+        Arc::new(self.client_builder().with_no_client_auth())
+    }
+
+    /// As `client`, presenting a client certificate this CA signs with `cn` as its subject's
+    /// common name (a gate PC's certificate names its client id).
+    fn client_with_cert(&self, cn: &str) -> Arc<rustls::ClientConfig> {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(DnType::CommonName, cn);
+        let cert = params.signed_by(&key, &self.ca).unwrap();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let config = self
+            .client_builder()
+            .with_client_auth_cert(vec![cert.der().clone()], key)
+            .unwrap();
+        Arc::new(config)
+    }
+
+    fn client_builder(&self) -> rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert> {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(CertificateDer::from(self.ca.der().to_vec())).unwrap();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
+        rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_root_certificates(roots)
-            .with_no_client_auth();
-        Arc::new(config)
+    }
+
+    /// The CA's certificate, for `KWANJE_TLS_CLIENT_CA`.
+    fn ca_file(&self) -> PathBuf {
+        let path = self.dir.path().join("client-ca.pem");
+        std::fs::write(&path, self.ca.pem()).unwrap();
+        path
     }
 
     fn configure(&self, c: &mut Config) {
@@ -94,10 +119,15 @@ fn write_atomically(path: &Path, text: &str) {
 
 /// A TLS connection to `addr` checking the server's certificate for 127.0.0.1.
 async fn tls(pki: &Pki, addr: SocketAddr) -> TlsStream<TcpStream> {
+    tls_as(pki.client(), addr).await
+}
+
+/// As `tls`, with the client configuration `config` (a client certificate, say).
+async fn tls_as(config: Arc<rustls::ClientConfig>, addr: SocketAddr) -> TlsStream<TcpStream> {
     let tcp = TcpStream::connect(addr).await.unwrap();
     tcp.set_nodelay(true).unwrap();
     let name = ServerName::IpAddress(addr.ip().into());
-    TlsConnector::from(pki.client()).connect(name, tcp).await.unwrap()
+    TlsConnector::from(config).connect(name, tcp).await.unwrap()
 }
 
 /// The certificate the server presents to a new connection now.
@@ -352,4 +382,147 @@ async fn tls_settings_that_cannot_be_served_stop_the_start_with_the_reason() {
     .await
     .unwrap_err();
     assert!(missing.to_string().contains("nowhere.pem"), "{missing}");
+
+    let ca_alone = start(&|c| c.tls_client_ca = Some(pki.ca_file())).await.unwrap_err();
+    assert!(ca_alone.to_string().contains("KWANJE_TLS_CERT"), "{ca_alone}");
+    let bad_mode = start(&|c| {
+        c.tls_cert = Some(pki.cert());
+        c.tls_key = Some(pki.key());
+        c.tls_client_ca = Some(pki.ca_file());
+        c.tls_client_cert = "either".into();
+    })
+    .await
+    .unwrap_err();
+    assert!(bad_mode.to_string().contains("KWANJE_TLS_CLIENT_CERT"), "{bad_mode}");
+    let not_a_ca = start(&|c| {
+        c.tls_cert = Some(pki.cert());
+        c.tls_key = Some(pki.key());
+        c.tls_client_ca = Some(pki.key());
+    })
+    .await
+    .unwrap_err();
+    assert!(not_a_ca.to_string().contains("server.key"), "{not_a_ca}");
+}
+
+/// A CONNECT with `token` (none: no credential at all); returns the answer, CONNECTED or ERROR.
+async fn connect_with(stomp: &mut Stomp, token: Option<&str>) -> kwanje::stomp::Frame {
+    let mut headers = vec![("accept-version", "1.2")];
+    if let Some(token) = token {
+        headers.push(("passcode", token));
+    }
+    stomp.send_text(&frame("CONNECT", &headers, "")).await;
+    stomp.recv().await
+}
+
+/// STOMP sessions as `config` over WebSocket and TCP, both inside TLS.
+async fn sessions_as(s: &Server, config: &Arc<rustls::ClientConfig>) -> [Stomp; 2] {
+    let addr = http_addr(s);
+    let ws = Stomp::open_over(
+        Box::new(tls_as(config.clone(), addr).await),
+        &format!("wss://{addr}/ws"),
+        &["v12.stomp"],
+    )
+    .await;
+    let tcp = Stomp::over_stream(Box::new(tls_as(config.clone(), s.stomp_tcp.unwrap()).await));
+    [ws, tcp]
+}
+
+/// `POST /api/v1/devices/{device}/heartbeat` over HTTPS as `config`, with `token` if given.
+async fn http_beat(s: &Server, config: &Arc<rustls::ClientConfig>, device: &str, token: Option<&str>) -> u16 {
+    let client = awc::Client::builder()
+        .connector(awc::Connector::new().rustls_0_23(config.clone()))
+        .finish();
+    let mut request = client.post(s.url(&format!("/api/v1/devices/{device}/heartbeat")));
+    if let Some(token) = token {
+        request = request.insert_header(("Authorization", format!("Bearer {token}")));
+    }
+    let response = request.send_json(&serde_json::json!({"status": "ok"})).await.unwrap();
+    response.status().as_u16()
+}
+
+#[actix_web::test]
+async fn a_gate_pc_certificate_stands_in_for_its_token() {
+    let pki = Pki::new();
+    let ca = pki.ca_file();
+    let s = Server::start_with(Backend::Sqlite, |c| {
+        pki.configure(c);
+        c.tls_client_ca = Some(ca.clone());
+    })
+    .await
+    .trusting(pki.client());
+    s.register("gate-1", &["cam-1"], 60_000, 3).await;
+    let gate_1 = pki.client_with_cert("gate-1");
+
+    // No token anywhere: the certificate says who it is, on HTTP, WebSocket and TCP STOMP.
+    assert_eq!(http_beat(&s, &gate_1, "cam-1", None).await, 200);
+    for mut stomp in sessions_as(&s, &gate_1).await {
+        let connected = connect_with(&mut stomp, None).await;
+        assert_eq!(connected.command, Command::Connected, "{connected:?}");
+        beat(&mut stomp, "cam-1", "hb").await;
+    }
+
+    // Without a certificate a token is still needed, and a token still works.
+    assert_eq!(http_beat(&s, &pki.client(), "cam-1", None).await, 401);
+    let token = s.token("gate-1", Role::Client, Some("gate-1"));
+    assert_eq!(http_beat(&s, &pki.client(), "cam-1", Some(&token)).await, 200);
+    let [mut ws, _] = sessions_as(&s, &pki.client()).await;
+    let refused = connect_with(&mut ws, None).await;
+    assert_eq!(refused.command, Command::Error, "{refused:?}");
+
+    // A certificate and a token that name different clients: refused, whichever is right.
+    let other = s.token("gate-2", Role::Client, Some("gate-2"));
+    assert_eq!(http_beat(&s, &gate_1, "cam-1", Some(&other)).await, 401);
+    let [mut ws, _] = sessions_as(&s, &gate_1).await;
+    let mismatch = connect_with(&mut ws, Some(&other)).await;
+    assert_eq!(mismatch.command, Command::Error);
+    assert!(
+        String::from_utf8_lossy(&mismatch.body).contains("names gate-1"),
+        "{mismatch:?}"
+    );
+
+    // A client certificate from another CA fails the handshake.
+    let stranger = Pki::new().client_with_cert("gate-1");
+    let tcp = TcpStream::connect(s.stomp_tcp.unwrap()).await.unwrap();
+    let name = ServerName::IpAddress(s.stomp_tcp.unwrap().ip().into());
+    let handshake = TlsConnector::from(stranger).connect(name, tcp).await;
+    // TLS 1.3 reports the refusal on the first read, after the client thinks it is done.
+    if let Ok(mut stream) = handshake {
+        let mut byte = [0u8; 1];
+        assert!(!matches!(stream.read(&mut byte).await, Ok(n) if n > 0));
+    }
+}
+
+#[actix_web::test]
+async fn with_also_a_gate_pc_needs_its_token_and_its_certificate_and_people_need_neither_cert() {
+    let pki = Pki::new();
+    let ca = pki.ca_file();
+    let s = Server::start_with(Backend::Sqlite, |c| {
+        pki.configure(c);
+        c.tls_client_ca = Some(ca.clone());
+        c.tls_client_cert = "also".into();
+    })
+    .await
+    .trusting(pki.client());
+    s.register("gate-1", &["cam-1"], 60_000, 3).await;
+    let token = s.token("gate-1", Role::Client, Some("gate-1"));
+    let gate_1 = pki.client_with_cert("gate-1");
+
+    assert_eq!(http_beat(&s, &gate_1, "cam-1", Some(&token)).await, 200);
+    assert_eq!(http_beat(&s, &gate_1, "cam-1", None).await, 401);
+    assert_eq!(http_beat(&s, &pki.client(), "cam-1", Some(&token)).await, 401);
+    for mut stomp in sessions_as(&s, &gate_1).await {
+        let connected = connect_with(&mut stomp, Some(&token)).await;
+        assert_eq!(connected.command, Command::Connected, "{connected:?}");
+    }
+    for mut stomp in sessions_as(&s, &pki.client()).await {
+        let refused = connect_with(&mut stomp, Some(&token)).await;
+        assert_eq!(refused.command, Command::Error);
+        assert!(
+            String::from_utf8_lossy(&refused.body).contains("client certificate"),
+            "{refused:?}"
+        );
+    }
+    // The admin's browser has no certificate: its token is enough (s.get uses no certificate).
+    let (status, _) = s.get("/api/v1/devices").await;
+    assert_eq!(status, 200);
 }

@@ -30,6 +30,7 @@ use super::settings::Settings;
 use crate::broker::messages::{Deliver, Evict, Outlet};
 use crate::supervision::LazyTimer;
 use crate::time::{Clock, Millis};
+use crate::tls::CertifiedClient;
 use crate::transport::driver::{Driver, Link, Shared, SESSION_MAILBOX_CAPACITY};
 
 /// A receiving request: answered with its response body.
@@ -59,6 +60,14 @@ pub struct SessionEnded {
 #[error("the SockJS session is closed")]
 pub struct SessionClosed;
 
+/// Who opened a session: the client's address and the client its verified TLS certificate
+/// names, from the request that created it.
+#[derive(Debug, Clone, Default)]
+pub struct Peer {
+    pub addr: Option<IpAddr>,
+    pub certified: Option<CertifiedClient>,
+}
+
 pub struct SockJsSession {
     id: SessionId,
     core: Session,
@@ -82,13 +91,15 @@ impl SockJsSession {
         settings: Settings,
         shared: Arc<Shared>,
         ended: Recipient<SessionEnded>,
-        peer: Option<IpAddr>,
+        peer: Peer,
     ) -> Self {
         let clock = shared.clock().clone();
         SockJsSession {
             id,
             core: Session::new(settings, clock.now()),
-            driver: Driver::new(shared).with_peer(peer),
+            driver: Driver::new(shared)
+                .with_peer(peer.addr)
+                .with_certificate(peer.certified),
             ended,
             clock,
             writer: None,

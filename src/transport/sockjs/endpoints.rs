@@ -6,15 +6,13 @@
 //! unknown session, 500 with the protocol's text for a bad `xhr_send` payload, 503 when a
 //! session or the registry cannot be reached (the server is stopping).
 
-use std::net::IpAddr;
-
 use actix::prelude::*;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use thiserror::Error;
 
-use super::actor::{Incoming, Receive, SockJsSession};
+use super::actor::{Incoming, Peer, Receive, SockJsSession};
 use super::body::Body;
 use super::cors;
 use super::frame::Carrier;
@@ -23,6 +21,7 @@ use super::inbound::{decode_send, InboundError};
 use super::registry::{Claim, Find};
 use super::websocket;
 use super::SockJs;
+use crate::tls::CertifiedClient;
 use crate::transport::driver::Shared;
 
 /// `/sockjs/{server}/{session}/...`
@@ -124,7 +123,10 @@ pub async fn eventsource(req: HttpRequest, ids: Ids, sockjs: Sessions, shared: S
 }
 
 async fn receive(req: HttpRequest, ids: Ids, sockjs: Sessions, shared: Stomp, carrier: Carrier) -> HttpResponse {
-    let peer = req.peer_addr().map(|a| a.ip());
+    let peer = Peer {
+        addr: req.peer_addr().map(|a| a.ip()),
+        certified: req.conn_data::<CertifiedClient>().cloned(),
+    };
     let body = match attach(&ids, &sockjs, &shared, carrier, peer).await {
         Ok(body) => body,
         Err(err) => return err.error_response(),
@@ -138,17 +140,11 @@ async fn receive(req: HttpRequest, ids: Ids, sockjs: Sessions, shared: Stomp, ca
 
 /// The session's receiving body, opening the session if it is new. A session that stops
 /// between the lookup and the request is replaced once.
-async fn attach(
-    ids: &Ids,
-    sockjs: &SockJs,
-    shared: &Stomp,
-    carrier: Carrier,
-    peer: Option<IpAddr>,
-) -> Result<Body, SockJsError> {
+async fn attach(ids: &Ids, sockjs: &SockJs, shared: &Stomp, carrier: Carrier, peer: Peer) -> Result<Body, SockJsError> {
     let id = session_id(ids)?;
     let mut tries = 2;
     loop {
-        let session = open(&id, sockjs, shared, peer).await?;
+        let session = open(&id, sockjs, shared, peer.clone()).await?;
         match session.send(Receive { carrier }).await {
             Ok(body) => return Ok(body),
             Err(err) if tries == 1 => return Err(err.into()),
@@ -158,13 +154,8 @@ async fn attach(
 }
 
 /// The live session `id`, or a new one started here for the client at `peer` (its failed
-/// CONNECTs are throttled).
-async fn open(
-    id: &SessionId,
-    sockjs: &SockJs,
-    shared: &Stomp,
-    peer: Option<IpAddr>,
-) -> Result<Addr<SockJsSession>, SockJsError> {
+/// CONNECTs are throttled; its verified certificate, if any, goes with its CONNECT).
+async fn open(id: &SessionId, sockjs: &SockJs, shared: &Stomp, peer: Peer) -> Result<Addr<SockJsSession>, SockJsError> {
     let sessions = &sockjs.sessions;
     if let Some(session) = sessions.send(Find { id: id.clone() }).await? {
         return Ok(session);

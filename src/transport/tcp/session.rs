@@ -94,6 +94,14 @@ impl TcpSession {
         stop: watch::Receiver<bool>,
         ctx: &mut Context<Self>,
     ) -> Self {
+        let certified = match &socket {
+            Socket::Plain(_) => None,
+            Socket::Tls(stream) => stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(crate::tls::client_named_by),
+        };
         let outbox = match socket {
             Socket::Plain(stream) => {
                 let (read, write) = stream.into_split();
@@ -107,7 +115,9 @@ impl TcpSession {
             }
         };
         TcpSession {
-            driver: Driver::new(shared).with_peer(Some(peer.ip())),
+            driver: Driver::new(shared)
+                .with_peer(Some(peer.ip()))
+                .with_certificate(certified),
             outbox,
             timer: LazyTimer::default(),
             peer,
