@@ -4,11 +4,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use rustls::{RootCertStore, ServerConfig};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::CertificateDer;
+use rustls::ServerConfig;
 use tokio_rustls::TlsAcceptor;
 
+use super::pem::client_roots;
 use super::{server_config, Alpn, CertSlot, TlsError};
 
 /// TLS for every listener of one server.
@@ -38,21 +37,4 @@ impl ListenerTls {
         let tcp = TlsAcceptor::from(Arc::new(server_config(slot.clone(), provider, roots, Alpn::None)?));
         Ok(ListenerTls { slot, http, tcp })
     }
-}
-
-/// The CA certificates in the PEM file at `path`.
-fn client_roots(path: &Path) -> Result<RootCertStore, TlsError> {
-    let certs = CertificateDer::pem_file_iter(path)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|source| TlsError::Read {
-            what: "client CA",
-            path: path.to_owned(),
-            source,
-        })?;
-    let mut roots = RootCertStore::empty();
-    let (added, _) = roots.add_parsable_certificates(certs);
-    if added == 0 {
-        return Err(TlsError::NoClientCa { path: path.to_owned() });
-    }
-    Ok(roots)
 }

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use rustls::crypto::CryptoProvider;
 use rustls::sign::CertifiedKey;
+use rustls::RootCertStore;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -12,13 +13,7 @@ use super::TlsError;
 /// The chain in `cert` (the server's certificate first, then any intermediates) with the key in
 /// `key` (PKCS#8, PKCS#1 or SEC1), once the key is known to match the certificate.
 pub fn load_certified_key(cert: &Path, key: &Path, provider: &CryptoProvider) -> Result<CertifiedKey, TlsError> {
-    let chain = CertificateDer::pem_file_iter(cert)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|source| TlsError::Read {
-            what: "certificate",
-            path: cert.to_owned(),
-            source,
-        })?;
+    let chain = certificates(cert, "certificate")?;
     if chain.is_empty() {
         return Err(TlsError::NoCertificate { path: cert.to_owned() });
     }
@@ -32,6 +27,27 @@ pub fn load_certified_key(cert: &Path, key: &Path, provider: &CryptoProvider) ->
         key: key.to_owned(),
         source,
     })
+}
+
+/// The CA certificates in the PEM file at `path` that client certificates must chain to.
+pub fn client_roots(path: &Path) -> Result<RootCertStore, TlsError> {
+    let mut roots = RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(certificates(path, "client CA")?);
+    if added == 0 {
+        return Err(TlsError::NoClientCa { path: path.to_owned() });
+    }
+    Ok(roots)
+}
+
+/// Every certificate in the PEM file at `path` (`what` names the file in the error).
+fn certificates(path: &Path, what: &'static str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|source| TlsError::Read {
+            what,
+            path: path.to_owned(),
+            source,
+        })
 }
 
 #[cfg(test)]

@@ -24,26 +24,21 @@ where
     type Target = SendTarget;
 
     fn authenticate(&self, connect: &Connect, now: Millis) -> Result<Authenticated<Principal>, Denied> {
-        if self.mode == ClientCertMode::Off {
-            return self.inner.authenticate(connect, now);
-        }
-        match (connect.credential(), self.cert) {
-            (None, Some(client)) if self.mode == ClientCertMode::Instead => {
+        if connect.credential().is_none() {
+            if let Some(client) = self.cert.filter(|_| self.mode == ClientCertMode::Instead) {
                 log::debug!("stomp connect by client certificate client={client}");
-                Ok(Authenticated {
+                return Ok(Authenticated {
                     principal: certified_principal(client),
                     expires: None,
-                })
+                });
             }
             // No token and no certificate that stands in for one: the gate says what is missing.
-            (None, _) => self.inner.authenticate(connect, now),
-            (Some(_), cert) => {
-                let authenticated = self.inner.authenticate(connect, now)?;
-                admit(self.mode, cert, Some(Ok(authenticated.principal.clone())))
-                    .map_err(|err| Denied::new(err.to_string()))?;
-                Ok(authenticated)
-            }
+            return self.inner.authenticate(connect, now);
         }
+        let authenticated = self.inner.authenticate(connect, now)?;
+        admit(self.mode, self.cert, Some(Ok(authenticated.principal.clone())))
+            .map_err(|err| Denied::new(err.to_string()))?;
+        Ok(authenticated)
     }
 
     fn may_subscribe(&self, who: &Principal, destination: &str) -> Result<(), Denied> {

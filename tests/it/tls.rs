@@ -440,17 +440,25 @@ async fn http_beat(s: &Server, config: &Arc<rustls::ClientConfig>, device: &str,
     response.status().as_u16()
 }
 
-#[actix_web::test]
-async fn a_gate_pc_certificate_stands_in_for_its_token() {
-    let pki = Pki::new();
+/// A TLS server that checks client certificates against `pki`'s CA, as `mode` says, with one
+/// gate PC `gate-1` hosting `cam-1`.
+async fn mtls_server(pki: &Pki, mode: &str) -> Server {
     let ca = pki.ca_file();
     let s = Server::start_with(Backend::Sqlite, |c| {
         pki.configure(c);
         c.tls_client_ca = Some(ca.clone());
+        c.tls_client_cert = mode.into();
     })
     .await
     .trusting(pki.client());
     s.register("gate-1", &["cam-1"], 60_000, 3).await;
+    s
+}
+
+#[actix_web::test]
+async fn a_gate_pc_certificate_stands_in_for_its_token() {
+    let pki = Pki::new();
+    let s = mtls_server(&pki, "instead").await;
     let gate_1 = pki.client_with_cert("gate-1");
 
     // No token anywhere: the certificate says who it is, on HTTP, WebSocket and TCP STOMP.
@@ -495,15 +503,7 @@ async fn a_gate_pc_certificate_stands_in_for_its_token() {
 #[actix_web::test]
 async fn with_also_a_gate_pc_needs_its_token_and_its_certificate_and_people_need_neither_cert() {
     let pki = Pki::new();
-    let ca = pki.ca_file();
-    let s = Server::start_with(Backend::Sqlite, |c| {
-        pki.configure(c);
-        c.tls_client_ca = Some(ca.clone());
-        c.tls_client_cert = "also".into();
-    })
-    .await
-    .trusting(pki.client());
-    s.register("gate-1", &["cam-1"], 60_000, 3).await;
+    let s = mtls_server(&pki, "also").await;
     let token = s.token("gate-1", Role::Client, Some("gate-1"));
     let gate_1 = pki.client_with_cert("gate-1");
 
