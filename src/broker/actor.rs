@@ -1,5 +1,6 @@
-//! The broker actor: the one owner of the subscription [`Table`] and of [`Presence`], and the
-//! fan-out of published messages to sessions.
+//! The broker actor: the one owner of the subscription [`Table`] and of [`Presence`] (with the
+//! one timer that ends HTTP clients' presence leases), and the fan-out of published messages
+//! to sessions.
 //!
 //! Fan-out never waits: a message is wrapped once in an `Arc<SharedMessage>` (which encodes its
 //! tail once per escaping flavour, on first use) and `try_send` hands it to each subscriber's
@@ -19,14 +20,14 @@ use actix::dev::SendError;
 use actix::prelude::*;
 
 use super::messages::{
-    BrokerStats, Deliver, Deregister, Evict, GetBrokerStats, OnlineClients, Outlet, PresenceChanged, Publish,
-    PublishBatch, PublishToUser, Register, Subscribe, Unsubscribe,
+    BrokerStats, ClientBeat, Deliver, Deregister, Evict, GetBrokerStats, OnlineClients, Outlet, PresenceChanged,
+    Publish, PublishBatch, PublishToUser, Register, Subscribe, Unsubscribe,
 };
 use super::presence::{presence_json, Presence, PresenceChange};
 use super::table::{SessionKey, Subscriber, Table};
 use crate::listen::Listen;
 use crate::stomp::SharedMessage;
-use crate::time::Clock;
+use crate::time::{Clock, Millis};
 
 /// Where presence changes are published.
 pub const PRESENCE_TOPIC: &str = "/topic/presence";
@@ -50,6 +51,8 @@ pub struct Broker {
     routes: HashMap<SessionKey, Route>,
     presence: Presence,
     listeners: Vec<Recipient<PresenceChanged>>,
+    /// The timer that ends HTTP presence leases, and when it fires.
+    sweep: Option<(Millis, SpawnHandle)>,
     clock: Arc<dyn Clock>,
     /// Reused between fan-outs.
     failed: Vec<(SessionKey, Failure)>,
@@ -63,6 +66,7 @@ impl Broker {
             routes: HashMap::new(),
             presence: Presence::default(),
             listeners: Vec::new(),
+            sweep: None,
             clock,
             failed: Vec::new(),
             stats: BrokerStats::default(),
@@ -178,6 +182,31 @@ impl Broker {
             });
         }
     }
+
+    /// Ends the leases that ran out, then sets the timer for the next one.
+    fn sweep(&mut self, ctx: &mut Context<Self>) {
+        self.sweep = None;
+        for change in self.presence.expire(self.clock.now()) {
+            self.presence_changed(change);
+        }
+        self.schedule_sweep(ctx);
+    }
+
+    /// Makes sure the timer fires at the earliest lease's end (one timer for every client).
+    fn schedule_sweep(&mut self, ctx: &mut Context<Self>) {
+        let Some(next) = self.presence.next_expiry() else {
+            return;
+        };
+        if let Some((at, handle)) = self.sweep {
+            if at <= next {
+                return;
+            }
+            ctx.cancel_future(handle);
+        }
+        let wait = next.since(self.clock.now());
+        let handle = ctx.run_later(wait, |broker, ctx| broker.sweep(ctx));
+        self.sweep = Some((next, handle));
+    }
 }
 
 impl Actor for Broker {
@@ -269,6 +298,16 @@ impl Handler<PublishToUser> for Broker {
     fn handle(&mut self, msg: PublishToUser, _: &mut Context<Self>) {
         let message = SharedMessage::new(msg.destination, msg.headers, msg.body);
         self.publish_to(Some(&msg.user), message);
+    }
+}
+
+impl Handler<ClientBeat> for Broker {
+    type Result = ();
+    fn handle(&mut self, msg: ClientBeat, ctx: &mut Context<Self>) {
+        if let Some(change) = self.presence.beat(&msg.client, msg.until) {
+            self.presence_changed(change);
+        }
+        self.schedule_sweep(ctx);
     }
 }
 

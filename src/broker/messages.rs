@@ -121,12 +121,22 @@ pub struct Evict {
     pub reason: &'static str,
 }
 
-/// Which clients have a session open now (sorted ids).
+/// In: an HTTP heartbeat of `client` (a gate PC that may hold no STOMP session) vouches for it
+/// until `until` ([`super::presence::Presence::beat`]).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct ClientBeat {
+    pub client: String,
+    pub until: Millis,
+}
+
+/// Which clients are online now: a session open or an HTTP heartbeat's lease running (sorted ids).
 #[derive(Debug, Message)]
 #[rtype(result = "Vec<String>")]
 pub struct OnlineClients;
 
-/// Out: a client came online (its first session) or went offline (its last session ended).
+/// Out: a client came online (its first session or HTTP heartbeat) or went offline (its last
+/// session ended and its heartbeats' lease ran out).
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct PresenceChanged {

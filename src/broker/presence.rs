@@ -1,10 +1,14 @@
-//! Presence: which clients (gate PCs, kiosks) have at least one STOMP session open.
+//! Presence: which clients (gate PCs, kiosks) are online.
 //!
-//! Owns a count of open sessions per client id and says when a client comes online (its first
-//! session) or goes offline (its last one ends). Pure: the broker actor feeds it and publishes
-//! the changes on `/topic/presence`; it must not know sessions' addresses or publish anything.
+//! A client is online while it holds at least one STOMP session, or while its HTTP heartbeats
+//! keep arriving: each one leases presence until a deadline (the device part says how long a
+//! batch vouches for its sender, [`crate::device::beats::presence_lease`]). It goes offline when
+//! its last session has ended and its lease has run out, whichever comes last. Pure: the broker
+//! actor feeds it (and wakes it at [`Presence::next_expiry`]) and publishes the changes on
+//! `/topic/presence`; it must not know sessions' addresses or publish anything.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 
 use bytes::Bytes;
 
@@ -17,37 +21,90 @@ pub enum PresenceChange {
     Offline(String),
 }
 
+/// What keeps one client online.
+#[derive(Debug, Default)]
+struct Holds {
+    sessions: usize,
+    /// Online until then on its HTTP heartbeats alone.
+    lease_until: Option<Millis>,
+}
+
 #[derive(Debug, Default)]
 pub struct Presence {
-    sessions: HashMap<String, usize>,
+    clients: HashMap<String, Holds>,
+    /// Lease deadlines, earliest first; an entry whose client has renewed since is stale and
+    /// skipped when it comes up.
+    leases: BinaryHeap<Reverse<(Millis, String)>>,
 }
 
 impl Presence {
-    /// A session of `client` opened; `Some(Online)` when it is the client's first.
+    /// A session of `client` opened; `Some(Online)` when it is now online and was not.
     pub fn session_opened(&mut self, client: &str) -> Option<PresenceChange> {
-        let count = self.sessions.entry(client.to_owned()).or_insert(0);
-        *count += 1;
-        (*count == 1).then(|| PresenceChange::Online(client.to_owned()))
+        let holds = self.clients.entry(client.to_owned()).or_default();
+        holds.sessions += 1;
+        (holds.sessions == 1 && holds.lease_until.is_none()).then(|| PresenceChange::Online(client.to_owned()))
     }
 
-    /// A session of `client` ended; `Some(Offline)` when it was the client's last.
+    /// A session of `client` ended; `Some(Offline)` when it was the last thing holding it.
     pub fn session_closed(&mut self, client: &str) -> Option<PresenceChange> {
-        let count = self.sessions.get_mut(client)?;
-        *count -= 1;
-        if *count > 0 {
+        let holds = self.clients.get_mut(client)?;
+        holds.sessions = holds.sessions.checked_sub(1)?;
+        self.release_if_free(client)
+    }
+
+    /// An HTTP heartbeat of `client`: online until `until` at least on this one (a later beat
+    /// sets its own deadline, earlier or later). `Some(Online)` when it was offline.
+    pub fn beat(&mut self, client: &str, until: Millis) -> Option<PresenceChange> {
+        let holds = self.clients.entry(client.to_owned()).or_default();
+        let was_online = holds.sessions > 0 || holds.lease_until.is_some();
+        holds.lease_until = Some(until);
+        self.leases.push(Reverse((until, client.to_owned())));
+        (!was_online).then(|| PresenceChange::Online(client.to_owned()))
+    }
+
+    /// Leases that ran out by `now`: the clients that went offline with them.
+    pub fn expire(&mut self, now: Millis) -> Vec<PresenceChange> {
+        let mut changes = Vec::new();
+        while let Some(Reverse((until, _))) = self.leases.peek() {
+            if *until > now {
+                break;
+            }
+            let Some(Reverse((until, client))) = self.leases.pop() else {
+                break;
+            };
+            let Some(holds) = self.clients.get_mut(&client) else {
+                continue;
+            };
+            if holds.lease_until != Some(until) {
+                continue; // renewed since, or already gone
+            }
+            holds.lease_until = None;
+            changes.extend(self.release_if_free(&client));
+        }
+        changes
+    }
+
+    /// When [`Presence::expire`] next has something to do, if ever.
+    pub fn next_expiry(&self) -> Option<Millis> {
+        self.leases.peek().map(|Reverse((until, _))| *until)
+    }
+
+    fn release_if_free(&mut self, client: &str) -> Option<PresenceChange> {
+        let holds = self.clients.get(client)?;
+        if holds.sessions > 0 || holds.lease_until.is_some() {
             return None;
         }
-        self.sessions.remove(client);
+        self.clients.remove(client);
         Some(PresenceChange::Offline(client.to_owned()))
     }
 
     pub fn is_online(&self, client: &str) -> bool {
-        self.sessions.contains_key(client)
+        self.clients.contains_key(client)
     }
 
     /// Every online client, sorted.
     pub fn online(&self) -> Vec<String> {
-        let mut all: Vec<String> = self.sessions.keys().cloned().collect();
+        let mut all: Vec<String> = self.clients.keys().cloned().collect();
         all.sort();
         all
     }
@@ -90,5 +147,47 @@ mod tests {
         assert!(!p.is_online("gate-1"));
         assert_eq!(p.session_closed("gate-1"), None);
         assert_eq!(p.session_closed("never"), None);
+    }
+
+    fn online(client: &str) -> Option<PresenceChange> {
+        Some(PresenceChange::Online(client.into()))
+    }
+
+    fn offline(client: &str) -> Option<PresenceChange> {
+        Some(PresenceChange::Offline(client.into()))
+    }
+
+    #[test]
+    fn http_heartbeats_lease_presence_until_their_deadline() {
+        let mut p = Presence::default();
+        assert_eq!(p.beat("gate-1", Millis(400)), online("gate-1"));
+        assert_eq!(p.beat("gate-1", Millis(600)), None, "renewed, still online");
+        assert_eq!(p.next_expiry(), Some(Millis(400)));
+        assert_eq!(p.expire(Millis(599)), [], "the first deadline was renewed");
+        assert!(p.is_online("gate-1"));
+        assert_eq!(p.next_expiry(), Some(Millis(600)));
+        assert_eq!(p.expire(Millis(600)), [PresenceChange::Offline("gate-1".into())]);
+        assert!(!p.is_online("gate-1"));
+        assert_eq!(p.next_expiry(), None);
+        // A later beat may set an earlier deadline (a faster device): that one counts.
+        p.beat("gate-1", Millis(2_000));
+        p.beat("gate-1", Millis(1_000));
+        assert_eq!(p.expire(Millis(1_000)), [PresenceChange::Offline("gate-1".into())]);
+        assert_eq!(p.expire(Millis(2_000)), [], "the stale deadline is skipped");
+    }
+
+    #[test]
+    fn a_client_with_a_session_and_a_lease_is_offline_when_both_have_ended() {
+        let mut p = Presence::default();
+        assert_eq!(p.session_opened("gate-1"), online("gate-1"));
+        assert_eq!(p.beat("gate-1", Millis(500)), None, "already online");
+        assert_eq!(p.expire(Millis(500)), [], "the session still holds it");
+        assert_eq!(p.session_closed("gate-1"), offline("gate-1"));
+
+        assert_eq!(p.beat("gate-2", Millis(500)), online("gate-2"));
+        assert_eq!(p.session_opened("gate-2"), None);
+        assert_eq!(p.session_closed("gate-2"), None, "the lease still holds it");
+        assert_eq!(p.expire(Millis(500)), [PresenceChange::Offline("gate-2".into())]);
+        assert_eq!(p.session_closed("gate-2"), None, "nothing left to close");
     }
 }

@@ -3,6 +3,8 @@
 //! - [`model`]: kinds, states, the registered spec;
 //! - [`lifecycle`] (pure): up / down / flapping / maintenance from heartbeats and time;
 //! - [`alerting`] (pure): which alerts a transition means;
+//! - [`batch`]: a heartbeat batch's body, read device by device as it is parsed; [`beats`]:
+//!   a batch checked whole and applied, and how long it vouches for its client (presence);
 //! - [`entry`]: what a device's actor and the live views share (data only); [`seen`]: its
 //!   last-seen word, where a heartbeat for a device that stays up stops;
 //! - [`actor`]: the device actor, wiring its lifecycle to timers, its entry and the alert
@@ -13,10 +15,12 @@
 //! - [`service`]: registration, boot, and the calls the edges make; [`partition`]: a
 //!   partition gained or lost (cluster mode) starts or stops its devices.
 //!
-//! Depends on `alert`, `command`, `supervision` and `store`; nothing here is imported by them.
+//! Depends on `alert`, `command`, `supervision`, `store` and `auth` (who sent a batch); nothing here is imported by them.
 
 pub mod actor;
 pub mod alerting;
+pub mod batch;
+pub mod beats;
 pub mod entry;
 pub mod failover;
 pub mod failover_watch;

@@ -35,7 +35,8 @@ pub struct ClientView {
     pub name: String,
     pub site: Option<String>,
     pub created_ms: i64,
-    /// A STOMP session of this client is open (the broker's presence).
+    /// A STOMP session of this client is open, or its HTTP heartbeats keep arriving (the
+    /// broker's presence).
     pub online: bool,
     /// The node running this client's devices (the owner of its partition); null while no
     /// node owns it.

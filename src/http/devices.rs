@@ -15,6 +15,7 @@ use super::AppState;
 use crate::alert::messages::OpenAlertsOf;
 use crate::alert::{Alert, Subject, SubjectType};
 use crate::auth::Role;
+use crate::device::beats;
 use crate::device::registry::{Device, DeviceFilter};
 use crate::device::{DeviceKind, DeviceState, HeartbeatStatus, Registration};
 use crate::ids::InvalidKey;
@@ -304,7 +305,8 @@ pub struct CrashRequested {
 
 /// Sends a device's heartbeat.
 ///
-/// The HTTP form of a STOMP `/app/heartbeat`.
+/// The HTTP form of a STOMP `/app/heartbeat`. Sent by the hosting client, it also keeps the
+/// client online (see `POST /api/v1/clients/{id}/heartbeats`).
 ///
 /// **Role:** the client that hosts the device (its `client` claim), or admin.
 #[utoipa::path(
@@ -335,6 +337,12 @@ pub async fn heartbeat(
             entry.spec.client_id
         )));
     }
+    super::client_heartbeats::vouch(
+        &state,
+        &caller,
+        entry.spec.client_id.as_str(),
+        beats::presence_lease(&entry.spec),
+    );
     let body = body.into_inner();
     let now_state = state.devices.beat(&entry, body.status, body.detail).await?;
     Ok(HttpResponse::Ok().json(HeartbeatAnswer {

@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod client_heartbeats;
 pub mod clients;
 pub mod cluster;
 pub mod commands;
@@ -64,6 +65,7 @@ route_table! {
     post "/api/v1/clients" => clients::create;
     get "/api/v1/clients" => clients::list;
     post "/api/v1/clients/{id}/token" => field_tokens::client;
+    post "/api/v1/clients/{id}/heartbeats" => client_heartbeats::batch;
     post "/api/v1/devices" => devices::create;
     get "/api/v1/devices" => devices::list;
     get "/api/v1/devices/{id}" => devices::show;

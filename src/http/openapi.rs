@@ -25,8 +25,8 @@ use utoipa::{Modify, OpenApi};
 use super::cluster;
 use super::error::{ApiError, Problem, PROBLEM_CONTENT_TYPE};
 use super::{
-    alerts, audit, clients, commands, devices, dispatch, field_tokens, health, metrics, parking_areas,
-    parking_occupancy, passenger_requests, taxis, tokens, transitions,
+    alerts, audit, client_heartbeats, clients, commands, devices, dispatch, field_tokens, health, metrics,
+    parking_areas, parking_occupancy, passenger_requests, taxis, tokens, transitions,
 };
 
 /// The name of the bearer JWT scheme that operations refer to.
@@ -59,6 +59,7 @@ SockJS at `/sockjs`; see the README."
         clients::create,
         clients::list,
         field_tokens::client,
+        client_heartbeats::batch,
         devices::create,
         devices::list,
         devices::show,

@@ -8,6 +8,7 @@
 
 use thiserror::Error;
 
+use crate::device::batch::BatchError;
 use crate::stomp::ProtocolError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -33,6 +34,16 @@ impl RouteError {
                 destination: destination.to_owned(),
                 reason,
             },
+        }
+    }
+}
+
+impl From<BatchError> for RouteError {
+    fn from(err: BatchError) -> Self {
+        match err {
+            BatchError::BadBody { destination, reason } => RouteError::BadBody { destination, reason },
+            BatchError::TooManyHeartbeats { count, limit } => RouteError::TooManyHeartbeats { count, limit },
+            BatchError::NotHosted { device, client } => RouteError::NotHosted { device, client },
         }
     }
 }

@@ -11,7 +11,6 @@
 //! - [`connect_guard`]: failed CONNECTs throttled per client address (the login throttle's core);
 //! - [`gate`]: the STOMP [`Gate`](crate::stomp::Gate): tokens and the destination ACL;
 //! - [`routes`](mod@routes): what SENDs to `/app/...` do (heartbeats into the device actors, ...);
-//!   [`batch`]: a heartbeat batch's body, read device by device as it is parsed;
 //! - [`meter`]: the outbound backlog count behind the slow-consumer policy;
 //! - [`reassembly`] (pure): fragmented WebSocket messages, for the echo;
 //! - [`payloads`] (pure) and [`relay`]: service events as JSON messages, published through the
@@ -21,7 +20,6 @@
 //! Sits at the top with `http`: it may use the services, the broker, `stomp` and `auth`;
 //! nothing imports it but the wiring.
 
-pub mod batch;
 pub mod cert_gate;
 pub mod connect_guard;
 pub mod driver;

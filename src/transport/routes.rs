@@ -5,9 +5,9 @@
 //!   destination was classified once by the ACL, the body is read once ([`super::batch`]),
 //!   each device is looked up once, and a device that stays up takes one atomic step, no
 //!   message and no allocation, see [`crate::device::seen`]). The whole batch is
-//!   checked before any of it is applied: a device hosted by another client refuses the frame
-//!   (the session gets an ERROR and closes); a device that is not registered is skipped and
-//!   logged, so a gate PC with a stale device list does not lose its other devices' heartbeats.
+//!   checked before any of it is applied ([`crate::device::beats`]): a device hosted by another
+//!   client refuses the frame (the session gets an ERROR and closes); a device that is not
+//!   registered is skipped and logged.
 //! - `/app/faults` (client): `{"devices":[{"id","detail"?}]}`, a gate PC's fault reports: each
 //!   device is down at once with the detail, exactly as a heartbeat whose status is `fault`
 //!   (same checks, same batch limit). A `status` may be given, and must then be `fault`.
@@ -27,27 +27,21 @@
 //! adds the checks that need data (which client hosts a device). It must not write frames: a
 //! refusal is a [`RouteError`] the session turns into an ERROR.
 
-use std::cell::RefCell;
-use std::sync::Arc;
-
+use actix::Addr;
 use serde::Deserialize;
 
-use super::batch::{self, BatchKind};
 use super::error::RouteError;
-use actix::Addr;
 
 use crate::auth::Principal;
 use crate::broker::acl::AppDestination;
 use crate::command::messages::AckCommand;
 use crate::command::CommandService;
-use crate::device::registry::Device;
-use crate::device::{Devices, HeartbeatStatus};
+use crate::device::batch::BatchKind;
+use crate::device::{beats, Devices};
 use crate::parking::core::report::{ReportError, Reporter};
 use crate::parking::{Parking, ParkingError};
 use crate::taxi::core::model::Plate;
 use crate::taxi::Taxis;
-
-pub use super::batch::{DeviceBeat, MAX_HEARTBEATS_PER_FRAME};
 
 #[derive(Debug, Deserialize)]
 struct CommandAck {
@@ -64,19 +58,6 @@ pub enum Routed {
     CommandAck,
     TaxiPing,
     Occupancy { areas: usize },
-}
-
-/// Checks that `who` may heartbeat device `id`, hosted by `host` (none: not registered);
-/// true when the heartbeat is to be applied, false when it is skipped.
-pub fn check_host(who: &Principal, id: &str, host: Option<&str>) -> Result<bool, RouteError> {
-    match host {
-        None => Ok(false),
-        Some(host) if who.is_client(host) => Ok(true),
-        Some(_) => Err(RouteError::NotHosted {
-            device: id.chars().take(80).collect(),
-            client: who.client.clone().unwrap_or_else(|| who.name.clone()),
-        }),
-    }
 }
 
 /// The services an application SEND can reach.
@@ -161,108 +142,11 @@ fn occupancy(parking: &Parking, who: &Principal, body: &[u8]) -> Result<Routed, 
     }
 }
 
-/// One heartbeat of a batch that passed its checks: its device as the registry lookup found it.
-struct Checked {
-    device: Arc<Device>,
-    status: HeartbeatStatus,
-    detail: Option<String>,
-}
-
-thread_local! {
-    /// The checked heartbeats of the batch being routed on this thread, kept between frames so
-    /// routing a batch allocates nothing once the thread has routed one as large.
-    static CHECKED: RefCell<Vec<Checked>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Reads and checks a whole batch, then feeds it to the devices.
+/// Applies a heartbeat batch; a refusal ends the session with its reason.
 fn apply(devices: &Devices, who: &Principal, kind: BatchKind, body: &[u8]) -> Result<Routed, RouteError> {
-    CHECKED.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut checked) => apply_with(devices, who, kind, body, &mut checked),
-        Err(_) => apply_with(devices, who, kind, body, &mut Vec::new()),
+    let done = beats::apply(devices, who, kind, body)?;
+    Ok(Routed::Heartbeats {
+        applied: done.applied,
+        skipped: done.skipped,
     })
-}
-
-fn apply_with(
-    devices: &Devices,
-    who: &Principal,
-    kind: BatchKind,
-    body: &[u8],
-    checked: &mut Vec<Checked>,
-) -> Result<Routed, RouteError> {
-    checked.clear();
-    let mut skipped = 0;
-    let read = batch::read(kind, body, |beat| {
-        let device = devices.get(&beat.id);
-        let host = device.as_deref().map(|d| d.spec.client_id.as_str());
-        if !check_host(who, &beat.id, host)? {
-            log::warn!(
-                "stomp heartbeat for an unregistered device id={} client={}",
-                beat.id,
-                who.client.as_deref().unwrap_or(&who.name)
-            );
-            skipped += 1;
-            return Ok(());
-        }
-        if let Some(device) = device {
-            checked.push(Checked {
-                device,
-                status: beat.status,
-                detail: beat.detail,
-            });
-        }
-        Ok(())
-    });
-    if let Err(refusal) = read {
-        checked.clear();
-        return Err(refusal);
-    }
-    // One time for the whole frame: its heartbeats arrived together.
-    let now = devices.now();
-    let mut applied = 0;
-    for beat in checked.drain(..) {
-        match devices.beat_nowait(&beat.device, beat.status, beat.detail, now) {
-            Ok(()) => applied += 1,
-            Err(err) => {
-                log::debug!("stomp heartbeat not delivered id={} error={err}", beat.device.spec.id);
-                skipped += 1;
-            }
-        }
-    }
-    Ok(Routed::Heartbeats { applied, skipped })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::auth::Role;
-
-    fn client(id: &str) -> Principal {
-        Principal {
-            name: id.into(),
-            role: Role::Client,
-            client: Some(id.into()),
-            taxi: None,
-            expires_ms: 0,
-        }
-    }
-
-    #[test]
-    fn a_client_heartbeats_only_devices_it_hosts() {
-        let gate = client("gate-1");
-        assert_eq!(check_host(&gate, "mine", Some("gate-1")), Ok(true));
-        assert_eq!(check_host(&gate, "unknown", None), Ok(false));
-        assert_eq!(
-            check_host(&gate, "theirs", Some("gate-2")),
-            Err(RouteError::NotHosted {
-                device: "theirs".into(),
-                client: "gate-1".into()
-            })
-        );
-        let admin = Principal {
-            role: Role::Admin,
-            client: None,
-            ..client("root")
-        };
-        assert_eq!(check_host(&admin, "theirs", Some("gate-2")), Ok(true));
-    }
 }

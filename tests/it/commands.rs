@@ -290,6 +290,7 @@ async fn a_silent_primary_fails_over_to_its_standby_when_the_client_confirms() {
 async fn a_failover_that_cannot_happen_raises_failover_failed() {
     let s = Server::start(Backend::Sqlite).await;
     register_pair(&s, true).await;
+    let _gate_pc = s.gate_pc_online("pc-1").await;
     // The standby never came up.
     s.heartbeat("pc-1", "lpr-1", "ok").await;
     let open = s

@@ -16,6 +16,7 @@ fn alerts_of(body: &Value) -> Vec<Value> {
 async fn silence_raises_an_alert_and_recovery_resolves_it(backend: Backend) {
     let s = Server::start(backend).await;
     s.register("pc-1", &["cam-1"], 100, 2).await;
+    let _gate_pc = s.gate_pc_online("pc-1").await;
     let (_, body) = s.get("/api/v1/devices/cam-1").await;
     assert_eq!(body["state"], "unknown", "{body}");
 
@@ -129,7 +130,8 @@ async fn state_survives_a_restart(backend: Backend) {
     let keep = tempfile::tempdir().unwrap();
     let s = Server::start_on(backend, &url, keep, |_| {}).await;
     s.register("pc-1", &["cam-1", "cam-2"], 100, 2).await;
-    s.heartbeat("pc-1", "cam-1", "ok").await;
+    // An admin's heartbeats: pc-1 is never online, so silence is the device's alone.
+    s.admin_heartbeat("cam-1", "ok").await;
     s.wait_for("/api/v1/alerts?state=open", WAIT, |b| !alerts_of(b).is_empty())
         .await;
     s.stop().await;
@@ -156,7 +158,7 @@ async fn state_survives_a_restart(backend: Backend) {
     let (_, open) = again.get("/api/v1/alerts?state=open").await;
     assert_eq!(alerts_of(&open).len(), 1, "{open}");
     // The restored book still dedupes: recovery resolves the stored alert.
-    again.heartbeat("pc-1", "cam-1", "ok").await;
+    again.admin_heartbeat("cam-1", "ok").await;
     again
         .wait_for("/api/v1/alerts?state=open", WAIT, |b| alerts_of(b).is_empty())
         .await;

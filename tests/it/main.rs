@@ -14,6 +14,7 @@ mod drill;
 mod durability;
 mod fences;
 mod hardening;
+mod http_presence;
 mod keepalive;
 mod limits;
 mod openapi;

@@ -48,6 +48,7 @@ async fn stats(s: &Server) -> kwanje::supervision::SupervisorStats {
 async fn a_crashed_device_is_restarted_once_and_serves_from_its_stored_state() {
     let s = Server::start_with(Backend::Sqlite, fault_injection).await;
     s.register("pc-1", &["cam-1"], 100, 2).await;
+    let _gate_pc = s.gate_pc_online("pc-1").await;
     s.heartbeat("pc-1", "cam-1", "ok").await;
     s.wait_for("/api/v1/devices/cam-1", WAIT, |d| d["state"] == "down")
         .await;
@@ -126,6 +127,7 @@ async fn other_devices_on_the_same_arbiter_keep_running_through_a_panic() {
     // One device thread: every device actor shares the arbiter of the one that panics.
     let s = Server::start_with(Backend::Sqlite, fault_injection).await;
     s.register("pc-1", &["a", "b"], 150, 2).await;
+    let _gate_pc = s.gate_pc_online("pc-1").await;
     s.heartbeat("pc-1", "b", "ok").await;
     for n in 1..=3 {
         crash(&s, "a").await;

@@ -256,6 +256,23 @@ impl Server {
         .await
     }
 
+    /// A heartbeat for `device` sent by an admin: it feeds the device and says nothing of its
+    /// gate PC's presence.
+    pub async fn admin_heartbeat(&self, device: &str, status: &str) -> (u16, Value) {
+        let path = format!("/api/v1/devices/{device}/heartbeat");
+        self.post(&path, serde_json::json!({ "status": status })).await
+    }
+
+    /// A STOMP session of the gate PC `client`, held open while the result lives: the client is
+    /// online whatever its devices do, so a device that falls silent is down (a gate PC that
+    /// only heartbeats over HTTP would go offline with it, and its devices unreachable).
+    pub async fn gate_pc_online(&self, client: &str) -> crate::realtime::client::Stomp {
+        let token = self.token(client, Role::Client, Some(client));
+        let mut session = crate::realtime::client::Stomp::open(&self.base, &["v12.stomp"]).await;
+        session.connect(&token, "1.2").await;
+        session
+    }
+
     /// HTTP heartbeats (`ok`) for `device` as `client`, every 50 ms, until `stop` is set:
     /// keeps a device up (a standby) while the test does something else.
     pub fn keep_alive(

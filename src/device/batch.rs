@@ -1,4 +1,5 @@
-//! The body of `/app/heartbeat` and `/app/faults`, read one device at a time as it is parsed.
+//! The body of a heartbeat batch (`/app/heartbeat`, `/app/faults` and
+//! `POST /api/v1/clients/{id}/heartbeats`), read one device at a time as it is parsed.
 //!
 //! `{"devices":[{"id","status":"ok"|"fault","detail"?}, ...]}` (`/app/faults` takes
 //! `{"id","detail"?}`, and a `status` there must be `fault`). Each device's entry is handed to
@@ -13,11 +14,25 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use super::error::RouteError;
-use crate::device::HeartbeatStatus;
+use thiserror::Error;
 
-/// Most device heartbeats one `/app/heartbeat` (or `/app/faults`) frame may carry.
+use super::model::HeartbeatStatus;
+
+/// Most device heartbeats one `/app/heartbeat` (or `/app/faults`) frame, or one HTTP batch,
+/// may carry.
 pub const MAX_HEARTBEATS_PER_FRAME: usize = 1_000;
+
+/// A batch refused: nothing of it is applied. The edges map it (an ERROR frame on STOMP,
+/// problem+json on HTTP).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum BatchError {
+    #[error("the body of a SEND to {destination} is not what it takes: {reason}")]
+    BadBody { destination: &'static str, reason: String },
+    #[error("one frame may carry at most {limit} device heartbeats; this one has {count}")]
+    TooManyHeartbeats { count: usize, limit: usize },
+    #[error("device {device} is not hosted by client {client}")]
+    NotHosted { device: String, client: String },
+}
 
 /// One device's heartbeat in a batch.
 #[derive(Debug, Deserialize)]
@@ -59,11 +74,11 @@ impl BatchKind {
 }
 
 /// Reads `body` as a batch of `kind`, handing each device's heartbeat to `each` as it is read.
-/// Fails with the body's fault ([`RouteError::BadBody`]), a batch over
+/// Fails with the body's fault ([`BatchError::BadBody`]), a batch over
 /// [`MAX_HEARTBEATS_PER_FRAME`], or the first refusal of `each`.
-pub fn read<'de, F>(kind: BatchKind, body: &'de [u8], mut each: F) -> Result<(), RouteError>
+pub fn read<'de, F>(kind: BatchKind, body: &'de [u8], mut each: F) -> Result<(), BatchError>
 where
-    F: FnMut(DeviceBeat<'de>) -> Result<(), RouteError>,
+    F: FnMut(DeviceBeat<'de>) -> Result<(), BatchError>,
 {
     let mut refused = None;
     let mut json = serde_json::Deserializer::from_slice(body);
@@ -77,7 +92,7 @@ where
     match (refused, read) {
         (Some(refusal), _) => Err(refusal),
         (None, Ok(())) => Ok(()),
-        (None, Err(err)) => Err(RouteError::BadBody {
+        (None, Err(err)) => Err(BatchError::BadBody {
             destination: kind.destination(),
             reason: err.to_string(),
         }),
@@ -88,7 +103,7 @@ where
 struct Batch<'r, F> {
     kind: BatchKind,
     each: &'r mut F,
-    refused: &'r mut Option<RouteError>,
+    refused: &'r mut Option<BatchError>,
 }
 
 #[derive(Deserialize)]
@@ -101,7 +116,7 @@ enum Field {
 
 impl<'de, F> DeserializeSeed<'de> for Batch<'_, F>
 where
-    F: FnMut(DeviceBeat<'de>) -> Result<(), RouteError>,
+    F: FnMut(DeviceBeat<'de>) -> Result<(), BatchError>,
 {
     type Value = ();
 
@@ -112,7 +127,7 @@ where
 
 impl<'de, F> Visitor<'de> for Batch<'_, F>
 where
-    F: FnMut(DeviceBeat<'de>) -> Result<(), RouteError>,
+    F: FnMut(DeviceBeat<'de>) -> Result<(), BatchError>,
 {
     type Value = ();
 
@@ -148,12 +163,12 @@ where
 struct Devices<'r, F> {
     kind: BatchKind,
     each: &'r mut F,
-    refused: &'r mut Option<RouteError>,
+    refused: &'r mut Option<BatchError>,
 }
 
 impl<'de, F> DeserializeSeed<'de> for Devices<'_, F>
 where
-    F: FnMut(DeviceBeat<'de>) -> Result<(), RouteError>,
+    F: FnMut(DeviceBeat<'de>) -> Result<(), BatchError>,
 {
     type Value = ();
 
@@ -164,10 +179,10 @@ where
 
 impl<'de, F> Devices<'_, F>
 where
-    F: FnMut(DeviceBeat<'de>) -> Result<(), RouteError>,
+    F: FnMut(DeviceBeat<'de>) -> Result<(), BatchError>,
 {
     /// Stops the read with `refusal` (the serde error only unwinds the parser).
-    fn refuse<E: de::Error>(&mut self, refusal: RouteError) -> E {
+    fn refuse<E: de::Error>(&mut self, refusal: BatchError) -> E {
         *self.refused = Some(refusal);
         E::custom("refused")
     }
@@ -181,7 +196,7 @@ where
                     id,
                     status: Some(HeartbeatStatus::Ok),
                     ..
-                }) => Err(self.refuse(RouteError::BadBody {
+                }) => Err(self.refuse(BatchError::BadBody {
                     destination: "/app/faults",
                     reason: format!(
                         "device {:?}: a fault report's status is fault; send an ok heartbeat to /app/heartbeat",
@@ -200,7 +215,7 @@ where
 
 impl<'de, F> Visitor<'de> for Devices<'_, F>
 where
-    F: FnMut(DeviceBeat<'de>) -> Result<(), RouteError>,
+    F: FnMut(DeviceBeat<'de>) -> Result<(), BatchError>,
 {
     type Value = ();
 
@@ -217,7 +232,7 @@ where
                 while seq.next_element::<IgnoredAny>()?.is_some() {
                     count += 1;
                 }
-                return Err(self.refuse(RouteError::TooManyHeartbeats {
+                return Err(self.refuse(BatchError::TooManyHeartbeats {
                     count,
                     limit: MAX_HEARTBEATS_PER_FRAME,
                 }));
@@ -234,7 +249,7 @@ where
 mod tests {
     use super::*;
 
-    fn collect(kind: BatchKind, body: &[u8]) -> Result<Vec<(String, HeartbeatStatus, Option<String>)>, RouteError> {
+    fn collect(kind: BatchKind, body: &[u8]) -> Result<Vec<(String, HeartbeatStatus, Option<String>)>, BatchError> {
         let mut read = Vec::new();
         super::read(kind, body, |beat| {
             read.push((beat.id.into_owned(), beat.status, beat.detail));
@@ -269,7 +284,7 @@ mod tests {
             assert!(
                 matches!(
                     refused,
-                    Err(RouteError::BadBody {
+                    Err(BatchError::BadBody {
                         destination: "/app/heartbeat",
                         ..
                     })
@@ -292,7 +307,7 @@ mod tests {
         });
         assert_eq!(
             refused,
-            Err(RouteError::TooManyHeartbeats {
+            Err(BatchError::TooManyHeartbeats {
                 count: MAX_HEARTBEATS_PER_FRAME + 5,
                 limit: MAX_HEARTBEATS_PER_FRAME
             })
@@ -303,8 +318,8 @@ mod tests {
         );
     }
 
-    fn not_hosted() -> RouteError {
-        RouteError::NotHosted {
+    fn not_hosted() -> BatchError {
+        BatchError::NotHosted {
             device: "b".into(),
             client: "gate-1".into(),
         }
@@ -344,13 +359,13 @@ mod tests {
         );
         let refused = collect(BatchKind::Faults, br#"{"devices":[{"id":"cam-1","status":"ok"}]}"#);
         assert!(
-            matches!(&refused, Err(RouteError::BadBody { destination: "/app/faults", reason }) if reason.contains("cam-1")),
+            matches!(&refused, Err(BatchError::BadBody { destination: "/app/faults", reason }) if reason.contains("cam-1")),
             "{refused:?}"
         );
         for bad in [&b"[]"[..], br#"{"devices":[{"detail":"no id"}]}"#] {
             assert!(matches!(
                 collect(BatchKind::Faults, bad),
-                Err(RouteError::BadBody { .. })
+                Err(BatchError::BadBody { .. })
             ));
         }
     }

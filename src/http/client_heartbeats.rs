@@ -1,0 +1,111 @@
+//! `POST /api/v1/clients/{id}/heartbeats`: a gate PC's heartbeats for many devices in one
+//! request, and the presence an HTTP heartbeat gives its client.
+//!
+//! A gate PC that speaks only HTTP holds no STOMP session; its heartbeats are its sign of
+//! life. Each one (this batch, or `POST /api/v1/devices/{id}/heartbeat`) sent with the
+//! client's own credentials leases the client's presence for a little less than its devices'
+//! deadline ([`crate::device::beats::presence_lease`]), so when it goes silent the client goes
+//! offline first: one `client_disconnected`, its devices unreachable under it, as for a
+//! gate PC whose session closed.
+
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::error::ApiError;
+use super::extract::Caller;
+use super::AppState;
+use crate::auth::{Principal, Role};
+use crate::broker::messages::ClientBeat;
+use crate::device::batch::{BatchError, BatchKind};
+use crate::device::beats;
+
+/// What a heartbeat batch did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchAnswer {
+    /// Heartbeats handed to their devices.
+    pub applied: usize,
+    /// Heartbeats for devices that are not registered (logged), or whose actor is restarting.
+    pub skipped: usize,
+}
+
+/// The same body as a STOMP SEND to `/app/heartbeat` (documented here for the OpenAPI document;
+/// the handler reads the raw body device by device).
+#[derive(Debug, serde::Deserialize, ToSchema)]
+pub struct HeartbeatBatch {
+    /// At most 1,000 entries; each `{"id", "status": "ok"|"fault", "detail"?}`.
+    #[schema(value_type = Vec<Object>)]
+    pub devices: Vec<serde_json::Value>,
+}
+
+/// Sends heartbeats for many devices of one client.
+///
+/// The HTTP form of a STOMP SEND to `/app/heartbeat`, for gate PCs that hold no STOMP session:
+/// the whole batch is checked before any of it is applied (a device hosted by another client
+/// refuses it with 403, nothing applied); a device that is not registered is skipped. Each
+/// batch keeps the client online (`/topic/presence`, `GET /api/v1/clients`) until a little
+/// before its devices' deadline.
+///
+/// **Role:** the client itself (its `client` claim, or its TLS certificate).
+#[utoipa::path(
+    post,
+    path = "/api/v1/clients/{id}/heartbeats",
+    operation_id = "client_heartbeats",
+    tag = "clients",
+    params(("id" = String, Path, description = "the client's id")),
+    request_body = HeartbeatBatch,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the batch was applied", body = BatchAnswer),
+        (status = 400, description = "the body is not a heartbeat batch"),
+        (status = 403, description = "the token is not this client's, or a device of the batch is another client's"),
+        (status = 422, description = "more than 1,000 heartbeats in one batch"),
+    )
+)]
+pub async fn batch(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    if !is_the_client(&caller, &id) {
+        return Err(ApiError::Forbidden(format!(
+            "only client {} may send its heartbeats",
+            id.chars().take(80).collect::<String>()
+        )));
+    }
+    let done = beats::apply(&state.devices, &caller, BatchKind::Heartbeats, &body).map_err(refusal)?;
+    if let Some(lease) = done.lease {
+        vouch(&state, &caller, &id, lease);
+    }
+    Ok(HttpResponse::Ok().json(BatchAnswer {
+        applied: done.applied,
+        skipped: done.skipped,
+    }))
+}
+
+/// An HTTP heartbeat of `client`'s device, sent by `caller`, keeps `client` online for `lease`
+/// when the caller is that client (an admin's heartbeat says nothing of the gate PC).
+pub(super) fn vouch(state: &AppState, caller: &Principal, client: &str, lease: Duration) {
+    if !is_the_client(caller, client) {
+        return;
+    }
+    state.broker.do_send(ClientBeat {
+        client: client.to_owned(),
+        until: state.clock.now() + lease,
+    });
+}
+
+fn is_the_client(caller: &Principal, client: &str) -> bool {
+    caller.role == Role::Client && caller.client.as_deref() == Some(client)
+}
+
+fn refusal(err: BatchError) -> ApiError {
+    match err {
+        BatchError::BadBody { reason, .. } => ApiError::BadRequest(format!("not a heartbeat batch: {reason}")),
+        BatchError::TooManyHeartbeats { .. } => ApiError::Unprocessable(err.to_string()),
+        BatchError::NotHosted { .. } => ApiError::Forbidden(format!("{err}; nothing of the batch was applied")),
+    }
+}
