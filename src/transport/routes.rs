@@ -2,7 +2,7 @@
 //!
 //! - `/app/heartbeat` (client): `{"devices":[{"id","status":"ok"|"fault","detail"?}]}` feeds
 //!   each device exactly as the HTTP heartbeat does, without waiting for it (the hot path: the
-//!   destination was classified once by the ACL, the body is read once ([`super::batch`]),
+//!   destination was classified once by the ACL, the body is read once ([`crate::device::batch`]),
 //!   each device is looked up once, and a device that stays up takes one atomic step, no
 //!   message and no allocation, see [`crate::device::seen`]). The whole batch is
 //!   checked before any of it is applied ([`crate::device::beats`]): a device hosted by another
