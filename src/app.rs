@@ -278,7 +278,9 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     );
     let parking = Parking::start(
         prepared.parking_boot,
+        config.parking(),
         devices.clone(),
+        commands.clone(),
         store.clone(),
         bus.clone(),
         clock.clone(),

@@ -207,6 +207,30 @@ pub struct Config {
     /// at once; a CONNECT past it gets an ERROR frame naming the limit. 0: no limit.
     #[arg(long, env = "KWANJE_MAX_SESSIONS_PER_PRINCIPAL", default_value_t = DEFAULT_MAX_SESSIONS_PER_PRINCIPAL)]
     pub max_sessions_per_principal: usize,
+    /// Seconds a car paid in full has to reach the exit before the fee runs on.
+    #[arg(long, env = "KWANJE_PARKING_EXIT_GRACE_SECS", default_value_t = 900)]
+    pub parking_exit_grace_secs: u64,
+    /// Plate readings below this confidence (0 to 1) fall back to a printed ticket.
+    #[arg(long, env = "KWANJE_LPR_MIN_CONFIDENCE", default_value_t = crate::parking::core::lpr::DEFAULT_MIN_CONFIDENCE,
+          value_parser = parse_confidence)]
+    pub lpr_min_confidence: f64,
+    /// The tariff of a zone without its own: `short_term` or `long_term` (see README, Parking).
+    #[arg(long, env = "KWANJE_PARKING_DEFAULT_TARIFF", default_value = "short_term", value_parser = parse_tariff)]
+    pub parking_default_tariff: crate::parking::core::tariff::Tariff,
+}
+
+fn parse_confidence(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{s:?} is not a number: {e}"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not between 0 and 1"))
+    }
+}
+
+fn parse_tariff(s: &str) -> Result<crate::parking::core::tariff::Tariff, String> {
+    crate::parking::core::tariff::preset(s)
+        .ok_or_else(|| format!("{s:?} is not a tariff preset; use short_term or long_term"))
 }
 
 /// The cluster name when none is configured.
@@ -305,6 +329,9 @@ impl Config {
             lease_renew_ms: DEFAULT_LEASE_RENEW_MS,
             max_connections_per_addr: DEFAULT_MAX_CONNECTIONS_PER_ADDR,
             max_sessions_per_principal: DEFAULT_MAX_SESSIONS_PER_PRINCIPAL,
+            parking_exit_grace_secs: 900,
+            lpr_min_confidence: crate::parking::core::lpr::DEFAULT_MIN_CONFIDENCE,
+            parking_default_tariff: crate::parking::core::tariff::Tariff::SHORT_TERM,
         }
     }
 
@@ -360,6 +387,15 @@ impl Config {
 
     pub fn command_ttl(&self) -> Duration {
         Duration::from_millis(self.command_ttl_ms)
+    }
+
+    /// The parking sessions' settings.
+    pub fn parking(&self) -> crate::parking::ParkingSettings {
+        crate::parking::ParkingSettings {
+            exit_grace: Duration::from_secs(self.parking_exit_grace_secs),
+            min_confidence: self.lpr_min_confidence,
+            default_tariff: self.parking_default_tariff,
+        }
     }
 
     /// The automatic failback period, if automatic failback is on.

@@ -12,11 +12,13 @@
 //! | `/topic/ops/{channel}` | viewer+ | operator+ |
 //! | `/user/queue/commands` | client (its own queue) | nobody |
 //! | `/user/queue/dispatch` | driver (its own queue) | nobody |
+//! | `/user/queue/parking` | client (its own queue: what its lanes' readings did) | nobody |
 //! | `/user/{anyone}/...` | nobody | nobody |
 //! | `/app/heartbeat`, `/app/faults`, `/app/commands/ack` | - | client |
 //! | `/app/taxi/ping` | - | driver |
 //! | `/topic/parking/{site}` | viewer+, and client (a guidance sign or kiosk) | nobody (server-published) |
 //! | `/app/occupancy` | - | client (only areas of cameras it hosts: checked by the route) |
+//! | `/app/lpr` | - | client (only cameras it hosts: checked by the route) |
 //!
 //! `admin` may do everything in the table (API.md: "admin (everything)"); a viewer never SENDs.
 
@@ -45,6 +47,8 @@ pub enum Destination<'a> {
     UserCommands,
     /// `/user/queue/dispatch`: the subscribing driver's own dispatch calls.
     UserDispatch,
+    /// `/user/queue/parking`: the subscribing client's lane answers (fee due, ticket, release).
+    UserParking,
     /// `/user/{name}/...`: another principal's queue named explicitly; never reachable.
     OtherUser,
     AppHeartbeat,
@@ -58,6 +62,8 @@ pub enum Destination<'a> {
     },
     /// `/app/occupancy`: a guidance camera's client reports counts.
     AppOccupancy,
+    /// `/app/lpr`: a lane camera's client reports a plate reading.
+    AppLpr,
 }
 
 /// An application destination (`/app/...`): where a client's or driver's SEND is routed.
@@ -68,6 +74,7 @@ pub enum AppDestination {
     CommandAck,
     TaxiPing,
     Occupancy,
+    Lpr,
 }
 
 impl AppDestination {
@@ -78,6 +85,7 @@ impl AppDestination {
             AppDestination::CommandAck => "/app/commands/ack",
             AppDestination::TaxiPing => "/app/taxi/ping",
             AppDestination::Occupancy => "/app/occupancy",
+            AppDestination::Lpr => "/app/lpr",
         }
     }
 }
@@ -155,6 +163,7 @@ impl<'a> Destination<'a> {
             ["topic", "ops", channel] => Destination::Ops { channel: key(channel)? },
             ["user", "queue", "commands"] => Destination::UserCommands,
             ["user", "queue", "dispatch"] => Destination::UserDispatch,
+            ["user", "queue", "parking"] => Destination::UserParking,
             ["user", name, ..] if *name != "queue" => Destination::OtherUser,
             ["app", "heartbeat"] => Destination::AppHeartbeat,
             ["app", "faults"] => Destination::AppFaults,
@@ -162,6 +171,7 @@ impl<'a> Destination<'a> {
             ["app", "taxi", "ping"] => Destination::AppTaxiPing,
             ["topic", "parking", site] => Destination::Parking { site: key(site)? },
             ["app", "occupancy"] => Destination::AppOccupancy,
+            ["app", "lpr"] => Destination::AppLpr,
             _ => return Err(unknown()),
         })
     }
@@ -208,7 +218,7 @@ pub fn may_subscribe(who: &Principal, destination: &str) -> Result<(), AclError>
         | Destination::Dispatch
         | Destination::Presence
         | Destination::Ops { .. } => require(who, Role::Viewer, "viewer"),
-        Destination::UserCommands => require(who, Role::Client, "client"),
+        Destination::UserCommands | Destination::UserParking => require(who, Role::Client, "client"),
         Destination::UserDispatch => require(who, Role::Driver, "driver"),
         // Guidance signs and kiosks are clients: they show occupancy.
         Destination::Parking { .. } if who.role == Role::Client => Ok(()),
@@ -218,7 +228,8 @@ pub fn may_subscribe(who: &Principal, destination: &str) -> Result<(), AclError>
         | Destination::AppFaults
         | Destination::AppCommandAck
         | Destination::AppTaxiPing
-        | Destination::AppOccupancy => Err(AclError::SendOnly(destination.to_owned())),
+        | Destination::AppOccupancy
+        | Destination::AppLpr => Err(AclError::SendOnly(destination.to_owned())),
     }
 }
 
@@ -232,6 +243,7 @@ pub fn may_send(who: &Principal, destination: &str) -> Result<SendTarget, AclErr
         Destination::AppCommandAck => app(Role::Client, "client", AppDestination::CommandAck),
         Destination::AppTaxiPing => app(Role::Driver, "driver", AppDestination::TaxiPing),
         Destination::AppOccupancy => app(Role::Client, "client", AppDestination::Occupancy),
+        Destination::AppLpr => app(Role::Client, "client", AppDestination::Lpr),
         Destination::OtherUser => Err(AclError::OtherPrincipal),
         Destination::Devices
         | Destination::Device(_)
@@ -242,6 +254,7 @@ pub fn may_send(who: &Principal, destination: &str) -> Result<SendTarget, AclErr
         | Destination::Presence
         | Destination::UserCommands
         | Destination::UserDispatch
+        | Destination::UserParking
         | Destination::Parking { .. } => Err(AclError::ServerOnly(destination.to_owned())),
     }
 }
@@ -401,6 +414,24 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn lane_readings_are_sent_by_clients_and_answered_on_their_own_queue() {
+        assert_eq!(
+            may_send(&who(Role::Client), "/app/lpr"),
+            Ok(SendTarget::App(AppDestination::Lpr))
+        );
+        for role in [Role::Operator, Role::Viewer, Role::Driver] {
+            assert!(may_send(&who(role), "/app/lpr").is_err(), "{role}");
+        }
+        assert!(matches!(
+            may_subscribe(&who(Role::Client), "/app/lpr"),
+            Err(AclError::SendOnly(_))
+        ));
+        assert_eq!(may_subscribe(&who(Role::Client), "/user/queue/parking"), Ok(()));
+        assert!(may_subscribe(&who(Role::Viewer), "/user/queue/parking").is_err());
+        assert!(may_send(&who(Role::Client), "/user/queue/parking").is_err());
     }
 
     #[test]

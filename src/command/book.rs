@@ -89,6 +89,19 @@ impl CommandBook {
         self.open.insert(command.id, Open { command, ack_due: None });
     }
 
+    /// A command just issued for a client that has a session: delivered now, alone (the
+    /// client's other commands were delivered when they were issued or when it connected).
+    pub fn deliver_new(&mut self, id: i64, now: Millis) -> Option<Command> {
+        let open = self.open.get_mut(&id)?;
+        if open.command.state != CommandState::Pending || now >= Millis(open.command.expires_ms) {
+            return None;
+        }
+        open.command.state = CommandState::Delivered;
+        open.command.updated_ms = now.0;
+        open.ack_due = Some(now + self.ack_timeout);
+        Some(open.command.clone())
+    }
+
     /// `client` has a session: every pending command for it is now delivered, and every
     /// delivered, unacknowledged one is delivered again. Returns what to send, oldest first.
     pub fn client_online(&mut self, client: &str, now: Millis) -> Vec<Command> {
@@ -231,6 +244,24 @@ mod tests {
             book.ack(1, "pc-1", true, None, Millis(300)),
             Err(CommandError::NotOpen(1))
         );
+    }
+
+    #[test]
+    fn a_new_command_for_an_online_client_is_delivered_alone() {
+        let mut book = CommandBook::new(ACK);
+        book.issue(cmd(1, "pc-1", 60_000, None));
+        book.client_online("pc-1", Millis(0));
+        book.issue(cmd(2, "pc-1", 60_000, None));
+        let sent = book.deliver_new(2, Millis(5)).unwrap();
+        assert_eq!((sent.id, sent.state), (2, CommandState::Delivered));
+        assert_eq!(book.deliver_new(2, Millis(6)), None, "delivered once");
+        assert_eq!(
+            book.deliver_new(1, Millis(6)),
+            None,
+            "the earlier one is not sent again"
+        );
+        book.issue(cmd(3, "pc-1", 10, None));
+        assert_eq!(book.deliver_new(3, Millis(10)), None, "expired before it could go");
     }
 
     #[test]

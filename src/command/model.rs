@@ -18,10 +18,12 @@ pub enum CommandKind {
     FailClosed,
     MaintenanceOn,
     MaintenanceOff,
+    /// Open a lane's gate once (a paid car at the exit, or an operator's hand).
+    OpenGate,
 }
 
 impl CommandKind {
-    pub const ALL: [CommandKind; 7] = [
+    pub const ALL: [CommandKind; 8] = [
         CommandKind::SwitchToStandby,
         CommandKind::Failback,
         CommandKind::Restart,
@@ -29,6 +31,7 @@ impl CommandKind {
         CommandKind::FailClosed,
         CommandKind::MaintenanceOn,
         CommandKind::MaintenanceOff,
+        CommandKind::OpenGate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +43,7 @@ impl CommandKind {
             CommandKind::FailClosed => "fail_closed",
             CommandKind::MaintenanceOn => "maintenance_on",
             CommandKind::MaintenanceOff => "maintenance_off",
+            CommandKind::OpenGate => "open_gate",
         }
     }
 }

@@ -302,9 +302,14 @@ impl Handler<Issue> for CommandService {
                     }
                     act.book.issue(command.clone());
                     act.notify(&command, "command.issued");
-                    let client = command.client_id.clone();
-                    if act.online.contains(&client) {
-                        act.client_online(&client, ctx);
+                    if act.online.contains(&command.client_id) {
+                        // Only the new command: redelivering the client's unacked ones on
+                        // every issue floods a gate PC whose gate opens many times a minute.
+                        let now = act.clock.now();
+                        if let Some(delivered) = act.book.deliver_new(command.id, now) {
+                            act.deliver(&delivered);
+                            act.record(delivered, Vec::new());
+                        }
                     }
                     act.schedule(ctx);
                     let current = act.book.get(command.id).cloned().unwrap_or(command);

@@ -23,7 +23,10 @@ pub mod origin_guard;
 pub mod origin_policy;
 pub mod page;
 pub mod parking_areas;
+pub mod parking_errors;
 pub mod parking_occupancy;
+pub mod parking_sessions;
+pub mod parking_tariffs;
 pub mod passenger_requests;
 pub mod taxis;
 pub mod tokens;
@@ -103,6 +106,13 @@ route_table! {
     get "/api/v1/parking/areas" => parking_areas::list;
     post "/api/v1/parking/occupancy" => parking_occupancy::report;
     get "/api/v1/parking/occupancy" => parking_occupancy::show;
+    post "/api/v1/parking/lpr" => parking_sessions::lane_reading;
+    get "/api/v1/parking/sessions" => parking_sessions::find;
+    get "/api/v1/parking/sessions/{id}" => parking_sessions::show;
+    post "/api/v1/parking/sessions/{id}/payments" => parking_sessions::pay;
+    post "/api/v1/parking/sessions/{id}/lost-ticket" => parking_sessions::lost_ticket;
+    get "/api/v1/parking/tariffs" => parking_tariffs::list;
+    put "/api/v1/parking/tariffs/{zone}" => parking_tariffs::set;
     get "/api/v1/audit" => audit::list;
 }
 

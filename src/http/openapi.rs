@@ -26,7 +26,8 @@ use super::cluster;
 use super::error::{ApiError, Problem, PROBLEM_CONTENT_TYPE};
 use super::{
     alerts, audit, client_heartbeats, clients, commands, devices, dispatch, field_tokens, health, metrics,
-    parking_areas, parking_occupancy, passenger_requests, taxis, tokens, transitions,
+    parking_areas, parking_occupancy, parking_sessions, parking_tariffs, passenger_requests, taxis, tokens,
+    transitions,
 };
 
 /// The name of the bearer JWT scheme that operations refer to.
@@ -97,6 +98,13 @@ SockJS at `/sockjs`; see the README."
         parking_areas::list,
         parking_occupancy::report,
         parking_occupancy::show,
+        parking_sessions::lane_reading,
+        parking_sessions::find,
+        parking_sessions::show,
+        parking_sessions::pay,
+        parking_sessions::lost_ticket,
+        parking_tariffs::list,
+        parking_tariffs::set,
         audit::list,
     ),
     components(schemas(Problem)),
@@ -112,7 +120,7 @@ SockJS at `/sockjs`; see the README."
         (name = "taxis", description = "Taxis: registration, lot arrivals, drivers, blacklist"),
         (name = "dispatch", description = "Terminals' lines, passenger requests, fairness figures"),
         (name = "cluster", description = "Nodes and partition ownership"),
-        (name = "parking", description = "Parking control: areas, occupancy from the guidance cameras"),
+        (name = "parking", description = "Parking control: areas, occupancy from the guidance cameras, sessions from the lane cameras, tariffs, payments"),
         (name = "audit", description = "Who did what, and when"),
     )
 )]

@@ -368,7 +368,9 @@ fn key_bodies_have_api_md_field_names() {
             "fail_open",
             "fail_closed",
             "maintenance_on",
-            "maintenance_off"
+            "maintenance_off",
+            // Beyond API.md's list (an extension, README "Parking"): a lane's gate opens once.
+            "open_gate"
         ])
     );
     assert_eq!(

@@ -1,5 +1,5 @@
 //! `/api/v1/parking/areas`: the areas guidance cameras watch (site > zone > area), configured
-//! like devices. Also maps the parking part's errors to HTTP ([`ParkingError`]).
+//! like devices.
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -10,25 +10,8 @@ use super::extract::Caller;
 use super::page::{Page, PageQuery};
 use super::AppState;
 use crate::auth::Role;
-use crate::parking::core::area::{AreaError, AreaSpec};
-use crate::parking::core::report::ReportError;
+use crate::parking::core::area::AreaSpec;
 use crate::parking::ParkingError;
-
-impl From<ParkingError> for ApiError {
-    fn from(e: ParkingError) -> Self {
-        match e {
-            ParkingError::Area(AreaError::Exists(_)) => ApiError::Conflict(e.to_string()),
-            ParkingError::Report(ReportError::NotHosted { .. }) => ApiError::Forbidden(e.to_string()),
-            ParkingError::Report(ReportError::Malformed(_)) => ApiError::BadRequest(e.to_string()),
-            ParkingError::Area(_)
-            | ParkingError::Report(_)
-            | ParkingError::UnknownCamera(_)
-            | ParkingError::NotAGuidanceCamera { .. } => ApiError::Unprocessable(e.to_string()),
-            ParkingError::Unavailable(why) => ApiError::Unavailable(why),
-            ParkingError::Store(s) => s.into(),
-        }
-    }
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -205,3 +205,51 @@ diesel::table! {
         created_ms -> BigInt,
     }
 }
+
+diesel::table! {
+    parking_sessions (id) {
+        id -> BigInt,
+        site -> Text,
+        zone -> Text,
+        entry_lane -> Text,
+        plate -> Nullable<Text>,
+        ticket -> Nullable<Text>,
+        guess -> Nullable<Text>,
+        entered_ms -> BigInt,
+        state -> Text,
+        paid -> BigInt,
+        paid_at_ms -> Nullable<BigInt>,
+        exit_lane -> Nullable<Text>,
+        closed_ms -> Nullable<BigInt>,
+        fee -> Nullable<BigInt>,
+        last_at_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    parking_payments (id) {
+        id -> BigInt,
+        session_id -> BigInt,
+        amount -> BigInt,
+        method -> Text,
+        reference -> Nullable<Text>,
+        idempotency_key -> Text,
+        principal -> Text,
+        at_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    parking_tariffs (zone) {
+        zone -> Text,
+        free_minutes -> Integer,
+        period_minutes -> Integer,
+        rate_per_period -> BigInt,
+        daily_cap -> Nullable<BigInt>,
+        utc_offset_minutes -> Integer,
+        updated_ms -> BigInt,
+    }
+}
+
+diesel::joinable!(parking_payments -> parking_sessions (session_id));
+diesel::allow_tables_to_appear_in_same_query!(parking_sessions, parking_payments);

@@ -23,6 +23,12 @@
 //!   configured, `free > total`, or an area whose camera another client hosts refuses the
 //!   frame (ERROR, nothing counted); a good one is handed to the guidance actor without waiting.
 //!
+//! - `/app/lpr` (client): `{"camera_id","plate","direction","confidence","at_ms"}`, a lane
+//!   camera's reading, checked by the parking part ([`crate::parking::core::lpr`]): a camera
+//!   that is not a registered `lpr_camera` with a lane, another client's camera, or a bad body
+//!   refuses the frame (ERROR); a good one goes to the sessions actor without waiting, and what
+//!   it did comes back on the client's `/user/queue/parking` (`parking.lane`).
+//!
 //! Who may send to each destination at all was decided by the ACL before this runs; this file
 //! adds the checks that need data (which client hosts a device). It must not write frames: a
 //! refusal is a [`RouteError`] the session turns into an ERROR.
@@ -58,6 +64,7 @@ pub enum Routed {
     CommandAck,
     TaxiPing,
     Occupancy { areas: usize },
+    LaneReading,
 }
 
 /// The services an application SEND can reach.
@@ -114,6 +121,24 @@ pub fn route(services: &Services, who: &Principal, to: AppDestination, body: &[u
             Ok(Routed::TaxiPing)
         }
         AppDestination::Occupancy => occupancy(&services.parking, who, body),
+        AppDestination::Lpr => lane_reading(&services.parking, who, body),
+    }
+}
+
+/// A lane camera's reading, checked here; a refusal ends the session with its reason, a good
+/// one is applied without waiting and answered on the client's `/user/queue/parking`.
+fn lane_reading(parking: &Parking, who: &Principal, body: &[u8]) -> Result<Routed, RouteError> {
+    let client = who.client.as_deref().unwrap_or(&who.name);
+    match parking.lane_reading_nowait(client, body) {
+        Ok(()) => Ok(Routed::LaneReading),
+        Err(ParkingError::NotHosted { camera, client, .. }) => Err(RouteError::NotHosted { device: camera, client }),
+        Err(err) => {
+            log::warn!("stomp lane reading refused client={client} error={err}");
+            Err(RouteError::BadBody {
+                destination: "/app/lpr",
+                reason: err.to_string(),
+            })
+        }
     }
 }
 

@@ -7,11 +7,23 @@
 //! - [`occupancy`]: the last count per area, cameras out of service, and the views.
 //! - [`view`]: the views per area, zone and site.
 //! - [`service_state`]: which device states put a camera out of service.
+//! - [`tariff`]: a zone's tariff and the fee it gives for a stay.
+//! - [`lpr`]: a lane camera's reading, read and checked.
+//! - [`session`]: one car's stay and the fee due on it; [`sessions`]: the book of open sessions
+//!   and what each reading, payment and close does to them; [`session_view`]: what the API
+//!   and the lanes are told.
+//! - [`tariffs`]: the tariff of every zone.
 //!
 //! Nothing here imports the actors beside this folder, `actix`, `store` or any other service.
 
 pub mod area;
+pub mod lpr;
 pub mod occupancy;
 pub mod report;
 pub mod service_state;
+pub mod session;
+pub mod session_view;
+pub mod sessions;
+pub mod tariff;
+pub mod tariffs;
 pub mod view;
