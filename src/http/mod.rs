@@ -24,6 +24,7 @@ pub mod origin_policy;
 pub mod page;
 pub mod parking_areas;
 pub mod parking_errors;
+pub mod parking_kiosks;
 pub mod parking_occupancy;
 pub mod parking_sessions;
 pub mod parking_tariffs;
@@ -111,6 +112,7 @@ route_table! {
     get "/api/v1/parking/sessions/{id}" => parking_sessions::show;
     post "/api/v1/parking/sessions/{id}/payments" => parking_sessions::pay;
     post "/api/v1/parking/sessions/{id}/lost-ticket" => parking_sessions::lost_ticket;
+    get "/api/v1/parking/kiosks/nearest" => parking_kiosks::nearest;
     get "/api/v1/parking/tariffs" => parking_tariffs::list;
     put "/api/v1/parking/tariffs/{zone}" => parking_tariffs::set;
     get "/api/v1/audit" => audit::list;

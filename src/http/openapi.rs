@@ -26,8 +26,8 @@ use super::cluster;
 use super::error::{ApiError, Problem, PROBLEM_CONTENT_TYPE};
 use super::{
     alerts, audit, client_heartbeats, clients, commands, devices, dispatch, field_tokens, health, metrics,
-    parking_areas, parking_occupancy, parking_sessions, parking_tariffs, passenger_requests, taxis, tokens,
-    transitions,
+    parking_areas, parking_kiosks, parking_occupancy, parking_sessions, parking_tariffs, passenger_requests, taxis,
+    tokens, transitions,
 };
 
 /// The name of the bearer JWT scheme that operations refer to.
@@ -103,6 +103,7 @@ SockJS at `/sockjs`; see the README."
         parking_sessions::show,
         parking_sessions::pay,
         parking_sessions::lost_ticket,
+        parking_kiosks::nearest,
         parking_tariffs::list,
         parking_tariffs::set,
         audit::list,

@@ -2,7 +2,7 @@
 //! [`ApiError`]).
 //!
 //! 400 for a body that is not the documented JSON, 403 for a camera or area the sending client
-//! does not host, 404 for a session that is not there, 409 for a duplicate area or a payment on
+//! does not host, 404 for a session or zone that is not there, 409 for a duplicate area or a payment on
 //! a session no longer open, 422 for every other refusal, 503 when an actor or the store did
 //! not answer (nothing was lost: retry, a payment with the same `Idempotency-Key`).
 
@@ -24,6 +24,7 @@ impl From<ParkingError> for ApiError {
                 ApiError::BadRequest(e.to_string())
             }
             ParkingError::Session(SessionError::NotOpen(_)) => ApiError::Conflict(e.to_string()),
+            ParkingError::UnknownZone(_) => ApiError::NotFound(e.to_string()),
             ParkingError::Area(_)
             | ParkingError::Report(_)
             | ParkingError::Lpr(_)
@@ -32,6 +33,7 @@ impl From<ParkingError> for ApiError {
             | ParkingError::UnknownCamera(_)
             | ParkingError::NotALaneCamera { .. }
             | ParkingError::NoLane(_)
+            | ParkingError::ZoneOnSites { .. }
             | ParkingError::NotAGuidanceCamera { .. } => ApiError::Unprocessable(e.to_string()),
             ParkingError::Unavailable(why) => ApiError::Unavailable(why),
             ParkingError::Store(s) => s.into(),

@@ -5,6 +5,7 @@
 //! every other refusal to 422; the STOMP edge turns a refused report into an ERROR frame.
 //! A lane reading's refusals map the same way (another client's camera 403, the rest 422);
 //! a payment refused by the session book is 409 when the session is not open, 422 otherwise.
+//! A zone asked about that no area or kiosk is in is 404 (`UnknownZone`).
 //! An actor that cannot be reached, or a payment the store has not taken in time, is
 //! `Unavailable` (503: retry with the same `Idempotency-Key`).
 
@@ -43,6 +44,10 @@ pub enum ParkingError {
         host: String,
         client: String,
     },
+    #[error("zone {0:?} has no parking area and no payment kiosk")]
+    UnknownZone(String),
+    #[error("zone {zone:?} is on several sites ({sites}): name one with site=")]
+    ZoneOnSites { zone: String, sites: String },
     #[error("{0}")]
     Unavailable(String),
     #[error(transparent)]

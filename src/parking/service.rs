@@ -11,6 +11,7 @@ use std::sync::{Arc, RwLock};
 use actix::prelude::*;
 
 use super::core::area::{AreaDirectory, AreaSpec};
+use super::core::kiosks::{self, Kiosk, ZoneKiosk, ZonePlace};
 use super::core::lpr::LprBody;
 use super::core::occupancy::Occupancy;
 use super::core::report::{self, Report, Reporter};
@@ -22,7 +23,7 @@ use super::core::tariff::Tariff;
 use super::core::tariffs::Tariffs;
 use super::core::view::SiteView;
 use super::error::ParkingError;
-use super::guidance::Guidance;
+use super::guidance::{Guidance, KiosksNow};
 use super::messages::{
     AddArea, CloseLost, FindOpen, Gate, GetOccupancy, GetOpen, Pay, RecordReadings, SetTariff, Sight,
 };
@@ -31,7 +32,7 @@ use super::settings::ParkingSettings;
 use super::stored;
 use crate::broker::Bus;
 use crate::command::CommandService;
-use crate::device::{DeviceKind, Devices};
+use crate::device::{DeviceKind, DeviceState, Devices};
 use crate::ids::IdGen;
 use crate::listen::Tells;
 use crate::store::models::audit;
@@ -126,7 +127,9 @@ impl Parking {
             let serving = devices.get(&area.camera_id).is_none_or(|d| in_service(d.state()));
             book.camera(&area.camera_id, serving);
         }
-        let guidance = Guidance::new(book, bus.clone(), clock.clone()).start();
+        let kiosk_devices = devices.clone();
+        let kiosks_now: KiosksNow = Arc::new(move || kiosks_of(&kiosk_devices));
+        let guidance = Guidance::new(book, kiosks_now, bus.clone(), clock.clone()).start();
         devices.listen(guidance.clone().recipient());
         let mut tariffs = Tariffs::new(settings.default_tariff);
         for (zone, tariff) in boot.tariffs {
@@ -269,6 +272,59 @@ impl Parking {
             .send(GetOccupancy { site, zone })
             .await
             .map_err(|e| ParkingError::Unavailable(format!("the guidance actor is unreachable: {e}")))
+    }
+
+    /// The nearest working payment kiosk for `zone` (of `site`, or of the site its areas or
+    /// its kiosks are on), and the zone's own kiosks that are down. Read from the registry as
+    /// it is now; the same rule as the `parking.kiosks` messages on `/topic/parking/{site}`.
+    pub fn nearest_kiosk(&self, zone: &str, site: Option<&str>) -> Result<ZoneKiosk, ParkingError> {
+        let kiosks = kiosks_of(&self.devices);
+        let site = match site {
+            Some(site) => Some(site.to_owned()),
+            None => {
+                let mut sites: std::collections::BTreeSet<Option<String>> = self
+                    .directory()
+                    .iter()
+                    .filter(|a| a.zone.as_str() == zone)
+                    .map(|a| Some(a.site.to_string()))
+                    .collect();
+                if sites.is_empty() {
+                    sites = kiosks
+                        .iter()
+                        .filter(|k| k.zone.as_deref() == Some(zone))
+                        .map(|k| k.site.clone())
+                        .collect();
+                }
+                if sites.is_empty() {
+                    return Err(ParkingError::UnknownZone(zone.to_owned()));
+                }
+                if sites.len() > 1 {
+                    let named: Vec<&str> = sites.iter().flatten().map(String::as_str).collect();
+                    return Err(ParkingError::ZoneOnSites {
+                        zone: zone.to_owned(),
+                        sites: named.join(", "),
+                    });
+                }
+                sites.into_iter().next().flatten()
+            }
+        };
+        let known = self
+            .directory()
+            .iter()
+            .any(|a| a.zone.as_str() == zone && site.as_deref().is_none_or(|s| a.site.as_str() == s))
+            || kiosks
+                .iter()
+                .any(|k| k.zone.as_deref() == Some(zone) && (site.is_none() || k.site.is_none() || k.site == site));
+        if !known {
+            return Err(ParkingError::UnknownZone(zone.to_owned()));
+        }
+        Ok(kiosks::nearest(
+            &kiosks,
+            &ZonePlace {
+                site,
+                zone: zone.to_owned(),
+            },
+        ))
     }
 
     /// The time as parking control sees it.
@@ -493,6 +549,22 @@ fn lane_of(devices: &Devices, spec: &crate::device::DeviceSpec) -> Option<Lane> 
             })
             .and_then(|primary| own(&primary.spec))
     })
+}
+
+/// The registered payment kiosks, working while `up`.
+fn kiosks_of(devices: &Devices) -> Vec<Kiosk> {
+    devices
+        .registry()
+        .all()
+        .iter()
+        .filter(|d| d.spec.kind == DeviceKind::PaymentKiosk)
+        .map(|d| Kiosk {
+            id: d.spec.id.to_string(),
+            site: d.spec.site.clone(),
+            zone: d.spec.zone.clone(),
+            working: d.state() == DeviceState::Up,
+        })
+        .collect()
 }
 
 /// The gate registered for a lane of a site (a `gate` device with that lane), and its client.

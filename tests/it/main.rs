@@ -19,6 +19,7 @@ mod keepalive;
 mod limits;
 mod openapi;
 mod parking;
+mod parking_kiosks;
 mod parking_sessions;
 mod realtime;
 mod sim;

@@ -13,10 +13,12 @@
 //!   and what each reading, payment and close does to them; [`session_view`]: what the API
 //!   and the lanes are told.
 //! - [`tariffs`]: the tariff of every zone.
+//! - [`kiosks`]: the nearest working payment kiosk of a zone, and which sites' answers moved.
 //!
 //! Nothing here imports the actors beside this folder, `actix`, `store` or any other service.
 
 pub mod area;
+pub mod kiosks;
 pub mod lpr;
 pub mod occupancy;
 pub mod report;
