@@ -47,6 +47,8 @@ pub struct ServerProcess {
     pub addr: String,
     /// Where the server listens for plain TCP STOMP.
     pub tcp_addr: String,
+    /// The server's database, for a bench that counts what was stored.
+    pub url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -199,6 +201,7 @@ pub async fn start_server_with(spec: ServerSpec, env: &[(&str, &str)]) -> anyhow
         child,
         addr,
         tcp_addr,
+        url,
         _dir: dir,
     };
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -226,6 +229,50 @@ pub async fn http_get(addr: &str, path: &str, token: Option<&str>) -> anyhow::Re
         bail!("GET {path}: {head}");
     }
     Ok(body.to_owned())
+}
+
+/// A bare HTTP/1.1 request with an optional JSON body: the status and the body.
+pub async fn http_call(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> anyhow::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(addr).await?;
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    let (head, body) = response.split_once("\r\n\r\n").context("no header end")?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("no status")?;
+    Ok((status, body.to_owned()))
+}
+
+/// [`http_call`] that must answer 2xx.
+pub async fn http_ok(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: serde_json::Value,
+) -> anyhow::Result<String> {
+    let (status, answer) = http_call(addr, method, path, Some(token), Some(&body)).await?;
+    if !(200..300).contains(&status) {
+        bail!("{method} {path}: {status} {answer}");
+    }
+    Ok(answer)
 }
 
 pub fn token(keys: &Keys, sub: &str, role: Role, client: Option<&str>) -> String {

@@ -158,9 +158,15 @@ impl Owner for SessionKeeper {
     }
 
     fn write(batch: &[Item], conn: &mut DbConnection) -> diesel::QueryResult<()> {
+        // Sessions first, each in its latest form: a payment's row refers to its session.
+        let sessions = batch.iter().filter_map(|item| match item {
+            Item::Session(row) => Some(row),
+            _ => None,
+        });
+        parking_sessions::upsert_all(conn, sessions)?;
         for item in batch {
             match item {
-                Item::Session(row) => parking_sessions::upsert(conn, row)?,
+                Item::Session(_) => {}
                 Item::Payment(row) => parking_payments::insert(conn, row)?,
                 Item::Audit(entry) => audit::insert(conn, entry)?,
             }
@@ -295,7 +301,10 @@ impl Handler<Pay> for SessionKeeper {
             Err(e) => return Box::pin(async move { Err(e.into()) }),
         };
         if paid.replay {
-            return Box::pin(async move { Ok(paid) });
+            // The first attempt may have been a 503 whose rows still wait for the store: the
+            // repeat is answered only once they are stored too.
+            let written = self.when_written(ctx);
+            return Box::pin(async move { stored_then(written, paid).await });
         }
         log::info!(
             "parking payment session={} payment={} amount={} method={} by={}",
@@ -322,14 +331,19 @@ impl Handler<Pay> for SessionKeeper {
             if let Some(opening) = opening {
                 opening.await;
             }
-            match tokio::time::timeout(PAYMENT_STORE_WAIT, written).await {
-                Ok(Ok(())) => Ok(paid),
-                _ => Err(ParkingError::Unavailable(
-                    "the payment is not stored yet (the database is unavailable); retry with the same Idempotency-Key"
-                        .into(),
-                )),
-            }
+            stored_then(written, paid).await
         })
+    }
+}
+
+/// `paid` once `written` says its rows are stored; 503 when the store does not answer in time
+/// (the rows stay queued, and a repeat with the same key is the same payment).
+async fn stored_then(written: tokio::sync::oneshot::Receiver<()>, paid: Paid) -> Result<Paid, ParkingError> {
+    match tokio::time::timeout(PAYMENT_STORE_WAIT, written).await {
+        Ok(Ok(())) => Ok(paid),
+        _ => Err(ParkingError::Unavailable(
+            "the payment is not stored yet (the database is unavailable); retry with the same Idempotency-Key".into(),
+        )),
     }
 }
 

@@ -76,7 +76,11 @@ fn escape(query: &str) -> String {
 }
 
 async fn pay(s: &Server, session: i64, amount: u64, key: Option<&str>) -> (u16, Value) {
-    let mut req = awc::Client::default()
+    // Longer than the server's wait for the store (awc's default is 5 s).
+    let client = awc::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .finish();
+    let mut req = client
         .post(s.url(&format!("/api/v1/parking/sessions/{session}/payments")))
         .insert_header(("Authorization", format!("Bearer {}", client_token(s, "kiosk-1"))));
     if let Some(key) = key {
@@ -459,4 +463,102 @@ async fn bad_readings_payments_and_tariffs_get_clear_errors_and_change_nothing()
     let body = String::from_utf8_lossy(&error.body).to_string();
     assert!(body.contains("lpr-x1"), "{body}");
     s.stop().await;
+}
+
+/// One batch may hold a session twice (an entry and its exit a few milliseconds apart): the
+/// stored row is the later form, on both backends, and writing the batch again changes nothing.
+#[test]
+fn a_session_written_twice_in_one_batch_is_stored_in_its_later_form() {
+    use kwanje::store::models::parking_sessions::{get, upsert_all, ParkingSession};
+    let row = |id: i64, state: &str, closed: Option<i64>| ParkingSession {
+        id,
+        site: "T1".into(),
+        zone: "P1".into(),
+        entry_lane: "E1".into(),
+        plate: Some(format!("12가{id:04}")),
+        ticket: None,
+        guess: None,
+        entered_ms: 1_000,
+        state: state.into(),
+        paid: 0,
+        paid_at_ms: None,
+        exit_lane: closed.map(|_| "X1".into()),
+        closed_ms: closed,
+        fee: closed.map(|_| 0),
+        last_at_ms: closed.unwrap_or(1_000),
+    };
+    for backend in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", dir.path().join("t.db").display()),
+            Backend::Postgres => crate::support::fresh_pg_schema(&crate::support::pg_url().unwrap()),
+        };
+        let store = kwanje::store::Store::open(&url).unwrap();
+        store.migrate().unwrap();
+        let batch = vec![
+            row(1, "open", None),
+            row(2, "open", None),
+            row(1, "exited", Some(9_000)),
+        ];
+        for _ in 0..2 {
+            let batch = batch.clone();
+            store.write_blocking(move |c| upsert_all(c, &batch)).unwrap();
+        }
+        let (one, two) = store.read_blocking(|c| Ok((get(c, 1)?, get(c, 2)?))).unwrap();
+        assert_eq!(one, Some(row(1, "exited", Some(9_000))), "{backend:?}");
+        assert_eq!(two, Some(row(2, "open", None)), "{backend:?}");
+    }
+}
+
+/// A kiosk that pays while the database is briefly gone is told 503, not a receipt for a
+/// payment that might be lost; its retry with the same `Idempotency-Key` is 503 too while the
+/// database stays gone, and once it is back the retry is the same payment, stored once, and the
+/// car's exit is released (PostgreSQL through a proxy the test cuts: SQLite is in-process).
+#[actix_web::test]
+#[cfg_attr(not(pg_tests), ignore = "needs TEST_DATABASE_URL")]
+async fn a_payment_while_the_database_is_gone_is_503_and_its_retry_is_the_same_payment_once() {
+    let (proxy, proxied) = crate::support::proxy::proxied_postgres().await;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_on(Backend::Postgres, &proxied, dir, |_| {}).await;
+    car_park(&s).await;
+    let token = client_token(&s, "gate-e");
+    let reading = json!({"camera_id": "lpr-e1", "plate": "56다7890", "direction": "entry"});
+    let (status, answer) = s.call("POST", "/api/v1/parking/lpr", Some(&token), Some(reading)).await;
+    assert_eq!(status, 200, "{answer}");
+    let id = answer["session_id"].as_i64().unwrap();
+    // The session's row reaches the store before the cut.
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    proxy.cut();
+    let (status, problem) = pay(&s, id, 60_000, Some("k-outage")).await;
+    assert_eq!(status, 503, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("same Idempotency-Key"),
+        "{problem}"
+    );
+    let (status, problem) = pay(&s, id, 60_000, Some("k-outage")).await;
+    assert_eq!(status, 503, "a repeat is not answered before it is stored: {problem}");
+
+    proxy.restore();
+    let (status, receipt) = pay(&s, id, 60_000, Some("k-outage")).await;
+    assert_eq!(status, 200, "{receipt}");
+    assert_eq!(receipt["replay"], true);
+    assert_eq!(receipt["session"]["paid"], 60_000, "paid once: {receipt}");
+    let (status, answer) = exit(
+        &s,
+        json!({"camera_id": "lpr-x1", "plate": "56다7890", "direction": "exit"}),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["outcome"].as_str()),
+        (200, Some("released")),
+        "{answer}"
+    );
+    // What was stored, read back by a restarted server: one payment.
+    let s = s.restart(|_| {}).await;
+    let (status, view) = s.get(&format!("/api/v1/parking/sessions/{id}")).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["state"], "exited");
+    assert_eq!(view["payments"].as_array().map(Vec::len), Some(1), "{view}");
+    drop(proxy);
 }

@@ -42,6 +42,57 @@ pub fn upsert(conn: &mut DbConnection, row: &ParkingSession) -> QueryResult<()> 
     Ok(())
 }
 
+/// Stores the latest form of each session in `rows` (the last of an id wins). PostgreSQL gets one
+/// multi-row `INSERT .. ON CONFLICT DO UPDATE` per chunk (a round trip per row would hold a lane's
+/// rows behind the network); SQLite, in-process, gets [`upsert`] per row. Re-runnable.
+pub fn upsert_all<'a>(conn: &mut DbConnection, rows: impl IntoIterator<Item = &'a ParkingSession>) -> QueryResult<()> {
+    let mut latest: Vec<&ParkingSession> = Vec::new();
+    let mut at = std::collections::HashMap::new();
+    for row in rows {
+        match at.get(&row.id) {
+            Some(&i) => latest[i] = row,
+            None => {
+                at.insert(row.id, latest.len());
+                latest.push(row);
+            }
+        }
+    }
+    match conn {
+        DbConnection::Pg(c) => {
+            use diesel::upsert::excluded;
+            use parking_sessions::dsl as s;
+            for chunk in latest.chunks(ROWS_PER_INSERT) {
+                diesel::insert_into(parking_sessions::table)
+                    .values(chunk.iter().copied().cloned().collect::<Vec<_>>())
+                    .on_conflict(s::id)
+                    .do_update()
+                    .set((
+                        s::site.eq(excluded(s::site)),
+                        s::zone.eq(excluded(s::zone)),
+                        s::entry_lane.eq(excluded(s::entry_lane)),
+                        s::plate.eq(excluded(s::plate)),
+                        s::ticket.eq(excluded(s::ticket)),
+                        s::guess.eq(excluded(s::guess)),
+                        s::entered_ms.eq(excluded(s::entered_ms)),
+                        s::state.eq(excluded(s::state)),
+                        s::paid.eq(excluded(s::paid)),
+                        s::paid_at_ms.eq(excluded(s::paid_at_ms)),
+                        s::exit_lane.eq(excluded(s::exit_lane)),
+                        s::closed_ms.eq(excluded(s::closed_ms)),
+                        s::fee.eq(excluded(s::fee)),
+                        s::last_at_ms.eq(excluded(s::last_at_ms)),
+                    ))
+                    .execute(c)?;
+            }
+            Ok(())
+        }
+        DbConnection::Sqlite(_) => latest.into_iter().try_for_each(|row| upsert(conn, row)),
+    }
+}
+
+/// Rows per multi-row insert (15 columns each, well under PostgreSQL's parameter cap).
+const ROWS_PER_INSERT: usize = 1_000;
+
 /// The sessions still open (`open` or `held`).
 pub fn open(conn: &mut DbConnection) -> QueryResult<Vec<ParkingSession>> {
     parking_sessions::table
