@@ -9,7 +9,7 @@
 //!   acknowledged, with the same id, so it can drop what it already executed.
 //! - An `Idempotency-Key` names one command: issuing again with the same key returns it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use thiserror::Error;
@@ -38,9 +38,25 @@ struct Open {
     ack_due: Option<Millis>,
 }
 
+impl Open {
+    /// When [`CommandBook::tick`] finishes it: the ack's due time while delivered, the time to
+    /// live while pending.
+    fn deadline(&self) -> Option<Millis> {
+        match self.command.state {
+            CommandState::Delivered => self.ack_due,
+            CommandState::Pending => Some(Millis(self.command.expires_ms)),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct CommandBook {
     open: BTreeMap<i64, Open>,
+    /// Every open command's deadline, soonest first: the next deadline and what a tick
+    /// finishes cost a lookup, not a walk over every open command (thousands are pending
+    /// while a gate PC is offline).
+    deadlines: BTreeSet<(Millis, i64)>,
     keys: HashMap<String, i64>,
     ack_timeout: Duration,
 }
@@ -49,6 +65,7 @@ impl CommandBook {
     pub fn new(ack_timeout: Duration) -> Self {
         CommandBook {
             open: BTreeMap::new(),
+            deadlines: BTreeSet::new(),
             keys: HashMap::new(),
             ack_timeout,
         }
@@ -63,7 +80,7 @@ impl CommandBook {
             if let Some(key) = &command.idempotency_key {
                 book.keys.insert(key.clone(), command.id);
             }
-            book.open.insert(command.id, Open { command, ack_due });
+            book.insert(Open { command, ack_due });
         }
         book
     }
@@ -86,7 +103,14 @@ impl CommandBook {
         if let Some(key) = &command.idempotency_key {
             self.keys.insert(key.clone(), command.id);
         }
-        self.open.insert(command.id, Open { command, ack_due: None });
+        self.insert(Open { command, ack_due: None });
+    }
+
+    fn insert(&mut self, open: Open) {
+        if let Some(due) = open.deadline() {
+            self.deadlines.insert((due, open.command.id));
+        }
+        self.open.insert(open.command.id, open);
     }
 
     /// A command just issued for a client that has a session: delivered now, alone (the
@@ -96,9 +120,7 @@ impl CommandBook {
         if open.command.state != CommandState::Pending || now >= Millis(open.command.expires_ms) {
             return None;
         }
-        open.command.state = CommandState::Delivered;
-        open.command.updated_ms = now.0;
-        open.ack_due = Some(now + self.ack_timeout);
+        Self::delivered(&mut self.deadlines, open, now, self.ack_timeout);
         Some(open.command.clone())
     }
 
@@ -111,13 +133,24 @@ impl CommandBook {
                 if now >= Millis(open.command.expires_ms) {
                     continue; // tick expires it
                 }
-                open.command.state = CommandState::Delivered;
-                open.command.updated_ms = now.0;
-                open.ack_due = Some(now + self.ack_timeout);
+                Self::delivered(&mut self.deadlines, open, now, self.ack_timeout);
             }
             send.push(open.command.clone());
         }
         send
+    }
+
+    /// Moves a pending command to delivered, its deadline from its time to live to its ack.
+    fn delivered(deadlines: &mut BTreeSet<(Millis, i64)>, open: &mut Open, now: Millis, ack_timeout: Duration) {
+        if let Some(due) = open.deadline() {
+            deadlines.remove(&(due, open.command.id));
+        }
+        open.command.state = CommandState::Delivered;
+        open.command.updated_ms = now.0;
+        open.ack_due = Some(now + ack_timeout);
+        if let Some(due) = open.deadline() {
+            deadlines.insert((due, open.command.id));
+        }
     }
 
     /// The client acknowledged command `id`. A repeat of an ack already taken is not an error:
@@ -152,15 +185,16 @@ impl CommandBook {
 
     /// Commands that time out or expire at `now`, in their final state.
     pub fn tick(&mut self, now: Millis) -> Vec<Command> {
-        let due: Vec<(i64, CommandState)> = self
-            .open
-            .iter()
-            .filter_map(|(&id, o)| match (o.command.state, o.ack_due) {
-                (CommandState::Delivered, Some(due)) if now >= due => Some((id, CommandState::TimedOut)),
-                (CommandState::Pending, _) if now >= Millis(o.command.expires_ms) => Some((id, CommandState::Expired)),
+        let mut due: Vec<(i64, CommandState)> = self
+            .deadlines
+            .range(..=(now, i64::MAX))
+            .filter_map(|&(_, id)| match self.open.get(&id)?.command.state {
+                CommandState::Delivered => Some((id, CommandState::TimedOut)),
+                CommandState::Pending => Some((id, CommandState::Expired)),
                 _ => None,
             })
             .collect();
+        due.sort_unstable_by_key(|&(id, _)| id);
         due.into_iter()
             .filter_map(|(id, state)| {
                 let mut command = self.close(id)?.command;
@@ -177,18 +211,14 @@ impl CommandBook {
 
     /// When [`CommandBook::tick`] next has something to do.
     pub fn next_deadline(&self) -> Option<Millis> {
-        self.open
-            .values()
-            .filter_map(|o| match o.command.state {
-                CommandState::Delivered => o.ack_due,
-                CommandState::Pending => Some(Millis(o.command.expires_ms)),
-                _ => None,
-            })
-            .min()
+        self.deadlines.first().map(|&(due, _)| due)
     }
 
     fn close(&mut self, id: i64) -> Option<Open> {
         let open = self.open.remove(&id)?;
+        if let Some(due) = open.deadline() {
+            self.deadlines.remove(&(due, id));
+        }
         if let Some(key) = &open.command.idempotency_key {
             self.keys.remove(key);
         }
@@ -356,5 +386,24 @@ mod tests {
         let book = CommandBook::restore(ACK, [cmd(1, "pc-1", 600_000, None), delivered, acked], Millis(50_000));
         assert_eq!(book.open_count(), 2);
         assert_eq!(book.next_deadline(), Some(Millis(60_000)));
+    }
+
+    #[test]
+    fn the_next_deadline_follows_deliveries_acks_and_ticks() {
+        let mut book = CommandBook::new(ACK);
+        for (id, expires) in [(1, 300), (2, 100), (3, 200)] {
+            book.issue(cmd(id, &format!("pc-{id}"), expires, None));
+        }
+        assert_eq!(book.next_deadline(), Some(Millis(100)));
+        // Delivered: its deadline is the ack's, no longer its time to live.
+        book.client_online("pc-2", Millis(50));
+        assert_eq!(book.next_deadline(), Some(Millis(200).min(Millis(50) + ACK)));
+        book.ack(2, "pc-2", true, None, Millis(60)).unwrap();
+        assert_eq!(book.next_deadline(), Some(Millis(200)));
+        let expired = book.tick(Millis(250));
+        assert_eq!(expired.iter().map(|c| c.id).collect::<Vec<_>>(), vec![3]);
+        assert_eq!(book.next_deadline(), Some(Millis(300)));
+        assert_eq!(book.tick(Millis(300)).len(), 1);
+        assert_eq!(book.next_deadline(), None);
     }
 }
