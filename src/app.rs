@@ -538,6 +538,7 @@ async fn act_on_ownership(
         if !intents.is_empty() {
             alerts.do_send(crate::alert::messages::Record {
                 writes: None,
+                state: None,
                 intents,
                 committed: None,
                 // About the cluster, not a partition's subject.

@@ -10,6 +10,7 @@ use thiserror::Error;
 use super::book::BookError;
 use super::model::{Alert, AlertEvent, Intent, Subject};
 use crate::ownership::Fence;
+use crate::store::models::transitions::StateChange;
 use crate::store::{Committed, StoreError, WriteFn};
 
 #[derive(Debug, Error)]
@@ -25,6 +26,10 @@ pub enum AlertError {
 #[rtype(result = "()")]
 pub struct Record {
     pub writes: Option<WriteFn>,
+    /// A device's new state with its transition, stored after `writes` and before the alerts;
+    /// kept as data, not in `writes`, so a storm's thousands of them are stored by a few
+    /// multi-row statements ([`crate::store::models::transitions::record_all`]).
+    pub state: Option<StateChange>,
     pub intents: Vec<Intent>,
     pub committed: Option<Committed>,
     /// The partition the change belongs to and the fencing token this node holds for it: the

@@ -38,6 +38,7 @@ use crate::ids::IdGen;
 use crate::listen::Listen;
 use crate::ownership::Fence;
 use crate::store::models::outbox::{self, OutboxRow};
+use crate::store::models::transitions::{self, StateChange};
 use crate::store::models::{alerts as alert_rows, audit};
 use crate::store::writer::{Owner, Settings, Writer};
 use crate::store::{Committed, DbConnection, Store, StoreError, WriteFn};
@@ -78,6 +79,7 @@ type Reply = oneshot::Sender<Result<Alert, AlertError>>;
 /// One record as it waits in the alert service's [`Writer`] (opaque).
 pub struct Item {
     writes: Option<WriteFn>,
+    state: Option<StateChange>,
     alerts: Vec<(Alert, AlertEvent)>,
     /// The outbox rows of the alerts that are told (not suppressed), in order, made when
     /// handed over so a retry writes the same ids.
@@ -188,6 +190,7 @@ impl AlertService {
             .collect();
         Item {
             writes,
+            state: None,
             alerts,
             outbox,
             audit,
@@ -285,16 +288,11 @@ impl Owner for AlertService {
         for write in batch.iter().filter_map(|i| i.writes.as_ref()) {
             write(conn)?;
         }
-        for (alert, _) in batch.iter().flat_map(|i| &i.alerts) {
-            alert_rows::save(conn, &alert.to_row())?;
-        }
-        for row in batch.iter().flat_map(|i| &i.outbox) {
-            outbox::insert(conn, row)?;
-        }
-        for entry in batch.iter().filter_map(|i| i.audit.as_ref()) {
-            audit::insert(conn, entry)?;
-        }
-        Ok(())
+        transitions::record_all(conn, batch.iter().filter_map(|i| i.state.as_ref()))?;
+        let rows: Vec<_> = batch.iter().flat_map(|i| &i.alerts).map(|(a, _)| a.to_row()).collect();
+        alert_rows::save_all(conn, &rows)?;
+        outbox::insert_all(conn, batch.iter().flat_map(|i| &i.outbox))?;
+        audit::insert_all(conn, batch.iter().filter_map(|i| i.audit.as_ref()))
     }
 
     fn stored(&mut self, mut batch: Vec<Item>, ctx: &mut Context<Self>) {
@@ -372,6 +370,7 @@ impl Handler<Record> for AlertService {
             );
         }
         let mut item = self.item(msg.writes, alerts, None, None, msg.committed);
+        item.state = msg.state;
         item.fence = msg.fence;
         self.enqueue(item, ctx);
     }

@@ -154,6 +154,7 @@ impl CommandService {
         });
         self.alerts.do_send(Record {
             writes: Some(writes),
+            state: None,
             intents,
             committed: Some(committed),
             fence: Some(fence),

@@ -28,8 +28,7 @@ use crate::alert::{AlertService, Record};
 use crate::ids::{DeviceId, IdGen};
 use crate::listen::Tells;
 use crate::ownership::{Fence, Ownership};
-use crate::store::models::{devices, transitions};
-use crate::store::WriteFn;
+use crate::store::models::transitions;
 use crate::supervision::LazyTimer;
 use crate::supervision::{guarded, Crash as Caught, ExitReport, Guarded};
 use crate::time::{Clock, Millis};
@@ -116,11 +115,10 @@ impl DeviceShared {
             reason: detail,
             at_ms: tr.at.0,
         };
-        let (state, since, seen) = (tr.to.as_str(), tr.at.0, last_seen.map(|t| t.0));
-        let writes: WriteFn = Arc::new(move |conn| {
-            devices::set_state(conn, &row.device_id, state, since, seen)?;
-            transitions::insert(conn, &row)
-        });
+        let state = transitions::StateChange {
+            transition: row,
+            last_seen_ms: last_seen.map(|t| t.0),
+        };
         let snapshot = Snapshot {
             state: tr.to,
             since: tr.at,
@@ -136,7 +134,8 @@ impl DeviceShared {
             });
         });
         self.alerts.do_send(Record {
-            writes: Some(writes),
+            writes: None,
+            state: Some(state),
             intents,
             committed: Some(committed),
             fence: Some(fence),

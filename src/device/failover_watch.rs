@@ -79,6 +79,7 @@ impl FailoverWatch {
         }];
         self.alerts.do_send(Record {
             writes: None,
+            state: None,
             intents,
             committed: None,
             fence: Some(fence),
@@ -209,6 +210,7 @@ impl Handler<CommandChanged> for FailoverWatch {
                         if let Some(fence) = fence {
                             alerts.do_send(Record {
                                 writes: None,
+                                state: None,
                                 intents: vec![intent],
                                 committed: None,
                                 fence: Some(fence),

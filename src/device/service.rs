@@ -515,6 +515,7 @@ impl Devices {
         if let Some(fence) = self.shared.fence_of(client) {
             self.shared.alerts.do_send(Record {
                 writes: None,
+                state: None,
                 intents: vec![intent],
                 committed: None,
                 fence: Some(fence),

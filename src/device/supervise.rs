@@ -94,6 +94,7 @@ impl ChildFactory for DeviceFactory {
             if let Some(fence) = self.shared.fence_of(entry.spec.client_id.as_str()) {
                 self.shared.alerts.do_send(Record {
                     writes: Some(writes),
+                    state: None,
                     intents: Vec::new(),
                     committed: None,
                     fence: Some(fence),

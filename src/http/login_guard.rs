@@ -106,6 +106,7 @@ impl LoginGuard {
         };
         self.alerts.do_send(Record {
             writes: None,
+            state: None,
             intents: vec![intent],
             committed: None,
             // A node-wide alert: it belongs to no partition.

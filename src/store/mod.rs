@@ -42,6 +42,28 @@ pub use conn::DbConnection;
 pub use error::StoreError;
 pub use pool::{Backend, DbUrl};
 
+/// Rows per multi-row statement: under PostgreSQL's 65,535 bind parameters at 20 columns.
+pub const ROWS_PER_INSERT: usize = 1_000;
+
+/// `rows` with one per key: the last form of each, at the place of the first.
+pub fn latest_by<'a, T, K: std::hash::Hash + Eq>(
+    rows: impl IntoIterator<Item = &'a T>,
+    key: impl Fn(&T) -> K,
+) -> Vec<&'a T> {
+    let mut out: Vec<&T> = Vec::new();
+    let mut at = std::collections::HashMap::new();
+    for row in rows {
+        match at.entry(key(row)) {
+            std::collections::hash_map::Entry::Occupied(e) => out[*e.get()] = row,
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(out.len());
+                out.push(row);
+            }
+        }
+    }
+    out
+}
+
 /// Rows a service writes in one batched transaction. Re-runnable, for retries.
 pub type WriteFn = Arc<dyn Fn(&mut DbConnection) -> diesel::QueryResult<()> + Send + Sync>;
 /// Called once the rows are committed.

@@ -103,6 +103,7 @@ fn record(shared: &TaxiShared, key: &str, intent: Intent) {
     };
     shared.alerts.do_send(Record {
         writes: None,
+        state: None,
         intents: vec![intent],
         committed: None,
         fence: Some(fence),

@@ -24,6 +24,7 @@ mod parking_sessions;
 mod realtime;
 mod sim;
 mod store_outage;
+mod storm_writes;
 mod supervision;
 mod support;
 mod taxi;

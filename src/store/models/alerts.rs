@@ -38,6 +38,52 @@ pub fn save(conn: &mut DbConnection, alert: &Alert) -> QueryResult<()> {
     Ok(())
 }
 
+/// [`save`] for many: each alert's latest form at the place of its first (so an alert resolved
+/// in the batch is stored resolved before a new open one of the same subject, as the one-open
+/// index needs). PostgreSQL gets one multi-row `INSERT .. ON CONFLICT DO UPDATE` per chunk: an
+/// alert storm is thousands of rows, and a round trip each was most of its time.
+pub fn save_all<'a>(conn: &mut DbConnection, rows: impl IntoIterator<Item = &'a Alert>) -> QueryResult<()> {
+    let rows = crate::store::latest_by(rows, |a| a.id);
+    match conn {
+        DbConnection::Pg(c) => {
+            use alerts::dsl as a;
+            use diesel::upsert::excluded;
+            for chunk in rows.chunks(crate::store::ROWS_PER_INSERT) {
+                diesel::insert_into(alerts::table)
+                    .values(chunk.iter().map(|r| (*r).clone()).collect::<Vec<_>>())
+                    .on_conflict(a::id)
+                    .do_update()
+                    .set((
+                        (
+                            a::subject_type.eq(excluded(a::subject_type)),
+                            a::subject_id.eq(excluded(a::subject_id)),
+                            a::kind.eq(excluded(a::kind)),
+                            a::severity.eq(excluded(a::severity)),
+                            a::state.eq(excluded(a::state)),
+                            a::count.eq(excluded(a::count)),
+                            a::detail.eq(excluded(a::detail)),
+                            a::opened_ms.eq(excluded(a::opened_ms)),
+                            a::updated_ms.eq(excluded(a::updated_ms)),
+                        ),
+                        (
+                            a::acked_by.eq(excluded(a::acked_by)),
+                            a::acked_ms.eq(excluded(a::acked_ms)),
+                            a::ack_note.eq(excluded(a::ack_note)),
+                            a::resolved_by.eq(excluded(a::resolved_by)),
+                            a::resolved_ms.eq(excluded(a::resolved_ms)),
+                            a::suppressed_by.eq(excluded(a::suppressed_by)),
+                            a::version.eq(excluded(a::version)),
+                            a::notified_ms.eq(excluded(a::notified_ms)),
+                        ),
+                    ))
+                    .execute(c)?;
+            }
+            Ok(())
+        }
+        DbConnection::Sqlite(_) => rows.into_iter().try_for_each(|row| save(conn, row)),
+    }
+}
+
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Alert>> {
     alerts::table.find(id).select(Alert::as_select()).first(conn).optional()
 }

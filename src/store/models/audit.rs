@@ -26,6 +26,24 @@ pub fn insert(conn: &mut DbConnection, entry: &AuditEntry) -> QueryResult<()> {
     .map(|_| ())
 }
 
+/// [`insert`] for many; PostgreSQL gets one multi-row insert per chunk.
+pub fn insert_all<'a>(conn: &mut DbConnection, entries: impl IntoIterator<Item = &'a AuditEntry>) -> QueryResult<()> {
+    match conn {
+        DbConnection::Pg(c) => {
+            let entries: Vec<&AuditEntry> = entries.into_iter().collect();
+            for chunk in entries.chunks(crate::store::ROWS_PER_INSERT) {
+                diesel::insert_into(audit_log::table)
+                    .values(chunk.iter().map(|e| (*e).clone()).collect::<Vec<_>>())
+                    .on_conflict(audit_log::id)
+                    .do_nothing()
+                    .execute(c)?;
+            }
+            Ok(())
+        }
+        DbConnection::Sqlite(_) => entries.into_iter().try_for_each(|entry| insert(conn, entry)),
+    }
+}
+
 /// Entries about `target`, oldest first.
 pub fn for_target(conn: &mut DbConnection, target: &str) -> QueryResult<Vec<AuditEntry>> {
     audit_log::table

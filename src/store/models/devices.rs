@@ -70,6 +70,27 @@ pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<Device>> {
     devices::table.select(Device::as_select()).order(devices::id).load(conn)
 }
 
+/// Each change's device to its `to_state`, since `at_ms`, last seen `last_seen_ms`: one
+/// statement for the chunk (at most one change a device).
+pub fn set_states_pg(conn: &mut diesel::PgConnection, changes: &[&super::transitions::StateChange]) -> QueryResult<()> {
+    use diesel::sql_types::{Array, BigInt, Nullable, Text};
+    let ids: Vec<&str> = changes.iter().map(|c| c.transition.device_id.as_str()).collect();
+    let states: Vec<&str> = changes.iter().map(|c| c.transition.to_state.as_str()).collect();
+    let since: Vec<i64> = changes.iter().map(|c| c.transition.at_ms).collect();
+    let seen: Vec<Option<i64>> = changes.iter().map(|c| c.last_seen_ms).collect();
+    diesel::sql_query(
+        "UPDATE devices SET state = v.state, state_since_ms = v.since, last_seen_ms = v.seen \
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS v(id, state, since, seen) \
+         WHERE devices.id = v.id",
+    )
+    .bind::<Array<Text>, _>(ids)
+    .bind::<Array<Text>, _>(states)
+    .bind::<Array<BigInt>, _>(since)
+    .bind::<Array<Nullable<BigInt>>, _>(seen)
+    .execute(conn)
+    .map(|_| ())
+}
+
 /// Records a state change (and when the device was last seen, as of that change).
 pub fn set_state(
     conn: &mut DbConnection,

@@ -30,6 +30,24 @@ pub fn insert(conn: &mut DbConnection, row: &OutboxRow) -> QueryResult<()> {
     .map(|_| ())
 }
 
+/// [`insert`] for many; PostgreSQL gets one multi-row insert per chunk.
+pub fn insert_all<'a>(conn: &mut DbConnection, rows: impl IntoIterator<Item = &'a OutboxRow>) -> QueryResult<()> {
+    match conn {
+        DbConnection::Pg(c) => {
+            let rows: Vec<&OutboxRow> = rows.into_iter().collect();
+            for chunk in rows.chunks(crate::store::ROWS_PER_INSERT) {
+                diesel::insert_into(outbox::table)
+                    .values(chunk.iter().map(|r| (*r).clone()).collect::<Vec<_>>())
+                    .on_conflict(outbox::id)
+                    .do_nothing()
+                    .execute(c)?;
+            }
+            Ok(())
+        }
+        DbConnection::Sqlite(_) => rows.into_iter().try_for_each(|row| insert(conn, row)),
+    }
+}
+
 /// Rows not yet marked delivered with ids above `after`, oldest first.
 pub fn undelivered(conn: &mut DbConnection, after: i64, limit: i64) -> QueryResult<Vec<OutboxRow>> {
     outbox::table

@@ -46,22 +46,12 @@ pub fn upsert(conn: &mut DbConnection, row: &ParkingSession) -> QueryResult<()> 
 /// multi-row `INSERT .. ON CONFLICT DO UPDATE` per chunk (a round trip per row would hold a lane's
 /// rows behind the network); SQLite, in-process, gets [`upsert`] per row. Re-runnable.
 pub fn upsert_all<'a>(conn: &mut DbConnection, rows: impl IntoIterator<Item = &'a ParkingSession>) -> QueryResult<()> {
-    let mut latest: Vec<&ParkingSession> = Vec::new();
-    let mut at = std::collections::HashMap::new();
-    for row in rows {
-        match at.get(&row.id) {
-            Some(&i) => latest[i] = row,
-            None => {
-                at.insert(row.id, latest.len());
-                latest.push(row);
-            }
-        }
-    }
+    let latest = crate::store::latest_by(rows, |r| r.id);
     match conn {
         DbConnection::Pg(c) => {
             use diesel::upsert::excluded;
             use parking_sessions::dsl as s;
-            for chunk in latest.chunks(ROWS_PER_INSERT) {
+            for chunk in latest.chunks(crate::store::ROWS_PER_INSERT) {
                 diesel::insert_into(parking_sessions::table)
                     .values(chunk.iter().copied().cloned().collect::<Vec<_>>())
                     .on_conflict(s::id)
@@ -89,9 +79,6 @@ pub fn upsert_all<'a>(conn: &mut DbConnection, rows: impl IntoIterator<Item = &'
         DbConnection::Sqlite(_) => latest.into_iter().try_for_each(|row| upsert(conn, row)),
     }
 }
-
-/// Rows per multi-row insert (15 columns each, well under PostgreSQL's parameter cap).
-const ROWS_PER_INSERT: usize = 1_000;
 
 /// The sessions still open (`open` or `held`).
 pub fn open(conn: &mut DbConnection) -> QueryResult<Vec<ParkingSession>> {

@@ -16,6 +16,42 @@ pub struct Transition {
     pub at_ms: i64,
 }
 
+/// A device's new state with the transition that led to it: what a device actor stores.
+#[derive(Debug, Clone)]
+pub struct StateChange {
+    pub transition: Transition,
+    pub last_seen_ms: Option<i64>,
+}
+
+/// Stores `changes` in order: every transition, and each device's state as its last change
+/// left it. PostgreSQL gets one `UPDATE .. FROM unnest(..)` and one multi-row insert per chunk
+/// (a zone losing power is thousands of changes in one batch); SQLite, in-process, a statement
+/// each. Re-runnable.
+pub fn record_all<'a>(conn: &mut DbConnection, changes: impl IntoIterator<Item = &'a StateChange>) -> QueryResult<()> {
+    let changes: Vec<&StateChange> = changes.into_iter().collect();
+    match conn {
+        DbConnection::Pg(c) => {
+            let states = crate::store::latest_by(changes.iter().copied(), |ch| ch.transition.device_id.clone());
+            for chunk in states.chunks(crate::store::ROWS_PER_INSERT) {
+                super::devices::set_states_pg(c, chunk)?;
+            }
+            for chunk in changes.chunks(crate::store::ROWS_PER_INSERT) {
+                diesel::insert_into(device_transitions::table)
+                    .values(chunk.iter().map(|ch| ch.transition.clone()).collect::<Vec<_>>())
+                    .on_conflict(device_transitions::id)
+                    .do_nothing()
+                    .execute(c)?;
+            }
+            Ok(())
+        }
+        DbConnection::Sqlite(_) => changes.into_iter().try_for_each(|ch| {
+            let t = &ch.transition;
+            super::devices::set_state(conn, &t.device_id, &t.to_state, t.at_ms, ch.last_seen_ms)?;
+            insert(conn, t)
+        }),
+    }
+}
+
 /// Inserts `row`, skipping it when its id is stored already (a retried batch).
 pub fn insert(conn: &mut DbConnection, row: &Transition) -> QueryResult<()> {
     let insert = diesel::insert_into(device_transitions::table).values(row);
