@@ -266,8 +266,12 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     let broker_arbiter = Arbiter::new();
     let broker_clock = clock.clone();
     let broker = Broker::start_in_arbiter(&broker_arbiter.handle(), move |_| Broker::new(broker_clock));
-    // One node: the bus is this node's broker. A cluster's bus plugs in here.
-    let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(broker.clone()));
+    // One node: the bus is this node's broker. In a cluster it also reaches every other node's.
+    let local = LocalBus::new(broker.clone());
+    let bus: Arc<dyn Bus> = match &cluster {
+        Some(node) => Arc::new(node.bus(local).await?),
+        None => Arc::new(local),
+    };
     Relay::start(bus.clone(), &broker, &devices, &alerts, &commands, &taxis);
     crate::device::failover_watch::start(
         &devices,

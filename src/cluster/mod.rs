@@ -8,11 +8,14 @@
 //! - [`kv`]: the NATS connection and the two KV buckets (leases, node registrations).
 //! - [`leaser`]: the task that runs a plan each renewal period and reports gains and losses.
 //! - [`node`]: the handle the wiring holds; [`shared`]: what the task writes and it reads.
+//! - [`bus`]: publications fanned out to every node through NATS; [`wire`]: their form on
+//!   the wire (pure).
 //! - [`view`]: the `GET /api/v1/cluster` document (pure).
 //! - [`takeover`]: the `node_takeover` alert for partitions taken from another node (pure).
 //!
 //! Without `KWANJE_NATS_URL` none of this runs: a node owns every partition with token 0.
 
+pub mod bus;
 pub mod error;
 pub mod kv;
 pub mod leaser;
@@ -23,6 +26,7 @@ pub mod shared;
 pub mod table;
 pub mod takeover;
 pub mod view;
+pub mod wire;
 
 pub use error::ClusterError;
 pub use leaser::Change;

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::bus::{BusStats, NatsBus};
 use super::error::ClusterError;
 use super::kv::{Kv, NodeRecord, Refused};
 use super::leaser::{Change, Leaser};
@@ -14,6 +15,7 @@ use super::settings::ClusterSettings;
 use super::shared::{ClusterStats, Shared};
 use super::table::LeaseTable;
 use super::view::{self, ClusterView};
+use crate::broker::LocalBus;
 use crate::ownership::{Ownership, Partition};
 
 /// This node in its cluster.
@@ -23,6 +25,7 @@ pub struct ClusterNode {
     kv: Kv,
     table: Arc<LeaseTable>,
     shared: Arc<Shared>,
+    bus: Arc<BusStats>,
     stop: Mutex<Option<oneshot::Sender<oneshot::Sender<()>>>>,
 }
 
@@ -59,6 +62,7 @@ impl ClusterNode {
             settings,
             kv: kv.clone(),
             shared: Arc::new(Shared::new(record)),
+            bus: Arc::new(BusStats::default()),
             stop: Mutex::new(None),
         });
         let (changes, receiver) = mpsc::unbounded_channel();
@@ -123,6 +127,17 @@ impl ClusterNode {
             .get(&partition)
             .map(|l| l.owner)
             .filter(|&o| o != self.settings.node_id)
+    }
+
+    /// The cluster's bus in front of this node's broker: what is published here reaches the
+    /// sessions of every node.
+    pub async fn bus(&self, local: LocalBus) -> Result<NatsBus, ClusterError> {
+        NatsBus::start(&self.settings, local, self.bus.clone()).await
+    }
+
+    /// Messages across nodes.
+    pub fn bus_stats(&self) -> &BusStats {
+        &self.bus
     }
 
     /// The lease counters.

@@ -52,6 +52,11 @@ impl ClusterSettings {
         }))
     }
 
+    /// The subject every node publishes its topic and user messages on.
+    pub fn bus_subject(&self) -> String {
+        format!("{}.bus", self.name)
+    }
+
     /// The KV bucket of partition leases.
     pub fn lease_bucket(&self) -> String {
         format!("{}-leases", self.name)

@@ -258,6 +258,31 @@ fn cluster_metrics(registry: &mut Registry, state: &AppState) {
         "Partition leases lost without release (taken, or lapsed before renewal)",
         stats.lost.load(Relaxed),
     );
+    let bus = node.bus_stats();
+    counter(
+        registry,
+        "cluster_bus_sent",
+        "Topic and user messages sent to the other nodes",
+        bus.sent.load(Relaxed),
+    );
+    counter(
+        registry,
+        "cluster_bus_received",
+        "Topic and user messages received from other nodes and delivered here",
+        bus.received.load(Relaxed),
+    );
+    counter(
+        registry,
+        "cluster_bus_dropped",
+        "Messages not sent to the other nodes (the queue to NATS full, or NATS refused them)",
+        bus.dropped.load(Relaxed),
+    );
+    counter(
+        registry,
+        "cluster_bus_refused",
+        "Messages received from the bus that could not be read",
+        bus.refused.load(Relaxed),
+    );
     gauge(
         registry,
         "cluster_nats_connected",

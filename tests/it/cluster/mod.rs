@@ -2,6 +2,8 @@
 //! one NATS server, each test under its own `KWANJE_CLUSTER` name. Run only when both
 //! `TEST_NATS_URL` and `TEST_DATABASE_URL` are set (the SQLite refusal needs neither).
 
+mod bus;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
