@@ -290,6 +290,35 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         clock.clone(),
         ids.clone(),
     );
+    // In a cluster, what a client's session here sends for a partition another node owns goes
+    // there, and what other nodes send here is applied as if the session were here.
+    let elsewhere = match &cluster {
+        Some(node) => {
+            let services = transport::routes::Services {
+                devices: devices.clone(),
+                commands: commands.clone(),
+                taxis: taxis.clone(),
+                parking: parking.clone(),
+                elsewhere: None,
+            };
+            let to = broker.clone();
+            let forward = node
+                .forward(move |message| transport::forwarded::apply(&services, &to, message))
+                .await?;
+            let elsewhere = crate::ownership::Elsewhere {
+                ownership: ownership.clone(),
+                forward: Arc::new(forward),
+            };
+            actix_web::rt::spawn(transport::forwarded::vouch_for_sessions(
+                broker.clone(),
+                elsewhere.clone(),
+                node.settings.renew,
+                node.settings.lease,
+            ));
+            Some(elsewhere)
+        }
+        None => None,
+    };
     // Every subscriber of alert changes is wired above this line: replay what a crash left
     // unpublished only now, so nobody misses it.
     alerts.do_send(ReplayOutbox);
@@ -311,6 +340,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         logins,
         clock,
         cluster: cluster.clone(),
+        elsewhere,
         limits: Limits::new(
             config.max_connections_per_addr,
             config.max_sessions_per_principal,

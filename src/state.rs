@@ -41,6 +41,9 @@ pub struct AppState {
     pub logins: login_guard::Logins,
     /// This node in its cluster; `None` on a single node.
     pub cluster: Option<Arc<crate::cluster::ClusterNode>>,
+    /// Where a client's heartbeats and acks go when another node owns its partition (cluster
+    /// mode only).
+    pub elsewhere: Option<crate::ownership::Elsewhere>,
     /// Connections per client address and STOMP sessions per principal.
     pub limits: crate::limit::Limits,
     /// Parking control: areas, occupancy.

@@ -159,12 +159,7 @@ impl Rig {
         claims.client = Some(CLIENT.to_owned());
         let token = state.keys.issue(&claims).unwrap();
         let principal = state.keys.verify(&token).unwrap();
-        let services = Services {
-            devices: state.devices.clone(),
-            commands: state.commands.clone(),
-            taxis: state.taxis.clone(),
-            parking: state.parking.clone(),
-        };
+        let services = Services::of(&state);
         let mut link = NullLink {
             sink: Sink.start(),
             written: 0,

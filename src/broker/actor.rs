@@ -20,8 +20,8 @@ use actix::dev::SendError;
 use actix::prelude::*;
 
 use super::messages::{
-    BrokerStats, ClientBeat, Deliver, Deregister, Evict, GetBrokerStats, OnlineClients, Outlet, PresenceChanged,
-    Publish, PublishBatch, PublishToUser, Register, Subscribe, Unsubscribe,
+    BrokerStats, ClientBeat, ClientsWithSessions, Deliver, Deregister, Evict, GetBrokerStats, OnlineClients, Outlet,
+    PresenceChanged, Publish, PublishBatch, PublishToUser, Register, Subscribe, Unsubscribe,
 };
 use super::presence::{presence_json, Presence, PresenceChange};
 use super::table::{SessionKey, Subscriber, Table};
@@ -315,6 +315,13 @@ impl Handler<OnlineClients> for Broker {
     type Result = MessageResult<OnlineClients>;
     fn handle(&mut self, _: OnlineClients, _: &mut Context<Self>) -> Self::Result {
         MessageResult(self.presence.online())
+    }
+}
+
+impl Handler<ClientsWithSessions> for Broker {
+    type Result = MessageResult<ClientsWithSessions>;
+    fn handle(&mut self, _: ClientsWithSessions, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.presence.with_sessions())
     }
 }
 

@@ -135,6 +135,11 @@ pub struct ClientBeat {
 #[rtype(result = "Vec<String>")]
 pub struct OnlineClients;
 
+/// Which clients hold a session on this node now (sorted ids), leases aside.
+#[derive(Debug, Message)]
+#[rtype(result = "Vec<String>")]
+pub struct ClientsWithSessions;
+
 /// Out: a client came online (its first session or HTTP heartbeat) or went offline (its last
 /// session ended and its heartbeats' lease ran out).
 #[derive(Debug, Clone, Message)]

@@ -108,6 +108,19 @@ impl Presence {
         all.sort();
         all
     }
+
+    /// The clients holding a session here now (sorted), whatever their leases: what this node
+    /// vouches for to the owners of their partitions in a cluster.
+    pub fn with_sessions(&self) -> Vec<String> {
+        let mut held: Vec<String> = self
+            .clients
+            .iter()
+            .filter(|(_, holds)| holds.sessions > 0)
+            .map(|(client, _)| client.clone())
+            .collect();
+        held.sort();
+        held
+    }
 }
 
 /// The `/topic/presence` message: `{"type":"presence","client_id":..,"online":..,"at_ms":..}`.
@@ -155,6 +168,17 @@ mod tests {
 
     fn offline(client: &str) -> Option<PresenceChange> {
         Some(PresenceChange::Offline(client.into()))
+    }
+
+    #[test]
+    fn only_clients_with_a_session_are_vouched_for() {
+        let mut p = Presence::default();
+        p.session_opened("gate-2");
+        p.beat("gate-1", Millis(400));
+        p.session_opened("gate-3");
+        p.session_closed("gate-3");
+        assert_eq!(p.with_sessions(), ["gate-2"]);
+        assert_eq!(p.online(), ["gate-1", "gate-2"]);
     }
 
     #[test]

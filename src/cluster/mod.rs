@@ -10,6 +10,8 @@
 //! - [`node`]: the handle the wiring holds; [`shared`]: what the task writes and it reads.
 //! - [`bus`]: publications fanned out to every node through NATS; [`wire`]: their form on
 //!   the wire (pure).
+//! - [`forward`]: a client's heartbeats and acks sent to the owner of its partition;
+//!   [`forward_wire`]: their form on the wire (pure).
 //! - [`view`]: the `GET /api/v1/cluster` document (pure).
 //! - [`takeover`]: the `node_takeover` alert for partitions taken from another node (pure).
 //!
@@ -17,6 +19,8 @@
 
 pub mod bus;
 pub mod error;
+pub mod forward;
+pub mod forward_wire;
 pub mod kv;
 pub mod leaser;
 pub mod node;

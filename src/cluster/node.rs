@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::bus::{BusStats, NatsBus};
 use super::error::ClusterError;
+use super::forward::{self, ForwardStats, NatsForward};
 use super::kv::{Kv, NodeRecord, Refused};
 use super::leaser::{Change, Leaser};
 use super::settings::ClusterSettings;
@@ -16,7 +17,7 @@ use super::shared::{ClusterStats, Shared};
 use super::table::LeaseTable;
 use super::view::{self, ClusterView};
 use crate::broker::LocalBus;
-use crate::ownership::{Ownership, Partition};
+use crate::ownership::{Inbound, OwnerCheck, Ownership, Partition};
 
 /// This node in its cluster.
 #[derive(Debug)]
@@ -26,6 +27,7 @@ pub struct ClusterNode {
     table: Arc<LeaseTable>,
     shared: Arc<Shared>,
     bus: Arc<BusStats>,
+    forwarded: Arc<ForwardStats>,
     stop: Mutex<Option<oneshot::Sender<oneshot::Sender<()>>>>,
 }
 
@@ -63,6 +65,7 @@ impl ClusterNode {
             kv: kv.clone(),
             shared: Arc::new(Shared::new(record)),
             bus: Arc::new(BusStats::default()),
+            forwarded: Arc::new(ForwardStats::default()),
             stop: Mutex::new(None),
         });
         let (changes, receiver) = mpsc::unbounded_channel();
@@ -133,6 +136,25 @@ impl ClusterNode {
     /// sessions of every node.
     pub async fn bus(&self, local: LocalBus) -> Result<NatsBus, ClusterError> {
         NatsBus::start(&self.settings, local, self.bus.clone()).await
+    }
+
+    /// The way to the owner of a partition this node does not hold, for what a client's session
+    /// here sends for it; `apply` gets what other nodes send here for partitions this node holds.
+    pub async fn forward(&self, apply: impl Fn(Inbound) + 'static) -> Result<NatsForward, ClusterError> {
+        let table = self.table.clone();
+        forward::start(
+            &self.settings,
+            self.shared.clone(),
+            self.forwarded.clone(),
+            move |p| table.fence(p).is_some(),
+            apply,
+        )
+        .await
+    }
+
+    /// Messages forwarded to and from this node.
+    pub fn forward_stats(&self) -> &ForwardStats {
+        &self.forwarded
     }
 
     /// Messages across nodes.

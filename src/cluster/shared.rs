@@ -55,6 +55,13 @@ impl Shared {
         self.observed.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The owner of `partition` as the last lease round saw it (without copying the view: asked
+    /// for every forwarded heartbeat).
+    pub fn owner_of(&self, partition: Partition) -> Option<u16> {
+        let seen = self.observed.lock().unwrap_or_else(|e| e.into_inner());
+        seen.leases.get(&partition).map(|l| l.owner)
+    }
+
     pub fn set_observed(&self, seen: Observed) {
         *self.observed.lock().unwrap_or_else(|e| e.into_inner()) = seen;
     }

@@ -19,8 +19,9 @@ use super::extract::Caller;
 use super::AppState;
 use crate::auth::{Principal, Role};
 use crate::broker::messages::ClientBeat;
-use crate::device::batch::{BatchError, BatchKind};
+use crate::device::batch::{self, BatchError, BatchKind};
 use crate::device::beats;
+use crate::ownership::Inbound;
 
 /// What a heartbeat batch did.
 #[derive(Debug, Serialize, ToSchema)]
@@ -59,6 +60,8 @@ pub struct HeartbeatBatch {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "the batch was applied", body = BatchAnswer),
+        (status = 202, description = "cluster mode, at a node that does not own the client's partition: the batch was checked and handed to the owner; `applied` counts the heartbeats handed on", body = BatchAnswer),
+        (status = 503, description = "cluster mode: the owner of the client's partition is not known at this moment; retrying is safe"),
         (status = 400, description = "the body is not a heartbeat batch"),
         (status = 403, description = "the token is not this client's, or a device of the batch is another client's"),
         (status = 422, description = "more than 1,000 heartbeats in one batch"),
@@ -76,6 +79,9 @@ pub async fn batch(
             id.chars().take(80).collect::<String>()
         )));
     }
+    if let Some(answer) = to_owner(&state, &caller, &id, body.clone()) {
+        return answer;
+    }
     let done = beats::apply(&state.devices, &caller, BatchKind::Heartbeats, &body).map_err(refusal)?;
     if let Some(lease) = done.lease {
         vouch(&state, &caller, &id, lease);
@@ -84,6 +90,47 @@ pub async fn batch(
         applied: done.applied,
         skipped: done.skipped,
     }))
+}
+
+/// In a cluster, at a node that does not own `client`'s partition: the batch `body` sent by
+/// the client itself, checked here as far as this node can (its form, its size, devices this
+/// node knows another client hosts) and handed to the owner, which applies it and counts it
+/// for the client's presence; answered 202 with the heartbeats handed on. `None` where this
+/// node applies it itself.
+pub(super) fn to_owner(
+    state: &AppState,
+    caller: &Principal,
+    client: &str,
+    body: web::Bytes,
+) -> Option<Result<HttpResponse, ApiError>> {
+    let elsewhere = state.elsewhere.as_ref()?;
+    if !is_the_client(caller, client) {
+        return None;
+    }
+    let partition = elsewhere.partition_of(client)?;
+    let mut count = 0;
+    let checked = batch::read(BatchKind::Heartbeats, &body, |beat| {
+        count += 1;
+        let device = state.devices.get(&beat.id);
+        beats::check_host(caller, &beat.id, device.as_deref().map(|d| d.spec.client_id.as_str())).map(drop)
+    });
+    if let Err(err) = checked {
+        return Some(Err(refusal(err)));
+    }
+    let message = Inbound::Beats {
+        client: client.to_owned(),
+        faults: false,
+        body,
+    };
+    if !elsewhere.send(partition, message) {
+        return Some(Err(ApiError::Unavailable(
+            "the node that owns this client's partition is not known yet (it is moving); retry".into(),
+        )));
+    }
+    Some(Ok(HttpResponse::Accepted().json(BatchAnswer {
+        applied: count,
+        skipped: 0,
+    })))
 }
 
 /// An HTTP heartbeat of `client`'s device, sent by `caller`, keeps `client` online for `lease`

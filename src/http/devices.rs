@@ -318,6 +318,7 @@ pub struct CrashRequested {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "the device's state after the heartbeat", body = HeartbeatAnswer),
+        (status = 202, description = "cluster mode, at a node that does not own the client's partition: handed to the owner, `{id, forwarded: true}`"),
         (status = 403, description = "the token is not the hosting client's"),
         (status = 404, description = "no such device"),
         (status = 409, description = "the device is quarantined"),
@@ -330,7 +331,28 @@ pub async fn heartbeat(
     id: web::Path<String>,
     body: web::Json<HeartbeatBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let entry = entry(&state, &id)?;
+    // In a cluster, the owner of the calling client's partition applies it (and checks the host).
+    if let (Role::Client, Some(client)) = (caller.role, caller.client.as_deref()) {
+        let body = body.into_inner();
+        let one = serde_json::json!({"devices": [{"id": id.as_str(), "status": body.status, "detail": body.detail}]});
+        let bytes = web::Bytes::from(one.to_string());
+        if let Some(answer) = super::client_heartbeats::to_owner(&state, &caller, client, bytes) {
+            return answer
+                .map(|_| HttpResponse::Accepted().json(serde_json::json!({"id": id.as_str(), "forwarded": true})));
+        }
+        return heartbeat_here(&state, &caller, id.into_inner(), body).await;
+    }
+    heartbeat_here(&state, &caller, id.into_inner(), body.into_inner()).await
+}
+
+/// The heartbeat applied by this node, which owns the device.
+async fn heartbeat_here(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    body: HeartbeatBody,
+) -> Result<HttpResponse, ApiError> {
+    let entry = entry(state, &id)?;
     if !caller.is_client(entry.spec.client_id.as_str()) {
         return Err(ApiError::Forbidden(format!(
             "only client {} (the device's host) may send its heartbeats",
@@ -338,17 +360,13 @@ pub async fn heartbeat(
         )));
     }
     super::client_heartbeats::vouch(
-        &state,
-        &caller,
+        state,
+        caller,
         entry.spec.client_id.as_str(),
         beats::presence_lease(&entry.spec),
     );
-    let body = body.into_inner();
     let now_state = state.devices.beat(&entry, body.status, body.detail).await?;
-    Ok(HttpResponse::Ok().json(HeartbeatAnswer {
-        id: id.into_inner(),
-        state: now_state,
-    }))
+    Ok(HttpResponse::Ok().json(HeartbeatAnswer { id, state: now_state }))
 }
 
 /// Makes a device's actor panic.

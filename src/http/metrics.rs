@@ -283,6 +283,25 @@ fn cluster_metrics(registry: &mut Registry, state: &AppState) {
         "Messages received from the bus that could not be read",
         bus.refused.load(Relaxed),
     );
+    let forwarded = node.forward_stats();
+    counter(
+        registry,
+        "cluster_forwarded_sent",
+        "Heartbeats, acks, subscriptions and presence of clients here sent to the owner of their partition",
+        forwarded.sent.load(Relaxed),
+    );
+    counter(
+        registry,
+        "cluster_forwarded_received",
+        "Messages other nodes forwarded here and applied",
+        forwarded.received.load(Relaxed),
+    );
+    counter(
+        registry,
+        "cluster_forwarded_dropped",
+        "Forwarded messages dropped (no owner known, queue full, or arrived at a node no longer owning the partition)",
+        forwarded.dropped.load(Relaxed),
+    );
     gauge(
         registry,
         "cluster_nats_connected",

@@ -5,14 +5,18 @@
 //!   taxis (by terminal) are hashed into (pure).
 //! - [`check`]: the [`OwnerCheck`] seam and its single-node implementation, [`SingleNode`],
 //!   which owns every partition with fencing token 0.
+//! - [`forward`]: the [`Forward`] seam: what a client sent to a node that does not own its
+//!   partition, handed to the one that does (none on a single node).
 //!
 //! A node in a cluster implements [`OwnerCheck`] from its leases (DESIGN.md, "Scale beyond one
 //! machine"); the services only ever ask the question. Depends on nothing in the crate.
 
 pub mod check;
+pub mod forward;
 pub mod partition;
 
 pub use check::{Fence, OwnerCheck, SingleNode};
+pub use forward::{Forward, Inbound};
 pub use partition::{Partition, Partitions};
 
 use std::sync::Arc;
@@ -22,6 +26,27 @@ use std::sync::Arc;
 pub struct Ownership {
     pub partitions: Partitions,
     pub check: Arc<dyn OwnerCheck>,
+}
+
+/// Where what a client sent goes when this node does not own its partition.
+#[derive(Debug, Clone)]
+pub struct Elsewhere {
+    pub ownership: Ownership,
+    pub forward: Arc<dyn Forward>,
+}
+
+impl Elsewhere {
+    /// The partition of `client` when another node owns it (what the client sent goes there);
+    /// `None` when this node does and applies it itself.
+    pub fn partition_of(&self, client: &str) -> Option<Partition> {
+        let partition = self.ownership.partitions.of(client);
+        self.ownership.check.fence(partition).is_none().then_some(partition)
+    }
+
+    /// Hands `message` to the owner of `partition` ([`Forward::forward`]).
+    pub fn send(&self, partition: Partition, message: Inbound) -> bool {
+        self.forward.forward(partition, message)
+    }
 }
 
 impl Ownership {

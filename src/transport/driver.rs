@@ -36,6 +36,7 @@ use crate::command::messages::ClientOnline;
 use crate::config::Config;
 use crate::ids::IdGen;
 use crate::limit::{Limits, Slot};
+use crate::ownership::Inbound;
 use crate::state::AppState;
 use crate::stomp::{Action, HeartBeat, Phase, ProtocolError, Session, SessionConfig};
 use crate::time::{Clock, Millis};
@@ -93,12 +94,7 @@ impl Shared {
         Shared {
             broker: state.broker.clone(),
             bus: state.bus.clone(),
-            services: routes::Services {
-                devices: state.devices.clone(),
-                commands: state.commands.clone(),
-                taxis: state.taxis.clone(),
-                parking: state.parking.clone(),
-            },
+            services: routes::Services::of(state),
             clock: state.clock.clone(),
             ids: state.ids.clone(),
             gate: StompGate::new(state.keys.clone()),
@@ -370,11 +366,19 @@ impl Driver {
                     });
                     // Commands waiting for this client go out once it listens for them, not at
                     // CONNECT: the subscription is in the broker's mailbox ahead of them.
+                    // In a cluster, the owner of the client's partition holds its commands.
                     if let (true, Some(client)) = (commands_queue, self.client_id()) {
-                        self.shared
-                            .services
-                            .commands
-                            .do_send(ClientOnline { client_id: client });
+                        let services = &self.shared.services;
+                        match services
+                            .elsewhere
+                            .as_ref()
+                            .and_then(|e| Some((e, e.partition_of(&client)?)))
+                        {
+                            Some((elsewhere, partition)) => {
+                                elsewhere.send(partition, Inbound::Listening { client });
+                            }
+                            None => services.commands.do_send(ClientOnline { client_id: client }),
+                        }
                     }
                 }
                 Action::Unsubscribe { id, .. } => {

@@ -15,6 +15,7 @@
 //! - [`reassembly`] (pure): fragmented WebSocket messages, for the echo;
 //! - [`payloads`] (pure) and [`relay`]: service events as JSON messages, published through the
 //!   broker;
+//! - [`forwarded`]: what another node handed on because this node owns the client's partition;
 //! - [`error`]: [`error::RouteError`], a SEND the server refuses.
 //!
 //! Sits at the top with `http`: it may use the services, the broker, `stomp` and `auth`;
@@ -24,6 +25,7 @@ pub mod cert_gate;
 pub mod connect_guard;
 pub mod driver;
 pub mod error;
+pub mod forwarded;
 pub mod gate;
 pub mod keepalive;
 pub mod meter;

@@ -43,7 +43,8 @@ use crate::broker::acl::AppDestination;
 use crate::command::messages::AckCommand;
 use crate::command::CommandService;
 use crate::device::batch::BatchKind;
-use crate::device::{beats, Devices};
+use crate::device::{batch, beats, Devices};
+use crate::ownership::{Elsewhere, Inbound, Partition};
 use crate::parking::core::report::{ReportError, Reporter};
 use crate::parking::{Parking, ParkingError};
 use crate::taxi::core::model::Plate;
@@ -60,11 +61,20 @@ struct CommandAck {
 /// What a routed SEND did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Routed {
-    Heartbeats { applied: usize, skipped: usize },
+    Heartbeats {
+        applied: usize,
+        skipped: usize,
+    },
     CommandAck,
     TaxiPing,
-    Occupancy { areas: usize },
+    Occupancy {
+        areas: usize,
+    },
     LaneReading,
+    /// Another node owns the client's partition: handed to it (false: no way there now).
+    Forwarded {
+        sent: bool,
+    },
 }
 
 /// The services an application SEND can reach.
@@ -74,19 +84,45 @@ pub struct Services {
     pub commands: Addr<CommandService>,
     pub taxis: Taxis,
     pub parking: Parking,
+    /// Where a client's heartbeats and acks go when another node owns its partition (cluster
+    /// mode; `None` on one node).
+    pub elsewhere: Option<Elsewhere>,
+}
+
+impl Services {
+    /// The services of a running server, as its sessions reach them.
+    pub fn of(state: &crate::state::AppState) -> Services {
+        Services {
+            devices: state.devices.clone(),
+            commands: state.commands.clone(),
+            taxis: state.taxis.clone(),
+            parking: state.parking.clone(),
+            elsewhere: state.elsewhere.clone(),
+        }
+    }
 }
 
 /// Carries out a SEND to the application destination `to` (the ACL's classification).
 pub fn route(services: &Services, who: &Principal, to: AppDestination, body: &[u8]) -> Result<Routed, RouteError> {
     match to {
-        AppDestination::Heartbeat => apply(&services.devices, who, BatchKind::Heartbeats, body),
-        AppDestination::Faults => apply(&services.devices, who, BatchKind::Faults, body),
+        AppDestination::Heartbeat => beats_to(services, who, BatchKind::Heartbeats, body),
+        AppDestination::Faults => beats_to(services, who, BatchKind::Faults, body),
         AppDestination::CommandAck => {
             let ack: CommandAck = serde_json::from_slice(body).map_err(|err| RouteError::BadBody {
                 destination: "/app/commands/ack",
                 reason: err.to_string(),
             })?;
             let client = who.client.clone().unwrap_or_else(|| who.name.clone());
+            if let Some((elsewhere, partition)) = owner_elsewhere(services, who) {
+                let sent = elsewhere.send(
+                    partition,
+                    Inbound::Ack {
+                        client,
+                        body: bytes::Bytes::copy_from_slice(body),
+                    },
+                );
+                return Ok(Routed::Forwarded { sent });
+            }
             log::info!(
                 "command ack received command_id={} ok={} client={client}",
                 ack.command_id,
@@ -165,6 +201,35 @@ fn occupancy(parking: &Parking, who: &Principal, body: &[u8]) -> Result<Routed, 
             })
         }
     }
+}
+
+/// The way to the owner of `who`'s partition, when that is another node.
+pub fn owner_elsewhere<'a>(services: &'a Services, who: &Principal) -> Option<(&'a Elsewhere, Partition)> {
+    let elsewhere = services.elsewhere.as_ref()?;
+    let client = who.client.as_deref()?;
+    Some((elsewhere, elsewhere.partition_of(client)?))
+}
+
+/// A heartbeat batch applied here, or checked here and handed to the owner of the client's
+/// partition: a malformed batch, or one naming a device this node knows another client hosts,
+/// refuses the frame either way; the owner checks the rest again.
+fn beats_to(services: &Services, who: &Principal, kind: BatchKind, body: &[u8]) -> Result<Routed, RouteError> {
+    let Some((elsewhere, partition)) = owner_elsewhere(services, who) else {
+        return apply(&services.devices, who, kind, body);
+    };
+    batch::read(kind, body, |beat| {
+        let device = services.devices.get(&beat.id);
+        beats::check_host(who, &beat.id, device.as_deref().map(|d| d.spec.client_id.as_str())).map(drop)
+    })?;
+    let sent = elsewhere.send(
+        partition,
+        Inbound::Beats {
+            client: who.client.clone().unwrap_or_else(|| who.name.clone()),
+            faults: kind == BatchKind::Faults,
+            body: bytes::Bytes::copy_from_slice(body),
+        },
+    );
+    Ok(Routed::Forwarded { sent })
 }
 
 /// Applies a heartbeat batch; a refusal ends the session with its reason.

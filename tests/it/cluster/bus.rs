@@ -11,7 +11,7 @@ use super::{client_owned_by, engines, split_evenly, token, wait_for, Node};
 use crate::realtime::client::{frame, Event, Stomp};
 
 /// `POST path` on `addr` from inside a running system.
-async fn post(addr: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
+pub(super) async fn post(addr: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
     let mut resp = awc::Client::default()
         .post(format!("http://{addr}{path}"))
         .bearer_auth(token)
@@ -26,14 +26,14 @@ async fn post(addr: &str, path: &str, token: &str, body: Value) -> (u16, Value) 
 }
 
 /// A session of `role` (as `client` for a gate PC) on `node`.
-async fn session(node: &Node, role: Role, client: Option<&str>) -> Stomp {
+pub(super) async fn session(node: &Node, role: Role, client: Option<&str>) -> Stomp {
     let mut s = Stomp::open(&node.addr, &["v12.stomp"]).await;
     s.connect(&token(role, client), "1.2").await;
     s
 }
 
 /// Every MESSAGE `s` receives within `within`, as (subscription, command-id header, JSON body).
-async fn messages_for(s: &mut Stomp, within: Duration) -> Vec<(String, Option<String>, Value)> {
+pub(super) async fn messages_for(s: &mut Stomp, within: Duration) -> Vec<(String, Option<String>, Value)> {
     let deadline = tokio::time::Instant::now() + within;
     let mut got = Vec::new();
     loop {
@@ -55,7 +55,7 @@ async fn messages_for(s: &mut Stomp, within: Duration) -> Vec<(String, Option<St
 }
 
 /// Collects from `s` until `done` holds over what has arrived (panics after `within`).
-async fn collect_until(
+pub(super) async fn collect_until(
     s: &mut Stomp,
     within: Duration,
     seen: &mut Vec<(String, Option<String>, Value)>,
@@ -71,14 +71,14 @@ async fn collect_until(
     }
 }
 
-fn device_states<'a>(seen: &'a [(String, Option<String>, Value)], device: &'a str) -> Vec<&'a str> {
+pub(super) fn device_states<'a>(seen: &'a [(String, Option<String>, Value)], device: &'a str) -> Vec<&'a str> {
     seen.iter()
         .filter(|(_, _, j)| j["type"] == "device.state" && j["id"] == device)
         .filter_map(|(_, _, j)| j["state"].as_str())
         .collect()
 }
 
-fn alerts_raised(seen: &[(String, Option<String>, Value)], device: &str) -> usize {
+pub(super) fn alerts_raised(seen: &[(String, Option<String>, Value)], device: &str) -> usize {
     seen.iter()
         .filter(|(_, _, j)| j["type"] == "alert.raised" && j["subject_id"] == device)
         .count()

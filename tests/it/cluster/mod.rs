@@ -3,6 +3,7 @@
 //! `TEST_NATS_URL` and `TEST_DATABASE_URL` are set (the SQLite refusal needs neither).
 
 mod bus;
+mod forward;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
