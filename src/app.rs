@@ -319,6 +319,15 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         }
         None => None,
     };
+    // In a cluster, a device registered at any node starts at its owner.
+    if let Some(node) = &cluster {
+        let adopting = devices.clone();
+        node.on_device_announced(move |id| {
+            let devices = adopting.clone();
+            async move { devices.adopt(id).await }
+        })
+        .await?;
+    }
     // Every subscriber of alert changes is wired above this line: replay what a crash left
     // unpublished only now, so nobody misses it.
     alerts.do_send(ReplayOutbox);

@@ -117,6 +117,11 @@ impl Kv {
         Ok(Kv { client, leases, nodes })
     }
 
+    /// The connection, for the cluster's rare control messages (a device registered).
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+
     /// True while the connection to NATS is up.
     pub fn connected(&self) -> bool {
         self.client.connection_state() == async_nats::connection::State::Connected

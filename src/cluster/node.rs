@@ -152,6 +152,48 @@ impl ClusterNode {
         .await
     }
 
+    /// Tells every node that device `id` was registered here, so that its owner starts it and
+    /// every node knows whose it is. Fire-and-forget: a node that misses it reads the device
+    /// from the store when it next gains the partition.
+    pub fn announce_device(&self, id: &str) {
+        let client = self.kv.client().clone();
+        let subject = self.settings.registered_subject();
+        let payload = bytes::Bytes::copy_from_slice(id.as_bytes());
+        actix_web::rt::spawn(async move {
+            if let Err(e) = client.publish(subject, payload).await {
+                log::warn!("device announcement not sent error=\"{e}\"");
+            }
+        });
+    }
+
+    /// Calls `adopt` with each device id a node announces (this node's own included: adopting a
+    /// device already known is nothing).
+    pub async fn on_device_announced<F, Fut>(&self, adopt: F) -> Result<(), ClusterError>
+    where
+        F: Fn(String) -> Fut + 'static,
+        Fut: std::future::Future<Output = bool> + 'static,
+    {
+        let subject = self.settings.registered_subject();
+        let mut subscriber = self
+            .kv
+            .client()
+            .subscribe(subject.clone())
+            .await
+            .map_err(|e| ClusterError::Nats(format!("cannot subscribe to {subject}: {e}")))?;
+        actix_web::rt::spawn(async move {
+            use futures_util::StreamExt;
+            while let Some(message) = subscriber.next().await {
+                match std::str::from_utf8(&message.payload) {
+                    Ok(id) => {
+                        adopt(id.to_owned()).await;
+                    }
+                    Err(_) => log::warn!("device announcement unreadable"),
+                }
+            }
+        });
+        Ok(())
+    }
+
     /// Messages forwarded to and from this node.
     pub fn forward_stats(&self) -> &ForwardStats {
         &self.forwarded

@@ -57,6 +57,11 @@ impl ClusterSettings {
         format!("{}.bus", self.name)
     }
 
+    /// The subject a node announces each device registered there on.
+    pub fn registered_subject(&self) -> String {
+        format!("{}.devices.registered", self.name)
+    }
+
     /// The KV bucket of partition leases.
     pub fn lease_bucket(&self) -> String {
         format!("{}-leases", self.name)

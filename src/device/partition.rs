@@ -24,19 +24,19 @@ pub fn members<'a>(
 }
 
 impl Devices {
-    /// This node now owns `partition`: devices registered elsewhere since it started join the
-    /// registry, and every device of the partition that is not quarantined and not running
+    /// This node now owns `partition`: its devices are read from the store again (those
+    /// registered elsewhere since it started join the registry, those it knew are restored as
+    /// their last owner left them), and every device of the partition that is not quarantined and not running
     /// starts. Answers how many were asked to start.
     pub async fn partition_gained(&self, partitions: Partitions, partition: Partition) -> usize {
         let store = self.store().clone();
         match tokio::task::spawn_blocking(move || store.read_blocking(devices::all)).await {
             Ok(Ok(rows)) => {
-                for row in rows
-                    .iter()
-                    .filter(|r| partitions.of(&r.client_id) == partition && self.get(&r.id).is_none())
-                {
+                // As stored now: registered elsewhere since this node started, or changed by
+                // the partition's last owner since this node last read it.
+                for row in rows.iter().filter(|r| partitions.of(&r.client_id) == partition) {
                     if let Some(device) = device_from_row(row) {
-                        self.registry().insert(Arc::new(device));
+                        self.registry().refresh(Arc::new(device));
                     }
                 }
             }
@@ -56,6 +56,48 @@ impl Devices {
         }
         log::info!("partition gained partition={partition} devices_started={started}");
         started
+    }
+
+    /// Another node registered device `id` (cluster mode): it joins this node's registry, read
+    /// from the store, and starts here when this node owns its client's partition. A device
+    /// this node knows already is left as it is. Answers whether it started here.
+    pub async fn adopt(&self, id: String) -> bool {
+        if self.get(&id).is_some() {
+            return false;
+        }
+        let store = self.store().clone();
+        let key = id.clone();
+        let row = match tokio::task::spawn_blocking(move || store.read_blocking(move |conn| devices::find(conn, &key)))
+            .await
+        {
+            Ok(Ok(Some(row))) => row,
+            Ok(Ok(None)) => {
+                log::warn!("device announced but not stored id={id}");
+                return false;
+            }
+            Ok(Err(e)) => {
+                log::warn!("device announced, unread id={id} error={e}");
+                return false;
+            }
+            Err(e) => {
+                log::warn!("device announced, unread id={id} error={e}");
+                return false;
+            }
+        };
+        let Some(device) = device_from_row(&row) else {
+            return false;
+        };
+        let owned = self.fence_of(device.spec.client_id.as_str()).is_some();
+        let spec_id = device.spec.id.clone();
+        if !self.registry().insert(Arc::new(device)) || !owned {
+            return false;
+        }
+        self.supervisor().do_send(StartChild {
+            id: spec_id,
+            reset: false,
+        });
+        log::info!("device adopted id={id} client={} started=true", row.client_id);
+        true
     }
 
     /// This node no longer owns `partition`: its running devices stop (their new owner runs

@@ -52,6 +52,18 @@ impl Registry {
         true
     }
 
+    /// Adds an entry, or puts it in place of one whose actor is not running (a device this
+    /// node knew from an older read of the store); false when the device's actor runs here.
+    pub fn refresh(&self, entry: Arc<Device>) -> bool {
+        let mut map = self.devices.write().unwrap_or_else(|p| p.into_inner());
+        let id = entry.spec.id.to_string();
+        if map.get(&id).is_some_and(|known| known.slot.addr().is_some()) {
+            return false;
+        }
+        map.insert(id, entry);
+        true
+    }
+
     pub fn len(&self) -> usize {
         self.devices.read().unwrap_or_else(|p| p.into_inner()).len()
     }

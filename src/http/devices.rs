@@ -159,6 +159,9 @@ pub async fn create(
     };
     let spec = registration.into_spec()?;
     let entry = state.devices.register(spec, &caller.name).await?;
+    if let Some(node) = &state.cluster {
+        node.announce_device(entry.spec.id.as_str());
+    }
     let mut view = DeviceView::of(&entry);
     view.owner_node = super::cluster::owner_node(&state, &view.client_id);
     Ok(HttpResponse::Created().json(view))

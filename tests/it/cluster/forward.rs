@@ -153,7 +153,8 @@ fn an_http_gate_pc_heartbeating_the_other_node_keeps_its_devices_up_at_the_owner
     let two = Node::start(Node::command(&db, &nats, &cluster, 2, 3_000)).unwrap_or_else(|(_, log)| panic!("{log}"));
     let view = wait_for(&one, Duration::from_secs(20), "an even split", split_evenly);
     let client = client_owned_by(&view, 2);
-    let (device, (status, body)) = two.register_camera(&client);
+    // Registered at node 1, which does not own it: node 2 starts it.
+    let (device, (status, body)) = one.register_camera(&client);
     assert_eq!(status, 201, "{body}");
     let gate = token(Role::Client, Some(&client));
 
@@ -196,30 +197,31 @@ fn an_http_gate_pc_heartbeating_the_other_node_keeps_its_devices_up_at_the_owner
         "kept up through node 1 past its 3 s deadline"
     );
 
-    // Another client's device in the batch is refused at node 1, nothing handed on.
+    // Another client's device in the batch is refused at node 1, nothing handed on: registered
+    // at node 2, node 1 heard of it.
     let (_, other) = two.register_camera(&format!("{client}-b"));
     assert_eq!(other.0, 201, "{}", other.1);
+    let viewer = token(Role::Viewer, None);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while one
+        .call("GET", &format!("/api/v1/devices/{client}-b-cam"), &viewer, None)
+        .0
+        != 200
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "node 1 never heard of {client}-b-cam"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let stolen = json!({"devices": [{"id": format!("{client}-b-cam"), "status": "ok"}]});
-    let known_at_one = one
-        .call(
-            "GET",
-            &format!("/api/v1/devices/{client}-b-cam"),
-            &token(Role::Viewer, None),
-            None,
-        )
-        .0;
     let (status, answer) = one.call(
         "POST",
         &format!("/api/v1/clients/{client}/heartbeats"),
         &gate,
         Some(stolen),
     );
-    if known_at_one == 200 {
-        assert_eq!(status, 403, "{answer}");
-    } else {
-        // Registered after node 1 started: only its owner knows whose it is, and refuses it there.
-        assert_eq!(status, 202, "{answer}");
-    }
+    assert_eq!(status, 403, "{answer}");
     let refused = two
         .call(
             "GET",
