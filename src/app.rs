@@ -455,7 +455,13 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         None => None,
     };
     if let (Some(node), Some(changes)) = (&cluster, changes) {
-        node.set_addr(addr.to_string());
+        let advertised = config.advertise_addr.clone().unwrap_or_else(|| addr.to_string());
+        if advertised.starts_with("0.0.0.0:") || advertised.starts_with("[::]:") {
+            log::warn!(
+                "cluster advertise address is unspecified addr={advertised}: set KWANJE_ADVERTISE_ADDR so other nodes can pass requests here"
+            );
+        }
+        node.set_addr(advertised);
         actix_web::rt::spawn(act_on_ownership(
             changes,
             state.devices.clone(),

@@ -197,6 +197,11 @@ pub struct Config {
     /// Milliseconds between lease renewals; must be well under `KWANJE_LEASE_MS`.
     #[arg(long, env = "KWANJE_LEASE_RENEW_MS", default_value_t = DEFAULT_LEASE_RENEW_MS)]
     pub lease_renew_ms: u64,
+    /// Cluster mode: the `host:port` the other nodes reach this node's HTTP listener at (an
+    /// operator's request for a device another node owns is passed there). Default: the bound
+    /// address, which must then not be `0.0.0.0`.
+    #[arg(long, env = "KWANJE_ADVERTISE_ADDR")]
+    pub advertise_addr: Option<String>,
     /// Connections (HTTP, WebSocket, SockJS, TCP STOMP) one client address may hold open at
     /// once; more are answered 503 (HTTP) or an ERROR frame (TCP STOMP) and closed. Hundreds of
     /// gate PCs behind one NAT address fit in the default; raise it for more, or behind a
@@ -327,6 +332,7 @@ impl Config {
             cluster: DEFAULT_CLUSTER.into(),
             lease_ms: DEFAULT_LEASE_MS,
             lease_renew_ms: DEFAULT_LEASE_RENEW_MS,
+            advertise_addr: None,
             max_connections_per_addr: DEFAULT_MAX_CONNECTIONS_PER_ADDR,
             max_sessions_per_principal: DEFAULT_MAX_SESSIONS_PER_PRINCIPAL,
             parking_exit_grace_secs: 900,

@@ -204,6 +204,11 @@ impl ClusterNode {
         &self.bus
     }
 
+    /// The HTTP address node `id` advertised, as the last lease round saw it.
+    pub fn addr_of(&self, id: u16) -> Option<String> {
+        self.shared.observed().nodes.get(&id).map(|n| n.addr.clone())
+    }
+
     /// The lease counters.
     pub fn stats(&self) -> &ClusterStats {
         &self.shared.stats

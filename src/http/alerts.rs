@@ -12,7 +12,7 @@ use super::extract::Caller;
 use super::page::{Page, PageQuery};
 use super::AppState;
 use crate::alert::messages::{Acknowledge, ResolveAlert};
-use crate::alert::{Alert, AlertKind, AlertState};
+use crate::alert::{Alert, AlertKind, AlertState, SubjectType};
 use crate::auth::Role;
 use crate::store::models::alerts as rows;
 
@@ -108,6 +108,39 @@ async fn load(state: &AppState, id: i64) -> Result<Alert, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("alert {id} does not exist")))
 }
 
+/// The key of the partition whose owner keeps `alert` (its device's client, or its client);
+/// `None` for what this node keeps itself (server, taxi and terminal alerts).
+fn partition_key(state: &AppState, alert: &Alert) -> Option<String> {
+    match alert.subject_type {
+        SubjectType::Device => state
+            .devices
+            .get(&alert.subject_id)
+            .map(|d| d.spec.client_id.to_string()),
+        SubjectType::Client => Some(alert.subject_id.clone()),
+        _ => None,
+    }
+}
+
+/// In a cluster, an acknowledgement or resolution of an alert another node keeps, passed to
+/// that node with its note; `None` when this node acts on it.
+async fn pass_to_owner(
+    state: &AppState,
+    req: &HttpRequest,
+    alert: &Alert,
+    note: Option<&str>,
+) -> Option<Result<HttpResponse, ApiError>> {
+    let key = partition_key(state, alert)?;
+    let addr = match super::to_owner::owner_addr(state, req, &key)? {
+        Ok(addr) => addr,
+        Err(e) => return Some(Err(e)),
+    };
+    let body = match note {
+        Some(note) => web::Bytes::from(serde_json::json!({ "note": note }).to_string()),
+        None => web::Bytes::new(),
+    };
+    Some(super::to_owner::pass(&addr, req, body).await)
+}
+
 /// Shows one alert.
 ///
 /// **Role:** viewer or above.
@@ -189,7 +222,10 @@ pub async fn acknowledge(
         Err(malformed) => return Err(ApiError::BadRequest(malformed.to_string())),
     };
     let id = parse_id(&id)?;
-    load(&state, id).await?;
+    let stored = load(&state, id).await?;
+    if let Some(answer) = pass_to_owner(&state, &req, &stored, note.as_deref()).await {
+        return answer;
+    }
     let alert = state
         .alerts
         .send(Acknowledge {
@@ -241,7 +277,10 @@ pub async fn resolve(
         Err(malformed) => return Err(ApiError::BadRequest(malformed.to_string())),
     };
     let id = parse_id(&id)?;
-    load(&state, id).await?;
+    let stored = load(&state, id).await?;
+    if let Some(answer) = pass_to_owner(&state, &req, &stored, note.as_deref()).await {
+        return answer;
+    }
     let alert = state
         .alerts
         .send(ResolveAlert {

@@ -145,7 +145,7 @@ pub async fn show(state: web::Data<AppState>, caller: Caller, id: web::Path<Stri
     Ok(HttpResponse::Ok().json(CommandView::from(command)))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct NewCommand {
     /// Read as text, so an unknown kind is a 422 that lists the known ones.
     #[schema(value_type = CommandKind)]
@@ -215,6 +215,11 @@ pub async fn issue(
         .get(&id)
         .ok_or_else(|| ApiError::NotFound(format!("device {id} is not registered")))?;
     let body = body.into_inner();
+    // In a cluster, the node that owns the device's partition issues its commands.
+    if let Some(addr) = super::to_owner::owner_addr(&state, &req, entry.spec.client_id.as_str()) {
+        let bytes = serde_json::to_vec(&body).map_err(|e| ApiError::Internal(e.to_string()))?;
+        return super::to_owner::pass(&addr?, &req, web::Bytes::from(bytes)).await;
+    }
     let kind: CommandKind = body.kind.parse().map_err(ApiError::Unprocessable)?;
     let ttl = body
         .ttl_ms

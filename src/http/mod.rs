@@ -30,6 +30,7 @@ pub mod parking_sessions;
 pub mod parking_tariffs;
 pub mod passenger_requests;
 pub mod taxis;
+pub mod to_owner;
 pub mod tokens;
 pub mod transitions;
 pub mod upgrade_guard;

@@ -76,11 +76,18 @@ fn a_gate_pc_on_the_other_node_keeps_its_devices_up_takes_its_commands_and_goes_
         assert_eq!(stored["state"], "up", "{stored}");
         assert!(online_at(&two.addr, &client).await, "online at its owner");
 
-        // A command issued at the owner reaches the gate PC on node 1; its ack there completes it.
+        // An operator's command sent to node 1 is issued by the owner and reaches the gate PC on
+        // node 1; its ack there completes it at the owner.
         let operator_token = token(Role::Operator, None);
         let path = format!("/api/v1/devices/{device}/commands");
-        let (status, command) = post(&two.addr, &path, &operator_token, json!({"kind": "restart"})).await;
+        let (status, command) = post(&one.addr, &path, &operator_token, json!({"kind": "restart"})).await;
         assert_eq!(status, 202, "{command}");
+        let (status, unknown) = post(&one.addr, &path, &operator_token, json!({"kind": "teleport"})).await;
+        assert_eq!(status, 422, "the owner's refusal comes back as it is: {unknown}");
+        assert!(
+            unknown["detail"].as_str().unwrap_or_default().contains("restart"),
+            "{unknown}"
+        );
         let id = command["id"].as_u64().unwrap_or_else(|| panic!("{command}"));
         let mut delivered = Vec::new();
         collect_until(&mut gate, Duration::from_secs(10), &mut delivered, |s| !s.is_empty()).await;
@@ -121,6 +128,23 @@ fn a_gate_pc_on_the_other_node_keeps_its_devices_up_takes_its_commands_and_goes_
             .collect();
         assert_eq!(kinds, [&json!("heartbeat_missed")], "{seen:#?}");
         assert!(online_at(&two.addr, &client).await, "still online at its owner");
+
+        // An operator on node 1 acknowledges it with a note: the owner keeps it, and says so.
+        let alert_id = seen
+            .iter()
+            .find(|(_, _, j)| j["type"] == "alert.raised" && j["subject_id"] == device.as_str())
+            .map(|(_, _, j)| j["id"].as_u64().unwrap_or_else(|| panic!("{j}")))
+            .unwrap();
+        let (status, acked) = post(
+            &one.addr,
+            &format!("/api/v1/alerts/{alert_id}/ack"),
+            &operator_token,
+            json!({"note": "crew sent"}),
+        )
+        .await;
+        assert_eq!((status, &acked["state"]), (200, &json!("acknowledged")), "{acked}");
+        let (_, at_owner) = get(&two.addr, &format!("/api/v1/alerts/{alert_id}")).await;
+        assert_eq!(at_owner["state"], "acknowledged", "{at_owner}");
 
         // Its last session gone: offline at the owner, one client_disconnected.
         gate.drop_connection();
