@@ -138,6 +138,26 @@ pub async fn start_server_with(spec: ServerSpec, env: &[(&str, &str)]) -> anyhow
         tolerance,
         postgres,
     } = spec;
+    let (url, dir) = prepare_store(ServerSpec {
+        clients: clients_n,
+        per_client,
+        interval_ms,
+        tolerance,
+        postgres,
+    })?;
+    spawn_server(url, dir, env).await
+}
+
+/// A database with `spec.clients` clients (`gate-{n}`) of `spec.per_client` devices each
+/// (`dev-{n}-{d}`): its URL, and the directory a SQLite file lives in.
+pub fn prepare_store(spec: ServerSpec) -> anyhow::Result<(String, tempfile::TempDir)> {
+    let ServerSpec {
+        clients: clients_n,
+        per_client,
+        interval_ms,
+        tolerance,
+        postgres,
+    } = spec;
     let dir = tempfile::tempdir()?;
     let url = match postgres {
         Some(base) => fresh_pg_schema(&base)?,
@@ -175,6 +195,12 @@ pub async fn start_server_with(spec: ServerSpec, env: &[(&str, &str)]) -> anyhow
         Ok(())
     })?;
     drop(store);
+    Ok((url, dir))
+}
+
+/// Starts the binary on the database at `url` (`dir` kept while it runs) and waits until it
+/// answers.
+pub async fn spawn_server(url: String, dir: tempfile::TempDir, env: &[(&str, &str)]) -> anyhow::Result<ServerProcess> {
     let addr = format!("127.0.0.1:{}", free_port()?);
     let tcp_addr = format!("127.0.0.1:{}", free_port()?);
     let mut server = Process::new(env!("CARGO_BIN_EXE_kwanje"));
