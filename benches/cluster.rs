@@ -125,7 +125,7 @@ async fn console(addr: &str, token: &str, destination: &str) -> anyhow::Result<S
 
 fn summary(label: &str, mut us: Vec<u64>) -> (u64, u64) {
     us.sort_unstable();
-    let (p50, p99) = (percentile(&us, 50.0), percentile(&us, 99.0));
+    let (p50, p99) = (percentile(&us, 0.50), percentile(&us, 0.99));
     out(&format!(
         "  {label}: {} messages, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         us.len(),
@@ -258,12 +258,14 @@ async fn through_non_owner(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let dropped = counter(&one.addr, "kwanje_cluster_forwarded_dropped").await?;
+    let dropped = counter(&one.addr, "kwanje_cluster_forwarded_dropped").await?
+        + counter(&two.addr, "kwanje_cluster_forwarded_dropped").await?;
     let through = (last * per_client as u64) as f64 / elapsed;
     out(&format!(
-        "  through node 1 (forwarded): {} gate PCs, {frames} batches of {per_client} sent, {last} applied at node 2 \
-         ({sent} forwarded in all, {dropped} dropped): {through:.0} heartbeats/s",
-        owned_by_two.len()
+        "  through node 1 (forwarded): {} gate PCs, {frames} batches of {per_client} sent, {last} applied at node 2, \
+         {} lost ({sent} forwarded in all, {dropped} dropped and counted): {through:.0} heartbeats/s",
+        owned_by_two.len(),
+        frames.saturating_sub(last)
     ));
     let started = Instant::now();
     let frames = blast(&two.addr, keys, owned_by_two, per_client, secs).await?;
@@ -417,8 +419,8 @@ async fn takeovers(rig: &Rig, one: &ServerProcess, mut two: ServerProcess, keys:
     out(&format!(
         "  takeover after kill -9, {cycles} cycles, {} partitions: p50 {} ms, p99 {} ms, max {} ms (target: lease {LEASE_MS} ms + 1 s)",
         per_partition_ms.len(),
-        percentile(&per_partition_ms, 50.0),
-        percentile(&per_partition_ms, 99.0),
+        percentile(&per_partition_ms, 0.50),
+        percentile(&per_partition_ms, 0.99),
         worst_cycle_ms
     ));
     let once = silent_alerts.iter().filter(|n| **n == 1).count();

@@ -605,8 +605,10 @@ async fn record_fence(store: &Store, fence: crate::ownership::Fence, node: u16) 
         match store.advance_fence(fence, node, Millis::now().0).await {
             Ok(true) => return true,
             Ok(false) => {
-                log::error!(
-                    "partition fence stale partition={} token={}; not acting for it",
+                // A newer owner recorded its token first: this lease was handed over or taken
+                // while the gain waited its turn (the fence doing its work, not a fault).
+                log::warn!(
+                    "partition fence stale partition={} token={}; a newer owner recorded its token, not acting for it",
                     fence.partition,
                     fence.token
                 );

@@ -65,6 +65,11 @@ impl NatsBus {
             .name(format!("kwanje-{}-node-{}-bus", settings.name, settings.node_id))
             .no_echo()
             .connection_timeout(Duration::from_secs(2))
+            .event_callback(|event| async move {
+                if let async_nats::Event::SlowConsumer(_) = event {
+                    log::warn!("cluster bus fell behind: NATS dropped messages for it (slow consumer)");
+                }
+            })
             .subscription_capacity(QUEUE)
             .connect(settings.nats_url.as_str())
             .await

@@ -21,6 +21,8 @@ use crate::ownership::{Forward, Inbound, Partition};
 
 /// Messages waiting for the connection before more are dropped.
 const QUEUE: usize = 16_384;
+/// Messages received and not yet applied before NATS's client drops more (a slow consumer).
+const RECEIVE_QUEUE: usize = 65_536;
 
 /// Forwarded messages, for `/metrics`.
 #[derive(Debug, Default)]
@@ -65,6 +67,13 @@ pub async fn start(
     let client = async_nats::ConnectOptions::new()
         .name(format!("kwanje-{}-node-{}-forward", settings.name, settings.node_id))
         .connection_timeout(Duration::from_secs(2))
+        .event_callback(|event| async move {
+            if let async_nats::Event::SlowConsumer(_) = event {
+                log::warn!("cluster forward fell behind: NATS dropped messages for it (slow consumer)");
+            }
+        })
+        // A burst from every gate PC of the other nodes waits here, not dropped as a slow consumer.
+        .subscription_capacity(RECEIVE_QUEUE)
         .connect(settings.nats_url.as_str())
         .await
         .map_err(|e| ClusterError::Connect {
@@ -80,11 +89,18 @@ pub async fn start(
     actix_web::rt::spawn(send(client, settings.name.clone(), outgoing, stats.clone()));
     let partitions = settings.partitions;
     let received = stats.clone();
+    let me = settings.node_id;
     actix_web::rt::spawn(receive(subscriber, received, move |message: Inbound| {
-        if owns(partitions.of(message.client())) {
+        let partition = partitions.of(message.client());
+        if owns(partition) {
             apply(message);
             true
         } else {
+            log::debug!(
+                "cluster forward for a partition not held here node={me} partition={} client={}",
+                partition.0,
+                message.client()
+            );
             false
         }
     }));
@@ -157,12 +173,10 @@ async fn receive(mut subscriber: async_nats::Subscriber, stats: Arc<ForwardStats
             .map(|v| v.as_str().to_owned());
         match forward_wire::decode(meta.as_deref(), message.payload) {
             Ok(inbound) => {
-                let client = inbound.client().to_owned();
                 if apply(inbound) {
                     stats.received.fetch_add(1, Ordering::Relaxed);
                 } else {
                     stats.dropped.fetch_add(1, Ordering::Relaxed);
-                    log::debug!("cluster forward for a partition not held here client={client}");
                 }
             }
             Err(e) => {

@@ -181,10 +181,19 @@ impl Leaser {
             count(&self.shared.stats.released, released);
             log::info!("cluster hand-over node={} released={released}", self.me());
         }
-        for p in todo.renew {
-            let Some(h) = self.held.get(&p).copied() else { continue };
-            let sent = Instant::now();
-            match self.kv.renew(p, self.me(), h.revision).await {
+        // Every renewal at once: a round costs one round trip, not one per lease, so a node
+        // on a starved CPU still renews well inside its local deadline.
+        let me = self.me();
+        let held: Vec<(Partition, Held)> = todo
+            .renew
+            .iter()
+            .filter_map(|p| self.held.get(p).map(|h| (*p, *h)))
+            .collect();
+        let sent = Instant::now();
+        let kv = &self.kv;
+        let answers = futures_util::future::join_all(held.iter().map(|(p, h)| kv.renew(*p, me, h.revision))).await;
+        for ((p, h), answer) in held.into_iter().zip(answers) {
+            match answer {
                 Ok(revision) => {
                     self.held.insert(
                         p,

@@ -29,6 +29,8 @@ pub struct ClusterNode {
     bus: Arc<BusStats>,
     forwarded: Arc<ForwardStats>,
     stop: Mutex<Option<oneshot::Sender<oneshot::Sender<()>>>>,
+    /// The thread the lease task runs on, kept while the node runs.
+    lease_thread: Mutex<Option<actix::Arbiter>>,
 }
 
 impl ClusterNode {
@@ -67,6 +69,7 @@ impl ClusterNode {
             bus: Arc::new(BusStats::default()),
             forwarded: Arc::new(ForwardStats::default()),
             stop: Mutex::new(None),
+            lease_thread: Mutex::new(None),
         });
         let (changes, receiver) = mpsc::unbounded_channel();
         let (stop, stopped) = oneshot::channel();
@@ -79,7 +82,13 @@ impl ClusterNode {
             revision,
             changes,
         );
-        actix_web::rt::spawn(leaser.run(stopped));
+        // Its own thread: a burst of forwarded heartbeats or bus messages on the main thread
+        // must never delay a renewal until the lease lapses.
+        let thread = actix::Arbiter::new();
+        if !thread.spawn(leaser.run(stopped)) {
+            return Err(ClusterError::Nats("the lease thread did not start".into()));
+        }
+        *node.lease_thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(thread);
         Ok((node, receiver))
     }
 
