@@ -91,6 +91,9 @@ run(async (browser) => {
   await t1.locator("[data-testid=mode-switch] input[name=curb_slots]").fill("all=2");
   await t1.locator("[data-testid=mode-switch] button[type=submit]").click();
   await page.waitForSelector('section[data-terminal="T1"][data-mode="integrated"] .line[data-line="all/standard"] li[data-plate="12A3456"]');
+  // A plate nobody registered is held at the entrance, listed with why.
+  await ask("unknown-plate-arrival 99X9999");
+  await t1.locator('[data-testid=held-list] li[data-plate="99X9999"][data-reason="unregistered"]').waitFor();
   await ask("taxi-trip 4.5");
   await t1.locator('[data-testid=chart-wait-p50][data-bars="1"] canvas').waitFor();
   await shot(page, "console-taxis");

@@ -53,6 +53,7 @@ describe("taxi lines", () => {
       mode: "regional",
       curb_slots: { seoul: 2 },
       lines: [line("seoul", "standard", [{ plate: "A" }, { plate: "B", suspended: true }]), line("incheon", "standard", [{ plate: "C", priority: true }])],
+      held: [],
     };
     expect(flaggedTaxis(q).map((f) => `${f.plate}@${f.line}#${f.position}`)).toEqual([
       "C@incheon · standard#1",

@@ -46,11 +46,13 @@ impl From<rows::AuditEntry> for AuditView {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// Only entries by this actor (exact match).
+    /// Only entries by this actor (exact match; a trailing `*` matches by prefix).
     pub actor: Option<String>,
-    /// Only entries of this action (exact match), for example `alert.ack`.
+    /// Only entries of this action (exact match), for example `alert.ack`; `alert.*` for every
+    /// action starting with `alert.`.
     pub action: Option<String>,
-    /// Only entries about this target (exact match), for example `device:cam-1`.
+    /// Only entries about this target (exact match), for example `device:cam-1`; `device:*` for
+    /// every device.
     pub target: Option<String>,
     /// Only entries at or after this time, in ms since the epoch.
     pub since: Option<i64>,
@@ -71,7 +73,14 @@ impl AuditQuery {
             Some(v) if v.trim().is_empty() => {
                 Err(ApiError::Unprocessable(format!("{name} must not be empty when given")))
             }
-            other => Ok(other.clone()),
+            Some(v) => match v.strip_suffix('*') {
+                Some("") => Err(ApiError::Unprocessable(format!(
+                    "{name}=* would match everything: leave {name} out instead"
+                ))),
+                Some(prefix) => Ok(Some(rows::Match::Prefix(prefix.to_owned()))),
+                None => Ok(Some(rows::Match::Exact(v.clone()))),
+            },
+            None => Ok(None),
         };
         if let (Some(since), Some(until)) = (self.since, self.until) {
             if until <= since {
@@ -132,6 +141,7 @@ pub async fn list(
 #[cfg(test)]
 mod tests {
     use super::AuditQuery;
+    use crate::store::models::audit::Match;
 
     #[test]
     fn filters_pass_through_as_exact_matches() {
@@ -144,11 +154,34 @@ mod tests {
             ..AuditQuery::default()
         };
         let f = q.filter().unwrap();
-        assert_eq!(f.principal.as_deref(), Some("op"));
-        assert_eq!(f.action.as_deref(), Some("alert.ack"));
-        assert_eq!(f.target.as_deref(), Some("alert:7"));
+        assert_eq!(f.principal, Some(Match::Exact("op".into())));
+        assert_eq!(f.action, Some(Match::Exact("alert.ack".into())));
+        assert_eq!(f.target, Some(Match::Exact("alert:7".into())));
         assert_eq!((f.since_ms, f.until_ms), (Some(10), Some(20)));
         assert!(AuditQuery::default().filter().unwrap().principal.is_none());
+    }
+
+    #[test]
+    fn a_trailing_star_matches_by_prefix_and_a_lone_star_is_refused() {
+        let q = AuditQuery {
+            action: Some("alert.*".into()),
+            target: Some("device:*".into()),
+            actor: Some("k*m".into()),
+            ..AuditQuery::default()
+        };
+        let f = q.filter().unwrap();
+        assert_eq!(f.action, Some(Match::Prefix("alert.".into())));
+        assert_eq!(f.target, Some(Match::Prefix("device:".into())));
+        assert_eq!(
+            f.principal,
+            Some(Match::Exact("k*m".into())),
+            "only a trailing star is a prefix"
+        );
+        let all = AuditQuery {
+            target: Some("*".into()),
+            ..AuditQuery::default()
+        };
+        assert!(all.filter().unwrap_err().to_string().contains("leave target out"));
     }
 
     #[test]

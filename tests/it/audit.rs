@@ -93,6 +93,22 @@ async fn audit_lists_filters_and_pages(backend: Backend) {
     assert_eq!(actions(&resolves), [format!("lee alert.resolve {alert}")], "{resolves}");
     let (_, on_alert) = s.get(&format!("/api/v1/audit?target={alert}&actor=admin")).await;
     assert!(items(&on_alert).is_empty(), "{on_alert}");
+    // A trailing `*` matches by prefix, case-sensitively on both backends.
+    let (_, alert_actions) = s.get("/api/v1/audit?action=alert.*").await;
+    assert_eq!(
+        actions(&alert_actions),
+        [format!("lee alert.resolve {alert}"), format!("kim alert.ack {alert}")],
+        "{alert_actions}"
+    );
+    let (_, registrations) = s.get("/api/v1/audit?target=c*&action=*.register").await;
+    assert!(
+        items(&registrations).is_empty(),
+        "only a trailing star is a prefix: {registrations}"
+    );
+    let (_, clients) = s.get("/api/v1/audit?target=client:*").await;
+    assert_eq!(actions(&clients), ["admin client.register client:pc-1"], "{clients}");
+    let (_, upper) = s.get("/api/v1/audit?target=CLIENT:*").await;
+    assert!(items(&upper).is_empty(), "a prefix is case-sensitive: {upper}");
     let acked_at = items(&all)[1]["at_ms"].as_i64().unwrap();
     let resolved_at = items(&all)[0]["at_ms"].as_i64().unwrap();
     let (_, from_ack) = s.get(&format!("/api/v1/audit?since={acked_at}")).await;
@@ -143,6 +159,7 @@ async fn the_audit_log_refuses_viewers_and_bad_filters() {
         "limit=0",
         "limit=1001",
         "actor=",
+        "target=*",
         "since=20&until=10",
         "since=10&until=10",
     ] {

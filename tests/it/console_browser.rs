@@ -234,6 +234,21 @@ async fn the_console_end_to_end_in_chromium() {
                 phase.replace(Phase::Running(s));
                 String::new()
             }
+            (Some("unknown-plate-arrival"), Some(plate)) => {
+                // Out of the cell while awaiting (a RefCell borrow must not live across an await).
+                let Phase::Running(s) = phase.replace(Phase::Gone) else {
+                    panic!("unknown-plate-arrival: not running")
+                };
+                // A plate nobody registered, read by the lot camera: held for an operator.
+                let gate = s.token("pc-1", Role::Client, Some("pc-1"));
+                let reading = json!({"plate": plate, "terminal": "T1", "camera_id": "lpr-lot-t1"});
+                let (status, body) = s
+                    .call("POST", "/api/v1/taxis/arrivals", Some(&gate), Some(reading))
+                    .await;
+                assert_eq!((status, &body["outcome"]), (200, &json!("held")), "{body}");
+                phase.replace(Phase::Running(s));
+                String::new()
+            }
             (Some("taxi-trip"), Some(km)) => {
                 // Out of the cell while awaiting (a RefCell borrow must not live across an await).
                 let Phase::Running(s) = phase.replace(Phase::Gone) else {

@@ -206,6 +206,17 @@ export interface TerminalQueues {
   mode: DispatchMode;
   curb_slots: Record<string, number>;
   lines: TaxiLine[];
+  /** Plates held at the lot entrance for an operator, most recently held first. */
+  held: HeldPlate[];
+}
+
+export type HoldReason = "unregistered" | "blacklisted" | "region_not_allowed";
+
+export interface HeldPlate {
+  plate: string;
+  held_ms: number;
+  /** `null` for a hold kept from before reasons were stored. */
+  reason: HoldReason | null;
 }
 
 export interface DispatchStatsRow {

@@ -66,8 +66,8 @@ export function Audit({ query }: { query: URLSearchParams }) {
         }}
       >
         {field("actor", t("actor"))}
-        {field("action", t("action"))}
-        {field("target", t("target"))}
+        {field("action", t("action"), "alert.*")}
+        {field("target", t("target"), "device:*")}
         {field("since", t("from"), "2026-12-03T09:00")}
         {field("until", t("to"), "2026-12-03T18:00")}
         <button type="submit" data-testid="audit-apply">

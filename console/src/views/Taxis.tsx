@@ -55,7 +55,7 @@ export function Taxis() {
 }
 
 function Terminal({ q, stats, onChanged }: { q: TerminalQueues; stats: DispatchStats | null; onChanged: () => void }) {
-  const { t, word } = useI18n();
+  const { t, word, time } = useI18n();
   const { session } = useServices();
   const flagged = flaggedTaxis(q);
   const rows = stats?.items ?? [];
@@ -103,6 +103,16 @@ function Terminal({ q, stats, onChanged }: { q: TerminalQueues; stats: DispatchS
           </div>
         ))}
       </div>
+      {q.held.length > 0 && (
+        <ul class="held" data-testid="held-list">
+          {q.held.map((h) => (
+            <li key={h.plate} data-plate={h.plate} data-reason={h.reason ?? ""}>
+              {h.plate} {h.reason && <span class="badge held">{word("hold", h.reason)}</span>}{" "}
+              <small>{time(h.held_ms)}</small>
+            </li>
+          ))}
+        </ul>
+      )}
       {flagged.length > 0 && (
         <p class="flagged" data-testid="flagged">
           {flagged.map((f) => `${f.plate} (${f.line} #${f.position}${f.priority ? `, ${t("priority")}` : ""}${f.suspended ? `, ${t("suspended")}` : ""})`).join(" · ")}

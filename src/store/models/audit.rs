@@ -53,12 +53,36 @@ pub fn for_target(conn: &mut DbConnection, target: &str) -> QueryResult<Vec<Audi
         .load(conn)
 }
 
-/// What a page of the audit log is narrowed to; each field given must match exactly.
+diesel::define_sql_function! {
+    /// `substr(text, start, count)`, in characters on both SQLite and PostgreSQL.
+    fn substr(text: diesel::sql_types::Text, start: diesel::sql_types::Integer, count: diesel::sql_types::Integer) -> diesel::sql_types::Text;
+}
+
+/// How one text field of an entry must match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Match {
+    /// The whole field, case-sensitively.
+    Exact(String),
+    /// The field starts with this (case-sensitive on both backends: compared as a substring,
+    /// never with `LIKE`, which SQLite folds to lower case).
+    Prefix(String),
+}
+
+impl Match {
+    /// The text this match compares with.
+    pub fn text(&self) -> &str {
+        match self {
+            Match::Exact(t) | Match::Prefix(t) => t,
+        }
+    }
+}
+
+/// What a page of the audit log is narrowed to; each field given must match.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    pub principal: Option<String>,
-    pub action: Option<String>,
-    pub target: Option<String>,
+    pub principal: Option<Match>,
+    pub action: Option<Match>,
+    pub target: Option<Match>,
     /// Entries at or after this time (ms since the epoch).
     pub since_ms: Option<i64>,
     /// Entries before this time (ms since the epoch).
@@ -69,15 +93,21 @@ pub struct Filter {
 /// the id `before` when given (the previous page's cursor).
 pub fn page(conn: &mut DbConnection, filter: &Filter, before: Option<i64>, limit: i64) -> QueryResult<Vec<AuditEntry>> {
     let mut query = audit_log::table.into_boxed();
-    if let Some(p) = &filter.principal {
-        query = query.filter(audit_log::principal.eq(p.clone()));
+    macro_rules! matching {
+        ($column:expr, $wanted:expr) => {
+            match $wanted {
+                Some(Match::Exact(t)) => query = query.filter($column.eq(t.clone())),
+                Some(Match::Prefix(t)) => {
+                    let chars = i32::try_from(t.chars().count()).unwrap_or(i32::MAX);
+                    query = query.filter(substr($column, 1, chars).eq(t.clone()));
+                }
+                None => {}
+            }
+        };
     }
-    if let Some(a) = &filter.action {
-        query = query.filter(audit_log::action.eq(a.clone()));
-    }
-    if let Some(t) = &filter.target {
-        query = query.filter(audit_log::target.eq(t.clone()));
-    }
+    matching!(audit_log::principal, &filter.principal);
+    matching!(audit_log::action, &filter.action);
+    matching!(audit_log::target, &filter.target);
     if let Some(since) = filter.since_ms {
         query = query.filter(audit_log::at_ms.ge(since));
     }

@@ -32,7 +32,7 @@ use log::{debug, info};
 use serde::{Deserialize, Serialize};
 
 use super::curb::{CurbSlots, SlotPlan};
-use super::events::{DispatchError, DispatchEvent, RemovalReason, Step, TaxiStateKind};
+use super::events::{DispatchError, DispatchEvent, HoldReason, RemovalReason, Step, TaxiStateKind};
 use super::lifecycle::{Liveness, LivenessStep};
 use super::model::{DispatchMode, LineKey, LineScope, Plate, Region, RequestId, TaxiClass, TerminalId};
 use super::queue::{Lines, Ticket};
@@ -55,6 +55,14 @@ pub const MAX_TAXIS_PER_TERMINAL: usize = 5_000;
 pub const MAX_OPEN_REQUESTS: usize = 5_000;
 /// Most held plates remembered for deduplicating hold events; the oldest is forgotten first.
 pub const MAX_HELD_TRACKED: usize = 1_024;
+
+/// A plate held for an operator at the lot entrance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hold {
+    pub(crate) since: Millis,
+    /// `None` for a hold restored from a snapshot stored before reasons were kept.
+    pub(crate) reason: Option<HoldReason>,
+}
 
 /// What the registry knows of a registered plate, supplied by the caller with each arrival.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,8 +219,8 @@ pub struct Dispatcher {
     booked: Vec<Plate>,
     requests: BTreeMap<RequestId, RequestRecord>,
     grants: BTreeMap<Plate, PriorityGrant>,
-    /// Held plates and when they were first held, to raise each hold once.
-    held: BTreeMap<Plate, Millis>,
+    /// Held plates, when they were first held and why, to raise each hold once and list them.
+    held: BTreeMap<Plate, Hold>,
     stats: DispatchStats,
     next_seq: u64,
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::events::TaxiStateKind;
+use super::events::{HoldReason, TaxiStateKind};
 use super::model::{DispatchMode, LineKey, Plate, Region, RequestId, TaxiClass, TerminalId};
 use super::queue::Ticket;
 use crate::time::Millis;
@@ -22,6 +22,19 @@ pub struct QueuesView {
     /// The current mode's plan in the API's shape (`{"seoul": 2}` or `{"all": 3}`).
     pub curb_slots: BTreeMap<String, u16>,
     pub lines: Vec<LineView>,
+    /// Plates held at the lot entrance for an operator (unregistered, blacklisted, or of a
+    /// region this terminal does not serve), most recently held first; at most 1,024 are kept.
+    pub held: Vec<HeldView>,
+}
+
+/// A plate held at the lot entrance: it is not in any line until an operator acts.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct HeldView {
+    pub plate: Plate,
+    #[serde(rename = "held_ms")]
+    pub held_since: Millis,
+    /// Why it is held; `null` for a hold kept from before reasons were stored.
+    pub reason: Option<HoldReason>,
 }
 
 /// One line: who is at (or assigned to) the curb, then who waits in the lot, in dispatch order.

@@ -82,6 +82,27 @@ async fn morning(a: Airport) {
     assert_eq!(a.taxi("B1").await["held"], true);
 
     let q = a.queues("T1").await;
+    // The terminal's document lists its held plates, most recently held first, with why.
+    let held: Vec<(String, String)> = q["held"]
+        .as_array()
+        .expect("a held list")
+        .iter()
+        .map(|h| {
+            (
+                h["plate"].as_str().unwrap().to_owned(),
+                h["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        held,
+        [
+            ("B1".into(), "blacklisted".into()),
+            ("X9".into(), "unregistered".into())
+        ],
+        "{q}"
+    );
+    assert!(q["held"][0]["held_ms"].as_i64().unwrap() >= q["held"][1]["held_ms"].as_i64().unwrap());
     assert_eq!(
         lines(&q),
         [

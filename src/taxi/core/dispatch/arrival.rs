@@ -4,7 +4,7 @@
 
 use log::{info, warn};
 
-use super::{Arrival, Dispatcher, Place, Registration, TaxiRecord, MAX_HELD_TRACKED, MAX_TAXIS_PER_TERMINAL};
+use super::{Arrival, Dispatcher, Hold, Place, Registration, TaxiRecord, MAX_HELD_TRACKED, MAX_TAXIS_PER_TERMINAL};
 use crate::taxi::core::events::{
     ArrivalOutcome, DispatchError, DispatchEvent, HoldReason, PriorityDecision, PriorityRefusal, RemovalReason, Step,
 };
@@ -184,12 +184,18 @@ impl Dispatcher {
         let repeated = self.held.contains_key(plate);
         if !repeated {
             if self.held.len() >= MAX_HELD_TRACKED {
-                let oldest = self.held.iter().min_by_key(|(_, at)| **at).map(|(p, _)| p.clone());
+                let oldest = self.held.iter().min_by_key(|(_, h)| h.since).map(|(p, _)| p.clone());
                 if let Some(oldest) = oldest {
                     self.held.remove(&oldest);
                 }
             }
-            self.held.insert(plate.clone(), now);
+            self.held.insert(
+                plate.clone(),
+                Hold {
+                    since: now,
+                    reason: Some(reason),
+                },
+            );
             self.stats.record_hold(key.as_ref().map(|(r, c)| (r, *c)));
             warn!("taxi held terminal={} plate={plate} reason={reason:?}", self.terminal);
             events.push(DispatchEvent::Held {

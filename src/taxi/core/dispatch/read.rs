@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use super::Dispatcher;
 use crate::taxi::core::model::{LineKey, Plate, TaxiClass};
 use crate::taxi::core::stats::StatsView;
-use crate::taxi::core::view::{CurbView, LineView, QueuesView, TaxiView, WaitingView};
+use crate::taxi::core::view::{CurbView, HeldView, LineView, QueuesView, TaxiView, WaitingView};
 
 impl Dispatcher {
     /// Every line of the current mode that has bays or taxis, each with its curb (by bay, then
@@ -72,7 +72,23 @@ impl Dispatcher {
             mode: self.mode,
             curb_slots: self.slots.as_api(self.mode),
             lines,
+            held: self.held_plates(),
         }
+    }
+
+    /// The plates held at this lot's entrance for an operator, most recently held first.
+    pub fn held_plates(&self) -> Vec<HeldView> {
+        let mut held: Vec<HeldView> = self
+            .held
+            .iter()
+            .map(|(plate, h)| HeldView {
+                plate: plate.clone(),
+                held_since: h.since,
+                reason: h.reason,
+            })
+            .collect();
+        held.sort_by(|a, b| b.held_since.cmp(&a.held_since).then_with(|| a.plate.cmp(&b.plate)));
+        held
     }
 
     /// One taxi as this terminal knows it; `None` when it knows nothing of the plate.

@@ -13,10 +13,11 @@ use log::warn;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Dispatcher, Place, PriorityGrant, RequestRecord, RequestState, TaxiRecord, MAX_HELD_TRACKED, MAX_OPEN_REQUESTS,
-    MAX_TAXIS_PER_TERMINAL,
+    Dispatcher, Hold, Place, PriorityGrant, RequestRecord, RequestState, TaxiRecord, MAX_HELD_TRACKED,
+    MAX_OPEN_REQUESTS, MAX_TAXIS_PER_TERMINAL,
 };
 use crate::taxi::core::curb::SlotPlan;
+use crate::taxi::core::events::HoldReason;
 use crate::taxi::core::model::{DispatchMode, Plate, Region, TerminalId};
 use crate::taxi::core::rules::{DispatchConfig, JointZoneRules, RuleError};
 use crate::taxi::core::stats::DispatchStats;
@@ -33,9 +34,32 @@ pub struct DispatcherSnapshot {
     booked: Vec<Plate>,
     requests: Vec<RequestRecord>,
     grants: Vec<(Plate, PriorityGrant)>,
-    held: Vec<(Plate, Millis)>,
+    held: Vec<StoredHold>,
     stats: DispatchStats,
     next_seq: u64,
+}
+
+/// One hold as stored: with its reason, or as snapshots stored before reasons were kept.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum StoredHold {
+    WithReason(Plate, Millis, HoldReason),
+    Since(Plate, Millis),
+}
+
+impl StoredHold {
+    fn into_parts(self) -> (Plate, Hold) {
+        match self {
+            StoredHold::WithReason(plate, since, reason) => (
+                plate,
+                Hold {
+                    since,
+                    reason: Some(reason),
+                },
+            ),
+            StoredHold::Since(plate, since) => (plate, Hold { since, reason: None }),
+        }
+    }
 }
 
 impl DispatcherSnapshot {
@@ -56,7 +80,14 @@ impl Dispatcher {
             booked: self.booked.clone(),
             requests: self.requests.values().cloned().collect(),
             grants: self.grants.iter().map(|(p, g)| (p.clone(), *g)).collect(),
-            held: self.held.iter().map(|(p, at)| (p.clone(), *at)).collect(),
+            held: self
+                .held
+                .iter()
+                .map(|(p, h)| match h.reason {
+                    Some(reason) => StoredHold::WithReason(p.clone(), h.since, reason),
+                    None => StoredHold::Since(p.clone(), h.since),
+                })
+                .collect(),
             stats: self.stats.clone(),
             next_seq: self.next_seq,
         }
@@ -127,8 +158,8 @@ impl Dispatcher {
             d.release_orphan(&plate);
         }
         d.grants.extend(snapshot.grants);
-        let mut held = snapshot.held;
-        held.sort_by_key(|(_, at)| std::cmp::Reverse(*at));
+        let mut held: Vec<(Plate, Hold)> = snapshot.held.into_iter().map(StoredHold::into_parts).collect();
+        held.sort_by_key(|(_, h)| std::cmp::Reverse(h.since));
         d.held.extend(held.into_iter().take(MAX_HELD_TRACKED));
         d.next_seq = snapshot.next_seq.max(max_seq.saturating_add(1));
         Ok(d)

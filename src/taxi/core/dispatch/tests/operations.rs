@@ -55,8 +55,48 @@ fn unregistered_and_blacklisted_plates_are_held_at_arrival() {
     let stats = d.stats();
     assert_eq!((stats.holds_unattributed, stats.items[0].holds), (1, 1));
 
+    let held: Vec<(String, Option<HoldReason>)> = d
+        .queues()
+        .held
+        .into_iter()
+        .map(|h| (h.plate.to_string(), h.reason))
+        .collect();
+    assert_eq!(
+        held,
+        [
+            ("B1".to_owned(), Some(HoldReason::Blacklisted)),
+            ("X1".to_owned(), Some(HoldReason::Unregistered))
+        ],
+        "most recently held first"
+    );
+
     assert!(d.clear_hold(&p("X1")));
+    assert_eq!(d.held_plates().len(), 1, "a cleared hold leaves the list");
     assert_eq!(arrive_as(&mut d, "X1", None, at(3)).events.len(), 1);
+}
+
+#[test]
+fn holds_survive_a_snapshot_with_their_reasons_and_old_snapshots_still_restore() {
+    let mut d = terminal(&[("seoul", 1)]);
+    arrive_as(&mut d, "X1", None, at(0));
+    let rules = d.rules().clone();
+    let json = serde_json::to_value(d.snapshot()).unwrap();
+    let restored = Dispatcher::restore(
+        serde_json::from_value(json.clone()).unwrap(),
+        d.config().clone(),
+        rules.clone(),
+    )
+    .unwrap();
+    assert_eq!(restored.held_plates(), d.held_plates());
+    // A snapshot stored before reasons were kept holds `[plate, since]` pairs.
+    let mut old = json;
+    old["held"] = serde_json::json!([["X1", at(0)]]);
+    let restored = Dispatcher::restore(serde_json::from_value(old).unwrap(), d.config().clone(), rules).unwrap();
+    let held = restored.held_plates();
+    assert_eq!(
+        (held[0].plate.to_string(), held[0].reason, held[0].held_since),
+        ("X1".to_owned(), None, at(0))
+    );
 }
 
 #[test]
