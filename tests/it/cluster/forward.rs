@@ -282,3 +282,115 @@ fn an_http_gate_pc_heartbeating_the_other_node_keeps_its_devices_up_at_the_owner
         "{answer}"
     );
 }
+
+fn beat_frame_of(devices: &[&str]) -> String {
+    let devices: Vec<Value> = devices.iter().map(|d| json!({"id": d, "status": "ok"})).collect();
+    frame(
+        "SEND",
+        &[("destination", "/app/heartbeat"), ("content-type", "application/json")],
+        &json!({ "devices": devices }).to_string(),
+    )
+}
+
+#[test]
+fn an_automatic_failover_at_the_owner_reaches_the_gate_pc_on_the_other_node_and_its_ack_completes_it() {
+    let Some((nats, db)) = engines() else {
+        return;
+    };
+    let cluster = super::cluster_name();
+    let one = Node::start(Node::command(&db, &nats, &cluster, 1, 3_000)).unwrap_or_else(|(_, log)| panic!("{log}"));
+    let two = Node::start(Node::command(&db, &nats, &cluster, 2, 3_000)).unwrap_or_else(|(_, log)| panic!("{log}"));
+    let view = wait_for(&one, Duration::from_secs(20), "an even split", split_evenly);
+    let client = client_owned_by(&view, 2);
+    let admin = token(Role::Admin, None);
+    let (status, body) = two.call(
+        "POST",
+        "/api/v1/clients",
+        &admin,
+        Some(json!({"id": client, "name": client})),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (primary, standby) = (format!("{client}-lpr-1"), format!("{client}-lpr-2"));
+    for (id, pair) in [(&primary, Some(&standby)), (&standby, None)] {
+        // Registered at node 1, which owns neither: announced to the owner.
+        let device = json!({"id": id, "kind": "lpr_camera", "client_id": client, "standby_id": pair,
+            "heartbeat_interval_ms": 1_000, "miss_tolerance": 3, "auto_failover": true});
+        let (status, body) = one.call("POST", "/api/v1/devices", &admin, Some(device));
+        assert_eq!(status, 201, "{body}");
+    }
+
+    actix_web::rt::System::new().block_on(async {
+        let mut operator = session(&one, Role::Viewer, None).await;
+        operator.subscribe("devices", "/topic/devices", "auto").await;
+        // The gate PC's only session is on node 1, which does not own its partition.
+        let mut gate = session(&one, Role::Client, Some(&client)).await;
+        gate.subscribe("commands", "/user/queue/commands", "auto").await;
+        let mut seen = Vec::new();
+        for _ in 0..8 {
+            gate.send_text(&beat_frame_of(&[&primary, &standby])).await;
+            seen.extend(messages_for(&mut operator, Duration::from_millis(500)).await);
+        }
+        assert_eq!(device_states(&seen, &primary), ["up"], "{seen:#?}\n{}", two.log_text());
+
+        // The primary falls silent; the standby beats on. The owner (node 2) issues the
+        // automatic switch, and it reaches the gate PC on node 1.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        let switch = loop {
+            gate.send_text(&beat_frame_of(&[&standby])).await;
+            let got = messages_for(&mut gate, Duration::from_millis(500)).await;
+            if let Some((_, _, command)) = got.into_iter().find(|(_, _, j)| j["command"] == "switch_to_standby") {
+                break command;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no automatic switch reached node 1\n{}",
+                two.log_text()
+            );
+        };
+        assert_eq!(
+            (switch["device_id"].as_str(), switch["standby_id"].as_str()),
+            (Some(primary.as_str()), Some(standby.as_str())),
+            "{switch}"
+        );
+        let id = switch["command_id"].as_u64().unwrap_or_else(|| panic!("{switch}"));
+        let (_, issued) = get(&two.addr, &format!("/api/v1/commands/{id}")).await;
+        assert_eq!(
+            issued["issued_by"], "policy:failover",
+            "issued by the owner's failover policy: {issued}"
+        );
+
+        // Its ack on node 1 completes it at the owner, and the standby becomes the active one.
+        let ack = frame(
+            "SEND",
+            &[
+                ("destination", "/app/commands/ack"),
+                ("content-type", "application/json"),
+            ],
+            &json!({"command_id": id, "ok": true, "detail": "switched"}).to_string(),
+        );
+        gate.send_text(&ack).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let (_, command) = get(&two.addr, &format!("/api/v1/commands/{id}")).await;
+            let (_, active) = get(&two.addr, &format!("/api/v1/devices/{standby}")).await;
+            if command["state"] == "acked" && active["active"] == true {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "not completed at the owner: {command} {active}"
+            );
+            gate.send_text(&beat_frame_of(&[&standby])).await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        // Exactly one automatic switch, seen by the gate PC once.
+        let (_, all) = get(&two.addr, &format!("/api/v1/commands?device_id={primary}")).await;
+        let switches = all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["kind"] == "switch_to_standby")
+            .count();
+        assert_eq!(switches, 1, "{all}");
+    });
+}
