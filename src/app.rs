@@ -572,7 +572,7 @@ async fn act_on_ownership(
                         if let Some(from) = from {
                             taken.push((from, fence.partition));
                         }
-                        taxis.partition_gained(partitions, fence.partition);
+                        taxis.partition_gained(partitions, fence.partition).await;
                         devices.partition_gained(partitions, fence.partition).await;
                     }
                 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
@@ -27,7 +27,7 @@ pub(super) fn invalid(e: ModelError) -> ApiError {
     ApiError::Unprocessable(e.to_string())
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DispatchBody {
     #[schema(value_type = DispatchMode)]
     pub mode: String,
@@ -76,6 +76,7 @@ fn curb_slots_schema() -> Object {
 )]
 pub async fn configure(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: Caller,
     terminal: web::Path<String>,
     body: web::Json<DispatchBody>,
@@ -83,6 +84,11 @@ pub async fn configure(
     caller.require(Role::Operator)?;
     let terminal = terminal_id(&terminal)?;
     let b = body.into_inner();
+    // In a cluster, the node that runs the terminal's dispatcher changes it.
+    if let Some(addr) = super::to_owner::owner_addr(&state, &req, terminal.as_str()) {
+        let bytes = serde_json::to_vec(&b).map_err(|e| ApiError::Internal(e.to_string()))?;
+        return super::to_owner::pass(&addr?, &req, web::Bytes::from(bytes)).await;
+    }
     let mode: DispatchMode = b.mode.parse().map_err(invalid)?;
     let plan = SlotPlan::from_api(mode, &b.curb_slots).map_err(TaxiError::from)?;
     let view = state.taxis.configure(&terminal, plan).await?;
@@ -125,13 +131,23 @@ fn chosen(state: &AppState, q: &TerminalQuery) -> Result<Vec<TerminalId>, ApiErr
 )]
 pub async fn queues(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: Caller,
     query: web::Query<TerminalQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Viewer)?;
     let mut items = Vec::new();
     for terminal in chosen(&state, &query)? {
-        items.push(state.taxis.queues(&terminal).await?);
+        // In a cluster, a terminal another node owns is read from that node.
+        if let Some(addr) = super::to_owner::owner_addr(&state, &req, terminal.as_str()) {
+            let path = format!("/api/v1/queues?terminal={terminal}");
+            let page = super::to_owner::fetch_json(&addr?, &req, &path).await?;
+            items.extend(page["items"].as_array().cloned().unwrap_or_default());
+            continue;
+        }
+        let mut view = state.taxis.queues(&terminal).await?;
+        view.owner_node = super::cluster::owner_node(&state, terminal.as_str());
+        items.push(serde_json::to_value(view).map_err(|e| ApiError::Internal(e.to_string()))?);
     }
     Ok(HttpResponse::Ok().json(Page {
         items,

@@ -1,7 +1,7 @@
 //! `/api/v1/taxis`: registration, the lot camera's arrivals, the driver app's heartbeat and
 //! service region, the blacklist, one taxi's view, an operator's restart, and crash injection.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -168,7 +168,7 @@ pub async fn create(
     Ok(HttpResponse::Created().json(TaxiOut::of(detail)))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ArrivalBody {
     /// As read; normalised as in `POST /api/v1/taxis`.
     #[schema(example = "12가3456", pattern = "\\S")]
@@ -215,6 +215,7 @@ pub struct ArrivalAnswer {
 )]
 pub async fn arrival(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: Caller,
     body: web::Json<ArrivalBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -235,6 +236,11 @@ pub async fn arrival(
     }
     let plate = Plate::parse(&b.plate).map_err(invalid)?;
     let terminal = TerminalId::parse(&b.terminal).map_err(invalid)?;
+    // In a cluster, the reading goes to the node that runs the terminal's dispatcher.
+    if let Some(addr) = super::to_owner::owner_addr(&state, &req, terminal.as_str()) {
+        let bytes = serde_json::to_vec(&b).map_err(|e| ApiError::Internal(e.to_string()))?;
+        return super::to_owner::pass(&addr?, &req, web::Bytes::from(bytes)).await;
+    }
     let outcome = state.taxis.arrival(plate.clone(), terminal.clone()).await?;
     log::info!(
         "lot arrival plate={plate} terminal={terminal} camera={camera} outcome={}",

@@ -48,6 +48,44 @@ pub fn owner_addr(state: &AppState, req: &HttpRequest, client: &str) -> Option<R
 /// Sends `req` with `body` to the node at `addr` and answers with what it answered.
 pub async fn pass(addr: &str, req: &HttpRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let (status, kind, bytes) = send(addr, req, path, body).await?;
+    let mut response = HttpResponse::build(status);
+    if let Some(kind) = kind {
+        response.insert_header((CONTENT_TYPE, kind));
+    }
+    Ok(response.body(bytes))
+}
+
+/// `GET path` at the node at `addr` as `req`'s caller, read as JSON: for a part of an answer
+/// that another node holds (a terminal's lines). An answer other than 200 is passed on as the
+/// owner gave it.
+pub async fn fetch_json(addr: &str, req: &HttpRequest, path: &str) -> Result<serde_json::Value, ApiError> {
+    let (status, _, bytes) = send(addr, req, path, web::Bytes::new()).await?;
+    if status != actix_web::http::StatusCode::OK {
+        return Err(ApiError::Unavailable(format!(
+            "the owner answered {} for {path}; retry",
+            status.as_u16()
+        )));
+    }
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::Unavailable(format!("the owner's answer was unreadable ({e})")))
+}
+
+/// Sends `req`'s method, kept headers and `body` to `path` at `addr`: the answer's status, type
+/// and body.
+async fn send(
+    addr: &str,
+    req: &HttpRequest,
+    path: &str,
+    body: web::Bytes,
+) -> Result<
+    (
+        actix_web::http::StatusCode,
+        Option<actix_web::http::header::HeaderValue>,
+        web::Bytes,
+    ),
+    ApiError,
+> {
     let url = format!("http://{addr}{path}");
     let client = awc::Client::builder().timeout(TIMEOUT).finish();
     let mut out = client.request(req.method().clone(), &url).insert_header((PASSED, "1"));
@@ -68,13 +106,9 @@ pub async fn pass(addr: &str, req: &HttpRequest, body: web::Bytes) -> Result<Htt
         .limit(4 * 1024 * 1024)
         .await
         .map_err(|e| ApiError::Unavailable(format!("the owner's answer was cut ({e}); retry")))?;
-    let mut response = HttpResponse::build(answer.status());
-    if let Some(kind) = answer.headers().get(CONTENT_TYPE) {
-        response.insert_header((CONTENT_TYPE, kind.clone()));
-    }
     log::debug!(
         "request passed to its owner url={url} status={}",
         answer.status().as_u16()
     );
-    Ok(response.body(bytes))
+    Ok((answer.status(), answer.headers().get(CONTENT_TYPE).cloned(), bytes))
 }

@@ -62,23 +62,26 @@ pub(super) fn taxi_from_row(row: &taxis::Taxi) -> Option<Taxi> {
     ))
 }
 
-/// A terminal's starting snapshot: the stored one when it reads back, else an empty dispatcher.
-pub(super) fn terminal_snapshot(
-    id: &TerminalId,
-    row: Option<&dispatch::TerminalRow>,
-    settings: &TaxiSettings,
-) -> Result<DispatcherSnapshot, RuleError> {
-    let stored = row.and_then(|r| r.snapshot.as_deref()).and_then(|text| {
-        match serde_json::from_str::<DispatcherSnapshot>(text) {
+/// A terminal's stored snapshot, when there is one and it reads back as this terminal's.
+pub(super) fn stored_snapshot(id: &TerminalId, row: Option<&dispatch::TerminalRow>) -> Option<DispatcherSnapshot> {
+    row.and_then(|r| r.snapshot.as_deref())
+        .and_then(|text| match serde_json::from_str::<DispatcherSnapshot>(text) {
             Ok(s) if s.terminal() == id => Some(s),
             Ok(_) => None,
             Err(e) => {
                 log::error!("stored snapshot unreadable terminal={id} error={e}; starting empty");
                 None
             }
-        }
-    });
-    match stored {
+        })
+}
+
+/// A terminal's starting snapshot: the stored one when it reads back, else an empty dispatcher.
+pub(super) fn terminal_snapshot(
+    id: &TerminalId,
+    row: Option<&dispatch::TerminalRow>,
+    settings: &TaxiSettings,
+) -> Result<DispatcherSnapshot, RuleError> {
+    match stored_snapshot(id, row) {
         Some(s) => Ok(s),
         None => Ok(Dispatcher::new(id.clone(), settings.dispatch.clone(), settings.rules.clone())?.snapshot()),
     }

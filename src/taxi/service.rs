@@ -179,6 +179,10 @@ impl Taxis {
         &self.registry
     }
 
+    pub(super) fn store(&self) -> &Store {
+        &self.store
+    }
+
     pub(super) fn taxi_supervisor(&self) -> &Addr<Supervisor<TaxiFactory>> {
         &self.taxi_supervisor
     }

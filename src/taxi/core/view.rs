@@ -25,6 +25,9 @@ pub struct QueuesView {
     /// Plates held at the lot entrance for an operator (unregistered, blacklisted, or of a
     /// region this terminal does not serve), most recently held first; at most 1,024 are kept.
     pub held: Vec<HeldView>,
+    /// The node that runs this terminal's dispatcher (filled in by the HTTP layer; this node
+    /// on a single node).
+    pub owner_node: Option<u16>,
 }
 
 /// A plate held at the lot entrance: it is not in any line until an operator acts.

@@ -4,6 +4,7 @@
 
 mod bus;
 mod forward;
+mod taxis;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

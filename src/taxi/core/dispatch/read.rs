@@ -73,6 +73,7 @@ impl Dispatcher {
             curb_slots: self.slots.as_api(self.mode),
             lines,
             held: self.held_plates(),
+            owner_node: None,
         }
     }
 

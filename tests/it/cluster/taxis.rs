@@ -1,0 +1,155 @@
+//! A terminal's dispatcher in cluster mode: the node that owns the terminal's partition runs
+//! it, and when that node leaves, the one that takes the partition carries on with the same
+//! lines, in the same order.
+
+use std::time::Duration;
+
+use kwanje::auth::Role;
+use kwanje::ownership::{Partition, Partitions};
+use serde_json::{json, Value};
+
+use super::{engines, owned_by, split_evenly, token, wait_for, Node, PARTITIONS};
+
+/// Every line of `terminal` as `line: curb plates | waiting plates`, in order.
+fn lines(queues: &Value, terminal: &str) -> Vec<String> {
+    let items = queues["items"].as_array().cloned().unwrap_or_default();
+    let t = items
+        .iter()
+        .find(|t| t["terminal"] == terminal)
+        .unwrap_or_else(|| panic!("no {terminal}: {queues}"));
+    let plates = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["plate"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    t["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| !l["curb"].as_array().unwrap().is_empty() || !l["waiting"].as_array().unwrap().is_empty())
+        .map(|l| {
+            format!(
+                "{}/{}: {:?} | {:?}",
+                l["line"]["scope"].as_str().unwrap(),
+                l["line"]["class"].as_str().unwrap(),
+                plates(&l["curb"]),
+                plates(&l["waiting"])
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_terminal_dispatcher_that_moves_nodes_keeps_its_line_order() {
+    let Some((nats, db)) = engines() else { return };
+    let cluster = super::cluster_name();
+    // Leases of 60 s: only the SIGTERM hand-over moves the terminal within the waits below.
+    let mut nodes = [1, 2].map(|id| {
+        Some(Node::start(Node::command(&db, &nats, &cluster, id, 60_000)).unwrap_or_else(|(_, log)| panic!("{log}")))
+    });
+    let view = wait_for(
+        nodes[0].as_ref().unwrap(),
+        Duration::from_secs(15),
+        "an even split",
+        split_evenly,
+    );
+    let Partition(p) = Partitions::new(PARTITIONS).unwrap().of("T1");
+    let owner_id = view["partitions"][usize::from(p)]["owner"].as_u64().unwrap();
+    let (owner_at, survivor_at) = if owner_id == 1 { (0, 1) } else { (1, 0) };
+    let owner = nodes[owner_at].as_ref().unwrap();
+
+    // Registered, and read by T1's lot camera in this order, all at the terminal's owner. A
+    // taxi is registered at the owner of its plate's partition (another node answers 503, and
+    // announcing taxis across nodes is not built yet), so the plates are ones the owner holds.
+    let admin = token(Role::Admin, None);
+    let gate = token(Role::Client, Some("gate-lot"));
+    let partitions = Partitions::new(PARTITIONS).unwrap();
+    let owned: Vec<String> = (1000..2000)
+        .map(|n| format!("11A{n}"))
+        .filter(|plate| {
+            let Partition(p) = partitions.of(plate);
+            view["partitions"][usize::from(p)]["owner"].as_u64() == Some(owner_id)
+        })
+        .take(8)
+        .collect();
+    let (plates, through_other, next) = (&owned[..6], &owned[6], &owned[7]);
+    for plate in plates {
+        let taxi = json!({"plate": plate, "license_region": "seoul", "class": "standard"});
+        let (status, body) = owner.call("POST", "/api/v1/taxis", &admin, Some(taxi));
+        assert_eq!(status, 201, "{body}");
+    }
+    for plate in plates {
+        let reading = json!({"plate": plate, "terminal": "T1", "camera_id": "lpr-lot-t1"});
+        let (status, body) = owner.call("POST", "/api/v1/taxis/arrivals", &gate, Some(reading));
+        assert_eq!((status, &body["outcome"]), (201, &json!("queued")), "{plate}: {body}");
+    }
+    // The other node passes a lot camera's reading to the owner and shows the owner's lines.
+    let other = nodes[survivor_at].as_ref().unwrap();
+    let taxi = json!({"plate": through_other, "license_region": "seoul", "class": "standard"});
+    let (status, body) = owner.call("POST", "/api/v1/taxis", &admin, Some(taxi));
+    assert_eq!(status, 201, "{body}");
+    let reading = json!({"plate": through_other, "terminal": "T1", "camera_id": "lpr-lot-t1"});
+    let (status, body) = other.call("POST", "/api/v1/taxis/arrivals", &gate, Some(reading));
+    assert_eq!((status, &body["outcome"]), (201, &json!("queued")), "{body}");
+    let viewer = token(Role::Viewer, None);
+    let (_, at_owner) = owner.call("GET", "/api/v1/queues", &viewer, None);
+    let before = lines(&at_owner, "T1");
+    assert!(
+        before.iter().any(|l| l.ends_with(&format!("\"{through_other}\"]"))),
+        "queued last at the owner: {before:?}"
+    );
+    let (status, at_other) = other.call("GET", "/api/v1/queues", &viewer, None);
+    assert_eq!(status, 200, "{at_other}");
+    assert_eq!(lines(&at_other, "T1"), before, "the other node shows the owner's lines");
+    let owners: Vec<(String, u64)> = at_other["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["terminal"].as_str().unwrap().to_owned(),
+                t["owner_node"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(owners.contains(&("T1".to_owned(), owner_id)), "{owners:?}");
+    assert_eq!(owners.len(), 2, "every terminal, wherever it runs: {owners:?}");
+
+    // The owner leaves; the survivor takes T1 over and shows the same lines in the same order.
+    let mut leaving = nodes[owner_at].take().unwrap();
+    leaving.signal("-TERM");
+    assert!(leaving.child.wait().unwrap().success(), "{}", leaving.log_text());
+    let survivor = nodes[survivor_at].as_ref().unwrap();
+    wait_for(survivor, Duration::from_secs(15), "the survivor owns all", |v| {
+        owned_by(v, survivor_at as u64 + 1) == usize::from(PARTITIONS)
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        let (status, queues) = survivor.call("GET", "/api/v1/queues?terminal=T1", &viewer, None);
+        if status == 200 {
+            let after = lines(&queues, "T1");
+            if after == before || std::time::Instant::now() > deadline {
+                break after;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "{status} {queues}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(after, before, "{}", survivor.log_text());
+
+    // It carries on there: the next arrival queues behind them.
+    let taxi = json!({"plate": next, "license_region": "seoul", "class": "standard"});
+    let (status, body) = survivor.call("POST", "/api/v1/taxis", &admin, Some(taxi));
+    assert_eq!(status, 201, "{body}");
+    let reading = json!({"plate": next, "terminal": "T1", "camera_id": "lpr-lot-t1"});
+    let (status, body) = survivor.call("POST", "/api/v1/taxis/arrivals", &gate, Some(reading));
+    assert_eq!((status, &body["outcome"]), (201, &json!("queued")), "{body}");
+    let (_, queues) = survivor.call("GET", "/api/v1/queues?terminal=T1", &viewer, None);
+    let last = lines(&queues, "T1");
+    assert!(
+        last.iter().any(|l| l.ends_with(&format!("\"{next}\"]"))),
+        "behind the others: {last:?}"
+    );
+}
