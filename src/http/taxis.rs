@@ -41,7 +41,7 @@ fn is_driver_of(caller: &Caller, plate: &Plate) -> bool {
     driver_plate(caller).as_ref() == Some(plate)
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct NewTaxi {
     /// Letters (any script), digits and `-`, at most 16 once whitespace is dropped; letters are
     /// uppercased.
@@ -153,6 +153,7 @@ impl TaxiOut {
 )]
 pub async fn create(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: Caller,
     body: web::Json<NewTaxi>,
 ) -> Result<HttpResponse, ApiError> {
@@ -163,6 +164,12 @@ pub async fn create(
         Region::parse(&b.license_region).map_err(invalid)?,
         b.class.parse().map_err(invalid)?,
     );
+    // In a cluster, a taxi is registered (stored and started) by the owner of its plate's
+    // partition; here it would be stored but could not start.
+    if let Some(addr) = super::to_owner::owner_addr(&state, &req, card.partition_key()) {
+        let bytes = serde_json::to_vec(&b).map_err(|e| ApiError::Internal(e.to_string()))?;
+        return super::to_owner::pass(&addr?, &req, web::Bytes::from(bytes)).await;
+    }
     let entry = state.taxis.register(card, &caller.name).await?;
     let detail = state.taxis.taxi(&entry.plate).await?;
     Ok(HttpResponse::Created().json(TaxiOut::of(detail)))

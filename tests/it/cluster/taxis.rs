@@ -60,9 +60,9 @@ fn a_terminal_dispatcher_that_moves_nodes_keeps_its_line_order() {
     let (owner_at, survivor_at) = if owner_id == 1 { (0, 1) } else { (1, 0) };
     let owner = nodes[owner_at].as_ref().unwrap();
 
-    // Registered, and read by T1's lot camera in this order, all at the terminal's owner. A
-    // taxi is registered at the owner of its plate's partition (another node answers 503, and
-    // announcing taxis across nodes is not built yet), so the plates are ones the owner holds.
+    // Registered, and read by T1's lot camera in this order, all at the terminal's owner. The
+    // plates are ones whose partition the terminal's owner holds too: a taxi whose plate another
+    // node owns cannot queue at this terminal yet (README, "Taxis in a cluster").
     let admin = token(Role::Admin, None);
     let gate = token(Role::Client, Some("gate-lot"));
     let partitions = Partitions::new(PARTITIONS).unwrap();
@@ -85,11 +85,14 @@ fn a_terminal_dispatcher_that_moves_nodes_keeps_its_line_order() {
         let (status, body) = owner.call("POST", "/api/v1/taxis/arrivals", &gate, Some(reading));
         assert_eq!((status, &body["outcome"]), (201, &json!("queued")), "{plate}: {body}");
     }
-    // The other node passes a lot camera's reading to the owner and shows the owner's lines.
+    // The other node passes a registration to the owner of the plate's partition, a lot
+    // camera's reading to the terminal's owner, and shows the owner's lines.
     let other = nodes[survivor_at].as_ref().unwrap();
     let taxi = json!({"plate": through_other, "license_region": "seoul", "class": "standard"});
-    let (status, body) = owner.call("POST", "/api/v1/taxis", &admin, Some(taxi));
-    assert_eq!(status, 201, "{body}");
+    let (status, body) = other.call("POST", "/api/v1/taxis", &admin, Some(taxi.clone()));
+    assert_eq!((status, &body["actor"]), (201, &json!("running")), "{body}");
+    let (status, body) = other.call("POST", "/api/v1/taxis", &admin, Some(taxi));
+    assert_eq!(status, 409, "registered once: {body}");
     let reading = json!({"plate": through_other, "terminal": "T1", "camera_id": "lpr-lot-t1"});
     let (status, body) = other.call("POST", "/api/v1/taxis/arrivals", &gate, Some(reading));
     assert_eq!((status, &body["outcome"]), (201, &json!("queued")), "{body}");
