@@ -209,10 +209,16 @@ impl Leaser {
                 Err(Refused::Failed(e)) => log::warn!("cluster renew failed partition={p} error={e}"),
             }
         }
+        // Every acquisition at once too: one after another, the first lease acquired of a
+        // hand-over's 32 could reach its local deadline before the next round renewed it, and
+        // what other nodes forwarded for it meanwhile was refused here as not held.
         let mut gained = 0;
-        for p in todo.acquire {
-            let sent = Instant::now();
-            match self.kv.acquire(p, self.me()).await {
+        let sent = Instant::now();
+        let acquiring: Vec<Partition> = todo.acquire.into_iter().collect();
+        let kv = &self.kv;
+        let answers = futures_util::future::join_all(acquiring.iter().map(|p| kv.acquire(*p, me))).await;
+        for (p, answer) in acquiring.into_iter().zip(answers) {
+            match answer {
                 Ok(token) => {
                     let fence = Fence { partition: p, token };
                     self.held.insert(p, Held { token, revision: token });

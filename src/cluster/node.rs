@@ -133,11 +133,9 @@ impl ClusterNode {
         if self.table.fence_at(partition, std::time::Instant::now()).is_some() {
             return Some(self.settings.node_id);
         }
+        // Asked for every forwarded heartbeat: read in place, never a copy of the whole view.
         self.shared
-            .observed()
-            .leases
-            .get(&partition)
-            .map(|l| l.owner)
+            .owner_of(partition)
             .filter(|&o| o != self.settings.node_id)
     }
 
