@@ -134,9 +134,7 @@ impl ClusterNode {
             return Some(self.settings.node_id);
         }
         // Asked for every forwarded heartbeat: read in place, never a copy of the whole view.
-        self.shared
-            .owner_of(partition)
-            .filter(|&o| o != self.settings.node_id)
+        self.shared.owner_of(partition).filter(|&o| o != self.settings.node_id)
     }
 
     /// The cluster's bus in front of this node's broker: what is published here reaches the

@@ -335,6 +335,7 @@ pub struct TaxiHeartbeatAnswer {
 )]
 pub async fn heartbeat(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: Caller,
     plate: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -344,11 +345,25 @@ pub async fn heartbeat(
             "only the driver of taxi {plate} may send its heartbeats"
         )));
     }
+    if let Some(addr) = taxi_owner(&state, &req, &plate) {
+        return super::to_owner::pass(&addr?, &req, web::Bytes::new()).await;
+    }
     let terminal = state.taxis.heartbeat(&plate).await?;
     Ok(HttpResponse::Ok().json(TaxiHeartbeatAnswer { plate, terminal }))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// In a cluster, the node to pass a request about taxi `plate` to: the owner of the partition
+/// its card places it in (its terminal's, or its plate's at none; the plate's when this node
+/// has not read the taxi). `None` when this node runs it.
+fn taxi_owner(state: &AppState, req: &HttpRequest, plate: &Plate) -> Option<Result<String, ApiError>> {
+    let key = match state.taxis.registry().taxi(plate) {
+        Some(taxi) => taxi.entry.card().partition_key().to_owned(),
+        None => plate.to_string(),
+    };
+    super::to_owner::owner_addr(state, req, &key)
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RegionBody {
     /// A configured region the taxi's licence allows.
     #[schema(example = "incheon", pattern = "^[A-Za-z0-9_-]{1,32}$")]
@@ -378,6 +393,7 @@ pub struct RegionBody {
 )]
 pub async fn service_region(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: Caller,
     plate: web::Path<String>,
     body: web::Json<RegionBody>,
@@ -386,13 +402,17 @@ pub async fn service_region(
     if !is_driver_of(&caller, &plate) {
         caller.require(Role::Operator)?;
     }
+    if let Some(addr) = taxi_owner(&state, &req, &plate) {
+        let bytes = serde_json::to_vec(&body.into_inner()).map_err(|e| ApiError::Internal(e.to_string()))?;
+        return super::to_owner::pass(&addr?, &req, web::Bytes::from(bytes)).await;
+    }
     let region = Region::parse(&body.region).map_err(invalid)?;
     state.taxis.set_service_region(&plate, region).await?;
     let detail = state.taxis.taxi(&plate).await?;
     Ok(HttpResponse::Ok().json(TaxiOut::of(detail)))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct BlacklistBody {
     /// Not blank.
     #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
@@ -422,12 +442,17 @@ pub struct BlacklistBody {
 )]
 pub async fn blacklist(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: Caller,
     plate: web::Path<String>,
     body: web::Json<BlacklistBody>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Operator)?;
     let plate = path_plate(&plate)?;
+    if let Some(addr) = taxi_owner(&state, &req, &plate) {
+        let bytes = serde_json::to_vec(&body.into_inner()).map_err(|e| ApiError::Internal(e.to_string()))?;
+        return super::to_owner::pass(&addr?, &req, web::Bytes::from(bytes)).await;
+    }
     let reason = body.into_inner().reason;
     state.taxis.set_blacklist(&plate, Some(reason), &caller.name).await?;
     log::warn!("taxi blacklisted plate={plate} by={}", caller.name);
@@ -457,11 +482,15 @@ pub async fn blacklist(
 )]
 pub async fn unblacklist(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: Caller,
     plate: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Operator)?;
     let plate = path_plate(&plate)?;
+    if let Some(addr) = taxi_owner(&state, &req, &plate) {
+        return super::to_owner::pass(&addr?, &req, web::Bytes::new()).await;
+    }
     state.taxis.set_blacklist(&plate, None, &caller.name).await?;
     log::info!("taxi blacklist lifted plate={plate} by={}", caller.name);
     let detail = state.taxis.taxi(&plate).await?;

@@ -103,6 +103,26 @@ fn a_terminal_dispatcher_that_moves_nodes_keeps_its_line_order() {
         before.iter().any(|l| l.ends_with(&format!("\"{through_other}\"]"))),
         "queued last at the owner: {before:?}"
     );
+    // A driver's ping at the other node reaches the node that runs the taxi.
+    let driver = {
+        let mut claims = kwanje::auth::Claims::new(
+            "driver",
+            Role::Driver,
+            kwanje::time::Millis::now(),
+            Duration::from_secs(600),
+        );
+        claims.taxi = Some(through_other.clone());
+        kwanje::auth::Keys::hs256(super::SECRET.as_bytes())
+            .issue(&claims)
+            .unwrap()
+    };
+    let (status, pinged) = other.call(
+        "POST",
+        &format!("/api/v1/taxis/{through_other}/heartbeat"),
+        &driver,
+        None,
+    );
+    assert_eq!((status, &pinged["terminal"]), (200, &json!("T1")), "{pinged}");
     let (status, at_other) = other.call("GET", "/api/v1/queues", &viewer, None);
     assert_eq!(status, 200, "{at_other}");
     assert_eq!(lines(&at_other, "T1"), before, "the other node shows the owner's lines");
