@@ -74,18 +74,26 @@ impl ClusterNode {
         let (changes, receiver) = mpsc::unbounded_channel();
         let (stop, stopped) = oneshot::channel();
         *node.stop.lock().unwrap_or_else(|e| e.into_inner()) = Some(stop);
-        let leaser = Leaser::new(
-            node.settings.clone(),
-            kv,
-            node.table.clone(),
-            node.shared.clone(),
-            revision,
-            changes,
-        );
-        // Its own thread: a burst of forwarded heartbeats or bus messages on the main thread
-        // must never delay a renewal until the lease lapses.
+        let (settings, table, shared) = (node.settings.clone(), node.table.clone(), node.shared.clone());
+        // Its own thread and its own connection, made on that thread so that the connection's
+        // I/O runs there too: a burst of forwarded heartbeats or bus messages on the main
+        // thread must never delay a renewal's answer until the lease lapses locally (with the
+        // connection on the main thread, a heartbeat blast held renewals back past their local
+        // deadline, and this node refused what was forwarded to it for a second).
         let thread = actix::Arbiter::new();
-        if !thread.spawn(leaser.run(stopped)) {
+        let lease_task = async move {
+            let kv = loop {
+                match Kv::connect(&settings).await {
+                    Ok(kv) => break kv,
+                    Err(e) => {
+                        log::error!("cluster lease connection failed node={} error={e}; retrying", settings.node_id);
+                        tokio::time::sleep(settings.renew).await;
+                    }
+                }
+            };
+            Leaser::new(settings, kv, table, shared, revision, changes).run(stopped).await;
+        };
+        if !thread.spawn(lease_task) {
             return Err(ClusterError::Nats("the lease thread did not start".into()));
         }
         *node.lease_thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(thread);
