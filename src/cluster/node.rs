@@ -86,12 +86,17 @@ impl ClusterNode {
                 match Kv::connect(&settings).await {
                     Ok(kv) => break kv,
                     Err(e) => {
-                        log::error!("cluster lease connection failed node={} error={e}; retrying", settings.node_id);
+                        log::error!(
+                            "cluster lease connection failed node={} error={e}; retrying",
+                            settings.node_id
+                        );
                         tokio::time::sleep(settings.renew).await;
                     }
                 }
             };
-            Leaser::new(settings, kv, table, shared, revision, changes).run(stopped).await;
+            Leaser::new(settings, kv, table, shared, revision, changes)
+                .run(stopped)
+                .await;
         };
         if !thread.spawn(lease_task) {
             return Err(ClusterError::Nats("the lease thread did not start".into()));
