@@ -18,6 +18,7 @@ enum Kind {
     Listening,
     Ack,
     Present,
+    TaxiPing,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -42,6 +43,7 @@ pub fn encode(message: Inbound) -> (String, Bytes) {
             for_ms = Some(lease);
             (Kind::Present, client, Bytes::new())
         }
+        Inbound::TaxiPing { key, plate } => (Kind::TaxiPing, key, Bytes::from(plate)),
     };
     // A struct of a string, a number and a unit variant always serializes.
     let meta = serde_json::to_string(&Meta { kind, client, for_ms }).unwrap_or_default();
@@ -71,6 +73,11 @@ pub fn decode(meta: Option<&str>, body: Bytes) -> Result<Inbound, WireError> {
             for_ms: meta
                 .for_ms
                 .ok_or_else(|| WireError::BadMeta("present without its duration".into()))?,
+        },
+        Kind::TaxiPing => Inbound::TaxiPing {
+            key: client,
+            plate: String::from_utf8(body.to_vec())
+                .map_err(|_| WireError::BadMeta("a taxi ping's plate is not UTF-8".into()))?,
         },
     })
 }
@@ -102,6 +109,10 @@ mod tests {
             Inbound::Present {
                 client: "gate-4".into(),
                 for_ms: 3_000,
+            },
+            Inbound::TaxiPing {
+                key: "T1".into(),
+                plate: "12가3456".into(),
             },
         ];
         for message in messages {

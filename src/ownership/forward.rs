@@ -26,16 +26,20 @@ pub enum Inbound {
     /// The client holds a session on the sending node: online at the owner for `for_ms` (the
     /// sender renews it while the session lasts; a sender that dies stops renewing).
     Present { client: String, for_ms: u64 },
+    /// A driver app's ping (`/app/taxi/ping`) for taxi `plate`, whose partition key (its
+    /// terminal, or its plate at none, as the sending node read its card) is `key`.
+    TaxiPing { key: String, plate: String },
 }
 
 impl Inbound {
-    /// The client it is from.
+    /// The key of its partition: the client it is from (a taxi's partition key for a ping).
     pub fn client(&self) -> &str {
         match self {
             Inbound::Beats { client, .. }
             | Inbound::Listening { client }
             | Inbound::Ack { client, .. }
             | Inbound::Present { client, .. } => client,
+            Inbound::TaxiPing { key, .. } => key,
         }
     }
 }

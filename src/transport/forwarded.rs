@@ -63,6 +63,14 @@ pub fn apply(services: &Services, broker: &Addr<Broker>, message: Inbound) {
                 log::warn!("forwarded command ack refused client={client} error={err}");
             }
         }
+        Inbound::TaxiPing { plate, .. } => match crate::taxi::core::model::Plate::parse(&plate) {
+            Ok(plate) => {
+                if let Err(err) = services.taxis.heartbeat_nowait(&plate) {
+                    log::debug!("forwarded taxi ping not delivered taxi={plate} error={err}");
+                }
+            }
+            Err(err) => log::warn!("forwarded taxi ping with an unreadable plate error={err}"),
+        },
     }
 }
 

@@ -148,6 +148,17 @@ pub fn route(services: &Services, who: &Principal, to: AppDestination, body: &[u
             let claim = who.taxi.as_deref().unwrap_or(&who.name);
             match Plate::parse(claim) {
                 Ok(plate) => {
+                    // In a cluster, a taxi another node runs gets its ping there.
+                    if let Some((elsewhere, partition, key)) = taxi_elsewhere(services, &plate) {
+                        let sent = elsewhere.send(
+                            partition,
+                            Inbound::TaxiPing {
+                                key,
+                                plate: plate.to_string(),
+                            },
+                        );
+                        return Ok(Routed::Forwarded { sent });
+                    }
                     if let Err(err) = services.taxis.heartbeat_nowait(&plate) {
                         log::debug!("stomp taxi ping not delivered taxi={plate} error={err}");
                     }
@@ -208,6 +219,18 @@ pub fn owner_elsewhere<'a>(services: &'a Services, who: &Principal) -> Option<(&
     let elsewhere = services.elsewhere.as_ref()?;
     let client = who.client.as_deref()?;
     Some((elsewhere, elsewhere.partition_of(client)?))
+}
+
+/// Where a ping for taxi `plate` goes when another node runs it: the partition of its card's key
+/// as this node read it (its plate's when this node has not read the taxi), and that key.
+fn taxi_elsewhere<'a>(services: &'a Services, plate: &Plate) -> Option<(&'a Elsewhere, Partition, String)> {
+    let elsewhere = services.elsewhere.as_ref()?;
+    let key = match services.taxis.registry().taxi(plate) {
+        Some(taxi) => taxi.entry.card().partition_key().to_owned(),
+        None => plate.to_string(),
+    };
+    let partition = elsewhere.partition_of(&key)?;
+    Some((elsewhere, partition, key))
 }
 
 /// A heartbeat batch applied here, or checked here and handed to the owner of the client's

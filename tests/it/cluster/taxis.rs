@@ -123,6 +123,39 @@ fn a_terminal_dispatcher_that_moves_nodes_keeps_its_line_order() {
         None,
     );
     assert_eq!((status, &pinged["terminal"]), (200, &json!("T1")), "{pinged}");
+    // A driver's STOMP ping at the other node reaches the node that runs the taxi as well.
+    let stomp_plate = plates[0].clone();
+    let (_, before_ping) = owner.call("GET", &format!("/api/v1/taxis/{stomp_plate}"), &viewer, None);
+    assert!(before_ping["last_ping_ms"].is_null(), "{before_ping}");
+    let driver_of_first = {
+        let mut claims = kwanje::auth::Claims::new(
+            "driver",
+            Role::Driver,
+            kwanje::time::Millis::now(),
+            Duration::from_secs(600),
+        );
+        claims.taxi = Some(stomp_plate.clone());
+        kwanje::auth::Keys::hs256(super::SECRET.as_bytes())
+            .issue(&claims)
+            .unwrap()
+    };
+    actix_web::rt::System::new().block_on(async {
+        let mut app = crate::realtime::client::Stomp::open(&other.addr, &["v12.stomp"]).await;
+        app.connect(&driver_of_first, "1.2").await;
+        app.send_with_receipt("/app/taxi/ping", &[], "", "ping").await;
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, taxi) = owner.call("GET", &format!("/api/v1/taxis/{stomp_plate}"), &viewer, None);
+        if taxi["last_ping_ms"].is_i64() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the ping did not reach the owner: {taxi}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let (status, at_other) = other.call("GET", "/api/v1/queues", &viewer, None);
     assert_eq!(status, 200, "{at_other}");
     assert_eq!(lines(&at_other, "T1"), before, "the other node shows the owner's lines");
