@@ -1,8 +1,9 @@
-//! Cluster mode: an operator's request about a device another node owns, passed to that node.
+//! Cluster mode: a request about a device, a taxi or a terminal another node owns, passed to
+//! that node.
 //!
-//! The console may be served by any node, but only the owner of a device's partition runs its
-//! actor and its command book. Such a request (a command, and what the server does about it)
-//! is sent on, as it came (method, path, query, `Authorization`, `Idempotency-Key`, body), to
+//! The console, a gate PC or a driver's app may reach any node, but only the owner of a
+//! partition runs its actors and its command book. Such a request (a device command, an alert's
+//! ack, a taxi's registration or heartbeat, a lot reading, a terminal's dispatch change) is sent on, as it came (method, path, query, `Authorization`, `Idempotency-Key`, body), to
 //! the owner's advertised HTTP address (`KWANJE_ADVERTISE_ADDR`), and its answer is the answer.
 //! A request that was passed on once is not passed again (`Kwanje-Passed` header): while a
 //! partition moves, two nodes that each think the other owns it answer 503 rather than loop.
@@ -56,9 +57,9 @@ pub async fn pass(addr: &str, req: &HttpRequest, body: web::Bytes) -> Result<Htt
     Ok(response.body(bytes))
 }
 
-/// `GET path` at the node at `addr` as `req`'s caller, read as JSON: for a part of an answer
-/// that another node holds (a terminal's lines). An answer other than 200 is passed on as the
-/// owner gave it.
+/// `path` at the node at `addr`, with `req`'s method and caller, read as JSON: for a part of an
+/// answer that another node holds (a terminal's lines). An answer other than 200 is a 503 that
+/// names it (the whole answer cannot be given).
 pub async fn fetch_json(addr: &str, req: &HttpRequest, path: &str) -> Result<serde_json::Value, ApiError> {
     let (status, _, bytes) = send(addr, req, path, web::Bytes::new()).await?;
     if status != actix_web::http::StatusCode::OK {
@@ -99,7 +100,7 @@ async fn send(
     }
     let mut answer = out.send_body(body).await.map_err(|e| {
         log::warn!("request not passed to its owner url={url} error=\"{e}\"");
-        ApiError::Unavailable(format!("the node that owns this device did not answer ({e}); retry"))
+        ApiError::Unavailable(format!("the node that owns this partition did not answer ({e}); retry"))
     })?;
     let bytes = answer
         .body()
