@@ -108,15 +108,25 @@ async fn load(state: &AppState, id: i64) -> Result<Alert, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("alert {id} does not exist")))
 }
 
-/// The key of the partition whose owner keeps `alert` (its device's client, or its client);
-/// `None` for what this node keeps itself (server, taxi and terminal alerts).
+/// The key of the partition whose owner keeps `alert` (its device's client, its client, its
+/// terminal, or its taxi's card key as this node read it, the plate when it has not); `None`
+/// for what every node keeps for itself (server alerts).
 fn partition_key(state: &AppState, alert: &Alert) -> Option<String> {
     match alert.subject_type {
         SubjectType::Device => state
             .devices
             .get(&alert.subject_id)
             .map(|d| d.spec.client_id.to_string()),
-        SubjectType::Client => Some(alert.subject_id.clone()),
+        SubjectType::Client | SubjectType::Terminal => Some(alert.subject_id.clone()),
+        SubjectType::Taxi => Some(
+            crate::taxi::core::model::Plate::parse(&alert.subject_id)
+                .ok()
+                .and_then(|plate| state.taxis.registry().taxi(&plate))
+                .map_or_else(
+                    || alert.subject_id.clone(),
+                    |t| t.entry.card().partition_key().to_owned(),
+                ),
+        ),
         _ => None,
     }
 }

@@ -209,3 +209,48 @@ fn a_terminal_dispatcher_that_moves_nodes_keeps_its_line_order() {
         "behind the others: {last:?}"
     );
 }
+
+#[test]
+fn a_terminals_crash_loop_alert_acknowledged_at_the_other_node_is_acknowledged_by_its_owner() {
+    let Some((nats, db)) = engines() else { return };
+    let cluster = super::cluster_name();
+    let nodes = [1, 2].map(|id| {
+        let mut cmd = Node::command(&db, &nats, &cluster, id, 60_000);
+        cmd.env("KWANJE_FAULT_INJECTION", "1");
+        Node::start(cmd).unwrap_or_else(|(_, log)| panic!("{log}"))
+    });
+    let view = wait_for(&nodes[0], Duration::from_secs(15), "an even split", split_evenly);
+    let Partition(p) = Partitions::new(PARTITIONS).unwrap().of("T1");
+    let owner_id = view["partitions"][usize::from(p)]["owner"].as_u64().unwrap();
+    let (owner, other) = if owner_id == 1 {
+        (&nodes[0], &nodes[1])
+    } else {
+        (&nodes[1], &nodes[0])
+    };
+
+    // T1's dispatcher crashes until its supervisor gives up: one crash_loop alert at its owner.
+    let admin = token(Role::Admin, None);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let alert = loop {
+        let (_, found) = owner.call("GET", "/api/v1/alerts?kind=crash_loop&subject_id=T1", &admin, None);
+        if let Some(alert) = found["items"].as_array().and_then(|a| a.first()).cloned() {
+            break alert;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no crash_loop alert: {found}\n{}",
+            owner.log_text()
+        );
+        owner.call("POST", "/api/v1/terminals/T1/faults/crash", &admin, Some(json!({})));
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let id = alert["id"].as_u64().unwrap_or_else(|| panic!("{alert}"));
+
+    // Acknowledged at the other node: passed to the owner, which keeps it and says so.
+    let operator = token(Role::Operator, None);
+    let path = format!("/api/v1/alerts/{id}/ack");
+    let (status, acked) = other.call("POST", &path, &operator, Some(json!({"note": "on it"})));
+    assert_eq!((status, &acked["state"]), (200, &json!("acknowledged")), "{acked}");
+    let (_, at_owner) = owner.call("GET", &format!("/api/v1/alerts/{id}"), &admin, None);
+    assert_eq!(at_owner["state"], "acknowledged", "{at_owner}");
+}
