@@ -68,15 +68,6 @@ pub enum Match {
     Prefix(String),
 }
 
-impl Match {
-    /// The text this match compares with.
-    pub fn text(&self) -> &str {
-        match self {
-            Match::Exact(t) | Match::Prefix(t) => t,
-        }
-    }
-}
-
 /// What a page of the audit log is narrowed to; each field given must match.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {

@@ -70,14 +70,23 @@ pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<Device>> {
     devices::table.select(Device::as_select()).order(devices::id).load(conn)
 }
 
-/// Each change's device to its `to_state`, since `at_ms`, last seen `last_seen_ms`: one
-/// statement for the chunk (at most one change a device).
-pub fn set_states_pg(conn: &mut diesel::PgConnection, changes: &[&super::transitions::StateChange]) -> QueryResult<()> {
+/// A device's stored state as one change leaves it (what [`set_states_pg`] writes).
+#[derive(Debug, Clone, Copy)]
+pub struct StateRow<'a> {
+    pub id: &'a str,
+    pub state: &'a str,
+    pub since_ms: i64,
+    pub last_seen_ms: Option<i64>,
+}
+
+/// Each row's device to its `state`, since `since_ms`, last seen `last_seen_ms`: one
+/// statement for the chunk (at most one row a device).
+pub fn set_states_pg(conn: &mut diesel::PgConnection, rows: &[StateRow<'_>]) -> QueryResult<()> {
     use diesel::sql_types::{Array, BigInt, Nullable, Text};
-    let ids: Vec<&str> = changes.iter().map(|c| c.transition.device_id.as_str()).collect();
-    let states: Vec<&str> = changes.iter().map(|c| c.transition.to_state.as_str()).collect();
-    let since: Vec<i64> = changes.iter().map(|c| c.transition.at_ms).collect();
-    let seen: Vec<Option<i64>> = changes.iter().map(|c| c.last_seen_ms).collect();
+    let ids: Vec<&str> = rows.iter().map(|r| r.id).collect();
+    let states: Vec<&str> = rows.iter().map(|r| r.state).collect();
+    let since: Vec<i64> = rows.iter().map(|r| r.since_ms).collect();
+    let seen: Vec<Option<i64>> = rows.iter().map(|r| r.last_seen_ms).collect();
     diesel::sql_query(
         "UPDATE devices SET state = v.state, state_since_ms = v.since, last_seen_ms = v.seen \
          FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS v(id, state, since, seen) \

@@ -33,7 +33,16 @@ pub fn record_all<'a>(conn: &mut DbConnection, changes: impl IntoIterator<Item =
         DbConnection::Pg(c) => {
             let states = crate::store::latest_by(changes.iter().copied(), |ch| ch.transition.device_id.clone());
             for chunk in states.chunks(crate::store::ROWS_PER_INSERT) {
-                super::devices::set_states_pg(c, chunk)?;
+                let rows: Vec<super::devices::StateRow<'_>> = chunk
+                    .iter()
+                    .map(|ch| super::devices::StateRow {
+                        id: &ch.transition.device_id,
+                        state: &ch.transition.to_state,
+                        since_ms: ch.transition.at_ms,
+                        last_seen_ms: ch.last_seen_ms,
+                    })
+                    .collect();
+                super::devices::set_states_pg(c, &rows)?;
             }
             for chunk in changes.chunks(crate::store::ROWS_PER_INSERT) {
                 diesel::insert_into(device_transitions::table)

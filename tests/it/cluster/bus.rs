@@ -7,7 +7,7 @@ use kwanje::auth::Role;
 use kwanje::stomp::Command;
 use serde_json::{json, Value};
 
-use super::{client_owned_by, engines, split_evenly, token, wait_for, Node};
+use super::{token, Node};
 use crate::realtime::client::{frame, Event, Stomp};
 
 /// `POST path` on `addr` from inside a running system.
@@ -86,14 +86,9 @@ pub(super) fn alerts_raised(seen: &[(String, Option<String>, Value)], device: &s
 
 #[test]
 fn operators_on_the_other_node_see_the_owners_changes_once_and_a_command_reaches_the_gate_pc_there() {
-    let Some((nats, db)) = engines() else {
+    let Some((one, two, client)) = super::two_nodes_split() else {
         return;
     };
-    let cluster = super::cluster_name();
-    let one = Node::start(Node::command(&db, &nats, &cluster, 1, 3_000)).unwrap_or_else(|(_, log)| panic!("{log}"));
-    let two = Node::start(Node::command(&db, &nats, &cluster, 2, 3_000)).unwrap_or_else(|(_, log)| panic!("{log}"));
-    let view = wait_for(&one, Duration::from_secs(20), "an even split", split_evenly);
-    let client = client_owned_by(&view, 2);
     let (device, (status, body)) = two.register_camera(&client);
     assert_eq!(status, 201, "{body}");
 

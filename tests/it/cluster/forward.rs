@@ -7,7 +7,7 @@ use kwanje::auth::Role;
 use serde_json::{json, Value};
 
 use super::bus::{alerts_raised, collect_until, device_states, messages_for, post, session};
-use super::{client_owned_by, engines, split_evenly, token, wait_for, Node};
+use super::token;
 use crate::realtime::client::frame;
 
 /// `GET path` on `addr` from inside a running system, as a viewer.
@@ -46,14 +46,9 @@ fn beat_frame(device: &str) -> String {
 
 #[test]
 fn a_gate_pc_on_the_other_node_keeps_its_devices_up_takes_its_commands_and_goes_offline_only_when_it_leaves() {
-    let Some((nats, db)) = engines() else {
+    let Some((one, two, client)) = super::two_nodes_split() else {
         return;
     };
-    let cluster = super::cluster_name();
-    let one = Node::start(Node::command(&db, &nats, &cluster, 1, 3_000)).unwrap_or_else(|(_, log)| panic!("{log}"));
-    let two = Node::start(Node::command(&db, &nats, &cluster, 2, 3_000)).unwrap_or_else(|(_, log)| panic!("{log}"));
-    let view = wait_for(&one, Duration::from_secs(20), "an even split", split_evenly);
-    let client = client_owned_by(&view, 2);
     let (device, (status, body)) = two.register_camera(&client);
     assert_eq!(status, 201, "{body}");
 
@@ -169,14 +164,9 @@ fn a_gate_pc_on_the_other_node_keeps_its_devices_up_takes_its_commands_and_goes_
 
 #[test]
 fn an_http_gate_pc_heartbeating_the_other_node_keeps_its_devices_up_at_the_owner() {
-    let Some((nats, db)) = engines() else {
+    let Some((one, two, client)) = super::two_nodes_split() else {
         return;
     };
-    let cluster = super::cluster_name();
-    let one = Node::start(Node::command(&db, &nats, &cluster, 1, 3_000)).unwrap_or_else(|(_, log)| panic!("{log}"));
-    let two = Node::start(Node::command(&db, &nats, &cluster, 2, 3_000)).unwrap_or_else(|(_, log)| panic!("{log}"));
-    let view = wait_for(&one, Duration::from_secs(20), "an even split", split_evenly);
-    let client = client_owned_by(&view, 2);
     // Registered at node 1, which does not own it: node 2 starts it.
     let (device, (status, body)) = one.register_camera(&client);
     assert_eq!(status, 201, "{body}");
@@ -294,14 +284,9 @@ fn beat_frame_of(devices: &[&str]) -> String {
 
 #[test]
 fn an_automatic_failover_at_the_owner_reaches_the_gate_pc_on_the_other_node_and_its_ack_completes_it() {
-    let Some((nats, db)) = engines() else {
+    let Some((one, two, client)) = super::two_nodes_split() else {
         return;
     };
-    let cluster = super::cluster_name();
-    let one = Node::start(Node::command(&db, &nats, &cluster, 1, 3_000)).unwrap_or_else(|(_, log)| panic!("{log}"));
-    let two = Node::start(Node::command(&db, &nats, &cluster, 2, 3_000)).unwrap_or_else(|(_, log)| panic!("{log}"));
-    let view = wait_for(&one, Duration::from_secs(20), "an even split", split_evenly);
-    let client = client_owned_by(&view, 2);
     let admin = token(Role::Admin, None);
     let (status, body) = two.call(
         "POST",

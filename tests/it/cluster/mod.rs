@@ -274,6 +274,18 @@ fn a_node_stopped_with_sigterm_hands_its_partitions_over_without_waiting_for_exp
     assert_eq!(nodes.len(), 1, "node 2 deregistered: {view}");
 }
 
+/// Two nodes (leases of 3 s) once they split the partitions evenly, with a gate PC id whose
+/// partition node 2 owns; `None` (the test is skipped) without NATS and PostgreSQL.
+fn two_nodes_split() -> Option<(Node, Node, String)> {
+    let (nats, db) = engines()?;
+    let cluster = cluster_name();
+    let one = Node::start(Node::command(&db, &nats, &cluster, 1, 3_000)).unwrap_or_else(|(_, log)| panic!("{log}"));
+    let two = Node::start(Node::command(&db, &nats, &cluster, 2, 3_000)).unwrap_or_else(|(_, log)| panic!("{log}"));
+    let view = wait_for(&one, Duration::from_secs(20), "an even split", split_evenly);
+    let client = client_owned_by(&view, 2);
+    Some((one, two, client))
+}
+
 /// A client id whose partition `node` owns in `view`.
 fn client_owned_by(view: &Value, node: u64) -> String {
     let partitions = Partitions::new(PARTITIONS).unwrap();

@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
-use kwanje::auth::Role;
+use kwanje::auth::{Claims, Keys, Role};
 use kwanje::ownership::{Partition, Partitions};
+use kwanje::time::Millis;
 use serde_json::{json, Value};
 
 use super::{engines, owned_by, split_evenly, token, wait_for, Node, PARTITIONS};
@@ -39,6 +40,13 @@ fn lines(queues: &Value, terminal: &str) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// A driver app's token for taxi `plate`.
+fn driver_token(plate: &str) -> String {
+    let mut claims = Claims::new("driver", Role::Driver, Millis::now(), Duration::from_secs(600));
+    claims.taxi = Some(plate.to_owned());
+    Keys::hs256(super::SECRET.as_bytes()).issue(&claims).unwrap()
 }
 
 #[test]
@@ -104,18 +112,7 @@ fn a_terminal_dispatcher_that_moves_nodes_keeps_its_line_order() {
         "queued last at the owner: {before:?}"
     );
     // A driver's ping at the other node reaches the node that runs the taxi.
-    let driver = {
-        let mut claims = kwanje::auth::Claims::new(
-            "driver",
-            Role::Driver,
-            kwanje::time::Millis::now(),
-            Duration::from_secs(600),
-        );
-        claims.taxi = Some(through_other.clone());
-        kwanje::auth::Keys::hs256(super::SECRET.as_bytes())
-            .issue(&claims)
-            .unwrap()
-    };
+    let driver = driver_token(through_other);
     let (status, pinged) = other.call(
         "POST",
         &format!("/api/v1/taxis/{through_other}/heartbeat"),
@@ -127,18 +124,7 @@ fn a_terminal_dispatcher_that_moves_nodes_keeps_its_line_order() {
     let stomp_plate = plates[0].clone();
     let (_, before_ping) = owner.call("GET", &format!("/api/v1/taxis/{stomp_plate}"), &viewer, None);
     assert!(before_ping["last_ping_ms"].is_null(), "{before_ping}");
-    let driver_of_first = {
-        let mut claims = kwanje::auth::Claims::new(
-            "driver",
-            Role::Driver,
-            kwanje::time::Millis::now(),
-            Duration::from_secs(600),
-        );
-        claims.taxi = Some(stomp_plate.clone());
-        kwanje::auth::Keys::hs256(super::SECRET.as_bytes())
-            .issue(&claims)
-            .unwrap()
-    };
+    let driver_of_first = driver_token(&stomp_plate);
     actix_web::rt::System::new().block_on(async {
         let mut app = crate::realtime::client::Stomp::open(&other.addr, &["v12.stomp"]).await;
         app.connect(&driver_of_first, "1.2").await;
