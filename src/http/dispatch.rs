@@ -91,7 +91,8 @@ pub async fn configure(
     }
     let mode: DispatchMode = b.mode.parse().map_err(invalid)?;
     let plan = SlotPlan::from_api(mode, &b.curb_slots).map_err(TaxiError::from)?;
-    let view = state.taxis.configure(&terminal, plan).await?;
+    let mut view = state.taxis.configure(&terminal, plan).await?;
+    view.owner_node = super::cluster::owner_node(&state, terminal.as_str());
     log::info!("dispatch configured terminal={terminal} mode={mode} by={}", caller.name);
     Ok(HttpResponse::Ok().json(view))
 }

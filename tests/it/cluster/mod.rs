@@ -126,11 +126,8 @@ impl Node {
         let method = method.to_owned();
         actix_web::rt::System::new().block_on(async move {
             let client = awc::Client::builder().timeout(Duration::from_secs(10)).finish();
-            let req = match method.as_str() {
-                "POST" => client.post(url),
-                _ => client.get(url),
-            }
-            .bearer_auth(token);
+            let method = awc::http::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+            let req = client.request(method, url).bearer_auth(token);
             let sent = match body {
                 Some(b) => req.send_json(&b).await,
                 None => req.send().await,

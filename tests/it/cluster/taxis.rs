@@ -158,6 +158,23 @@ fn a_terminal_dispatcher_that_moves_nodes_keeps_its_line_order() {
         .collect();
     assert!(owners.contains(&("T1".to_owned(), owner_id)), "{owners:?}");
     assert_eq!(owners.len(), 2, "every terminal, wherever it runs: {owners:?}");
+    // A dispatch change at the other node is made by the owner (here: the plan it has now).
+    let t1 = at_other["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["terminal"] == "T1")
+        .cloned()
+        .unwrap();
+    let plan = json!({"mode": t1["mode"], "curb_slots": t1["curb_slots"]});
+    let operator = token(Role::Operator, None);
+    let (status, changed) = other.call("PUT", "/api/v1/terminals/T1/dispatch", &operator, Some(plan));
+    assert_eq!((status, &changed["owner_node"]), (200, &json!(owner_id)), "{changed}");
+    assert_eq!(
+        lines(&json!({"items": [changed]}), "T1"),
+        before,
+        "the same plan keeps the lines"
+    );
 
     // The owner leaves; the survivor takes T1 over and shows the same lines in the same order.
     let mut leaving = nodes[owner_at].take().unwrap();
