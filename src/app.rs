@@ -27,7 +27,6 @@ use crate::broker::{Broker, Bus, LocalBus};
 use crate::command::CommandService;
 use crate::config::Config;
 use crate::device::actor::DeviceShared;
-use crate::device::lifecycle::FlapPolicy;
 use crate::device::Devices;
 use crate::http::login_guard::{LoginGuard, Logins, PasswordChecks};
 use crate::http::origin_policy::AllowedOrigins;
@@ -237,7 +236,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     .start();
     let arbiters: Vec<Arbiter> = (0..config.device_threads()).map(|_| Arbiter::new()).collect();
     let shared = Arc::new(
-        DeviceShared::new(clock.clone(), alerts.clone(), ids.clone(), FlapPolicy::default())
+        DeviceShared::new(clock.clone(), alerts.clone(), ids.clone(), config.flap_policy())
             .with_ownership(ownership.clone()),
     );
     let devices = Devices::start(

@@ -56,6 +56,10 @@ pub struct Config {
     /// Seconds between re-notifications of an unacknowledged critical alert.
     #[arg(long, env = "KWANJE_RENOTIFY_SECS", default_value_t = 300)]
     pub renotify_secs: u64,
+    /// Milliseconds without an up/down change before a flapping device settles on what its
+    /// heartbeats say (and its `flapping` alert resolves). Values under 1000 count as 1000.
+    #[arg(long, env = "KWANJE_FLAP_HOLD_DOWN_MS", default_value_t = DEFAULT_FLAP_HOLD_DOWN_MS)]
+    pub flap_hold_down_ms: u64,
     /// Milliseconds a delivered command waits for the client's ack before it times out.
     #[arg(long, env = "KWANJE_COMMAND_ACK_TIMEOUT_MS", default_value_t = 10_000)]
     pub command_ack_timeout_ms: u64,
@@ -253,6 +257,7 @@ pub const DEFAULT_MAX_SESSIONS_PER_PRINCIPAL: usize = 64;
 
 /// One password check at a time: a flood of logins takes one core at most.
 pub const DEFAULT_LOGIN_CONCURRENCY: usize = 1;
+pub const DEFAULT_FLAP_HOLD_DOWN_MS: u64 = crate::device::lifecycle::DEFAULT_FLAP_HOLD_DOWN.as_millis() as u64;
 pub const DEFAULT_LOGIN_MAX_DELAY_MS: u64 = throttle::DEFAULT_MAX_DELAY.as_millis() as u64;
 
 /// The terminals when none are configured.
@@ -292,6 +297,7 @@ impl Config {
             device_threads: None,
             http_workers: None,
             renotify_secs: 300,
+            flap_hold_down_ms: DEFAULT_FLAP_HOLD_DOWN_MS,
             command_ack_timeout_ms: 10_000,
             command_ttl_ms: 300_000,
             shutdown_timeout_secs: 10,
@@ -351,6 +357,14 @@ impl Config {
     /// The NATS URL when cluster mode is on.
     pub fn nats_url(&self) -> Option<&str> {
         self.nats_url.as_deref().map(str::trim).filter(|url| !url.is_empty())
+    }
+
+    /// When changing state counts as flapping, and how long a flapping device is held.
+    pub fn flap_policy(&self) -> crate::device::lifecycle::FlapPolicy {
+        crate::device::lifecycle::FlapPolicy {
+            hold_down: Duration::from_millis(self.flap_hold_down_ms.max(1_000)),
+            ..Default::default()
+        }
     }
 
     /// The login throttle's settings.

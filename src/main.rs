@@ -179,6 +179,14 @@ struct DrillArgs {
     /// Devices failing at once in `alert-storm`.
     #[arg(long, default_value_t = 50)]
     storm_devices: usize,
+    /// The server's `KWANJE_FLAP_HOLD_DOWN_MS`: how long `flapping` waits for the device to
+    /// settle.
+    #[arg(long, default_value_t = kwanje::config::DEFAULT_FLAP_HOLD_DOWN_MS)]
+    flap_hold_down_ms: u64,
+    /// The terminal `taxi-morning` runs at; it must be quiet (no taxi in line or at the curb).
+    /// Default: the last terminal the server lists.
+    #[arg(long)]
+    terminal: Option<String>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -269,6 +277,8 @@ fn drill(args: DrillArgs) -> anyhow::Result<()> {
     options.transport = server.transport()?;
     options.expect_alerts = args.expect_alerts;
     options.storm_devices = args.storm_devices;
+    options.flap_hold_down = std::time::Duration::from_millis(args.flap_hold_down_ms);
+    options.terminal = args.terminal;
     let report = actix_web::rt::System::new().block_on(kwanje::sim::drill::run(&scenario, &options))?;
     write!(out, "{}", report.table())?;
     out.flush()?;

@@ -11,14 +11,22 @@ use crate::support::{backends, Server};
 const BIN: &str = env!("CARGO_BIN_EXE_kwanje");
 
 async fn server(backend: crate::support::Backend) -> Server {
-    Server::start_with(backend, |c| c.fault_injection = true).await
+    Server::start_with(backend, |c| {
+        c.fault_injection = true;
+        c.flap_hold_down_ms = FLAP_HOLD_DOWN.as_millis() as u64;
+    })
+    .await
 }
+
+/// The servers' flapping hold-down here (a minute by default), which `flapping` waits out.
+const FLAP_HOLD_DOWN: std::time::Duration = std::time::Duration::from_secs(3);
 
 async fn drill_passes(scenario: &str) {
     for backend in backends() {
         let s = server(backend).await;
         let mut options = Options::new(&s.base, &s.admin);
         options.storm_devices = 30;
+        options.flap_hold_down = FLAP_HOLD_DOWN;
         let report: Report = drill::run(scenario, &options).await.unwrap();
         assert!(report.passed(), "{backend:?}\n{}", report.table());
         s.stop().await;
@@ -135,5 +143,31 @@ async fn a_broken_expectation_fails_the_drill() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("drill fault-report passed"), "{stdout}");
+    s.stop().await;
+}
+
+/// The settle row is a real check: told a 1 s hold-down while the server holds a flapping device
+/// for its default minute, `flapping` fails on that row, and on the resolution that follows it.
+#[actix_web::test]
+async fn flapping_fails_when_the_device_is_held_longer_than_the_hold_down() {
+    let s = Server::start_with(crate::support::Backend::Sqlite, |c| c.fault_injection = true).await;
+    let mut options = Options::new(&s.base, &s.admin);
+    options.flap_hold_down = std::time::Duration::from_secs(1);
+    let report = drill::run("flapping", &options).await.unwrap();
+    let failed: Vec<&str> = report
+        .rows
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| r.expectation.as_str())
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            "it settles on up once the contact holds for the hold-down",
+            "the flapping alert resolves when it settles"
+        ],
+        "{}",
+        report.table()
+    );
     s.stop().await;
 }

@@ -1,11 +1,14 @@
 //! `flapping`: a device's contact comes and goes, a fault report and an ok heartbeat in turn.
 //! After more than 5 changes within 2 minutes it is `flapping`, reported by one `flapping` alert
-//! (minor) however long it goes on, not by an alert per change. (Settling takes a minute without
-//! change; the drill does not wait for it.)
+//! (minor) however long it goes on, not by an alert per change. Once the contact holds, the
+//! device settles on `up` after the server's hold-down (a minute by default,
+//! [`Options::flap_hold_down`]) and the `flapping` alert resolves.
 
 use std::time::Duration;
 
-use super::fixture::{alerts, alerts_path, dev, some_items, state_is, until, Rig, INTERVAL_MS, PATIENCE};
+use super::fixture::{
+    alert_resolves, alerts, alerts_path, dev, ms, some_items, state_is, until, Rig, INTERVAL_MS, PATIENCE, SLACK,
+};
 use super::{Options, Report};
 use crate::sim::gate_pc::Health;
 use crate::sim::session::Control;
@@ -59,5 +62,22 @@ async fn script(rig: &Rig, options: &Options) -> Report {
         Duration::ZERO,
         faults.len() <= bound,
     );
+    // The contact holds from here: no change for the hold-down, then the device settles.
+    let settle = options.flap_hold_down + SLACK;
+    let (ok, seen, took) = until(&rig.api, &device, settle, state_is("up")).await;
+    r.row(
+        "it settles on up once the contact holds for the hold-down",
+        format!("state up within {}", ms(settle)),
+        seen,
+        took,
+        ok,
+    );
+    alert_resolves(
+        &mut r,
+        &rig.api,
+        all.first(),
+        "the flapping alert resolves when it settles",
+    )
+    .await;
     r
 }

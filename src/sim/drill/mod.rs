@@ -15,6 +15,8 @@ pub mod flapping;
 pub mod gate_pc_loss;
 pub mod verdict;
 
+use std::time::Duration;
+
 use super::api::Api;
 use super::link::Transport;
 pub use verdict::{Report, Row};
@@ -62,6 +64,10 @@ pub struct Options {
     pub expect_alerts: u64,
     /// Devices of `alert-storm`.
     pub storm_devices: usize,
+    /// The server's flapping hold-down (`KWANJE_FLAP_HOLD_DOWN_MS`), which `flapping` waits out.
+    pub flap_hold_down: Duration,
+    /// The terminal of `taxi-morning` (default: the last one the server lists).
+    pub terminal: Option<String>,
 }
 
 impl Options {
@@ -72,6 +78,8 @@ impl Options {
             transport: Transport::Ws,
             expect_alerts: 1,
             storm_devices: 50,
+            flap_hold_down: Duration::from_millis(crate::config::DEFAULT_FLAP_HOLD_DOWN_MS),
+            terminal: None,
         }
     }
 
