@@ -69,6 +69,11 @@ async fn alert_storm_drill_passes() {
 }
 
 #[actix_web::test]
+async fn taxi_morning_drill_passes() {
+    drill_passes("taxi-morning").await;
+}
+
+#[actix_web::test]
 async fn every_listed_scenario_is_tested_here() {
     let listed: Vec<&str> = drill::SCENARIOS.iter().map(|s| s.0).collect();
     assert_eq!(
@@ -80,7 +85,8 @@ async fn every_listed_scenario_is_tested_here() {
             "gate-pc-loss",
             "crash-loop",
             "flapping",
-            "alert-storm"
+            "alert-storm",
+            "taxi-morning"
         ]
     );
     let out = Command::new(BIN).args(["drill", "--list"]).output().unwrap();
@@ -169,5 +175,41 @@ async fn flapping_fails_when_the_device_is_held_longer_than_the_hold_down() {
         "{}",
         report.table()
     );
+    s.stop().await;
+}
+
+/// `taxi-morning` needs a terminal nobody else uses: with someone else's taxi in line at T2, it
+/// fails on its first row, does nothing else, and the taxi keeps its place.
+#[actix_web::test]
+async fn taxi_morning_refuses_a_busy_terminal_and_leaves_it_alone() {
+    use kwanje::auth::Role;
+    use serde_json::json;
+    let s = server(crate::support::Backend::Sqlite).await;
+    let (status, body) = s
+        .post(
+            "/api/v1/taxis",
+            json!({"plate": "BUSY1", "license_region": "seoul", "class": "standard"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let gate = s.token("gate-lot", Role::Client, Some("gate-lot"));
+    let arrival = json!({"plate": "BUSY1", "terminal": "T2", "camera_id": "lpr-lot-entry"});
+    let (status, body) = s
+        .call("POST", "/api/v1/taxis/arrivals", Some(&gate), Some(arrival))
+        .await;
+    assert_eq!((status, &body["outcome"]), (201, &json!("queued")), "{body}");
+    let before = s.get("/api/v1/queues?terminal=T2").await.1;
+
+    let report = drill::run("taxi-morning", &Options::new(&s.base, &s.admin))
+        .await
+        .unwrap();
+    assert!(!report.passed(), "{}", report.table());
+    assert_eq!(report.rows.len(), 1, "{}", report.table());
+    assert!(
+        report.rows[0].observed.contains("1 in line: BUSY1"),
+        "{}",
+        report.table()
+    );
+    assert_eq!(s.get("/api/v1/queues?terminal=T2").await.1, before);
     s.stop().await;
 }

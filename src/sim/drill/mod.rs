@@ -13,6 +13,7 @@ pub mod fault_report;
 pub mod fixture;
 pub mod flapping;
 pub mod gate_pc_loss;
+pub mod taxi_morning;
 pub mod verdict;
 
 use std::time::Duration;
@@ -50,6 +51,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     (
         "alert-storm",
         "many devices fail at once: every operator console sees every alert once",
+    ),
+    (
+        "taxi-morning",
+        "a morning at a quiet terminal: fair lines, first come first served, a no-show, a short trip's priority, the figures",
     ),
 ];
 
@@ -98,6 +103,7 @@ pub async fn run(scenario: &str, options: &Options) -> anyhow::Result<Report> {
         "crash-loop" => crash_loop::run(options).await?,
         "flapping" => flapping::run(options).await?,
         "alert-storm" => alert_storm::run(options).await?,
+        "taxi-morning" => taxi_morning::run(options).await?,
         other => anyhow::bail!(
             "no drill {other:?}; `kwanje drill --list` names them: {}",
             SCENARIOS.iter().map(|s| s.0).collect::<Vec<_>>().join(", ")
