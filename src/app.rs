@@ -73,6 +73,7 @@ struct Prepared {
     open_commands: Vec<commands::Command>,
     taxi_boot: TaxiBoot,
     parking_boot: ParkingBoot,
+    revocations: crate::auth::Revocations,
 }
 
 /// Opens and migrates the store and reads what the services start from. Blocking.
@@ -92,7 +93,9 @@ fn prepare(config: &Config) -> Result<Prepared, StoreError> {
     let open_commands = store.read_blocking(commands::open)?;
     let taxi_boot = TaxiBoot::read(&store)?;
     let parking_boot = ParkingBoot::read(&store)?;
+    let revocations = crate::accounts::load_blocking(&store)?;
     Ok(Prepared {
+        revocations,
         store,
         secret,
         device_rows,
@@ -126,6 +129,7 @@ fn ensure_admin(store: &Store, config: &Config) -> Result<(), StoreError> {
         password_hash: password::hash(&password),
         role: Role::Admin.as_str().into(),
         created_ms: Millis::now().0,
+        disabled: false,
     };
     store.write_blocking(|c| users::insert(c, &user))?;
     if generated {
@@ -334,6 +338,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         guard: LoginGuard::new(config.login_throttle(), clock.clone(), alerts.clone()).start(),
         checks: PasswordChecks::new(config.login_concurrency),
     };
+    let accounts = crate::accounts::Accounts::new(store.clone(), broker.clone(), clock.clone(), prepared.revocations);
     let state = web::Data::new(AppState {
         config: config.clone(),
         store,
@@ -355,7 +360,9 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
             config.login_throttle(),
         ),
         parking,
+        accounts: accounts.clone(),
     });
+    actix_web::rt::spawn(crate::accounts::sync::run(accounts, crate::accounts::SYNC_EVERY));
     let app_state = state.clone();
     let sessions = web::Data::new(transport::driver::Shared::new(&state));
     let tcp_sessions = sessions.clone().into_inner();

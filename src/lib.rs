@@ -42,6 +42,7 @@
 //! - [`sim`] is field equipment simulated over the public protocols (`kwanje sim`, `drill`,
 //!   `demo`): a client of the server, above every other part, imported by none.
 
+pub mod accounts;
 pub mod alert;
 pub mod app;
 pub mod auth;

@@ -48,4 +48,6 @@ pub struct AppState {
     pub limits: crate::limit::Limits,
     /// Parking control: areas, occupancy.
     pub parking: Parking,
+    /// Revoked tokens and disabled users.
+    pub accounts: crate::accounts::Accounts,
 }

@@ -37,6 +37,7 @@ pub fn certified_principal(client: &str) -> Principal {
         client: Some(client.to_owned()),
         taxi: None,
         expires_ms: i64::MAX,
+        issued_ms: i64::MAX,
     }
 }
 
@@ -81,6 +82,7 @@ mod tests {
             client: None,
             taxi: None,
             expires_ms: 1,
+            issued_ms: 0,
         }))
     }
 

@@ -34,6 +34,10 @@ pub struct Claims {
     pub iat: i64,
     /// Expires at, seconds since the epoch.
     pub exp: i64,
+    /// Issued at, in milliseconds (kwanje's own claim, so that a token issued a moment after its
+    /// subject's earlier tokens were revoked is not taken for one of them; `iat` only has seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat_ms: Option<i64>,
 }
 
 impl Claims {
@@ -49,6 +53,7 @@ impl Claims {
             iss: ISSUER.to_owned(),
             iat,
             exp: iat.saturating_add(ttl),
+            iat_ms: Some(now.0),
         }
     }
 }
@@ -104,6 +109,7 @@ impl Keys {
             client: c.client,
             taxi: c.taxi,
             expires_ms: c.exp.saturating_mul(1_000),
+            issued_ms: c.iat_ms.unwrap_or(c.iat.saturating_mul(1_000)),
         })
     }
 }

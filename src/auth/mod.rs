@@ -10,10 +10,12 @@
 pub mod client_cert;
 pub mod jwt;
 pub mod password;
+pub mod revocation;
 pub mod roles;
 pub mod throttle;
 
 pub use jwt::{Claims, Keys, DEFAULT_TTL};
+pub use revocation::{Revocations, Subject};
 pub use roles::{Principal, Role};
 
 use thiserror::Error;
@@ -32,6 +34,9 @@ pub enum AuthError {
     WrongAlgorithm,
     #[error("the token's claims are not valid: {0}")]
     BadClaims(String),
+    /// A verified token that no longer counts ([`Revocations`]).
+    #[error("the token was revoked: {0}")]
+    Revoked(String),
     #[error("wrong username or password")]
     BadCredentials,
     #[error("{0}")]

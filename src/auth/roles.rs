@@ -86,6 +86,9 @@ pub struct Principal {
     pub taxi: Option<String>,
     /// When the token stops being valid (epoch ms).
     pub expires_ms: i64,
+    /// When the token was issued (epoch ms; `i64::MAX` for a principal no token stands for, such
+    /// as a client certificate's, which revoking tokens does not touch).
+    pub issued_ms: i64,
 }
 
 impl Principal {
@@ -131,6 +134,7 @@ mod tests {
             client: Some("gate-pc-1".into()),
             taxi: None,
             expires_ms: 0,
+            issued_ms: 0,
         };
         assert!(p.is_client("gate-pc-1"));
         assert!(!p.is_client("gate-pc-2"));

@@ -270,6 +270,7 @@ mod tests {
             client: (role == Role::Client).then(|| "gate-1".to_owned()),
             taxi: (role == Role::Driver).then(|| "12가3456".to_owned()),
             expires_ms: 0,
+            issued_ms: 0,
         }
     }
 

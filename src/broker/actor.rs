@@ -20,8 +20,8 @@ use actix::dev::SendError;
 use actix::prelude::*;
 
 use super::messages::{
-    BrokerStats, ClientBeat, ClientsWithSessions, Deliver, Deregister, Evict, GetBrokerStats, OnlineClients, Outlet,
-    PresenceChanged, Publish, PublishBatch, PublishToUser, Register, Subscribe, Unsubscribe,
+    BrokerStats, ClientBeat, ClientsWithSessions, Deliver, Deregister, Evict, Eviction, GetBrokerStats, OnlineClients,
+    Outlet, PresenceChanged, Publish, PublishBatch, PublishToUser, Register, RevokeSessions, Subscribe, Unsubscribe,
 };
 use super::presence::{presence_json, Presence, PresenceChange};
 use super::table::{SessionKey, Subscriber, Table};
@@ -132,7 +132,9 @@ impl Broker {
                 Failure::Full => {
                     log::warn!("broker slow consumer session={session} action=evict");
                     if let Some(route) = self.routes.get(&session) {
-                        route.outlet.evict.do_send(Evict { reason: "mailbox full" });
+                        route.outlet.evict.do_send(Evict {
+                            cause: Eviction::MailboxFull,
+                        });
                     }
                     self.stats.evicted += 1;
                 }
@@ -298,6 +300,29 @@ impl Handler<PublishToUser> for Broker {
     fn handle(&mut self, msg: PublishToUser, _: &mut Context<Self>) {
         let message = SharedMessage::new(msg.destination, msg.headers, msg.body);
         self.publish_to(Some(&msg.user), message);
+    }
+}
+
+impl Handler<RevokeSessions> for Broker {
+    type Result = ();
+    fn handle(&mut self, msg: RevokeSessions, _: &mut Context<Self>) {
+        let sessions = self.table.sessions_of(&msg.user);
+        log::info!(
+            "broker revocation subject={} sessions_told={}",
+            msg.subject,
+            sessions.len()
+        );
+        for session in sessions {
+            if let Some(route) = self.routes.get(&session) {
+                route.outlet.evict.do_send(Evict {
+                    cause: Eviction::Revoked {
+                        subject: msg.subject.clone(),
+                        before: msg.before,
+                        why: msg.why.clone(),
+                    },
+                });
+            }
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use actix::prelude::*;
 use bytes::Bytes;
 
 use super::table::SessionKey;
+use crate::auth::Subject;
 use crate::stomp::SharedMessage;
 use crate::time::Millis;
 
@@ -113,12 +114,37 @@ pub struct PublishBatch {
     pub bodies: Vec<Bytes>,
 }
 
-/// Out, to a session the broker dropped because its mailbox was full: it must close.
+/// Out, to a session that must close, or may have to ([`Eviction`]).
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Evict {
-    /// Why, for the log.
-    pub reason: &'static str,
+    pub cause: Eviction,
+}
+
+/// Why a session is told to close.
+#[derive(Debug, Clone)]
+pub enum Eviction {
+    /// The broker dropped it: its mailbox was full (the session must close).
+    MailboxFull,
+    /// Tokens of `subject` issued before `before` no longer count: the session closes if its own
+    /// token is one of them ([`crate::auth::revocation::closes`]), with `why` in its ERROR frame.
+    Revoked {
+        subject: Subject,
+        before: Millis,
+        why: String,
+    },
+}
+
+/// In: tokens of `subject` issued before `before` were revoked (`why`); the sessions opened
+/// for `user` (the principal's user key, [`super::acl::user_of`]) are told, and those whose
+/// token is revoked close.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct RevokeSessions {
+    pub user: String,
+    pub subject: Subject,
+    pub before: Millis,
+    pub why: String,
 }
 
 /// In: an HTTP heartbeat of `client` (a gate PC that may hold no STOMP session) vouches for it

@@ -91,6 +91,15 @@ impl Table {
         });
     }
 
+    /// The open sessions of `user`.
+    pub fn sessions_of(&self, user: &str) -> Vec<SessionKey> {
+        self.sessions
+            .iter()
+            .filter(|(_, entry)| &*entry.user == user)
+            .map(|(key, _)| *key)
+            .collect()
+    }
+
     pub fn is_open(&self, session: SessionKey) -> bool {
         self.sessions.contains_key(&session)
     }

@@ -142,6 +142,7 @@ mod tests {
             client: Some(id.into()),
             taxi: None,
             expires_ms: 0,
+            issued_ms: 0,
         }
     }
 

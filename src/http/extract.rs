@@ -55,5 +55,6 @@ fn verify(req: &HttpRequest) -> Result<Caller, ApiError> {
     let certified = req.conn_data::<CertifiedClient>().map(|client| client.0.as_str());
     let mode = state.config.client_cert_mode().unwrap_or(ClientCertMode::Off);
     let principal = admit(mode, certified, token)?;
+    state.accounts.revocations().check(&principal)?;
     Ok(Caller(principal))
 }

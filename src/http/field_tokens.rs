@@ -177,3 +177,114 @@ pub async fn driver(
     claims.taxi = Some(plate.as_str().to_owned());
     issued(&state, &caller, "taxi.token", format!("taxi:{plate}"), claims, ttl).await
 }
+
+/// What a revocation answers.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct Revoked {
+    /// `client:{id}` or `taxi:{plate}`.
+    pub subject: String,
+    /// Tokens issued before this moment are refused; one issued after it counts.
+    pub revoked_before_ms: i64,
+}
+
+/// Revokes every token of `subject` issued so far, closes the sessions opened with one, audits
+/// it (`action` on the subject) and answers it.
+async fn revoke(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    subject: crate::auth::Subject,
+    user: &str,
+) -> Result<HttpResponse, ApiError> {
+    let why = format!("the tokens of {subject} were revoked by {}", caller.name);
+    let before = state.accounts.revoke(subject.clone(), user, why).await?;
+    let now = state.clock.now();
+    let entry = audit::AuditEntry {
+        id: state.ids.next(now),
+        at_ms: now.0,
+        principal: caller.name.clone(),
+        action: action.into(),
+        target: subject.to_string(),
+        detail: Some(format!("revoked_before_ms={}", before.0)),
+    };
+    state.store.write(move |c| audit::insert(c, &entry)).await?;
+    Ok(HttpResponse::Ok().json(Revoked {
+        subject: subject.to_string(),
+        revoked_before_ms: before.0,
+    }))
+}
+
+/// Revokes a client's tokens.
+///
+/// Every token issued to this gate PC or kiosk until now is refused from now on: its HTTP
+/// requests get 401 and its open STOMP sessions an ERROR frame saying why, then close (within a
+/// second at the other nodes of a cluster). A token issued afterwards (`POST .../token`) works.
+/// A client certificate (`KWANJE_TLS_CLIENT_CERT`) is not a token and is not revoked. Audited.
+///
+/// **Role:** admin.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/clients/{id}/token",
+    operation_id = "revoke_client_tokens",
+    params(ClientPath),
+    tag = "clients",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "revoked", body = Revoked),
+        (status = 403, description = "the token is not an admin's"),
+        (status = 404, description = "no such client"),
+        (status = 503, description = "the store is unavailable"),
+    )
+)]
+pub async fn revoke_client(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<ClientPath>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Role::Admin)?;
+    let id: ClientId = path
+        .id
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("no client {}", path.id)))?;
+    let name = id.to_string();
+    if state.store.read(move |c| clients::find(c, &name)).await?.is_none() {
+        return Err(ApiError::NotFound(format!("no client {id}")));
+    }
+    let subject = crate::auth::Subject::client(&id.to_string());
+    revoke(&state, &caller, "client.token.revoked", subject, &id.to_string()).await
+}
+
+/// Revokes a driver's tokens.
+///
+/// Every token issued for this taxi's driver app until now is refused from now on, on HTTP and
+/// on open STOMP sessions (an ERROR frame saying why); a token issued afterwards works. Audited.
+///
+/// **Role:** admin.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/taxis/{plate}/token",
+    operation_id = "revoke_driver_tokens",
+    params(TaxiPath),
+    tag = "taxis",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "revoked", body = Revoked),
+        (status = 403, description = "the token is not an admin's"),
+        (status = 404, description = "no such taxi"),
+        (status = 503, description = "the store is unavailable"),
+    )
+)]
+pub async fn revoke_driver(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<TaxiPath>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Role::Admin)?;
+    let plate = Plate::parse(&path.plate).map_err(|_| ApiError::NotFound(format!("no taxi {}", path.plate)))?;
+    let key = plate.as_str().to_owned();
+    if state.store.read(move |c| taxis::find(c, &key)).await?.is_none() {
+        return Err(ApiError::NotFound(format!("no taxi {plate}")));
+    }
+    let subject = crate::auth::Subject::taxi(plate.as_str());
+    revoke(&state, &caller, "taxi.token.revoked", subject, plate.as_str()).await
+}

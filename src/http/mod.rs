@@ -34,6 +34,7 @@ pub mod to_owner;
 pub mod tokens;
 pub mod transitions;
 pub mod upgrade_guard;
+pub mod users;
 
 use std::sync::OnceLock;
 
@@ -117,6 +118,12 @@ route_table! {
     get "/api/v1/parking/tariffs" => parking_tariffs::list;
     put "/api/v1/parking/tariffs/{zone}" => parking_tariffs::set;
     get "/api/v1/audit" => audit::list;
+    post "/api/v1/users" => users::create;
+    get "/api/v1/users" => users::list;
+    patch "/api/v1/users/{username}" => users::update;
+    post "/api/v1/users/me/password" => users::change_password;
+    delete "/api/v1/clients/{id}/token" => field_tokens::revoke_client;
+    delete "/api/v1/taxis/{plate}/token" => field_tokens::revoke_driver;
 }
 
 /// Registers every route and the error handlers for bodies, paths and queries.

@@ -27,7 +27,7 @@ use super::error::{ApiError, Problem, PROBLEM_CONTENT_TYPE};
 use super::{
     alerts, audit, client_heartbeats, clients, commands, devices, dispatch, field_tokens, health, metrics,
     parking_areas, parking_kiosks, parking_occupancy, parking_sessions, parking_tariffs, passenger_requests, taxis,
-    tokens, transitions,
+    tokens, transitions, users,
 };
 
 /// The name of the bearer JWT scheme that operations refer to.
@@ -107,6 +107,12 @@ SockJS at `/sockjs`; see the README."
         parking_tariffs::list,
         parking_tariffs::set,
         audit::list,
+        users::create,
+        users::list,
+        users::update,
+        users::change_password,
+        field_tokens::revoke_client,
+        field_tokens::revoke_driver,
     ),
     components(schemas(Problem)),
     modifiers(&BearerScheme, &Problems),
@@ -114,6 +120,7 @@ SockJS at `/sockjs`; see the README."
         (name = "health", description = "Liveness, readiness, metrics"),
         (name = "meta", description = "This document"),
         (name = "auth", description = "Tokens"),
+        (name = "users", description = "Operator accounts"),
         (name = "clients", description = "Gate PCs and kiosks"),
         (name = "devices", description = "Field devices: registration, live view, heartbeats"),
         (name = "commands", description = "Commands to devices' clients"),

@@ -59,6 +59,7 @@ pub struct TokenResponse {
     responses(
         (status = 200, description = "the token", body = TokenResponse),
         (status = 401, description = "unknown user or wrong password"),
+        (status = 403, description = "the password is right but the account is disabled"),
         (status = 429, description = "too many attempts from this address or for this username: retry after `Retry-After` seconds"),
         (status = 503, description = "the store is unavailable, or too many logins are being checked at once"),
     )
@@ -96,9 +97,9 @@ pub async fn issue(
     let user = state.store.read(move |c| users::find(c, &name)).await?;
     // Verify even for an unknown user (against a hash made once), so timing does not tell which
     // usernames exist; argon2 runs on the blocking pool, one check at a time, never on the worker.
-    let (hash, role) = match &user {
-        Some(u) => (Some(u.password_hash.clone()), u.role.parse::<Role>().ok()),
-        None => (None, None),
+    let (hash, role, disabled) = match &user {
+        Some(u) => (Some(u.password_hash.clone()), u.role.parse::<Role>().ok(), u.disabled),
+        None => (None, None, false),
     };
     let ok = state
         .logins
@@ -126,6 +127,17 @@ pub async fn issue(
         addr,
         username: username.clone(),
     });
+    // Told only to whoever knows the password.
+    if disabled {
+        log::warn!(
+            "login refused username={:?} addr={addr} reason=disabled",
+            shown(&username)
+        );
+        return Err(ApiError::Forbidden(format!(
+            "the account {} is disabled",
+            shown(&username)
+        )));
+    }
     let claims = Claims::new(&username, role, state.clock.now(), DEFAULT_TTL);
     let token = state.keys.issue(&claims)?;
     log::info!("login username={:?} role={role}", shown(&username));

@@ -112,6 +112,10 @@ pub enum ProtocolError {
     /// The client does not read as fast as messages arrive for it; `detail` says by how much.
     #[error("slow consumer")]
     SlowConsumer { detail: String },
+    /// The session's token was revoked, or its user disabled, while it was open (the transport
+    /// reports it through `Session::abort`); `detail` says which.
+    #[error("token revoked")]
+    Revoked { detail: String },
     /// The principal already holds as many sessions as the server allows it (the transport
     /// counts them and reports it through `Session::abort`).
     #[error("too many sessions")]
@@ -185,6 +189,7 @@ impl ProtocolError {
             ProtocolError::SlowConsumer { detail } => {
                 format!("{detail}: read faster or subscribe to less")
             }
+            ProtocolError::Revoked { detail } => format!("{detail}; connect again with a valid token"),
             ProtocolError::TooManySessions { principal, held, limit } => format!(
                 "{principal} already holds {held} sessions, the limit is {limit} \
                  (KWANJE_MAX_SESSIONS_PER_PRINCIPAL); close one or reuse it"

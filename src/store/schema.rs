@@ -13,6 +13,15 @@ diesel::table! {
         password_hash -> Text,
         role -> Text,
         created_ms -> BigInt,
+        disabled -> Bool,
+    }
+}
+
+diesel::table! {
+    token_revocations (subject) {
+        subject -> Text,
+        before_ms -> BigInt,
+        reason -> Text,
     }
 }
 

@@ -28,9 +28,9 @@ use super::gate::StompGate;
 use super::relay::COMMAND_QUEUE;
 use super::routes;
 use crate::auth::client_cert::ClientCertMode;
-use crate::auth::{Principal, Role};
+use crate::auth::{revocation, Principal, Role};
 use crate::broker::acl::{self, SendTarget};
-use crate::broker::messages::{Deliver, Deregister, Outlet, Publish, Register, Subscribe, Unsubscribe};
+use crate::broker::messages::{Deliver, Deregister, Eviction, Outlet, Publish, Register, Subscribe, Unsubscribe};
 use crate::broker::{Broker, Bus, Published, SessionKey};
 use crate::command::messages::ClientOnline;
 use crate::config::Config;
@@ -97,7 +97,7 @@ impl Shared {
             services: routes::Services::of(state),
             clock: state.clock.clone(),
             ids: state.ids.clone(),
-            gate: StompGate::new(state.keys.clone()),
+            gate: StompGate::new(state.keys.clone()).with_revocations(state.accounts.revocations()),
             settings: Settings::from_config(&state.config),
             limits: state.limits.clone(),
         }
@@ -266,10 +266,32 @@ impl Driver {
         }
     }
 
-    /// The broker found this session's mailbox full and dropped it.
-    pub fn evicted(&mut self, reason: &str, link: &mut impl Link) {
-        let detail = format!("{SESSION_MAILBOX_CAPACITY} messages wait for this session ({reason})");
-        self.slow_consumer(detail, link);
+    /// The broker told this session to close: its mailbox was full (it was dropped), or its
+    /// principal's tokens were revoked (it closes if its own token is one of them).
+    pub fn evicted(&mut self, cause: Eviction, link: &mut impl Link) {
+        match cause {
+            Eviction::MailboxFull => {
+                let detail = format!("{SESSION_MAILBOX_CAPACITY} messages wait for this session (mailbox full)");
+                self.slow_consumer(detail, link);
+            }
+            Eviction::Revoked { subject, before, why } => {
+                let revoked = self
+                    .session
+                    .principal()
+                    .is_some_and(|who| revocation::closes(who, &subject, before));
+                if !revoked || self.session.is_closed() {
+                    return;
+                }
+                log::warn!(
+                    "stomp session revoked session={} subject={subject} why={why:?}",
+                    self.key
+                );
+                let now = self.shared.clock.now();
+                self.session
+                    .abort(ProtocolError::Revoked { detail: why }, now, &mut self.actions);
+                self.carry_out(link, now);
+            }
+        }
     }
 
     /// The transport is closing on its own (a close frame, a socket error): no more writes.

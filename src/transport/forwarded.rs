@@ -28,6 +28,7 @@ fn principal(client: &str) -> Principal {
         client: Some(client.to_owned()),
         taxi: None,
         expires_ms: i64::MAX,
+        issued_ms: i64::MAX,
     }
 }
 

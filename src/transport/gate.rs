@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use crate::auth::revocation::SharedRevocations;
 use crate::auth::{Keys, Principal};
 use crate::broker::acl::{self, SendTarget};
 use crate::stomp::{Authenticated, Connect, Denied, Gate};
@@ -18,11 +19,20 @@ pub const NO_TOKEN: &str = "no token: send `Authorization: Bearer <jwt>` or the 
 #[derive(Debug, Clone)]
 pub struct StompGate {
     keys: Arc<Keys>,
+    revocations: SharedRevocations,
 }
 
 impl StompGate {
     pub fn new(keys: Arc<Keys>) -> Self {
-        StompGate { keys }
+        StompGate {
+            keys,
+            revocations: SharedRevocations::default(),
+        }
+    }
+
+    /// Refuses the tokens `revocations` revokes, and disabled users'.
+    pub fn with_revocations(self, revocations: SharedRevocations) -> Self {
+        StompGate { revocations, ..self }
     }
 }
 
@@ -33,6 +43,9 @@ impl Gate for StompGate {
     fn authenticate(&self, connect: &Connect, _now: Millis) -> Result<Authenticated<Principal>, Denied> {
         let token = connect.credential().ok_or_else(|| Denied::new(NO_TOKEN))?;
         let principal = self.keys.verify(token).map_err(|err| Denied::new(err.to_string()))?;
+        self.revocations
+            .check(&principal)
+            .map_err(|err| Denied::new(err.to_string()))?;
         acl::check_identity(&principal).map_err(|err| Denied::new(err.to_string()))?;
         Ok(Authenticated {
             expires: Some(Millis(principal.expires_ms)),

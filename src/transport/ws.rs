@@ -375,7 +375,7 @@ impl<F: Framing> Handler<Evict> for StompSocket<F> {
     type Result = ();
     fn handle(&mut self, msg: Evict, ctx: &mut Self::Context) {
         let (driver, mut link) = self.split(ctx);
-        driver.evicted(msg.reason, &mut link);
+        driver.evicted(msg.cause, &mut link);
     }
 }
 

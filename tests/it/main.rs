@@ -30,3 +30,4 @@ mod support;
 mod taxi;
 mod tls;
 mod transitions;
+mod users;

@@ -318,6 +318,6 @@ impl Handler<Evict> for SockJsSession {
     type Result = ();
 
     fn handle(&mut self, msg: Evict, ctx: &mut Self::Context) {
-        self.drive(ctx, |driver, link| driver.evicted(msg.reason, link));
+        self.drive(ctx, |driver, link| driver.evicted(msg.cause, link));
     }
 }

@@ -282,7 +282,7 @@ impl Handler<Evict> for TcpSession {
             return;
         }
         let (driver, mut link) = self.split(ctx);
-        driver.evicted(msg.reason, &mut link);
+        driver.evicted(msg.cause, &mut link);
         self.settle(ctx);
     }
 }

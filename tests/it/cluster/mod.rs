@@ -2,6 +2,7 @@
 //! one NATS server, each test under its own `KWANJE_CLUSTER` name. Run only when both
 //! `TEST_NATS_URL` and `TEST_DATABASE_URL` are set (the SQLite refusal needs neither).
 
+mod accounts;
 mod bus;
 mod forward;
 mod taxis;

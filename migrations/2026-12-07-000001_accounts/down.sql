@@ -1,0 +1,2 @@
+DROP TABLE token_revocations;
+ALTER TABLE users DROP COLUMN disabled;
