@@ -123,7 +123,8 @@ impl ServerArgs {
 /// The site to simulate: a site file, or the built-in airport sized by these.
 #[derive(Debug, clap::Args)]
 struct SiteArgs {
-    /// A JSON site file (terminals > zones > clients > devices, and taxis); see README.
+    /// A JSON or TOML (`.toml`) site file (terminals > zones > clients > devices, and taxis); see
+    /// README.
     #[arg(long)]
     site_file: Option<PathBuf>,
     #[arg(long, default_value_t = DEFAULT_GATE_PCS)]
@@ -139,7 +140,13 @@ impl SiteArgs {
         match &self.site_file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-                Site::from_json(&text).with_context(|| format!("site file {}", path.display()))
+                let toml = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+                let site = if toml {
+                    Site::from_toml(&text).map_err(anyhow::Error::from)
+                } else {
+                    Site::from_json(&text).map_err(anyhow::Error::from)
+                };
+                site.with_context(|| format!("site file {}", path.display()))
             }
             None => Ok(Site::airport(self.gate_pcs, self.devices_per_pc, self.taxis)),
         }

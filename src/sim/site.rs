@@ -1,5 +1,5 @@
 //! The site a simulation plays: terminals > zones > gate PCs and kiosks > devices (with standby
-//! pairs), and the taxis. Plain data, read from a JSON site file or built by [`Site::airport`],
+//! pairs), and the taxis. Plain data, read from a JSON or TOML site file or built by [`Site::airport`],
 //! the default shaped like DOMAIN.md's airport.
 
 use serde::{Deserialize, Serialize};
@@ -81,6 +81,11 @@ impl Site {
     /// Reads a JSON site file.
     pub fn from_json(text: &str) -> Result<Site, serde_json::Error> {
         serde_json::from_str(text)
+    }
+
+    /// Reads a TOML site file (the same shape: `[[terminals]]`, `[[terminals.zones]]`, ...).
+    pub fn from_toml(text: &str) -> Result<Site, toml::de::Error> {
+        toml::from_str(text)
     }
 
     /// Every client with its terminal and zone, in file order.
@@ -292,5 +297,33 @@ mod tests {
         let minimal = r#"{"terminals":[{"id":"T1","zones":[{"id":"z","clients":[
             {"id":"pc","name":"pc","devices":[{"id":"d1","kind":"gate"}]}]}]}]}"#;
         assert_eq!(Site::from_json(minimal).unwrap().device_count(), 1);
+    }
+
+    #[test]
+    fn a_toml_site_file_reads_as_its_json_twin() {
+        let toml = r#"
+            [[terminals]]
+            id = "T1"
+            [[terminals.zones]]
+            id = "z"
+            [[terminals.zones.clients]]
+            id = "pc"
+            name = "pc"
+            devices = [
+                { id = "d1", kind = "lpr_camera", standby_id = "d1-b", auto_failover = true },
+                { id = "d1-b", kind = "lpr_camera", heartbeat_interval_ms = 2000 },
+            ]
+            [[taxis]]
+            plate = "12가3456"
+            license_region = "seoul"
+            class = "standard"
+        "#;
+        let json = r#"{"terminals":[{"id":"T1","zones":[{"id":"z","clients":[{"id":"pc","name":"pc","devices":[
+            {"id":"d1","kind":"lpr_camera","standby_id":"d1-b","auto_failover":true},
+            {"id":"d1-b","kind":"lpr_camera","heartbeat_interval_ms":2000}]}]}]}],
+            "taxis":[{"plate":"12가3456","license_region":"seoul","class":"standard"}]}"#;
+        assert_eq!(Site::from_toml(toml).unwrap(), Site::from_json(json).unwrap());
+        let err = Site::from_toml("[[terminals]]\nid = 1").unwrap_err().to_string();
+        assert!(err.contains("id"), "{err}");
     }
 }

@@ -229,3 +229,58 @@ fn demo_serves_a_living_airport_and_stops_on_sigterm() {
     assert!(status.success(), "{status:?}\n{out}");
     assert!(out.contains("kwanje demo stopped"), "{out}");
 }
+
+/// `kwanje sim --site-file site.toml`: the binary reads a TOML site file, provisions what it
+/// names through the API and brings its devices up.
+#[actix_web::test]
+async fn a_toml_site_file_is_simulated_by_the_binary() {
+    let s = Server::start(crate::support::Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("site.toml");
+    std::fs::write(
+        &file,
+        r#"
+[[terminals]]
+id = "T1"
+[[terminals.zones]]
+id = "short-term"
+[[terminals.zones.clients]]
+id = "toml-pc"
+name = "from a TOML site file"
+devices = [
+    { id = "toml-lpr", kind = "lpr_camera", standby_id = "toml-lpr-b", auto_failover = true, heartbeat_interval_ms = 1000 },
+    { id = "toml-lpr-b", kind = "lpr_camera", heartbeat_interval_ms = 1000 },
+]
+"#,
+    )
+    .unwrap();
+    let (base, admin) = (s.base.clone(), s.admin.clone());
+    let out = actix_web::rt::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(["sim", "--server", &base, "--site-file"])
+            .arg(&file)
+            .args(["--duration", "4s"])
+            .env("KWANJE_TOKEN", &admin)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Up while the sim ran (its gate PC left when it stopped, so the devices are unreachable now).
+    for device in ["toml-lpr", "toml-lpr-b"] {
+        let (status, body) = s.get(&format!("/api/v1/devices/{device}/transitions")).await;
+        assert_eq!(status, 200, "{body}");
+        let states: Vec<&str> = body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["to_state"].as_str().unwrap())
+            .collect();
+        assert!(states.contains(&"up"), "{device}: {body}");
+    }
+    let (_, lpr) = s.get("/api/v1/devices/toml-lpr").await;
+    assert_eq!(lpr["standby_id"], "toml-lpr-b", "{lpr}");
+    s.stop().await;
+}
