@@ -11,11 +11,11 @@
 //!    |
 //! http, transport            edges: HTTP routes, WebSocket/STOMP sessions
 //!    |
-//! device, taxi, alert, command   services: actors that own one pure core each
+//! device, taxi, alert, command, accounts   services: actors that own one pure core each
 //!    |
 //! broker, supervision, store     machinery: fan-out, restart policy, persistence
 //!    |
-//! stomp, auth, ownership, time, ids   pure: no actix, no I/O
+//! stomp, auth, ownership, time, ids, log_format   pure: no actix, no I/O
 //! tls                        the listeners' certificate (rustls), read from files
 //! ```
 //!
@@ -27,7 +27,8 @@
 //! - [`app`] wires the parts into a running server; [`config`] reads the environment;
 //!   [`state`] is what the edges (HTTP handlers, STOMP transports) share.
 //! - [`store`] owns every SQL statement and the one batching writer ([`store::writer`]) that
-//!   the alert service and the dispatch journal drive; [`auth`] issues and checks tokens.
+//!   the alert service and the dispatch journal drive; [`auth`] issues and checks tokens;
+//!   [`accounts`] keeps the node's revoked tokens and disabled users in step with the store.
 //! - [`ownership`] says which partitions this node acts for (every one, on a single node);
 //!   every supervisor asks it before it starts or restarts a child.
 //! - [`supervision`] is the restart machinery shared by device and taxi actors; [`listen`] is
@@ -56,6 +57,7 @@ pub mod http;
 pub mod ids;
 pub mod limit;
 pub mod listen;
+pub mod log_format;
 pub mod ownership;
 pub mod parking;
 pub mod sim;

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kwanje::auth::{Claims, Keys, Role};
 use kwanje::config::Config;
+use kwanje::log_format::{json_line, LogFormat};
 use kwanje::sim::link::Transport;
 use kwanje::sim::site::{Site, DEFAULT_DEVICES_PER_PC, DEFAULT_GATE_PCS, DEFAULT_TAXIS};
 use kwanje::store::Store;
@@ -197,7 +198,21 @@ struct DrillArgs {
 }
 
 fn main() -> anyhow::Result<()> {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let format = LogFormat::parse(std::env::var("KWANJE_LOG_FORMAT").ok().as_deref()).map_err(anyhow::Error::msg)?;
+    let mut logger = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    if format == LogFormat::Json {
+        logger.format(|buf, record| {
+            let ts = buf.timestamp_millis().to_string();
+            let line = json_line(
+                &ts,
+                record.level().as_str(),
+                record.target(),
+                &record.args().to_string(),
+            );
+            writeln!(buf, "{line}")
+        });
+    }
+    logger.init();
     // Panics (a supervised actor's included) go to the log as one key=value line.
     kwanje::supervision::guard::install_panic_hook();
     match Cli::parse().command {

@@ -142,3 +142,71 @@ fn serve_needs_no_configuration_and_stops_gracefully() {
     assert!(rest.contains("SIGTERM stopping gracefully"), "{rest}");
     assert!(rest.contains("shutdown complete"), "{rest}");
 }
+
+/// `KWANJE_LOG_FORMAT=json`: every line the server writes is one JSON object with `ts`, `level`,
+/// `target` and `msg`, and the text lines' `key=value` fields as fields of their own (a quoted
+/// value unquoted). Any other value is refused at start with a clear error.
+#[test]
+fn json_logs_are_one_object_per_line_with_the_fields_of_the_text_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env("KWANJE_ADMIN_PASSWORD", "admin-pw")
+        .env("KWANJE_BIND", "127.0.0.1:0")
+        .env("KWANJE_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen: Vec<serde_json::Value> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let addr = loop {
+        assert!(Instant::now() < deadline, "no serving line: {seen:#?}");
+        let line = lines.next().expect("the server logs").unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        for key in ["ts", "level", "target", "msg"] {
+            assert!(v[key].is_string(), "{key} in {line}");
+        }
+        let serving = v["msg"] == "serving";
+        seen.push(v);
+        if serving {
+            break seen.last().unwrap()["addr"].as_str().unwrap().to_owned();
+        }
+    };
+    // A failed login's line carries the username as a field, unquoted.
+    let body = serde_json::json!({"username": "kim lee", "password": "wrong"}).to_string();
+    let status = actix_web::rt::System::new().block_on(async move {
+        awc::Client::default()
+            .post(format!("http://{addr}/api/v1/auth/token"))
+            .insert_header(("content-type", "application/json"))
+            .send_body(body)
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    assert_eq!(status, 401);
+    let refused = loop {
+        let line = lines.next().expect("the refusal is logged").unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        if v["msg"] == "login refused" {
+            break v;
+        }
+    };
+    assert_eq!(refused["username"], "kim lee", "{refused}");
+    assert_eq!(refused["level"], "WARN", "{refused}");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let bad = Command::new(BIN)
+        .arg("serve")
+        .env("KWANJE_LOG_FORMAT", "yaml")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("KWANJE_LOG_FORMAT must be text or json"), "{err}");
+}
