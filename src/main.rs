@@ -65,6 +65,13 @@ enum Command {
         #[arg(long, env = "DATABASE_URL", default_value = "sqlite://kwanje.db")]
         database_url: String,
     },
+    /// Copy a SQLite store to FILE, consistently, while the server may be serving.
+    Backup {
+        /// Where the copy goes; it must not exist.
+        file: PathBuf,
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://kwanje.db")]
+        database_url: String,
+    },
     /// Simulate a site's gate PCs, kiosks and taxis against a running server.
     Sim(Box<SimArgs>),
     /// Run one scripted incident against a server and print the verdict table.
@@ -248,6 +255,11 @@ fn main() -> anyhow::Result<()> {
             let store = Store::open(&database_url)?;
             let ran = store.migrate()?;
             log::info!("migrations run count={} names={ran:?}", ran.len());
+            Ok(())
+        }
+        Command::Backup { file, database_url } => {
+            let bytes = kwanje::store::backup::backup_url(&database_url, &file)?;
+            log::info!("backup written file={} bytes={bytes}", file.display());
             Ok(())
         }
         Command::Sim(args) => {

@@ -21,6 +21,7 @@
 //!
 //! Errors: repository functions return `QueryResult`; this module maps them to [`StoreError`].
 
+pub mod backup;
 pub mod conn;
 pub mod error;
 mod fenced;

@@ -210,3 +210,60 @@ fn json_logs_are_one_object_per_line_with_the_fields_of_the_text_lines() {
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("KWANJE_LOG_FORMAT must be text or json"), "{err}");
 }
+
+/// `kwanje backup FILE` while the server serves and writes: the copy opens as a store with every
+/// migration and what was registered before it; a second backup to the same file is refused.
+#[actix_web::test]
+async fn backup_copies_a_serving_sqlite_store() {
+    use serde_json::json;
+    let s = crate::support::Server::start(crate::support::Backend::Sqlite).await;
+    let (status, body) = s
+        .post("/api/v1/clients", json!({"id": "gpc-1", "name": "gate 1"}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("backup.db");
+    // Writes go on while the backup runs.
+    let writes = {
+        let base = s.base.clone();
+        let admin = s.admin.clone();
+        actix_web::rt::spawn(async move {
+            let client = awc::Client::default();
+            for i in 0..50 {
+                let body = json!({"id": format!("busy-{i}"), "name": "busy"});
+                let _ = client
+                    .post(format!("{base}/api/v1/clients"))
+                    .bearer_auth(&admin)
+                    .send_json(&body)
+                    .await;
+            }
+        })
+    };
+    let (url, file) = (s.database_url().to_owned(), target.clone());
+    let run = move || {
+        Command::new(BIN)
+            .arg("backup")
+            .arg(&file)
+            .env("DATABASE_URL", &url)
+            .env("RUST_LOG", "info")
+            .output()
+            .unwrap()
+    };
+    let again = run.clone();
+    let out = actix_web::rt::task::spawn_blocking(run).await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("backup written"));
+    writes.await.unwrap();
+
+    let copy = kwanje::store::Store::open(&format!("sqlite://{}", target.display())).unwrap();
+    assert!(copy.migrate().unwrap().is_empty(), "the copy holds every migration");
+    let gate = copy
+        .read_blocking(|c| kwanje::store::models::clients::find(c, "gpc-1"))
+        .unwrap();
+    assert!(gate.is_some(), "what was written before the backup is in it");
+
+    let out = actix_web::rt::task::spawn_blocking(again).await.unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exists already"));
+    s.stop().await;
+}

@@ -169,6 +169,11 @@ impl Server {
         (backend, url, clock, _dir)
     }
 
+    /// The server's `DATABASE_URL`.
+    pub fn database_url(&self) -> &str {
+        &self.url
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
