@@ -338,11 +338,20 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         guard: LoginGuard::new(config.login_throttle(), clock.clone(), alerts.clone()).start(),
         checks: PasswordChecks::new(config.login_concurrency),
     };
+    let mut keys = Keys::hs256(prepared.secret.as_bytes());
+    if let Some((url, settings)) = config.outside_issuer().map_err(StartError::Setting)? {
+        let issuer = Arc::new(crate::auth::outside::OutsideIssuer::new(settings));
+        let source = crate::accounts::jwks::KeySource::new(&url);
+        // Fetched before serving, so the first outside token is checked against real keys.
+        crate::accounts::jwks::refresh(&source, &issuer).await;
+        actix_web::rt::spawn(crate::accounts::jwks::run(source, issuer.clone()));
+        keys = keys.with_outside(issuer);
+    }
     let accounts = crate::accounts::Accounts::new(store.clone(), broker.clone(), clock.clone(), prepared.revocations);
     let state = web::Data::new(AppState {
         config: config.clone(),
         store,
-        keys: Arc::new(Keys::hs256(prepared.secret.as_bytes())),
+        keys: Arc::new(keys),
         devices,
         taxis,
         alerts,

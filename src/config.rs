@@ -41,6 +41,19 @@ pub struct Config {
     /// HS256 signing key for tokens (generated once and kept in the database if unset).
     #[arg(long, env = "KWANJE_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+    /// An outside identity provider's keys (a JWKS): an `http(s)://` URL or a file. Set, RS256
+    /// and ES256 tokens of `KWANJE_JWT_ISSUER` are accepted beside the server's own.
+    #[arg(long, env = "KWANJE_JWKS_URL")]
+    pub jwks_url: Option<String>,
+    /// The `iss` the outside tokens must carry (needed with `KWANJE_JWKS_URL`).
+    #[arg(long, env = "KWANJE_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// The `aud` the outside tokens must carry; unset, the audience is not checked.
+    #[arg(long, env = "KWANJE_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// The outside tokens' claim that holds the kwanje role (a string, or a list).
+    #[arg(long, env = "KWANJE_JWT_ROLE_CLAIM", default_value = "role")]
+    pub jwt_role_claim: String,
     /// Enables the `/faults/crash` endpoints (drills and supervisor tests only).
     #[arg(long, env = "KWANJE_FAULT_INJECTION", value_parser = parse_flag, default_value = "0")]
     pub fault_injection: bool,
@@ -292,6 +305,10 @@ impl Config {
             database_url: database_url.into(),
             admin_password: None,
             jwt_secret: None,
+            jwks_url: None,
+            jwt_issuer: None,
+            jwt_audience: None,
+            jwt_role_claim: "role".into(),
             fault_injection: false,
             node_id: 0,
             device_threads: None,
@@ -365,6 +382,29 @@ impl Config {
             hold_down: Duration::from_millis(self.flap_hold_down_ms.max(1_000)),
             ..Default::default()
         }
+    }
+
+    /// The outside identity provider: where its keys are and what its tokens must say; `None`
+    /// without `KWANJE_JWKS_URL`, an error when it lacks its issuer.
+    pub fn outside_issuer(&self) -> Result<Option<(String, crate::auth::outside::OutsideSettings)>, String> {
+        let nonempty = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let Some(url) = nonempty(&self.jwks_url) else {
+            return Ok(None);
+        };
+        let issuer = nonempty(&self.jwt_issuer)
+            .ok_or("KWANJE_JWKS_URL needs KWANJE_JWT_ISSUER: the iss an outside token must carry")?;
+        let role_claim = self.jwt_role_claim.trim();
+        if role_claim.is_empty() {
+            return Err("KWANJE_JWT_ROLE_CLAIM must name a claim".into());
+        }
+        Ok(Some((
+            url,
+            crate::auth::outside::OutsideSettings {
+                issuer,
+                audience: nonempty(&self.jwt_audience),
+                role_claim: role_claim.to_owned(),
+            },
+        )))
     }
 
     /// The login throttle's settings.

@@ -7,6 +7,7 @@
 //! ([`RevokeSessions`]). Other nodes of a cluster read the store every
 //! [`SYNC_EVERY`] ([`sync`]), so there it counts within that period.
 
+pub mod jwks;
 pub mod sync;
 
 use actix::Addr;

@@ -1,22 +1,25 @@
-//! JSON Web Tokens: issue and verify, HS256 with the server's key.
+//! JSON Web Tokens: issue and verify, HS256 with the server's key, and RS256 or ES256 from an
+//! outside identity provider when the site has one ([`super::outside`]).
 //!
 //! Verification pins the algorithm (a token claiming `none` or another algorithm is refused),
 //! always checks `exp` with a small leeway for clock skew, and requires `sub` and `role`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use super::outside::{OutsideIssuer, ALGORITHMS};
 use super::roles::{Principal, Role};
 use super::AuthError;
 use crate::time::Millis;
 
 /// Lifetime of a token when none is asked for.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(3_600);
-/// Clock skew tolerated on `exp`, in seconds.
-pub const LEEWAY_SECS: u64 = 5;
+/// Clock skew tolerated on `exp`, in seconds (the same for outside tokens).
+pub use super::outside::LEEWAY_SECS;
 /// The `iss` claim of tokens this server signs and accepts.
 pub const ISSUER: &str = "kwanje";
 
@@ -58,11 +61,12 @@ impl Claims {
     }
 }
 
-/// The server's signing and verifying keys.
+/// The server's signing and verifying keys, and the outside issuer's when there is one.
 pub struct Keys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    outside: Option<Arc<OutsideIssuer>>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -83,7 +87,21 @@ impl Keys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
+            outside: None,
         }
+    }
+
+    /// Also accepts RS256 and ES256 tokens of `issuer`.
+    pub fn with_outside(self, issuer: Arc<OutsideIssuer>) -> Keys {
+        Keys {
+            outside: Some(issuer),
+            ..self
+        }
+    }
+
+    /// The outside issuer, when the site has one.
+    pub fn outside(&self) -> Option<&Arc<OutsideIssuer>> {
+        self.outside.as_ref()
     }
 
     /// Signs `claims`.
@@ -91,8 +109,15 @@ impl Keys {
         encode(&Header::new(Algorithm::HS256), claims, &self.encoding).map_err(|e| AuthError::Malformed(e.to_string()))
     }
 
-    /// Verifies a token and returns the principal it names.
+    /// Verifies a token and returns the principal it names: the server's own (HS256), or the
+    /// outside issuer's (RS256, ES256) when the site has one.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        if let Some(outside) = &self.outside {
+            let header = decode_header(token).map_err(|e| AuthError::Malformed(e.to_string()))?;
+            if ALGORITHMS.contains(&header.alg) {
+                return outside.verify(token, &header);
+            }
+        }
         let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
             ErrorKind::ExpiredSignature => AuthError::Expired,
             ErrorKind::InvalidSignature => AuthError::BadSignature,

@@ -9,6 +9,7 @@
 
 pub mod client_cert;
 pub mod jwt;
+pub mod outside;
 pub mod password;
 pub mod revocation;
 pub mod roles;
@@ -34,6 +35,10 @@ pub enum AuthError {
     WrongAlgorithm,
     #[error("the token's claims are not valid: {0}")]
     BadClaims(String),
+    /// An outside token signed with a key the identity provider's key set does not hold (yet:
+    /// the set is fetched again soon after).
+    #[error("the token's key {0:?} is not among the identity provider's keys")]
+    UnknownKey(String),
     /// A verified token that no longer counts ([`Revocations`]).
     #[error("the token was revoked: {0}")]
     Revoked(String),

@@ -15,6 +15,7 @@ mod durability;
 mod fences;
 mod hardening;
 mod http_presence;
+mod identity_provider;
 mod keepalive;
 mod limits;
 mod openapi;
