@@ -257,3 +257,55 @@ fn a_terminals_crash_loop_alert_acknowledged_at_the_other_node_is_acknowledged_b
     let (_, at_owner) = owner.call("GET", &format!("/api/v1/alerts/{id}"), &admin, None);
     assert_eq!(at_owner["state"], "acknowledged", "{at_owner}");
 }
+
+/// A driver's service-region choice and an operator's blacklisting, sent to the node that does
+/// not run the taxi, are passed to the one that does, which keeps them; a refusal there comes
+/// back as it is.
+#[test]
+fn service_region_and_blacklist_at_the_other_node_reach_the_taxis_owner() {
+    let Some((nats, db)) = engines() else { return };
+    let cluster = super::cluster_name();
+    let nodes = [1, 2].map(|id| {
+        let mut cmd = Node::command(&db, &nats, &cluster, id, 60_000);
+        cmd.env("KWANJE_TAXI_JOINT_ZONES", "gyeonggi:seoul");
+        Node::start(cmd).unwrap_or_else(|(_, log)| panic!("{log}"))
+    });
+    let view = wait_for(&nodes[0], Duration::from_secs(15), "an even split", split_evenly);
+    let partitions = Partitions::new(PARTITIONS).unwrap();
+    let plate = (1000..2000)
+        .map(|n| format!("22B{n}"))
+        .find(|plate| {
+            let Partition(p) = partitions.of(plate);
+            view["partitions"][usize::from(p)]["owner"].as_u64() == Some(1)
+        })
+        .unwrap();
+    let (owner, other) = (&nodes[0], &nodes[1]);
+    let admin = token(Role::Admin, None);
+    let taxi = json!({"plate": plate, "license_region": "gyeonggi", "class": "standard"});
+    let (status, body) = owner.call("POST", "/api/v1/taxis", &admin, Some(taxi));
+    assert_eq!(status, 201, "{body}");
+
+    // The driver chooses seoul at the other node (the joint zone allows it).
+    let driver = driver_token(&plate);
+    let path = format!("/api/v1/taxis/{plate}/service-region");
+    let (status, body) = other.call("PUT", &path, &driver, Some(json!({"region": "seoul"})));
+    assert_eq!((status, &body["service_region"]), (200, &json!("seoul")), "{body}");
+    let viewer = token(Role::Viewer, None);
+    let (_, at_owner) = owner.call("GET", &format!("/api/v1/taxis/{plate}"), &viewer, None);
+    assert_eq!(at_owner["service_region"], "seoul", "{at_owner}");
+    // A region its licence does not allow: the owner's 422 comes back through the other node.
+    let (status, body) = other.call("PUT", &path, &driver, Some(json!({"region": "incheon"})));
+    assert_eq!(status, 422, "{body}");
+
+    // Blacklisted and lifted at the other node; the owner holds the plate and lets it go.
+    let operator = token(Role::Operator, None);
+    let path = format!("/api/v1/taxis/{plate}/blacklist");
+    let (status, body) = other.call("POST", &path, &operator, Some(json!({"reason": "overcharging"})));
+    assert_eq!((status, &body["blacklisted"]), (200, &json!(true)), "{body}");
+    let (_, at_owner) = owner.call("GET", &format!("/api/v1/taxis/{plate}"), &viewer, None);
+    assert_eq!(at_owner["blacklisted"], true, "{at_owner}");
+    let (status, body) = other.call("DELETE", &path, &operator, None);
+    assert_eq!((status, &body["blacklisted"]), (200, &json!(false)), "{body}");
+    let (_, at_owner) = owner.call("GET", &format!("/api/v1/taxis/{plate}"), &viewer, None);
+    assert_eq!(at_owner["blacklisted"], false, "{at_owner}");
+}
