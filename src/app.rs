@@ -373,6 +373,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     });
     actix_web::rt::spawn(crate::accounts::sync::run(accounts, crate::accounts::SYNC_EVERY));
     let app_state = state.clone();
+    let request_metrics = web::Data::new(http::request_metrics::RequestMetrics::default());
     let sessions = web::Data::new(transport::driver::Shared::new(&state));
     let tcp_sessions = sessions.clone().into_inner();
     let conformance = config.conformance;
@@ -392,9 +393,11 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
             .app_data(app_state.clone())
             .app_data(sessions.clone())
             .app_data(origins.clone())
+            .app_data(request_metrics.clone())
             .wrap(middleware::from_fn(origin_guard::check))
             .wrap(middleware::from_fn(upgrade_guard::check))
             .wrap(middleware::from_fn(conn_guard::check))
+            .wrap(middleware::from_fn(http::request_metrics::record))
             // A WebSocket's response lives as long as its session: the logger would hold a
             // copy of its format per session until then. Sessions log their own opening and end.
             .wrap(

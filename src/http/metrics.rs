@@ -212,6 +212,22 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
         "WebSocket upgrades and SockJS requests answered 429: their address failed too many CONNECTs",
         state.limits.connects.refused_requests(),
     );
+    let (revoked, disabled) = state.accounts.revocations().update(|r| r.counts());
+    gauge(
+        &mut registry,
+        "token_revocations",
+        "Subjects (users, clients, drivers) whose earlier tokens are revoked",
+        revoked as i64,
+    );
+    gauge(
+        &mut registry,
+        "users_disabled",
+        "Disabled user accounts",
+        disabled as i64,
+    );
+    if let Some(requests) = req.app_data::<web::Data<super::request_metrics::RequestMetrics>>() {
+        requests.register(&mut registry);
+    }
     let mut body = String::new();
     cluster_metrics(&mut registry, &state);
     encode(&mut body, &registry).map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -322,3 +322,58 @@ async fn a_wrong_method_gets_405_with_allow_and_an_unknown_path_404() {
         "{body}"
     );
 }
+
+/// `/metrics` read back with a Prometheus text-format parser: it parses whole, and HTTP requests
+/// are counted by route pattern (not raw path), method and status, with their latency.
+#[actix_web::test]
+async fn metrics_parse_as_prometheus_text_and_count_requests_by_route_and_status() {
+    // prometheus-client writes the OpenMetrics text form (counters `_total`, `# EOF` at the end),
+    // which Prometheus reads; the OpenMetrics parser checks it strictly.
+    use openmetrics_parser::{openmetrics::parse_openmetrics, OpenMetricsValue as PrometheusValue};
+    let s = Server::start(Backend::Sqlite).await;
+    s.register("pc-1", &["cam-1"], 5_000, 3).await;
+    s.heartbeat("pc-1", "cam-1", "ok").await;
+    assert_eq!(s.get("/api/v1/devices/cam-1").await.0, 200);
+    assert_eq!(s.get("/api/v1/devices/cam-1").await.0, 200);
+    assert_eq!(s.get("/api/v1/devices/nope").await.0, 404);
+    let mut resp = awc::Client::default().get(s.url("/metrics")).send().await.unwrap();
+    let text = String::from_utf8(resp.body().await.unwrap().to_vec()).unwrap();
+    let scrape = parse_openmetrics(&text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+    // Every sample of `family` whose labels include `labels`, as its value.
+    let values = |family: &str, labels: &[(&str, &str)]| -> Vec<PrometheusValue> {
+        let Some(f) = scrape.families.get(family) else {
+            return Vec::new();
+        };
+        f.iter_samples()
+            .filter(|sample| {
+                let set = sample.get_labelset().unwrap();
+                labels.iter().all(|(k, v)| set.get_label_value(k) == Some(*v))
+            })
+            .map(|sample| sample.value.clone())
+            .collect()
+    };
+    let number = |v: &[PrometheusValue]| -> Option<f64> {
+        match v {
+            [PrometheusValue::Counter(c)] => Some(c.value.as_f64()),
+            [PrometheusValue::Gauge(g)] | [PrometheusValue::Unknown(g)] => Some(g.as_f64()),
+            _ => None,
+        }
+    };
+    let device = [("route", "/api/v1/devices/{id}"), ("method", "GET")];
+    let ok = values("kwanje_http_requests", &[device[0], device[1], ("status", "200")]);
+    assert_eq!(number(&ok), Some(2.0), "{text}");
+    let missing = values("kwanje_http_requests", &[device[0], device[1], ("status", "404")]);
+    assert_eq!(number(&missing), Some(1.0), "{text}");
+    assert!(!text.contains("cam-1\""), "raw paths never become labels: {text}");
+    match values("kwanje_http_request_duration_seconds", &device).as_slice() {
+        [PrometheusValue::Histogram(h)] => assert_eq!(h.count, Some(3), "{text}"),
+        other => panic!("{other:?}\n{text}"),
+    }
+    assert_eq!(
+        number(&values("kwanje_devices", &[("state", "up")])),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(number(&values("kwanje_token_revocations", &[])), Some(0.0), "{text}");
+    s.stop().await;
+}
