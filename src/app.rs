@@ -340,6 +340,13 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     };
     let mut keys = Keys::hs256(prepared.secret.as_bytes());
     if let Some((url, settings)) = config.outside_issuer().map_err(StartError::Setting)? {
+        if settings.audience.is_none() {
+            log::warn!("jwks without audience: any token of issuer={} with a kwanje role is accepted, whatever application it was made for; set KWANJE_JWT_AUDIENCE", settings.issuer);
+        }
+        let local = ["http://127.0.0.1", "http://localhost", "http://[::1]"];
+        if url.starts_with("http://") && !local.iter().any(|l| url.starts_with(l)) {
+            log::warn!("jwks over plain http url={url}: whoever sits on the path can hand this server keys; use https");
+        }
         let issuer = Arc::new(crate::auth::outside::OutsideIssuer::new(settings));
         let source = crate::accounts::jwks::KeySource::new(&url);
         // Fetched before serving, so the first outside token is checked against real keys.

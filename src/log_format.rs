@@ -26,7 +26,8 @@ impl LogFormat {
 }
 
 /// One log line as a JSON object. `fields` that are not `key=value` stay in `msg`, in order; a
-/// field named like one of the four fixed ones is kept under `field.{key}`.
+/// field named like one of the four fixed ones is kept under `field.{key}`; of a repeated key
+/// the first counts.
 pub fn json_line(ts: &str, level: &str, target: &str, message: &str) -> String {
     let mut out = Map::new();
     out.insert("ts".into(), Value::String(ts.into()));
@@ -47,7 +48,8 @@ pub fn json_line(ts: &str, level: &str, target: &str, message: &str) -> String {
         } else {
             key
         };
-        out.insert(key, Value::String(value));
+        // The first of a repeated key wins: a later one cannot forge a field.
+        out.entry(key).or_insert(Value::String(value));
     }
     Value::Object(out).to_string()
 }
@@ -164,6 +166,12 @@ mod tests {
         assert_eq!(v["field.level"], "9");
         assert_eq!(v["a"], "b=c");
         assert_eq!(v["msg"], "odd =x 50%");
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_first_value() {
+        let v = parsed("login by=kim username=x username=forged");
+        assert_eq!(v["username"], "x");
     }
 
     #[test]

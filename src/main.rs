@@ -246,7 +246,12 @@ fn main() -> anyhow::Result<()> {
             };
             let mut claims = Claims::new(&sub, role, Millis::now(), ttl);
             claims.client = client;
-            claims.taxi = taxi;
+            // The plate as the server spells it (trimmed, no inner spaces, upper case): a token for
+            // "12가 3456" is the same taxi's, and revoking that taxi's tokens reaches it.
+            claims.taxi = taxi
+                .map(|raw| kwanje::taxi::core::model::Plate::parse(&raw).map(|p| p.as_str().to_owned()))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--taxi: {e}"))?;
             let token = Keys::hs256(secret.as_bytes()).issue(&claims)?;
             writeln!(std::io::stdout(), "{token}")?;
             Ok(())

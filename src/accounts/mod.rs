@@ -10,13 +10,18 @@
 pub mod jwks;
 pub mod sync;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use actix::Addr;
 
 use crate::auth::revocation::SharedRevocations;
 use crate::auth::{Revocations, Subject};
 use crate::broker::messages::RevokeSessions;
 use crate::broker::Broker;
-use crate::store::models::{revocations, users};
+#[cfg(doc)]
+use crate::store::models::revocations;
+use crate::store::models::users;
 use crate::store::{Store, StoreError};
 use crate::time::{Clock, Millis};
 
@@ -27,8 +32,11 @@ pub use sync::SYNC_EVERY;
 pub struct Accounts {
     store: Store,
     broker: Addr<Broker>,
-    clock: std::sync::Arc<dyn Clock>,
+    clock: Arc<dyn Clock>,
     revocations: SharedRevocations,
+    /// Changes this node made to the list: a read of the store that began before one of them
+    /// may not hold it yet, and is not taken ([`sync::run`]).
+    local_changes: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -39,7 +47,7 @@ impl std::fmt::Debug for Accounts {
 
 impl Accounts {
     /// With the list as the store holds it at start.
-    pub fn new(store: Store, broker: Addr<Broker>, clock: std::sync::Arc<dyn Clock>, known: Revocations) -> Accounts {
+    pub fn new(store: Store, broker: Addr<Broker>, clock: Arc<dyn Clock>, known: Revocations) -> Accounts {
         let revocations = SharedRevocations::default();
         revocations.update(|r| *r = known);
         Accounts {
@@ -47,6 +55,7 @@ impl Accounts {
             broker,
             clock,
             revocations,
+            local_changes: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -55,24 +64,25 @@ impl Accounts {
         self.revocations.clone()
     }
 
-    /// Revokes every token of `subject` issued until now, and closes the sessions opened with one
-    /// (`user`: the broker's user key of the subject, [`crate::broker::acl::user_of`]). Answers
-    /// the moment, after which new tokens count again.
-    pub async fn revoke(&self, subject: Subject, user: &str, why: String) -> Result<Millis, StoreError> {
-        let now = self.clock.now();
-        let stored = subject.as_str().to_owned();
-        let reason = why.clone();
-        self.store
-            .write(move |c| revocations::revoke(c, &stored, now.0, &reason))
-            .await?;
-        self.revocations.update(|r| r.revoke(subject.clone(), now, &why));
-        self.close_sessions(subject, user, now, why);
-        Ok(now)
+    /// The moment a revocation made now takes: tokens issued at or before it no longer count.
+    pub fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    /// Takes a revocation the caller has stored (with [`revocations::revoke`], in the same
+    /// transaction as the change that caused it and its audit entry) into the list every verifier
+    /// reads, and closes the sessions opened with one of its tokens (`user`: the broker's user key
+    /// of the subject, [`crate::broker::acl::user_of`]).
+    pub fn revoked(&self, subject: Subject, user: &str, before: Millis, why: String) {
+        self.local_changes.fetch_add(1, Ordering::AcqRel);
+        self.revocations.update(|r| r.revoke(subject.clone(), before, &why));
+        self.close_sessions(subject, user, before, why);
     }
 
     /// Marks `username` disabled or not in the list (the store was written by the caller); a
     /// disabled user's sessions close.
     pub fn set_disabled(&self, username: &str, disabled: bool) {
+        self.local_changes.fetch_add(1, Ordering::AcqRel);
         self.revocations.update(|r| r.set_disabled(username, disabled));
         if disabled {
             let why = format!("the account {username} is disabled");
@@ -102,8 +112,10 @@ pub fn load_blocking(store: &Store) -> Result<Revocations, StoreError> {
 }
 
 /// Enabled admins left if `username` lost its admin role or were disabled (the last one may not).
+/// On PostgreSQL the admins' rows are locked until the transaction ends, so two demotions at
+/// once cannot both see another admin left.
 pub fn admins_left_without(conn: &mut crate::store::DbConnection, username: &str) -> diesel::QueryResult<i64> {
-    let admins = users::enabled_with_role(conn, crate::auth::Role::Admin.as_str())?;
+    let admins = users::enabled_with_role_locked(conn, crate::auth::Role::Admin.as_str())?;
     let is_one =
         users::find(conn, username)?.is_some_and(|u| !u.disabled && u.role == crate::auth::Role::Admin.as_str());
     Ok(if is_one { admins - 1 } else { admins })

@@ -1,6 +1,7 @@
 //! Keeping a node's revocation list in step with the store: read every [`SYNC_EVERY`], and
 //! the sessions of what was revoked elsewhere (another node of the cluster) closed here too.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use diesel::QueryResult;
@@ -40,6 +41,7 @@ pub async fn run(accounts: Accounts, every: Duration) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        let changes_before = accounts.local_changes.load(Ordering::Acquire);
         let fresh = match accounts.read().await {
             Ok(fresh) => fresh,
             Err(e) => {
@@ -47,6 +49,11 @@ pub async fn run(accounts: Accounts, every: Duration) {
                 continue;
             }
         };
+        if accounts.local_changes.load(Ordering::Acquire) != changes_before {
+            // This node changed the list while the store was read: the read may not hold the
+            // change. The next read will.
+            continue;
+        }
         let closing = accounts.revocations.update(|known| known.replace(fresh));
         for (subject, before, why) in closing {
             let user = subject.as_str().split_once(':').map_or("", |(_, name)| name).to_owned();

@@ -21,6 +21,9 @@ use super::AuthError;
 /// Clock skew tolerated on `exp`, in seconds, for outside tokens and the server's own.
 pub const LEEWAY_SECS: u64 = 5;
 
+/// What an outside principal's name starts with, before the token's `sub`.
+pub const OUTSIDE_PREFIX: &str = "idp:";
+
 /// The algorithms an outside issuer may sign with.
 pub const ALGORITHMS: [Algorithm; 2] = [Algorithm::RS256, Algorithm::ES256];
 
@@ -123,7 +126,10 @@ fn principal(claims: &Value, role_claim: &str) -> Result<Principal, AuthError> {
     })?;
     let seconds = |k: &str| claims[k].as_i64();
     Ok(Principal {
-        name: sub.to_owned(),
+        // Apart from the server's own users: a local account "kim" and the provider's "kim" are
+        // two principals (revoking or disabling one does not touch the other; the audit log
+        // tells them apart).
+        name: format!("{OUTSIDE_PREFIX}{sub}"),
         role,
         client: None,
         taxi: None,
@@ -171,7 +177,7 @@ mod tests {
         let p = principal(&claims, "groups").unwrap();
         assert_eq!(
             (p.name.as_str(), p.role, p.expires_ms, p.issued_ms),
-            ("kim", Role::Admin, 10_000, 5_000)
+            ("idp:kim", Role::Admin, 10_000, 5_000)
         );
     }
 

@@ -58,7 +58,8 @@ impl std::fmt::Display for Subject {
 /// The revoked and the disabled.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Revocations {
-    /// Tokens of the subject issued before this moment are refused, and why.
+    /// Tokens of the subject issued at or before this moment are refused, and why (a token
+    /// issued in the very millisecond of the revocation may have been issued before it).
     before: HashMap<Subject, (Millis, String)>,
     /// Users whose every token is refused while they stay disabled.
     disabled: HashSet<String>,
@@ -72,7 +73,7 @@ impl Revocations {
             return Err(AuthError::Revoked(format!("the account {} is disabled", who.name)));
         }
         match self.before.get(&subject) {
-            Some((before, why)) if who.issued_ms < before.0 => Err(AuthError::Revoked(why.clone())),
+            Some((before, why)) if who.issued_ms <= before.0 => Err(AuthError::Revoked(why.clone())),
             _ => Ok(()),
         }
     }
@@ -144,7 +145,7 @@ impl SharedRevocations {
 
 /// Whether an open session of `who` must close for a revocation of `subject` before `before`.
 pub fn closes(who: &Principal, subject: &Subject, before: Millis) -> bool {
-    Subject::of(who) == *subject && who.issued_ms < before.0
+    Subject::of(who) == *subject && who.issued_ms <= before.0
 }
 
 #[cfg(test)]
@@ -170,7 +171,11 @@ mod tests {
             r.check(&who("gpc-1", Role::Client, 999)),
             Err(AuthError::Revoked(_))
         ));
-        assert_eq!(r.check(&who("gpc-1", Role::Client, 1_000)), Ok(()));
+        assert!(
+            r.check(&who("gpc-1", Role::Client, 1_000)).is_err(),
+            "the same millisecond counts as before"
+        );
+        assert_eq!(r.check(&who("gpc-1", Role::Client, 1_001)), Ok(()));
         // Another subject, or the same name in another role, is not touched.
         assert_eq!(r.check(&who("gpc-2", Role::Client, 0)), Ok(()));
         assert_eq!(r.check(&who("gpc-1", Role::Operator, 0)), Ok(()));
@@ -231,8 +236,8 @@ mod tests {
     #[test]
     fn a_session_closes_only_for_its_own_subject_and_an_older_token() {
         let s = who("gpc-1", Role::Client, 100);
-        assert!(closes(&s, &Subject::client("gpc-1"), Millis(101)));
-        assert!(!closes(&s, &Subject::client("gpc-1"), Millis(100)));
+        assert!(closes(&s, &Subject::client("gpc-1"), Millis(100)));
+        assert!(!closes(&s, &Subject::client("gpc-1"), Millis(99)));
         assert!(!closes(&s, &Subject::user("gpc-1"), Millis(i64::MAX)));
     }
 

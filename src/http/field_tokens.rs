@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use actix_web::{web, HttpResponse};
+use diesel::Connection;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -15,7 +16,7 @@ use super::tokens::TokenResponse;
 use super::AppState;
 use crate::auth::{Claims, Role, DEFAULT_TTL};
 use crate::ids::ClientId;
-use crate::store::models::{audit, clients, taxis};
+use crate::store::models::{audit, clients, revocations, taxis};
 use crate::taxi::core::model::Plate;
 
 /// The longest lifetime a provisioned token may have (a gate PC's token is long-lived).
@@ -183,7 +184,7 @@ pub async fn driver(
 pub struct Revoked {
     /// `client:{id}` or `taxi:{plate}`.
     pub subject: String,
-    /// Tokens issued before this moment are refused; one issued after it counts.
+    /// Tokens issued at or before this moment are refused; one issued after it counts.
     pub revoked_before_ms: i64,
 }
 
@@ -197,17 +198,27 @@ async fn revoke(
     user: &str,
 ) -> Result<HttpResponse, ApiError> {
     let why = format!("the tokens of {subject} were revoked by {}", caller.name);
-    let before = state.accounts.revoke(subject.clone(), user, why).await?;
-    let now = state.clock.now();
+    let before = state.accounts.now();
     let entry = audit::AuditEntry {
-        id: state.ids.next(now),
-        at_ms: now.0,
+        id: state.ids.next(before),
+        at_ms: before.0,
         principal: caller.name.clone(),
         action: action.into(),
         target: subject.to_string(),
         detail: Some(format!("revoked_before_ms={}", before.0)),
     };
-    state.store.write(move |c| audit::insert(c, &entry)).await?;
+    let (stored, reason) = (subject.as_str().to_owned(), why.clone());
+    // The revocation and its audit entry commit together.
+    state
+        .store
+        .write(move |c| {
+            c.transaction(|c| {
+                revocations::revoke(c, &stored, before.0, &reason)?;
+                audit::insert(c, &entry)
+            })
+        })
+        .await?;
+    state.accounts.revoked(subject.clone(), user, before, why);
     Ok(HttpResponse::Ok().json(Revoked {
         subject: subject.to_string(),
         revoked_before_ms: before.0,

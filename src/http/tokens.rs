@@ -93,6 +93,10 @@ pub async fn issue(
             retry_after_secs: retry_after.as_secs(),
         });
     }
+    // The token is stamped with the moment the user's row was read, not the (possibly much later)
+    // end of the password check: a role change or password change that commits meanwhile
+    // revokes the tokens issued up to its moment, this one included.
+    let read_at = state.clock.now();
     let name = username.clone();
     let user = state.store.read(move |c| users::find(c, &name)).await?;
     // Verify even for an unknown user (against a hash made once), so timing does not tell which
@@ -138,7 +142,7 @@ pub async fn issue(
             shown(&username)
         )));
     }
-    let claims = Claims::new(&username, role, state.clock.now(), DEFAULT_TTL);
+    let claims = Claims::new(&username, role, read_at, DEFAULT_TTL);
     let token = state.keys.issue(&claims)?;
     log::info!("login username={:?} role={role}", shown(&username));
     Ok(HttpResponse::Ok().json(TokenResponse {

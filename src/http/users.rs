@@ -15,7 +15,7 @@ use super::tokens::TokenResponse;
 use super::AppState;
 use crate::auth::throttle::Admission;
 use crate::auth::{password, Claims, Role, Subject, DEFAULT_TTL};
-use crate::store::models::{audit, users};
+use crate::store::models::{audit, revocations, users};
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -119,24 +119,17 @@ fn busy(_: CheckRefused) -> ApiError {
     ApiError::Unavailable("too many password checks are running; retry shortly".into())
 }
 
-async fn audited(
-    state: &AppState,
-    caller: &Caller,
-    action: &str,
-    username: &str,
-    detail: String,
-) -> Result<(), ApiError> {
+/// The audit entry of `action` on `username`, written in the same transaction as the change.
+fn audit_entry(state: &AppState, caller: &Caller, action: &str, username: &str, detail: String) -> audit::AuditEntry {
     let now = state.clock.now();
-    let entry = audit::AuditEntry {
+    audit::AuditEntry {
         id: state.ids.next(now),
         at_ms: now.0,
         principal: caller.name.clone(),
         action: action.into(),
         target: format!("user:{username}"),
         detail: Some(detail),
-    };
-    state.store.write(move |c| audit::insert(c, &entry)).await?;
-    Ok(())
+    }
 }
 
 /// Creates a user.
@@ -190,6 +183,7 @@ pub async fn create(
     };
     let row = user.clone();
     let name = username.clone();
+    let entry = audit_entry(&state, &caller, "user.created", &username, format!("role={role}"));
     let created = state
         .store
         .write(move |c| {
@@ -197,15 +191,16 @@ pub async fn create(
                 if users::find(c, &name)?.is_some() {
                     return Ok(false);
                 }
-                users::insert(c, &row).map(|()| true)
+                users::insert(c, &row)?;
+                audit::insert(c, &entry)?;
+                Ok(true)
             })
         })
         .await?;
     if !created {
         return Err(ApiError::Conflict(format!("a user {username} exists already")));
     }
-    audited(&state, &caller, "user.created", &username, format!("role={role}")).await?;
-    log::info!("user created username={username:?} role={role} by={}", caller.name);
+    log::info!("user created username={username:?} role={role} by={:?}", caller.name);
     Ok(HttpResponse::Created().json(UserView::from(user)))
 }
 
@@ -275,6 +270,8 @@ pub async fn update(
     let role = change.role.as_deref().map(user_role).transpose()?;
     let username = path.into_inner().username;
     let name = username.clone();
+    let before_ms = state.accounts.now();
+    let (subject, entry_state, entry_caller) = (Subject::user(&username), state.clone(), caller.clone());
     let outcome = state
         .store
         .write(move |c| {
@@ -291,42 +288,50 @@ pub async fn update(
                     ))));
                 }
                 users::set_role_and_disabled(c, &name, &role, disabled)?;
+                // The revocation and the audit entry commit with the change, or none of them.
+                let why = revocation_reason(&name, &user, &role, disabled);
+                if let Some(why) = &why {
+                    revocations::revoke(c, subject.as_str(), before_ms.0, why)?;
+                }
+                let detail = format!("role={role} disabled={disabled}");
+                audit::insert(
+                    c,
+                    &audit_entry(&entry_state, &entry_caller, "user.updated", &name, detail),
+                )?;
                 let after = users::User {
                     role,
                     disabled,
                     ..user.clone()
                 };
-                Ok(Ok((user, after)))
+                Ok(Ok((after, why)))
             })
         })
         .await??;
-    let (before, after) = outcome;
-    let role_changed = before.role != after.role;
-    let disabling = after.disabled && !before.disabled;
-    if role_changed || disabling {
-        let why = if disabling {
-            format!("the account {username} is disabled")
-        } else {
-            format!("the role of {username} changed to {}", after.role)
-        };
-        state.accounts.revoke(Subject::user(&username), &username, why).await?;
+    let (after, why) = outcome;
+    if let Some(why) = why {
+        state
+            .accounts
+            .revoked(Subject::user(&username), &username, before_ms, why);
     }
     state.accounts.set_disabled(&username, after.disabled);
-    audited(
-        &state,
-        &caller,
-        "user.updated",
-        &username,
-        format!("role={} disabled={}", after.role, after.disabled),
-    )
-    .await?;
     log::info!(
-        "user updated username={username:?} role={} disabled={} by={}",
+        "user updated username={username:?} role={} disabled={} by={:?}",
         after.role,
         after.disabled,
         caller.name
     );
     Ok(HttpResponse::Ok().json(UserView::from(after)))
+}
+
+/// Why `user`'s earlier tokens stop, if they do: a disabling, or a role change.
+fn revocation_reason(name: &str, user: &users::User, role: &str, disabled: bool) -> Option<String> {
+    if disabled && !user.disabled {
+        Some(format!("the account {name} is disabled"))
+    } else if role != user.role {
+        Some(format!("the role of {name} changed to {role}"))
+    } else {
+        None
+    }
 }
 
 /// Changes the caller's own password.
@@ -409,15 +414,27 @@ pub async fn change_password(
         username: username.clone(),
     });
     let name = username.clone();
+    let why = format!("the password of {username} changed");
+    let revoked_at = state.accounts.now();
+    let subject = Subject::user(&username);
+    let entry = audit_entry(&state, &caller, "user.password", &username, "password changed".into());
+    let reason = why.clone();
+    let stored = subject.as_str().to_owned();
     state
         .store
-        .write(move |c| users::set_password_hash(c, &name, &fresh))
+        .write(move |c| {
+            c.transaction(|c| {
+                users::set_password_hash(c, &name, &fresh)?;
+                revocations::revoke(c, &stored, revoked_at.0, &reason)?;
+                audit::insert(c, &entry)
+            })
+        })
         .await?;
-    let why = format!("the password of {username} changed");
-    let revoked_at = state.accounts.revoke(Subject::user(&username), &username, why).await?;
-    audited(&state, &caller, "user.password", &username, "password changed".into()).await?;
+    state.accounts.revoked(subject, &username, revoked_at, why);
     let role = user.role.parse::<Role>().unwrap_or(Role::Viewer);
-    let claims = Claims::new(&username, role, revoked_at.max(state.clock.now()), DEFAULT_TTL);
+    // Issued after the revocation's moment, which refuses tokens of that very millisecond.
+    let issued = crate::time::Millis(state.clock.now().0.max(revoked_at.0 + 1));
+    let claims = Claims::new(&username, role, issued, DEFAULT_TTL);
     let token = state.keys.issue(&claims)?;
     log::info!("password changed username={username:?}");
     Ok(HttpResponse::Ok().json(TokenResponse {

@@ -2,8 +2,9 @@
 //!
 //! SQLite's `VACUUM INTO` writes the database as one read transaction sees it: writers carry on
 //! (WAL), the copy is consistent and compacted, and no `unsafe` call into the C backup API is
-//! needed (the crate forbids unsafe code). The copy is written beside the target and renamed
-//! into place only once complete, so a failed backup never leaves a half file under its name.
+//! needed (the crate forbids unsafe code). The copy is written beside the target (mode 0600: it
+//! holds the signing key and the password hashes), synced, and linked to its name only once
+//! complete, so a failed backup never leaves a half file under its name and never replaces one.
 
 use std::path::{Path, PathBuf};
 
@@ -51,16 +52,43 @@ pub fn backup(store: &Store, target: &Path) -> Result<u64, BackupError> {
     }
     let partial = partial_name(target);
     if partial.exists() {
+        log::warn!("backup removes a stale partial copy file={}", partial.display());
         std::fs::remove_file(&partial)?;
     }
+    // Made empty first, readable by its owner only: the copy holds the signing key and the
+    // password hashes. `VACUUM INTO` fills an empty file.
+    private_empty_file(&partial)?;
     let text = partial.to_str().ok_or_else(|| BackupError::BadPath(partial.clone()))?;
     let sql = format!("VACUUM INTO '{}'", text.replace('\'', "''"));
     store.read_blocking(|c| match c {
         DbConnection::Sqlite(c) => diesel::sql_query(&sql).execute(c).map(|_| ()),
         DbConnection::Pg(_) => Ok(()),
     })?;
-    std::fs::rename(&partial, target)?;
+    // On disk before it takes the name, and never over a file made meanwhile: a hard link fails
+    // when the name exists, where a rename would replace it.
+    std::fs::File::open(&partial)?.sync_all()?;
+    match std::fs::hard_link(&partial, target) {
+        Ok(()) => std::fs::remove_file(&partial)?,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::remove_file(&partial)?;
+            return Err(BackupError::Exists(target.to_owned()));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
     Ok(std::fs::metadata(target)?.len())
+}
+
+fn private_empty_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map(|_| ())
 }
 
 /// `FILE.partial`, beside the target.
@@ -92,6 +120,9 @@ mod tests {
         assert!(copy.migrate().unwrap().is_empty(), "the copy holds every migration");
         assert!(matches!(backup(&store, &target), Err(BackupError::Exists(_))));
         assert!(!partial_name(&target).exists());
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the copy holds secrets: owner only");
         let missing = dir.path().join("nope.db");
         let err = backup_url(&format!("sqlite://{}", missing.display()), &dir.path().join("b.db"));
         assert!(matches!(err, Err(BackupError::NoStore(_))), "{err:?}");

@@ -267,3 +267,24 @@ async fn backup_copies_a_serving_sqlite_store() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("exists already"));
     s.stop().await;
 }
+
+/// A driver token's plate is written as the server spells plates, so revoking that taxi's tokens
+/// (`DELETE /api/v1/taxis/{plate}/token`) reaches a token made for "12가 3456".
+#[test]
+fn token_spells_a_drivers_plate_as_the_server_does() {
+    let out = Command::new(BIN)
+        .args(["token", "--sub", "drv", "--role", "driver", "--taxi", " 12가 3456 "])
+        .env("KWANJE_JWT_SECRET", "cli-test-secret")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap();
+    let p = Keys::hs256(b"cli-test-secret").verify(token.trim()).unwrap();
+    assert_eq!(p.taxi.as_deref(), Some("12가3456"));
+    let bad = Command::new(BIN)
+        .args(["token", "--sub", "drv", "--role", "driver", "--taxi", "12/34"])
+        .env("KWANJE_JWT_SECRET", "cli-test-secret")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}

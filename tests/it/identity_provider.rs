@@ -129,6 +129,12 @@ async fn rs256_and_es256_tokens_of_the_sites_identity_provider_are_accepted_and_
         let admin = ec.token(json!({"groups": ["admin"]}));
         let (status, body) = get(&s, "/api/v1/users", &admin).await;
         assert_eq!(status, 200, "{body}");
+        // Named apart from local users: what it does is audited under `idp:{sub}`.
+        let new_user = json!({"username": "lee", "password": "lee-password", "role": "viewer"});
+        let (status, body) = s.call("POST", "/api/v1/users", Some(&admin), Some(new_user)).await;
+        assert_eq!(status, 201, "{body}");
+        let (_, audit) = s.get("/api/v1/audit?action=user.created").await;
+        assert_eq!(audit["items"][0]["actor"], "idp:kim@airport.test", "{audit}");
         // On STOMP CONNECT too.
         let mut stomp = Stomp::open(&s.base, &["v12.stomp"]).await;
         stomp.connect(&admin, "1.2").await;

@@ -199,6 +199,41 @@ async fn the_last_enabled_admin_is_neither_demoted_nor_disabled() {
     }
 }
 
+/// Two admins demoted at the same moment: exactly one demotion passes, the other is refused as
+/// the last admin's (on PostgreSQL the admins' rows are locked while it is checked).
+#[actix_web::test]
+async fn two_demotions_at_once_leave_one_admin() {
+    for backend in backends() {
+        let s = Server::start(backend).await;
+        create(&s, &s.admin, "root2", "root2-password", "admin").await;
+        // An admin token whose name has no account: demoting the two accounts does not touch it.
+        let ops = s.token("ops", Role::Admin, None);
+        for _ in 0..5 {
+            let (a, b) = tokio::join!(
+                patch(&s, &ops, "admin", json!({"role": "operator"})),
+                patch(&s, &ops, "root2", json!({"role": "operator"}))
+            );
+            let mut statuses = [a.0, b.0];
+            statuses.sort_unstable();
+            assert_eq!(statuses, [200, 409], "{a:?} {b:?}");
+            let (_, list) = s.call("GET", "/api/v1/users", Some(&ops), None).await;
+            let admins = list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|u| u["role"] == "admin")
+                .count();
+            assert_eq!(admins, 1, "{list}");
+            // Both admins again for the next round.
+            for name in ["admin", "root2"] {
+                let (status, body) = patch(&s, &ops, name, json!({"role": "admin"})).await;
+                assert_eq!(status, 200, "{body}");
+            }
+        }
+        s.stop().await;
+    }
+}
+
 #[actix_web::test]
 async fn a_user_changes_their_own_password_and_earlier_tokens_stop() {
     for backend in backends() {

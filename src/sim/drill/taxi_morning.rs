@@ -4,8 +4,9 @@
 //! served, a no-show passed to the next taxi, a short trip's priority re-entry honoured while a
 //! long trip's taxi queues at the back, and the figures counting all of it. The drill registers
 //! its own taxis (`D{6 hex}-A1`, ...), uses the terminal's regional mode with one bay per region
-//! line while it runs, and leaves the terminal as it found it: its last passengers take the
-//! drill's remaining taxis, and the terminal's mode and bays are put back.
+//! line while it runs, and then takes its taxis out of the lines (its last passengers take them)
+//! and puts the terminal's mode and bays back. What it leaves: its registered clients and taxis,
+//! its unregistered plate in the held list, and its trips in the dispatch figures.
 //!
 //! It needs a terminal nobody else is using (`--terminal`; by default the last one the server
 //! lists): a taxi already in line there would take the drill's passengers.
@@ -311,10 +312,17 @@ impl Morning {
                 .iter()
                 .find(|(n, _)| n == name)
                 .map_or(REGIONS[0], |(_, region)| region);
-            if let Ok((taken, id)) = self.request(region, LONG_KM).await {
-                self.report(id, "pickup").await;
-                self.complete(&taken, id, LONG_KM).await;
+            let Ok((taken, id)) = self.request(region, LONG_KM).await else {
+                continue;
+            };
+            if !FLEET.iter().any(|(n, _)| *n == taken) {
+                // Somebody else's taxi came in meanwhile and got the drill's last passenger: it
+                // is told the passenger did not show, so it goes back, and the drill stops here.
+                self.report(id, "no-show").await;
+                break;
             }
+            self.report(id, "pickup").await;
+            self.complete(&taken, id, LONG_KM).await;
         }
         let path = format!("/api/v1/terminals/{}/dispatch", encode(&self.terminal));
         let restore = json!({"mode": before["mode"], "curb_slots": before["curb_slots"]});
@@ -327,7 +335,7 @@ impl Morning {
         let left = self.ours(&after);
         let same = after["mode"] == before["mode"] && after["curb_slots"] == before["curb_slots"];
         r.row(
-            "the terminal is left as found",
+            "the drill's taxis leave the lines, the terminal's mode and bays are restored",
             "no drill taxi in line; mode and bays restored",
             format!(
                 "{} drill taxis in line; mode {} bays {} ({restored})",

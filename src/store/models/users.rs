@@ -48,6 +48,20 @@ pub fn disabled(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
         .load(conn)
 }
 
+/// Enabled users with `role`, their rows locked until the transaction ends on PostgreSQL
+/// (`FOR UPDATE`; SQLite has one writer at a time anyway).
+pub fn enabled_with_role_locked(conn: &mut DbConnection, role: &str) -> QueryResult<i64> {
+    let query = users::table
+        .filter(users::role.eq(role))
+        .filter(users::disabled.eq(false))
+        .select(users::username);
+    let names: Vec<String> = match conn {
+        DbConnection::Pg(c) => query.for_update().load(c)?,
+        DbConnection::Sqlite(c) => query.load(c)?,
+    };
+    Ok(names.len() as i64)
+}
+
 /// Enabled users with `role`.
 pub fn enabled_with_role(conn: &mut DbConnection, role: &str) -> QueryResult<i64> {
     users::table
