@@ -365,6 +365,20 @@ impl Driver {
             outlet: link.outlet(),
         });
         self.registered = true;
+        // A revocation made after the CONNECT was checked, whose notice reached the broker
+        // before this registration, told nobody: checked again now that the broker knows the
+        // session (a revocation after this check reaches the broker after the registration).
+        if let Err(err) = self.shared.gate.still_valid(principal) {
+            log::warn!("stomp session revoked at registration session={} why={err}", self.key);
+            self.actions.clear();
+            self.session.abort(
+                ProtocolError::Revoked {
+                    detail: err.to_string(),
+                },
+                now,
+                &mut self.actions,
+            );
+        }
     }
 
     /// Carries out the session's actions in order. A publication the server refuses aborts the

@@ -34,6 +34,12 @@ impl StompGate {
     pub fn with_revocations(self, revocations: SharedRevocations) -> Self {
         StompGate { revocations, ..self }
     }
+
+    /// Whether `who`'s token still counts (checked again once a session has registered with
+    /// the broker: a revocation between CONNECT and the registration would otherwise miss it).
+    pub fn still_valid(&self, who: &Principal) -> Result<(), crate::auth::AuthError> {
+        self.revocations.check(who)
+    }
 }
 
 impl Gate for StompGate {
