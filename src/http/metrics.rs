@@ -5,7 +5,7 @@
 //! so the hot paths carry no metric updates of their own.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -230,8 +230,48 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
     }
     let mut body = String::new();
     cluster_metrics(&mut registry, &state);
-    encode(&mut body, &registry).map_err(|e| ApiError::Internal(e.to_string()))?;
+    encode_registry(&mut body, &registry).map_err(|e| ApiError::Internal(e.to_string()))?;
+    encode_registry(&mut body, &process_registry()).map_err(|e| ApiError::Internal(e.to_string()))?;
+    encode_eof(&mut body).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(HttpResponse::Ok().content_type(CONTENT_TYPE).body(body))
+}
+
+/// The process's own figures, unprefixed as Prometheus client libraries name them (empty off
+/// Linux).
+fn process_registry() -> Registry {
+    let mut registry = Registry::default();
+    let Some((f, fds)) = super::process_metrics::read() else {
+        return registry;
+    };
+    let seconds: Counter<f64, std::sync::atomic::AtomicU64> = Counter::default();
+    seconds.inc_by(f.cpu_seconds);
+    registry.register(
+        "process_cpu_seconds",
+        "User and system CPU time spent, in seconds",
+        seconds,
+    );
+    let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    gauge(
+        &mut registry,
+        "process_resident_memory_bytes",
+        "Resident memory, in bytes",
+        clamp(f.resident_bytes),
+    );
+    gauge(&mut registry, "process_open_fds", "Open file descriptors", clamp(fds));
+    gauge(
+        &mut registry,
+        "process_threads",
+        "Operating-system threads",
+        clamp(f.threads),
+    );
+    let start: Gauge<f64, std::sync::atomic::AtomicU64> = Gauge::default();
+    start.set(f.start_time_seconds);
+    registry.register(
+        "process_start_time_seconds",
+        "Start time since the Unix epoch, in seconds",
+        start,
+    );
+    registry
 }
 
 /// Leases held now and the lease counters (cluster mode; a single node holds every partition).

@@ -29,6 +29,7 @@ pub mod parking_occupancy;
 pub mod parking_sessions;
 pub mod parking_tariffs;
 pub mod passenger_requests;
+pub mod process_metrics;
 pub mod request_metrics;
 pub mod taxis;
 pub mod to_owner;

@@ -375,5 +375,26 @@ async fn metrics_parse_as_prometheus_text_and_count_requests_by_route_and_status
         "{text}"
     );
     assert_eq!(number(&values("kwanje_token_revocations", &[])), Some(0.0), "{text}");
+    // The process's own figures, under the names stock dashboards use.
+    let rss = number(&values("process_resident_memory_bytes", &[])).unwrap_or(0.0);
+    assert!(rss > 1_000_000.0, "{text}");
+    assert!(
+        number(&values("process_cpu_seconds", &[])).is_some_and(|s| s > 0.0),
+        "{text}"
+    );
+    assert!(
+        number(&values("process_open_fds", &[])).is_some_and(|n| n >= 3.0),
+        "{text}"
+    );
+    assert!(
+        number(&values("process_threads", &[])).is_some_and(|n| n >= 2.0),
+        "{text}"
+    );
+    let started = number(&values("process_start_time_seconds", &[])).unwrap_or(0.0);
+    let now = kwanje::time::Millis::now().0 as f64 / 1_000.0;
+    assert!(
+        (now - 3_600.0..=now + 5.0).contains(&started),
+        "{started} vs {now}\n{text}"
+    );
     s.stop().await;
 }
