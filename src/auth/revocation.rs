@@ -10,31 +10,61 @@ use super::roles::{Principal, Role};
 use super::AuthError;
 use crate::time::Millis;
 
+/// The kinds of subject a token speaks for, each with its own names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Kind {
+    User,
+    Client,
+    Taxi,
+}
+
+impl Kind {
+    const ALL: [Kind; 3] = [Kind::User, Kind::Client, Kind::Taxi];
+
+    fn prefix(self) -> &'static str {
+        match self {
+            Kind::User => "user",
+            Kind::Client => "client",
+            Kind::Taxi => "taxi",
+        }
+    }
+}
+
+/// Who `who`'s token speaks for, borrowed from it (the per-request check allocates nothing).
+fn key_of(who: &Principal) -> (Kind, &str) {
+    match (who.role, &who.client, &who.taxi) {
+        (Role::Client, Some(client), _) => (Kind::Client, client),
+        (Role::Driver, _, Some(plate)) => (Kind::Taxi, plate),
+        _ => (Kind::User, &who.name),
+    }
+}
+
 /// Who a token speaks for, as revocations name it: `user:{username}`, `client:{id}` or
 /// `taxi:{plate}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Subject(String);
 
 impl Subject {
+    fn of_kind(kind: Kind, name: &str) -> Subject {
+        Subject(format!("{}:{name}", kind.prefix()))
+    }
+
     pub fn user(username: &str) -> Subject {
-        Subject(format!("user:{username}"))
+        Subject::of_kind(Kind::User, username)
     }
 
     pub fn client(id: &str) -> Subject {
-        Subject(format!("client:{id}"))
+        Subject::of_kind(Kind::Client, id)
     }
 
     pub fn taxi(plate: &str) -> Subject {
-        Subject(format!("taxi:{plate}"))
+        Subject::of_kind(Kind::Taxi, plate)
     }
 
     /// The subject of `who`'s token.
     pub fn of(who: &Principal) -> Subject {
-        match (who.role, &who.client, &who.taxi) {
-            (Role::Client, Some(client), _) => Subject::client(client),
-            (Role::Driver, _, Some(plate)) => Subject::taxi(plate),
-            _ => Subject::user(&who.name),
-        }
+        let (kind, name) = key_of(who);
+        Subject::of_kind(kind, name)
     }
 
     /// As stored (`token_revocations.subject`).
@@ -42,10 +72,20 @@ impl Subject {
         &self.0
     }
 
+    /// Its kind and name (every `Subject` is made with one of the kinds' prefixes).
+    fn split(&self) -> (Kind, &str) {
+        let (prefix, name) = self.0.split_once(':').unwrap_or(("user", &self.0));
+        let kind = Kind::ALL
+            .into_iter()
+            .find(|k| k.prefix() == prefix)
+            .unwrap_or(Kind::User);
+        (kind, name)
+    }
+
     /// A stored subject; `None` for a form this server never writes.
     pub fn parse(raw: &str) -> Option<Subject> {
         let (kind, name) = raw.split_once(':')?;
-        (matches!(kind, "user" | "client" | "taxi") && !name.is_empty()).then(|| Subject(raw.to_owned()))
+        (Kind::ALL.iter().any(|k| k.prefix() == kind) && !name.is_empty()).then(|| Subject(raw.to_owned()))
     }
 }
 
@@ -58,21 +98,25 @@ impl std::fmt::Display for Subject {
 /// The revoked and the disabled.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Revocations {
-    /// Tokens of the subject issued at or before this moment are refused, and why (a token
+    /// Per kind, by name: tokens issued at or before this moment are refused, and why (a token
     /// issued in the very millisecond of the revocation may have been issued before it).
-    before: HashMap<Subject, (Millis, String)>,
+    before: [HashMap<String, (Millis, String)>; 3],
     /// Users whose every token is refused while they stay disabled.
     disabled: HashSet<String>,
 }
 
 impl Revocations {
+    fn of_kind(&self, kind: Kind) -> &HashMap<String, (Millis, String)> {
+        &self.before[kind as usize]
+    }
+
     /// Refuses `who` when its token was revoked or its user is disabled.
     pub fn check(&self, who: &Principal) -> Result<(), AuthError> {
-        let subject = Subject::of(who);
-        if subject.as_str().starts_with("user:") && self.disabled.contains(&who.name) {
-            return Err(AuthError::Revoked(format!("the account {} is disabled", who.name)));
+        let (kind, name) = key_of(who);
+        if kind == Kind::User && self.disabled.contains(name) {
+            return Err(AuthError::Revoked(format!("the account {name} is disabled")));
         }
-        match self.before.get(&subject) {
+        match self.of_kind(kind).get(name) {
             Some((before, why)) if who.issued_ms <= before.0 => Err(AuthError::Revoked(why.clone())),
             _ => Ok(()),
         }
@@ -82,10 +126,12 @@ impl Revocations {
     /// caller is told). A moment earlier than one already recorded changes nothing (revocations
     /// only move forward); true when it changed.
     pub fn revoke(&mut self, subject: Subject, before: Millis, why: &str) -> bool {
-        match self.before.get(&subject) {
+        let (kind, name) = subject.split();
+        let names = &mut self.before[kind as usize];
+        match names.get(name) {
             Some((known, _)) if *known >= before => false,
             _ => {
-                self.before.insert(subject, (before, why.to_owned()));
+                names.insert(name.to_owned(), (before, why.to_owned()));
                 true
             }
         }
@@ -104,12 +150,15 @@ impl Revocations {
     /// their tokens no longer count and why: the users disabled since (every session,
     /// `Millis(i64::MAX)`), and the subjects revoked later than before.
     pub fn replace(&mut self, fresh: Revocations) -> Vec<(Subject, Millis, String)> {
-        let mut closing: HashMap<Subject, (Millis, String)> = fresh
-            .before
-            .iter()
-            .filter(|(s, (at, _))| self.before.get(*s).is_none_or(|(known, _)| known < at))
-            .map(|(s, (at, why))| (s.clone(), (*at, why.clone())))
-            .collect();
+        let mut closing: HashMap<Subject, (Millis, String)> = HashMap::new();
+        for kind in Kind::ALL {
+            let known = self.of_kind(kind);
+            for (name, (at, why)) in fresh.of_kind(kind) {
+                if known.get(name).is_none_or(|(was, _)| was < at) {
+                    closing.insert(Subject::of_kind(kind, name), (*at, why.clone()));
+                }
+            }
+        }
         for user in fresh.disabled.difference(&self.disabled) {
             let why = format!("the account {user} is disabled");
             closing.insert(Subject::user(user), (Millis(i64::MAX), why));
@@ -123,7 +172,7 @@ impl Revocations {
 
     /// Subjects with a revocation, and disabled users.
     pub fn counts(&self) -> (usize, usize) {
-        (self.before.len(), self.disabled.len())
+        (self.before.iter().map(HashMap::len).sum(), self.disabled.len())
     }
 }
 
@@ -145,7 +194,7 @@ impl SharedRevocations {
 
 /// Whether an open session of `who` must close for a revocation of `subject` before `before`.
 pub fn closes(who: &Principal, subject: &Subject, before: Millis) -> bool {
-    Subject::of(who) == *subject && who.issued_ms <= before.0
+    key_of(who) == subject.split() && who.issued_ms <= before.0
 }
 
 #[cfg(test)]

@@ -63,19 +63,34 @@ pub async fn client(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Admin)?;
-    let id: ClientId = path
-        .id
-        .parse()
-        .map_err(|_| ApiError::NotFound(format!("no client {}", path.id)))?;
     let ttl = ttl(&body)?;
-    let name = id.to_string();
-    if state.store.read(move |c| clients::find(c, &name)).await?.is_none() {
-        return Err(ApiError::NotFound(format!("no client {id}")));
-    }
+    let id = registered_client(&state, &path.id).await?;
     let now = state.clock.now();
     let mut claims = Claims::new(&id.to_string(), Role::Client, now, ttl);
     claims.client = Some(id.to_string());
     issued(&state, &caller, "client.token", format!("client:{id}"), claims, ttl).await
+}
+
+/// The registered client `raw` names, or 404.
+async fn registered_client(state: &AppState, raw: &str) -> Result<ClientId, ApiError> {
+    let id: ClientId = raw
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("no client {raw}")))?;
+    let name = id.to_string();
+    match state.store.read(move |c| clients::find(c, &name)).await? {
+        Some(_) => Ok(id),
+        None => Err(ApiError::NotFound(format!("no client {id}"))),
+    }
+}
+
+/// The registered taxi whose plate `raw` spells, or 404.
+async fn registered_taxi(state: &AppState, raw: &str) -> Result<Plate, ApiError> {
+    let plate = Plate::parse(raw).map_err(|_| ApiError::NotFound(format!("no taxi {raw}")))?;
+    let key = plate.as_str().to_owned();
+    match state.store.read(move |c| taxis::find(c, &key)).await? {
+        Some(_) => Ok(plate),
+        None => Err(ApiError::NotFound(format!("no taxi {plate}"))),
+    }
 }
 
 /// Audits an issued token (`action` on `target`), signs `claims` and answers them.
@@ -167,12 +182,8 @@ pub async fn driver(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Admin)?;
-    let plate = Plate::parse(&path.plate).map_err(|_| ApiError::NotFound(format!("no taxi {}", path.plate)))?;
     let ttl = ttl(&body)?;
-    let key = plate.as_str().to_owned();
-    if state.store.read(move |c| taxis::find(c, &key)).await?.is_none() {
-        return Err(ApiError::NotFound(format!("no taxi {plate}")));
-    }
+    let plate = registered_taxi(&state, &path.plate).await?;
     let now = state.clock.now();
     let mut claims = Claims::new(&format!("driver-{plate}"), Role::Driver, now, ttl);
     claims.taxi = Some(plate.as_str().to_owned());
@@ -253,14 +264,7 @@ pub async fn revoke_client(
     path: web::Path<ClientPath>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Admin)?;
-    let id: ClientId = path
-        .id
-        .parse()
-        .map_err(|_| ApiError::NotFound(format!("no client {}", path.id)))?;
-    let name = id.to_string();
-    if state.store.read(move |c| clients::find(c, &name)).await?.is_none() {
-        return Err(ApiError::NotFound(format!("no client {id}")));
-    }
+    let id = registered_client(&state, &path.id).await?;
     let subject = crate::auth::Subject::client(&id.to_string());
     revoke(&state, &caller, "client.token.revoked", subject, &id.to_string()).await
 }
@@ -291,11 +295,7 @@ pub async fn revoke_driver(
     path: web::Path<TaxiPath>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Admin)?;
-    let plate = Plate::parse(&path.plate).map_err(|_| ApiError::NotFound(format!("no taxi {}", path.plate)))?;
-    let key = plate.as_str().to_owned();
-    if state.store.read(move |c| taxis::find(c, &key)).await?.is_none() {
-        return Err(ApiError::NotFound(format!("no taxi {plate}")));
-    }
+    let plate = registered_taxi(&state, &path.plate).await?;
     let subject = crate::auth::Subject::taxi(plate.as_str());
     revoke(&state, &caller, "taxi.token.revoked", subject, plate.as_str()).await
 }

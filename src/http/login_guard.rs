@@ -19,6 +19,7 @@ use actix_web::error::BlockingError;
 use actix_web::web;
 use tokio::sync::Semaphore;
 
+use super::error::ApiError;
 use crate::alert::messages::Record;
 use crate::alert::model::{AlertKind, Intent, Severity, Subject, SubjectType};
 use crate::alert::AlertService;
@@ -223,9 +224,61 @@ pub struct Logins {
     pub checks: PasswordChecks,
 }
 
+impl Logins {
+    /// Admits an attempt at `username`'s password from `req`'s address (a login, a password
+    /// change): the address, or 429 with `Retry-After` while the throttle makes it wait.
+    pub async fn admit(&self, req: &actix_web::HttpRequest, username: &str) -> Result<IpAddr, ApiError> {
+        let addr = req
+            .peer_addr()
+            .map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |a| a.ip());
+        let admission = self
+            .guard
+            .send(AdmitLogin {
+                addr,
+                username: username.to_owned(),
+            })
+            .await
+            .map_err(|e| ApiError::Internal(format!("login guard: {e}")))?;
+        match admission {
+            Admission::Throttled { retry_after } => {
+                log::debug!("login throttled username={:?} addr={addr}", shown(username));
+                Err(ApiError::TooManyRequests {
+                    detail: format!(
+                        "too many login attempts from this address or for this username; retry in {} s",
+                        retry_after.as_secs()
+                    ),
+                    retry_after_secs: retry_after.as_secs(),
+                })
+            }
+            _ => Ok(addr),
+        }
+    }
+}
+
+impl From<CheckRefused> for ApiError {
+    fn from(CheckRefused::Busy: CheckRefused) -> Self {
+        ApiError::Unavailable("too many logins are being checked at once; retry shortly".into())
+    }
+}
+
+/// Characters of a username a log line shows (a body may carry up to 64 KiB).
+pub const LOGGED_USERNAME_CHARS: usize = 64;
+
+/// `username` as a log line shows it: at most [`LOGGED_USERNAME_CHARS`] characters.
+pub fn shown(username: &str) -> String {
+    username.chars().take(LOGGED_USERNAME_CHARS).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_line_shows_at_most_64_characters_of_a_username() {
+        assert_eq!(shown("admin"), "admin");
+        let long = "관".repeat(10_000);
+        assert_eq!(shown(&long).chars().count(), LOGGED_USERNAME_CHARS);
+    }
 
     /// A flood of checks never runs more than the slots allow, and past the queue's bound it is
     /// refused at once.

@@ -1,6 +1,5 @@
 //! `POST /api/v1/auth/token`: a password for a token.
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::LazyLock;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -8,21 +7,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::ApiError;
-use super::login_guard::{AdmitLogin, CheckRefused, LoginFailed, LoginSucceeded};
+use super::login_guard::{shown, LoginFailed, LoginSucceeded};
 use super::AppState;
-use crate::auth::throttle::Admission;
 use crate::auth::{password, AuthError, Claims, Role, DEFAULT_TTL};
 use crate::store::models::users;
 
 /// What an unknown user's login is verified against.
 static UNKNOWN_USER_HASH: LazyLock<String> = LazyLock::new(|| password::hash("not-a-user"));
-/// Characters of a username a log line shows (the body may carry up to 64 KiB).
-const LOGGED_USERNAME_CHARS: usize = 64;
-
-/// `username` as a log line shows it: at most [`LOGGED_USERNAME_CHARS`] characters.
-fn shown(username: &str) -> String {
-    username.chars().take(LOGGED_USERNAME_CHARS).collect()
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TokenRequest {
@@ -73,26 +64,7 @@ pub async fn issue(
         username,
         password: given,
     } = body.into_inner();
-    let addr = req.peer_addr().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
-    let admission = state
-        .logins
-        .guard
-        .send(AdmitLogin {
-            addr,
-            username: username.clone(),
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("login guard: {e}")))?;
-    if let Admission::Throttled { retry_after } = admission {
-        log::debug!("login throttled username={:?} addr={addr}", shown(&username));
-        return Err(ApiError::TooManyRequests {
-            detail: format!(
-                "too many login attempts from this address or for this username; retry in {} s",
-                retry_after.as_secs()
-            ),
-            retry_after_secs: retry_after.as_secs(),
-        });
-    }
+    let addr = state.logins.admit(&req, &username).await?;
     // The token is stamped with the moment the user's row was read, not the (possibly much later)
     // end of the password check: a role change or password change that commits meanwhile
     // revokes the tokens issued up to its moment, this one included.
@@ -112,10 +84,7 @@ pub async fn issue(
             let hash = hash.as_deref().unwrap_or_else(|| UNKNOWN_USER_HASH.as_str());
             password::verify(&given, hash)
         })
-        .await
-        .map_err(|CheckRefused::Busy| {
-            ApiError::Unavailable("too many logins are being checked at once; retry shortly".into())
-        })??;
+        .await??;
     let role = match (ok, role) {
         (true, Some(role)) => role,
         _ => {
@@ -155,13 +124,6 @@ pub async fn issue(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_log_line_shows_at_most_64_characters_of_a_username() {
-        assert_eq!(shown("admin"), "admin");
-        let long = "관".repeat(10_000);
-        assert_eq!(shown(&long).chars().count(), LOGGED_USERNAME_CHARS);
-    }
 
     /// An unknown user's login must cost a real argon2 verification: a hash that did not parse
     /// would answer at once and tell which usernames exist. (The login is refused anyway: an

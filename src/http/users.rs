@@ -10,10 +10,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
 use super::extract::Caller;
-use super::login_guard::{AdmitLogin, CheckRefused, LoginFailed, LoginSucceeded};
+use super::login_guard::{LoginFailed, LoginSucceeded};
 use super::tokens::TokenResponse;
 use super::AppState;
-use crate::auth::throttle::Admission;
 use crate::auth::{password, Claims, Role, Subject, DEFAULT_TTL};
 use crate::store::models::{audit, revocations, users};
 
@@ -115,10 +114,6 @@ fn check_password(password: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn busy(_: CheckRefused) -> ApiError {
-    ApiError::Unavailable("too many password checks are running; retry shortly".into())
-}
-
 /// The audit entry of `action` on `username`, written in the same transaction as the change.
 fn audit_entry(state: &AppState, caller: &Caller, action: &str, username: &str, detail: String) -> audit::AuditEntry {
     let now = state.clock.now();
@@ -168,12 +163,7 @@ pub async fn create(
     check_username(&username)?;
     check_password(&given)?;
     let role = user_role(&role)?;
-    let hash = state
-        .logins
-        .checks
-        .run(move || password::hash(&given))
-        .await
-        .map_err(busy)??;
+    let hash = state.logins.checks.run(move || password::hash(&given)).await??;
     let user = users::User {
         username: username.clone(),
         password_hash: hash,
@@ -378,29 +368,13 @@ pub async fn change_password(
             "{username} has no account (a token made with `kwanje token` has no password to change)"
         )));
     };
-    let addr = req.peer_addr().map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.ip());
-    let admission = state
-        .logins
-        .guard
-        .send(AdmitLogin {
-            addr,
-            username: username.clone(),
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("login guard: {e}")))?;
-    if let Admission::Throttled { retry_after } = admission {
-        return Err(ApiError::TooManyRequests {
-            detail: format!("too many failed attempts; retry in {} s", retry_after.as_secs()),
-            retry_after_secs: retry_after.as_secs(),
-        });
-    }
+    let addr = state.logins.admit(&req, &username).await?;
     let hash = user.password_hash.clone();
     let fresh = state
         .logins
         .checks
         .run(move || password::verify(&old_password, &hash).then(|| password::hash(&new_password)))
-        .await
-        .map_err(busy)??;
+        .await??;
     let Some(fresh) = fresh else {
         state.logins.guard.do_send(LoginFailed {
             addr,

@@ -21,6 +21,16 @@ async fn server(backend: crate::support::Backend) -> Server {
 /// The servers' flapping hold-down here (a minute by default), which `flapping` waits out.
 const FLAP_HOLD_DOWN: std::time::Duration = std::time::Duration::from_secs(3);
 
+/// The expectations of the rows that failed, in order.
+fn failed_rows(report: &Report) -> Vec<&str> {
+    report
+        .rows
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| r.expectation.as_str())
+        .collect()
+}
+
 async fn drill_passes(scenario: &str) {
     for backend in backends() {
         let s = server(backend).await;
@@ -106,12 +116,7 @@ async fn a_broken_expectation_fails_the_drill() {
     options.expect_alerts = 2;
     let report = drill::run("device-silence", &options).await.unwrap();
     assert!(!report.passed(), "{}", report.table());
-    let failed: Vec<&str> = report
-        .rows
-        .iter()
-        .filter(|r| !r.passed)
-        .map(|r| r.expectation.as_str())
-        .collect();
+    let failed = failed_rows(&report);
     assert_eq!(failed, ["one heartbeat_missed alert, open"], "{}", report.table());
 
     let (base, admin) = (s.base.clone(), s.admin.clone());
@@ -160,12 +165,7 @@ async fn flapping_fails_when_the_device_is_held_longer_than_the_hold_down() {
     let mut options = Options::new(&s.base, &s.admin);
     options.flap_hold_down = std::time::Duration::from_secs(1);
     let report = drill::run("flapping", &options).await.unwrap();
-    let failed: Vec<&str> = report
-        .rows
-        .iter()
-        .filter(|r| !r.passed)
-        .map(|r| r.expectation.as_str())
-        .collect();
+    let failed = failed_rows(&report);
     assert_eq!(
         failed,
         [
