@@ -105,6 +105,7 @@ fn main() {
                         restarts: 0,
                         created_ms: now,
                         updated_ms: now,
+                        decommissioned_ms: None,
                     },
                 )?;
             }

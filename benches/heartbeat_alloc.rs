@@ -84,7 +84,7 @@ fn main() {
         println!("  the route alone, {k} devices: {} allocations", route.count_total);
 
         let devices = rig.state.devices.clone();
-        let first = rig.devices[0].spec.id.clone();
+        let first = rig.devices[0].spec().id.clone();
         let http = fewest(|| {
             let answer = devices
                 .heartbeat(first.as_str(), HeartbeatStatus::Ok, None)

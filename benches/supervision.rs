@@ -114,6 +114,7 @@ fn main() {
                     name: "pc".into(),
                     site: None,
                     created_ms: now,
+                    decommissioned_ms: None,
                 },
             )?;
             for i in 0..n {
@@ -221,7 +222,7 @@ fn main() {
 
         // Through the registry: every sender thread looks each of its devices up by id and
         // heartbeats it, as the edges do; no device may change state.
-        let ids: Arc<Vec<String>> = Arc::new(entries.iter().map(|e| e.spec.id.to_string()).collect());
+        let ids: Arc<Vec<String>> = Arc::new(entries.iter().map(|e| e.spec().id.to_string()).collect());
         let transitions_before = down_count.load(Ordering::Relaxed);
         let senders = threads.max(1);
         let per_sender = total_heartbeats / senders;

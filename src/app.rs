@@ -322,12 +322,13 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         }
         None => None,
     };
-    // In a cluster, a device registered at any node starts at its owner.
+    // In a cluster, a device registered, edited or decommissioned at any node is taken up by
+    // every node (its owner runs it as the store now has it).
     if let Some(node) = &cluster {
-        let adopting = devices.clone();
+        let reconciling = devices.clone();
         node.on_device_announced(move |id| {
-            let devices = adopting.clone();
-            async move { devices.adopt(id).await }
+            let devices = reconciling.clone();
+            async move { devices.reconcile(id).await }
         })
         .await?;
     }

@@ -60,6 +60,7 @@ pub mod listen;
 pub mod log_format;
 pub mod ownership;
 pub mod parking;
+pub mod provision;
 pub mod sim;
 pub mod state;
 pub mod stomp;

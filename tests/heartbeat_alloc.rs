@@ -68,7 +68,7 @@ async fn a_heartbeat_for_a_device_that_stays_up_allocates_nothing() {
         answers.push(devices.beat(&first, HeartbeatStatus::Ok, None).now_or_never());
         answers.push(
             devices
-                .heartbeat(first.spec.id.as_str(), HeartbeatStatus::Ok, None)
+                .heartbeat(first.spec().id.as_str(), HeartbeatStatus::Ok, None)
                 .now_or_never(),
         );
     });
@@ -78,8 +78,8 @@ async fn a_heartbeat_for_a_device_that_stays_up_allocates_nothing() {
     }
 
     for (device, before) in rig.devices.iter().zip(before) {
-        assert_eq!(device.state(), DeviceState::Up, "{}", device.spec.id);
-        assert!(device.watched(), "{}", device.spec.id);
+        assert_eq!(device.state(), DeviceState::Up, "{}", device.spec().id);
+        assert!(device.watched(), "{}", device.spec().id);
         assert!(device.last_seen() >= before && device.last_seen().is_some());
     }
 
@@ -87,12 +87,12 @@ async fn a_heartbeat_for_a_device_that_stays_up_allocates_nothing() {
     // ok that brings it back).
     let fault = measure(|| {
         devices
-            .heartbeat_nowait(first.spec.id.as_str(), HeartbeatStatus::Fault, None)
+            .heartbeat_nowait(first.spec().id.as_str(), HeartbeatStatus::Fault, None)
             .unwrap()
     });
     assert!(fault.count_total > 0, "{fault:?}");
     devices
-        .heartbeat_nowait(first.spec.id.as_str(), HeartbeatStatus::Ok, None)
+        .heartbeat_nowait(first.spec().id.as_str(), HeartbeatStatus::Ok, None)
         .unwrap();
     rig.wait_until_watched().await;
 }

@@ -131,6 +131,7 @@ impl Rig {
                         name: CLIENT.into(),
                         site: None,
                         created_ms: now,
+                        decommissioned_ms: None,
                     },
                 )
             })
@@ -199,7 +200,8 @@ impl Rig {
 
     /// An `/app/heartbeat` body for the first `n` devices.
     pub fn body(&self, n: usize) -> String {
-        heartbeat_body(self.devices.iter().take(n).map(|d| d.spec.id.as_str()))
+        let specs: Vec<_> = self.devices.iter().take(n).map(|d| d.spec()).collect();
+        heartbeat_body(specs.iter().map(|s| s.id.as_str()))
     }
 
     /// Hands `frame` to the session as if it had just been read from its socket.

@@ -176,6 +176,7 @@ pub fn prepare_store(spec: ServerSpec) -> anyhow::Result<(String, tempfile::Temp
                     name: id.clone(),
                     site: None,
                     created_ms: now,
+                    decommissioned_ms: None,
                 },
             )?;
             for d in 0..per_client {

@@ -102,6 +102,16 @@ impl AlertBook {
                 resolve(&mut alert, None, now);
                 Some(alert)
             }
+            Intent::Retire { subject, kind, by, why } => {
+                let mut alert = self.remove(&(subject, kind))?;
+                let detail = match alert.detail.take() {
+                    Some(detail) => format!("{detail}; resolved: {why}"),
+                    None => format!("resolved: {why}"),
+                };
+                alert.detail = cap(Some(&detail));
+                resolve(&mut alert, Some(&by), now);
+                Some(alert)
+            }
         }
     }
 
@@ -302,6 +312,34 @@ mod tests {
                 .id,
             12
         );
+    }
+
+    #[test]
+    fn a_retired_subjects_alert_is_resolved_by_whoever_retired_it_and_says_why() {
+        let mut book = AlertBook::default();
+        let opened = book.apply(raise(AlertKind::HeartbeatMissed), Millis(1), || 7).unwrap();
+        let retired = book
+            .apply(
+                Intent::Retire {
+                    subject: cam(),
+                    kind: AlertKind::HeartbeatMissed,
+                    by: "admin".into(),
+                    why: "device decommissioned".into(),
+                },
+                Millis(9),
+                || unreachable!(),
+            )
+            .unwrap();
+        assert_eq!(retired.id, opened.id);
+        assert_eq!(retired.state, AlertState::Resolved);
+        assert_eq!(retired.resolved_by.as_deref(), Some("admin"));
+        assert_eq!(retired.version, opened.version + 1);
+        assert!(retired
+            .detail
+            .as_deref()
+            .unwrap()
+            .ends_with("resolved: device decommissioned"));
+        assert_eq!(book.open_count(), 0);
     }
 
     #[test]

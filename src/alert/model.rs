@@ -209,6 +209,14 @@ pub enum Intent {
     },
     /// Resolve the open one, if any, by recovery.
     Resolve { subject: Subject, kind: AlertKind },
+    /// Resolve the open one, if any, because its subject left service: resolved by `by`, with
+    /// `why` added to its detail.
+    Retire {
+        subject: Subject,
+        kind: AlertKind,
+        by: String,
+        why: String,
+    },
     /// Raise it, but recorded under `parent`'s open `client_disconnected` alert instead of
     /// being told to anyone (topology suppression). With no such parent open, a plain raise.
     RaiseSuppressed {

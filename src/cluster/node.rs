@@ -170,9 +170,9 @@ impl ClusterNode {
         .await
     }
 
-    /// Tells every node that device `id` was registered here, so that its owner starts it and
-    /// every node knows whose it is. Fire-and-forget: a node that misses it reads the device
-    /// from the store when it next gains the partition.
+    /// Tells every node that device `id` was registered, edited or decommissioned here, so that
+    /// every node reads it again from the store and its owner runs it as stored. Fire-and-forget:
+    /// a node that misses it reads the device from the store when it next gains the partition.
     pub fn announce_device(&self, id: &str) {
         let client = self.kv.client().clone();
         let subject = self.settings.registered_subject();
@@ -184,8 +184,8 @@ impl ClusterNode {
         });
     }
 
-    /// Calls `adopt` with each device id a node announces (this node's own included: adopting a
-    /// device already known is nothing).
+    /// Calls `adopt` with each device id a node announces (this node's own included: a device
+    /// already as stored is left as it is).
     pub async fn on_device_announced<F, Fut>(&self, adopt: F) -> Result<(), ClusterError>
     where
         F: Fn(String) -> Fut + 'static,

@@ -57,7 +57,7 @@ impl ClusterSettings {
         format!("{}.bus", self.name)
     }
 
-    /// The subject a node announces each device registered there on.
+    /// The subject a node announces each device registered, edited or decommissioned there on.
     pub fn registered_subject(&self) -> String {
         format!("{}.devices.registered", self.name)
     }

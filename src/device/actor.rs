@@ -22,7 +22,7 @@ use actix::prelude::*;
 use super::alerting;
 use super::entry::{DeviceEntry, Snapshot};
 use super::lifecycle::{FlapPolicy, Lifecycle, Reason, Transition};
-use super::messages::{Crash, DeviceChanged, Heartbeat, SetClientConnected, SetMaintenance, Stop};
+use super::messages::{Crash, DeviceChanged, Heartbeat, Reconfigure, SetClientConnected, SetMaintenance, Stop};
 use super::model::{DeviceState, HeartbeatStatus};
 use crate::alert::{AlertService, Record};
 use crate::ids::{DeviceId, IdGen};
@@ -91,7 +91,7 @@ impl DeviceShared {
         last_seen: Option<Millis>,
         restarts: u32,
     ) {
-        let id: DeviceId = entry.spec.id.clone();
+        let id: DeviceId = entry.spec().id.clone();
         log::info!(
             "device transition id={id} from={} to={} reason={} at_ms={}",
             tr.from,
@@ -99,10 +99,10 @@ impl DeviceShared {
             tr.reason.name(),
             tr.at
         );
-        let Some(fence) = self.fence_of(entry.spec.client_id.as_str()) else {
+        let Some(fence) = self.fence_of(entry.spec().client_id.as_str()) else {
             return;
         };
-        let intents = alerting::intents(&id, entry.spec.client_id.as_str(), &tr);
+        let intents = alerting::intents(&id, entry.spec().client_id.as_str(), &tr);
         let detail = match &tr.reason {
             Reason::Fault(d) | Reason::Quarantined(d) => format!("{}: {d}", tr.reason.name()),
             other => other.name().to_owned(),
@@ -231,13 +231,13 @@ impl Actor for DeviceActor {
     fn stopped(&mut self, _: &mut Context<Self>) {
         // No actor to decide: heartbeats go the slow way, and are refused while none runs.
         self.entry.seen().unwatch();
-        self.exit.report(self.entry.spec.id.clone());
+        self.exit.report(self.entry.spec().id.clone());
     }
 }
 
 impl Guarded for DeviceActor {
     fn crashed(&mut self, ctx: &mut Context<Self>, crash: Caught) {
-        self.exit.crashed(ctx, "device", &self.entry.spec.id, crash);
+        self.exit.crashed(ctx, "device", &self.entry.spec().id, crash);
     }
 }
 
@@ -285,13 +285,32 @@ impl Handler<SetClientConnected> for DeviceActor {
     }
 }
 
+impl Handler<Reconfigure> for DeviceActor {
+    type Result = ();
+    fn handle(&mut self, _: Reconfigure, ctx: &mut Context<Self>) {
+        guarded(self, ctx, |act, ctx| {
+            let now = act.shared.clock.now();
+            // The sightings the edges kept first, so the new deadline counts from the latest.
+            act.core.observe(act.entry.last_seen());
+            act.core.set_window(act.entry.spec().deadline_window());
+            log::info!(
+                "device reconfigured id={} window_ms={}",
+                act.entry.spec().id,
+                act.entry.spec().deadline_window().as_millis()
+            );
+            // An earlier deadline needs a new timer; a later one is found by the armed one.
+            act.schedule(ctx, now);
+        });
+    }
+}
+
 impl Handler<Crash> for DeviceActor {
     type Result = ();
     fn handle(&mut self, _: Crash, ctx: &mut Context<Self>) {
         guarded(self, ctx, |act, _| {
             // Leave the state half-changed, as a real bug would, before panicking.
             act.core = Lifecycle::new(Duration::ZERO, act.shared.flap, Millis(0));
-            panic!("fault injection: crash requested for device {}", act.entry.spec.id);
+            panic!("fault injection: crash requested for device {}", act.entry.spec().id);
         });
     }
 }

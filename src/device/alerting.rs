@@ -94,6 +94,7 @@ mod tests {
                 Intent::Raise { kind, .. } => ("raise", *kind),
                 Intent::Resolve { kind, .. } => ("resolve", *kind),
                 Intent::RaiseSuppressed { kind, .. } => ("suppressed", *kind),
+                Intent::Retire { kind, .. } => ("retire", *kind),
             })
             .collect()
     }

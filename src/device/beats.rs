@@ -85,7 +85,8 @@ fn apply_with(
     let mut lease: Option<Duration> = None;
     let read = batch::read(kind, body, |beat| {
         let device = devices.get(&beat.id);
-        let host = device.as_deref().map(|d| d.spec.client_id.as_str());
+        let spec = device.as_deref().map(|d| d.spec());
+        let host = spec.as_ref().map(|s| s.client_id.as_str());
         if !check_host(who, &beat.id, host)? {
             log::warn!(
                 "heartbeat for an unregistered device id={} client={}",
@@ -96,7 +97,7 @@ fn apply_with(
             return Ok(());
         }
         if let Some(device) = device {
-            let this = presence_lease(&device.spec);
+            let this = presence_lease(&device.spec());
             lease = Some(lease.map_or(this, |l| l.min(this)));
             checked.push(Checked {
                 device,
@@ -117,7 +118,7 @@ fn apply_with(
         match devices.beat_nowait(&beat.device, beat.status, beat.detail, now) {
             Ok(()) => applied += 1,
             Err(err) => {
-                log::debug!("heartbeat not delivered id={} error={err}", beat.device.spec.id);
+                log::debug!("heartbeat not delivered id={} error={err}", beat.device.spec().id);
                 skipped += 1;
             }
         }

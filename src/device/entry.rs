@@ -6,7 +6,9 @@
 //! ([`crate::supervision::ChildSlot`]), which the registry keeps beside it.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use arc_swap::{ArcSwap, Guard};
 
 use super::model::{DeviceSpec, DeviceState};
 use super::seen::LastSeen;
@@ -22,7 +24,8 @@ pub struct Snapshot {
 
 #[derive(Debug)]
 pub struct DeviceEntry {
-    pub spec: DeviceSpec,
+    /// The registered spec: swapped whole when an operator edits it (id and kind never change).
+    spec: ArcSwap<DeviceSpec>,
     state: AtomicU8,
     since: AtomicI64,
     /// Last seen, and whether an `ok` heartbeat stops there (the hot path, [`LastSeen`]).
@@ -34,13 +37,24 @@ pub struct DeviceEntry {
 impl DeviceEntry {
     pub fn new(spec: DeviceSpec, stored: Snapshot, active: bool) -> Self {
         DeviceEntry {
-            spec,
+            spec: ArcSwap::from_pointee(spec),
             state: AtomicU8::new(stored.state as u8),
             since: AtomicI64::new(stored.since.0),
             seen: LastSeen::new(stored.last_seen),
             active: AtomicBool::new(active),
             stored: Mutex::new(stored),
         }
+    }
+
+    /// The spec as registered now (an edit after this call is not seen through the guard).
+    pub fn spec(&self) -> Guard<Arc<DeviceSpec>> {
+        self.spec.load()
+    }
+
+    /// An edit: the whole spec at once, so no reader sees half of it. Id and kind stay.
+    pub(super) fn set_spec(&self, spec: DeviceSpec) {
+        debug_assert_eq!(spec.id, self.spec().id);
+        self.spec.store(Arc::new(spec));
     }
 
     pub fn state(&self) -> DeviceState {

@@ -49,7 +49,7 @@ impl FailoverWatch {
     }
 
     fn failback(&self, entry: &DeviceEntry, reason: String) {
-        let spec = &entry.spec;
+        let spec = &entry.spec();
         log::info!("failback device={} reason={reason:?}", spec.id);
         self.commands.do_send(Issue {
             device_id: spec.id.to_string(),
@@ -95,7 +95,7 @@ impl Handler<DeviceChanged> for FailoverWatch {
     type Result = ();
     fn handle(&mut self, msg: DeviceChanged, ctx: &mut Context<Self>) {
         if let Some(wait) = failback_after(
-            &msg.entry.spec,
+            &msg.entry.spec(),
             msg.entry.active(),
             msg.transition.to,
             self.auto_failback,
@@ -105,7 +105,7 @@ impl Handler<DeviceChanged> for FailoverWatch {
                 if failback_due(entry.active(), entry.state(), entry.state_since(), up_since) {
                     act.failback(
                         &entry,
-                        format!("automatic failback: {} up for {} s", entry.spec.id, wait.as_secs()),
+                        format!("automatic failback: {} up for {} s", entry.spec().id, wait.as_secs()),
                     );
                 }
             });
@@ -114,7 +114,7 @@ impl Handler<DeviceChanged> for FailoverWatch {
         if msg.transition.to != DeviceState::Down {
             return;
         }
-        let spec = &msg.entry.spec;
+        let spec = &msg.entry.spec();
         let standby = spec.standby_id.as_ref().and_then(|id| {
             self.devices.get(id.as_str()).map(|e| StandbyView {
                 id: id.clone(),
@@ -170,7 +170,7 @@ impl Handler<CommandChanged> for FailoverWatch {
                 let Some(entry) = self.devices.get(&c.device_id) else {
                     return;
                 };
-                let standby = entry.spec.standby_id.as_ref().map(ToString::to_string);
+                let standby = entry.spec().standby_id.as_ref().map(ToString::to_string);
                 let devices = self.devices.clone();
                 let primary = c.device_id.clone();
                 let alerts = self.alerts.clone();

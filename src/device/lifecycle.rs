@@ -233,6 +233,12 @@ impl Lifecycle {
         None
     }
 
+    /// The registered interval × tolerance changed: the deadline counts from the last
+    /// sighting with the new window, and nothing else about the device changes.
+    pub fn set_window(&mut self, window: Duration) {
+        self.window = window;
+    }
+
     /// When [`Lifecycle::tick`] next has something to check, if ever.
     pub fn next_deadline(&self) -> Option<Millis> {
         let missed = match (self.signal, self.last_seen) {
@@ -415,6 +421,19 @@ mod tests {
         d.heartbeat(&HeartbeatStatus::Fault, None, t(6_000));
         assert!(!d.ok_changes_nothing(), "after a fault an ok brings it up");
         assert_eq!(to(d.tick(t(60_000))), None);
+    }
+
+    #[test]
+    fn a_new_window_moves_the_deadline_and_keeps_the_state() {
+        let mut d = Lifecycle::new(WINDOW, FlapPolicy::default(), t(0));
+        d.heartbeat(&HeartbeatStatus::Ok, None, t(1_000));
+        assert_eq!(d.next_deadline(), Some(t(1_000) + WINDOW));
+        d.set_window(Duration::from_secs(2));
+        assert_eq!(d.state(), DeviceState::Up);
+        assert_eq!(d.since(), t(1_000));
+        assert_eq!(d.next_deadline(), Some(t(3_000)));
+        assert_eq!(d.tick(t(2_999)), None);
+        assert_eq!(d.tick(t(3_000)).map(|tr| tr.to), Some(DeviceState::Down));
     }
 
     #[test]

@@ -31,6 +31,12 @@ pub struct SetClientConnected {
     pub connected: bool,
 }
 
+/// The device's registered spec was edited (its entry holds the new one): the actor takes the
+/// new deadline window without a restart.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct Reconfigure;
+
 /// Fault injection and a deliberate stop: the messages every supervised child takes.
 pub use crate::supervision::child::{Crash, Stop};
 

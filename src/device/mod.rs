@@ -13,7 +13,9 @@
 //! - [`supervise`]: how actors are rebuilt from stored state and quarantined;
 //! - [`failover`] (pure): the failover decision table; [`failover_watch`] carries it out;
 //! - [`service`]: registration, boot, and the calls the edges make; [`partition`]: a
-//!   partition gained or lost (cluster mode) starts or stops its devices.
+//!   partition gained or lost (cluster mode) starts or stops its devices;
+//! - [`edit`] (pure): what an edit makes of a spec, and what a node does with a device the
+//!   store has edited or decommissioned; [`editing`] carries it out.
 //!
 //! Depends on `alert`, `command`, `supervision`, `store` and `auth` (who sent a batch); nothing here is imported by them.
 
@@ -21,6 +23,8 @@ pub mod actor;
 pub mod alerting;
 pub mod batch;
 pub mod beats;
+pub mod edit;
+pub mod editing;
 pub mod entry;
 pub mod failover;
 pub mod failover_watch;

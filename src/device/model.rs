@@ -159,4 +159,23 @@ impl DeviceSpec {
     pub fn deadline_window(&self) -> Duration {
         self.heartbeat_interval.saturating_mul(self.miss_tolerance.max(1))
     }
+
+    /// Why this spec cannot be registered, if it cannot: interval and tolerance in range, and
+    /// not its own standby.
+    pub fn check(&self) -> Result<(), String> {
+        if !(MIN_HEARTBEAT_INTERVAL..=MAX_HEARTBEAT_INTERVAL).contains(&self.heartbeat_interval) {
+            return Err(format!(
+                "heartbeat_interval_ms must be between {} and {}",
+                MIN_HEARTBEAT_INTERVAL.as_millis(),
+                MAX_HEARTBEAT_INTERVAL.as_millis()
+            ));
+        }
+        if !(1..=MAX_MISS_TOLERANCE).contains(&self.miss_tolerance) {
+            return Err(format!("miss_tolerance must be between 1 and {MAX_MISS_TOLERANCE}"));
+        }
+        if self.standby_id.as_ref() == Some(&self.id) {
+            return Err("a device cannot be its own standby".into());
+        }
+        Ok(())
+    }
 }

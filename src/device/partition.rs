@@ -19,7 +19,7 @@ pub fn members<'a>(
     all: impl IntoIterator<Item = &'a Arc<Device>>,
 ) -> Vec<&'a Arc<Device>> {
     all.into_iter()
-        .filter(|d| partitions.of(d.entry.spec.client_id.as_str()) == partition)
+        .filter(|d| partitions.of(d.entry.spec().client_id.as_str()) == partition)
         .collect()
 }
 
@@ -48,7 +48,7 @@ impl Devices {
         for device in members(partitions, partition, &all) {
             if device.state() != DeviceState::Quarantined && device.slot.addr().is_none() {
                 self.supervisor().do_send(StartChild {
-                    id: device.spec.id.clone(),
+                    id: device.spec().id.clone(),
                     reset: false,
                 });
                 started += 1;
@@ -56,48 +56,6 @@ impl Devices {
         }
         log::info!("partition gained partition={partition} devices_started={started}");
         started
-    }
-
-    /// Another node registered device `id` (cluster mode): it joins this node's registry, read
-    /// from the store, and starts here when this node owns its client's partition. A device
-    /// this node knows already is left as it is. Answers whether it started here.
-    pub async fn adopt(&self, id: String) -> bool {
-        if self.get(&id).is_some() {
-            return false;
-        }
-        let store = self.store().clone();
-        let key = id.clone();
-        let row = match tokio::task::spawn_blocking(move || store.read_blocking(move |conn| devices::find(conn, &key)))
-            .await
-        {
-            Ok(Ok(Some(row))) => row,
-            Ok(Ok(None)) => {
-                log::warn!("device announced but not stored id={id}");
-                return false;
-            }
-            Ok(Err(e)) => {
-                log::warn!("device announced, unread id={id} error={e}");
-                return false;
-            }
-            Err(e) => {
-                log::warn!("device announced, unread id={id} error={e}");
-                return false;
-            }
-        };
-        let Some(device) = device_from_row(&row) else {
-            return false;
-        };
-        let owned = self.fence_of(device.spec.client_id.as_str()).is_some();
-        let spec_id = device.spec.id.clone();
-        if !self.registry().insert(Arc::new(device)) || !owned {
-            return false;
-        }
-        self.supervisor().do_send(StartChild {
-            id: spec_id,
-            reset: false,
-        });
-        log::info!("device adopted id={id} client={} started=true", row.client_id);
-        true
     }
 
     /// This node no longer owns `partition`: its running devices stop (their new owner runs
@@ -157,14 +115,14 @@ mod tests {
             let members = members(partitions, p, &all);
             assert!(members
                 .iter()
-                .all(|d| partitions.of(d.entry.spec.client_id.as_str()) == p));
+                .all(|d| partitions.of(d.entry.spec().client_id.as_str()) == p));
             seen += members.len();
         }
         assert_eq!(seen, all.len(), "every device in exactly one partition");
         let p = partitions.of("gate-3");
         let of_gate_3 = members(partitions, p, &all)
             .iter()
-            .filter(|d| d.entry.spec.client_id.as_str() == "gate-3")
+            .filter(|d| d.entry.spec().client_id.as_str() == "gate-3")
             .count();
         assert_eq!(of_gate_3, 4);
     }

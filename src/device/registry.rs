@@ -26,8 +26,11 @@ pub struct DeviceFilter {
 impl DeviceFilter {
     fn matches(&self, e: &DeviceEntry) -> bool {
         self.state.is_none_or(|s| e.state() == s)
-            && self.kind.is_none_or(|k| e.spec.kind == k)
-            && self.client_id.as_deref().is_none_or(|c| e.spec.client_id.as_str() == c)
+            && self.kind.is_none_or(|k| e.spec().kind == k)
+            && self
+                .client_id
+                .as_deref()
+                .is_none_or(|c| e.spec().client_id.as_str() == c)
     }
 }
 
@@ -44,7 +47,7 @@ impl Registry {
     /// Adds an entry; false when the id is taken.
     pub fn insert(&self, entry: Arc<Device>) -> bool {
         let mut map = self.devices.write().unwrap_or_else(|p| p.into_inner());
-        let id = entry.spec.id.to_string();
+        let id = entry.spec().id.to_string();
         if map.contains_key(&id) {
             return false;
         }
@@ -56,12 +59,17 @@ impl Registry {
     /// node knew from an older read of the store); false when the device's actor runs here.
     pub fn refresh(&self, entry: Arc<Device>) -> bool {
         let mut map = self.devices.write().unwrap_or_else(|p| p.into_inner());
-        let id = entry.spec.id.to_string();
+        let id = entry.spec().id.to_string();
         if map.get(&id).is_some_and(|known| known.slot.addr().is_some()) {
             return false;
         }
         map.insert(id, entry);
         true
+    }
+
+    /// Takes device `id` out (decommissioned); answers its entry, if it was here.
+    pub fn remove(&self, id: &str) -> Option<Arc<Device>> {
+        self.devices.write().unwrap_or_else(|p| p.into_inner()).remove(id)
     }
 
     pub fn len(&self) -> usize {

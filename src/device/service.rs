@@ -11,10 +11,7 @@ use thiserror::Error;
 use super::actor::{DeviceActor, DeviceShared};
 use super::entry::{DeviceEntry, Snapshot};
 use super::messages::{Crash, DeviceChanged, Heartbeat, SetClientConnected, SetMaintenance, Stop};
-use super::model::{
-    DeviceKind, DeviceSpec, DeviceState, HeartbeatStatus, MAX_HEARTBEAT_INTERVAL, MAX_MISS_TOLERANCE,
-    MIN_HEARTBEAT_INTERVAL,
-};
+use super::model::{DeviceKind, DeviceSpec, DeviceState, HeartbeatStatus};
 use super::registry::{Device, DeviceFilter, Registry};
 use super::supervise::DeviceFactory;
 use crate::alert::{AlertKind, Intent, Record, Severity, Subject, SubjectType};
@@ -66,26 +63,7 @@ impl Registration {
     /// The spec this registration asks for, or why it cannot be had.
     pub fn into_spec(self) -> Result<DeviceSpec, DeviceError> {
         let (default_interval, default_tolerance) = self.kind.default_deadline();
-        let interval = self
-            .heartbeat_interval_ms
-            .map_or(default_interval, Duration::from_millis);
-        if !(MIN_HEARTBEAT_INTERVAL..=MAX_HEARTBEAT_INTERVAL).contains(&interval) {
-            return Err(DeviceError::Invalid(format!(
-                "heartbeat_interval_ms must be between {} and {}",
-                MIN_HEARTBEAT_INTERVAL.as_millis(),
-                MAX_HEARTBEAT_INTERVAL.as_millis()
-            )));
-        }
-        let tolerance = self.miss_tolerance.unwrap_or(default_tolerance);
-        if !(1..=MAX_MISS_TOLERANCE).contains(&tolerance) {
-            return Err(DeviceError::Invalid(format!(
-                "miss_tolerance must be between 1 and {MAX_MISS_TOLERANCE}"
-            )));
-        }
-        if self.standby_id.as_ref() == Some(&self.id) {
-            return Err(DeviceError::Invalid("a device cannot be its own standby".into()));
-        }
-        Ok(DeviceSpec {
+        let spec = DeviceSpec {
             id: self.id,
             kind: self.kind,
             client_id: self.client_id,
@@ -93,14 +71,18 @@ impl Registration {
             zone: self.zone,
             lane: self.lane,
             standby_id: self.standby_id,
-            heartbeat_interval: interval,
-            miss_tolerance: tolerance,
+            heartbeat_interval: self
+                .heartbeat_interval_ms
+                .map_or(default_interval, Duration::from_millis),
+            miss_tolerance: self.miss_tolerance.unwrap_or(default_tolerance),
             auto_failover: self.auto_failover.unwrap_or(false),
-        })
+        };
+        spec.check().map_err(DeviceError::Invalid)?;
+        Ok(spec)
     }
 }
 
-fn spec_from_row(row: &devices::Device) -> Option<DeviceSpec> {
+pub fn spec_from_row(row: &devices::Device) -> Option<DeviceSpec> {
     Some(DeviceSpec {
         id: row.id.parse().ok()?,
         kind: row.kind.parse().ok()?,
@@ -113,6 +95,41 @@ fn spec_from_row(row: &devices::Device) -> Option<DeviceSpec> {
         miss_tolerance: u32::try_from(row.miss_tolerance).ok()?,
         auto_failover: row.auto_failover,
     })
+}
+
+/// The stored row of a device registered as `spec` at `now`: state `unknown`, never seen.
+pub fn row_of(spec: &DeviceSpec, now: Millis) -> devices::Device {
+    let mut row = devices::Device::registered(
+        spec.id.as_str(),
+        spec.kind.as_str(),
+        spec.client_id.as_str(),
+        0,
+        0,
+        now.0,
+    );
+    let config = spec_change(spec);
+    row.site = config.site;
+    row.zone = config.zone;
+    row.lane = config.lane;
+    row.standby_id = config.standby_id;
+    row.heartbeat_interval_ms = config.heartbeat_interval_ms;
+    row.miss_tolerance = config.miss_tolerance;
+    row.auto_failover = config.auto_failover;
+    row
+}
+
+/// The stored configuration of `spec` (what an edit writes).
+pub fn spec_change(spec: &DeviceSpec) -> devices::SpecChange {
+    devices::SpecChange {
+        client_id: spec.client_id.to_string(),
+        site: spec.site.clone(),
+        zone: spec.zone.clone(),
+        lane: spec.lane.clone(),
+        standby_id: spec.standby_id.as_ref().map(ToString::to_string),
+        heartbeat_interval_ms: i64::try_from(spec.heartbeat_interval.as_millis()).unwrap_or(i64::MAX),
+        miss_tolerance: i32::try_from(spec.miss_tolerance).unwrap_or(i32::MAX),
+        auto_failover: spec.auto_failover,
+    }
 }
 
 pub(super) fn device_from_row(row: &devices::Device) -> Option<Device> {
@@ -190,7 +207,7 @@ impl Devices {
         for entry in devices.registry.all() {
             if entry.state() != DeviceState::Quarantined {
                 devices.supervisor.do_send(StartChild {
-                    id: entry.spec.id.clone(),
+                    id: entry.spec().id.clone(),
                     reset: false,
                 });
                 started += 1;
@@ -207,6 +224,10 @@ impl Devices {
 
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
+    }
+
+    pub(super) fn ownership(&self) -> &Ownership {
+        &self.ownership
     }
 
     pub(super) fn store(&self) -> &Store {
@@ -232,21 +253,7 @@ impl Devices {
             return Err(DeviceError::Exists(spec.id.to_string()));
         }
         let now = self.shared.clock.now();
-        let row = devices::Device {
-            site: spec.site.clone(),
-            zone: spec.zone.clone(),
-            lane: spec.lane.clone(),
-            standby_id: spec.standby_id.as_ref().map(ToString::to_string),
-            auto_failover: spec.auto_failover,
-            ..devices::Device::registered(
-                spec.id.as_str(),
-                spec.kind.as_str(),
-                spec.client_id.as_str(),
-                i64::try_from(spec.heartbeat_interval.as_millis()).unwrap_or(i64::MAX),
-                i32::try_from(spec.miss_tolerance).unwrap_or(i32::MAX),
-                now.0,
-            )
-        };
+        let row = row_of(&spec, now);
         let client = row.client_id.clone();
         let audit = audit::AuditEntry {
             id: self.shared.ids.next(now),
@@ -262,7 +269,10 @@ impl Devices {
                 if clients::find(conn, &client)?.is_none() {
                     return Ok(false);
                 }
-                devices::insert(conn, &row)?;
+                // A decommissioned device of this id comes back as new, its history kept.
+                if !devices::revive(conn, &row)? {
+                    devices::insert(conn, &row)?;
+                }
                 audit::insert(conn, &audit)?;
                 Ok(true)
             })
@@ -290,11 +300,11 @@ impl Devices {
         if !self.registry.insert(entry.clone()) {
             return Err(DeviceError::Exists(id.to_string()));
         }
-        if self.ownership.fence_for(entry.spec.client_id.as_str()).is_none() {
+        if self.ownership.fence_for(entry.spec().client_id.as_str()).is_none() {
             // Stored: the node owning its client's partition starts its actor.
             log::info!(
                 "device registered id={id} client={} owner=elsewhere",
-                entry.spec.client_id
+                entry.spec().client_id
             );
             return Ok(entry);
         }
@@ -308,8 +318,8 @@ impl Devices {
             .map_err(DeviceError::Invalid)?;
         log::info!(
             "device registered id={id} kind={} client={}",
-            entry.spec.kind.as_str(),
-            entry.spec.client_id
+            entry.spec().kind.as_str(),
+            entry.spec().client_id
         );
         Ok(entry)
     }
@@ -328,9 +338,9 @@ impl Devices {
         match device.slot.addr() {
             Some(addr) => Ok(addr),
             None if device.state() == DeviceState::Quarantined => {
-                Err(DeviceError::Quarantined(device.spec.id.to_string()))
+                Err(DeviceError::Quarantined(device.spec().id.to_string()))
             }
-            None => Err(DeviceError::Restarting(device.spec.id.to_string())),
+            None => Err(DeviceError::Restarting(device.spec().id.to_string())),
         }
     }
 
@@ -373,7 +383,7 @@ impl Devices {
         addr.send(Heartbeat { status, detail })
             .timeout(ASK_TIMEOUT)
             .await
-            .map_err(|_| DeviceError::Restarting(device.spec.id.to_string()))
+            .map_err(|_| DeviceError::Restarting(device.spec().id.to_string()))
     }
 
     /// A heartbeat for `device` that does not wait (the STOMP hot path): for a device that
@@ -447,7 +457,7 @@ impl Devices {
         }
         self.supervisor
             .send(StartChild {
-                id: entry.spec.id.clone(),
+                id: entry.spec().id.clone(),
                 reset: true,
             })
             .await
@@ -461,7 +471,7 @@ impl Devices {
             .registry
             .get(id)
             .ok_or_else(|| DeviceError::NotFound(id.to_owned()))?;
-        let fence = self.shared.fence_of(entry.spec.client_id.as_str()).ok_or_else(|| {
+        let fence = self.shared.fence_of(entry.spec().client_id.as_str()).ok_or_else(|| {
             DeviceError::Store(StoreError::Unavailable(format!(
                 "another node owns the partition of {id}"
             )))

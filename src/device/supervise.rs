@@ -63,7 +63,7 @@ impl ChildFactory for DeviceFactory {
         let now = self.shared.clock.now();
         let stored = entry.stored();
         let mut core = Lifecycle::restore(
-            entry.spec.deadline_window(),
+            entry.spec().deadline_window(),
             self.shared.flap,
             stored.state,
             stored.since,
@@ -80,7 +80,7 @@ impl ChildFactory for DeviceFactory {
             };
             self.shared.record(entry, tr, stored.last_seen, restarts);
             core = Lifecycle::restore(
-                entry.spec.deadline_window(),
+                entry.spec().deadline_window(),
                 self.shared.flap,
                 core.state(),
                 now,
@@ -91,7 +91,7 @@ impl ChildFactory for DeviceFactory {
         if restarts != device.slot.restarts() {
             let (row, count) = (id.to_string(), i32::try_from(restarts).unwrap_or(i32::MAX));
             let writes: WriteFn = Arc::new(move |conn| devices::set_restarts(conn, &row, count));
-            if let Some(fence) = self.shared.fence_of(entry.spec.client_id.as_str()) {
+            if let Some(fence) = self.shared.fence_of(entry.spec().client_id.as_str()) {
                 self.shared.alerts.do_send(Record {
                     writes: Some(writes),
                     state: None,
@@ -112,7 +112,7 @@ impl ChildFactory for DeviceFactory {
         // A gate PC's devices live together: the partition is its client's.
         self.registry
             .get(id.as_str())
-            .map(|device| f(device.entry.spec.client_id.as_str()))
+            .map(|device| f(device.entry.spec().client_id.as_str()))
     }
 
     fn with_slot<R>(&self, id: &DeviceId, f: impl FnOnce(&ChildSlot<DeviceActor>) -> R) -> Option<R> {

@@ -116,7 +116,7 @@ fn partition_key(state: &AppState, alert: &Alert) -> Option<String> {
         SubjectType::Device => state
             .devices
             .get(&alert.subject_id)
-            .map(|d| d.spec.client_id.to_string()),
+            .map(|d| d.spec().client_id.to_string()),
         SubjectType::Client | SubjectType::Terminal => Some(alert.subject_id.clone()),
         SubjectType::Taxi => Some(
             crate::taxi::core::model::Plate::parse(&alert.subject_id)

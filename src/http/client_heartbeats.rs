@@ -112,7 +112,8 @@ pub(super) fn to_owner(
     let checked = batch::read(BatchKind::Heartbeats, &body, |beat| {
         count += 1;
         let device = state.devices.get(&beat.id);
-        beats::check_host(caller, &beat.id, device.as_deref().map(|d| d.spec.client_id.as_str())).map(drop)
+        let spec = device.as_deref().map(|d| d.spec());
+        beats::check_host(caller, &beat.id, spec.as_ref().map(|s| s.client_id.as_str())).map(drop)
     });
     if let Err(err) = checked {
         return Some(Err(refusal(err)));

@@ -103,6 +103,7 @@ pub async fn create(
         name,
         site: text("site", body.site)?,
         created_ms: now.0,
+        decommissioned_ms: None,
     };
     let entry = audit::AuditEntry {
         id: state.ids.next(now),
@@ -116,7 +117,10 @@ pub async fn create(
     state
         .store
         .write(move |c| {
-            clients::insert(c, &stored)?;
+            // A decommissioned client of this id comes back as new, its history kept.
+            if !clients::revive(c, &stored)? {
+                clients::insert(c, &stored)?;
+            }
             audit::insert(c, &entry)
         })
         .await

@@ -216,7 +216,7 @@ pub async fn issue(
         .ok_or_else(|| ApiError::NotFound(format!("device {id} is not registered")))?;
     let body = body.into_inner();
     // In a cluster, the node that owns the device's partition issues its commands.
-    if let Some(addr) = super::to_owner::owner_addr(&state, &req, entry.spec.client_id.as_str()) {
+    if let Some(addr) = super::to_owner::owner_addr(&state, &req, entry.spec().client_id.as_str()) {
         let bytes = serde_json::to_vec(&body).map_err(|e| ApiError::Internal(e.to_string()))?;
         return super::to_owner::pass(&addr?, &req, web::Bytes::from(bytes)).await;
     }
@@ -251,7 +251,7 @@ pub async fn issue(
             Some(key.to_owned())
         }
     };
-    let standby_id = entry.spec.standby_id.as_ref().map(ToString::to_string);
+    let standby_id = entry.spec().standby_id.as_ref().map(ToString::to_string);
     if matches!(kind, CommandKind::SwitchToStandby | CommandKind::Failback) && standby_id.is_none() {
         return Err(ApiError::Unprocessable(format!(
             "device {id} has no standby_id; it cannot switch"
@@ -261,7 +261,7 @@ pub async fn issue(
         .commands
         .send(Issue {
             device_id: id.to_string(),
-            client_id: entry.spec.client_id.to_string(),
+            client_id: entry.spec().client_id.to_string(),
             kind,
             reason: body.reason,
             ttl,

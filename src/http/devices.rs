@@ -79,8 +79,8 @@ pub struct DeviceView {
 }
 
 impl DeviceView {
-    fn of(e: &Device) -> Self {
-        let s = &e.spec;
+    pub(super) fn of(e: &Device) -> Self {
+        let s = &e.spec();
         DeviceView {
             id: s.id.to_string(),
             kind: s.kind,
@@ -160,7 +160,7 @@ pub async fn create(
     let spec = registration.into_spec()?;
     let entry = state.devices.register(spec, &caller.name).await?;
     if let Some(node) = &state.cluster {
-        node.announce_device(entry.spec.id.as_str());
+        node.announce_device(entry.spec().id.as_str());
     }
     let mut view = DeviceView::of(&entry);
     view.owner_node = super::cluster::owner_node(&state, &view.client_id);
@@ -356,17 +356,17 @@ async fn heartbeat_here(
     body: HeartbeatBody,
 ) -> Result<HttpResponse, ApiError> {
     let entry = entry(state, &id)?;
-    if !caller.is_client(entry.spec.client_id.as_str()) {
+    if !caller.is_client(entry.spec().client_id.as_str()) {
         return Err(ApiError::Forbidden(format!(
             "only client {} (the device's host) may send its heartbeats",
-            entry.spec.client_id
+            entry.spec().client_id
         )));
     }
     super::client_heartbeats::vouch(
         state,
         caller,
-        entry.spec.client_id.as_str(),
-        beats::presence_lease(&entry.spec),
+        entry.spec().client_id.as_str(),
+        beats::presence_lease(&entry.spec()),
     );
     let now_state = state.devices.beat(&entry, body.status, body.detail).await?;
     Ok(HttpResponse::Ok().json(HeartbeatAnswer { id, state: now_state }))

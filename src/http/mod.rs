@@ -4,11 +4,13 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod client_edits;
 pub mod client_heartbeats;
 pub mod clients;
 pub mod cluster;
 pub mod commands;
 pub mod conn_guard;
+pub mod device_edits;
 pub mod devices;
 pub mod dispatch;
 pub mod error;
@@ -17,6 +19,7 @@ pub mod field_tokens;
 pub mod health;
 pub mod login_guard;
 pub mod metrics;
+pub mod nullable;
 pub mod number;
 pub mod openapi;
 pub mod origin_guard;
@@ -30,6 +33,7 @@ pub mod parking_sessions;
 pub mod parking_tariffs;
 pub mod passenger_requests;
 pub mod process_metrics;
+pub mod provision;
 pub mod request_metrics;
 pub mod taxis;
 pub mod to_owner;
@@ -72,11 +76,15 @@ route_table! {
     post "/api/v1/auth/token" => tokens::issue;
     post "/api/v1/clients" => clients::create;
     get "/api/v1/clients" => clients::list;
+    patch "/api/v1/clients/{id}" => client_edits::update;
+    delete "/api/v1/clients/{id}" => client_edits::decommission;
     post "/api/v1/clients/{id}/token" => field_tokens::client;
     post "/api/v1/clients/{id}/heartbeats" => client_heartbeats::batch;
     post "/api/v1/devices" => devices::create;
     get "/api/v1/devices" => devices::list;
     get "/api/v1/devices/{id}" => devices::show;
+    patch "/api/v1/devices/{id}" => device_edits::update;
+    delete "/api/v1/devices/{id}" => device_edits::decommission;
     get "/api/v1/devices/{id}/transitions" => transitions::list;
     post "/api/v1/devices/{id}/heartbeat" => devices::heartbeat;
     post "/api/v1/devices/{id}/faults/crash" => devices::crash;
@@ -120,6 +128,8 @@ route_table! {
     get "/api/v1/parking/tariffs" => parking_tariffs::list;
     put "/api/v1/parking/tariffs/{zone}" => parking_tariffs::set;
     get "/api/v1/audit" => audit::list;
+    post "/api/v1/provision" => provision::provision;
+    get "/api/v1/provision" => provision::export;
     post "/api/v1/users" => users::create;
     get "/api/v1/users" => users::list;
     patch "/api/v1/users/{username}" => users::update;
@@ -194,7 +204,7 @@ mod tests {
     #[test]
     fn a_path_lists_the_methods_its_routes_take() {
         assert_eq!(allowed_methods("/api/v1/devices"), ["POST", "GET"]);
-        assert_eq!(allowed_methods("/api/v1/devices/cam-1"), ["GET"]);
+        assert_eq!(allowed_methods("/api/v1/devices/cam-1"), ["GET", "PATCH", "DELETE"]);
         assert_eq!(allowed_methods("/api/v1/taxis/12A3456/blacklist"), ["POST", "DELETE"]);
         // A route's own path: its methods only, not those of `/api/v1/taxis/{plate}`.
         assert_eq!(allowed_methods("/api/v1/taxis/arrivals"), ["POST"]);

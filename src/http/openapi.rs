@@ -25,9 +25,9 @@ use utoipa::{Modify, OpenApi};
 use super::cluster;
 use super::error::{ApiError, Problem, PROBLEM_CONTENT_TYPE};
 use super::{
-    alerts, audit, client_heartbeats, clients, commands, devices, dispatch, field_tokens, health, metrics,
-    parking_areas, parking_kiosks, parking_occupancy, parking_sessions, parking_tariffs, passenger_requests, taxis,
-    tokens, transitions, users,
+    alerts, audit, client_edits, client_heartbeats, clients, commands, device_edits, devices, dispatch, field_tokens,
+    health, metrics, parking_areas, parking_kiosks, parking_occupancy, parking_sessions, parking_tariffs,
+    passenger_requests, provision, taxis, tokens, transitions, users,
 };
 
 /// The name of the bearer JWT scheme that operations refer to.
@@ -59,11 +59,15 @@ SockJS at `/sockjs`; see the README."
         tokens::issue,
         clients::create,
         clients::list,
+        client_edits::update,
+        client_edits::decommission,
         field_tokens::client,
         client_heartbeats::batch,
         devices::create,
         devices::list,
         devices::show,
+        device_edits::update,
+        device_edits::decommission,
         transitions::list,
         devices::heartbeat,
         devices::crash,
@@ -107,6 +111,8 @@ SockJS at `/sockjs`; see the README."
         parking_tariffs::list,
         parking_tariffs::set,
         audit::list,
+        provision::provision,
+        provision::export,
         users::create,
         users::list,
         users::update,

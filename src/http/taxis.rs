@@ -234,10 +234,10 @@ pub async fn arrival(
         .map_err(|e: crate::ids::InvalidKey| ApiError::Unprocessable(e.to_string()))?;
     // A registered camera must be one of the caller's own devices.
     if let Some(device) = state.devices.get(camera.as_str()) {
-        if !caller.is_client(device.spec.client_id.as_str()) {
+        if !caller.is_client(device.spec().client_id.as_str()) {
             return Err(ApiError::Forbidden(format!(
                 "camera {camera} is hosted by client {}, not by this token's client",
-                device.spec.client_id
+                device.spec().client_id
             )));
         }
     }

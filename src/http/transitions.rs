@@ -11,6 +11,7 @@ use super::page::{Page, PageQuery};
 use super::AppState;
 use crate::auth::Role;
 use crate::device::DeviceState;
+use crate::store::models::devices;
 use crate::store::models::transitions as rows;
 
 /// One stored state change of a device.
@@ -45,7 +46,7 @@ impl From<rows::Transition> for TransitionView {
 /// Lists a device's transitions.
 ///
 /// Its stored state changes, newest first. A change the store has not taken yet (the store
-/// was briefly gone) shows once it is stored.
+/// was briefly gone) shows once it is stored. A decommissioned device's history stays here.
 ///
 /// **Role:** viewer or above.
 #[utoipa::path(
@@ -72,10 +73,19 @@ pub async fn list(
     caller.require(Role::Viewer)?;
     let (limit, before) = (query.limit()?, query.id_cursor()?);
     let id = id.into_inner();
-    if state.devices.get(&id).is_none() {
-        return Err(ApiError::NotFound(format!("device {id} is not registered")));
-    }
-    let found = state.store.read(move |c| rows::page(c, &id, before, limit)).await?;
+    let known = state.devices.get(&id).is_some();
+    let key = id.clone();
+    // A decommissioned device keeps its history: its row is still stored.
+    let found = state
+        .store
+        .read(move |c| {
+            if !known && devices::find(c, &key)?.is_none() {
+                return Ok(None);
+            }
+            rows::page(c, &key, before, limit).map(Some)
+        })
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("device {id} is not registered")))?;
     let items: Vec<TransitionView> = found.into_iter().map(TransitionView::from).collect();
     Ok(HttpResponse::Ok().json(Page::new(items, limit, |t| t.id.to_string())))
 }

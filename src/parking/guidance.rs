@@ -156,14 +156,15 @@ impl Handler<GetOccupancy> for Guidance {
 impl Handler<DeviceChanged> for Guidance {
     type Result = ();
     fn handle(&mut self, msg: DeviceChanged, _: &mut Context<Self>) {
-        if msg.entry.spec.kind == DeviceKind::PaymentKiosk {
+        if msg.entry.spec().kind == DeviceKind::PaymentKiosk {
             self.publish_kiosks();
             return;
         }
-        if msg.entry.spec.kind != DeviceKind::GuidanceCamera {
+        if msg.entry.spec().kind != DeviceKind::GuidanceCamera {
             return;
         }
-        let camera = msg.entry.spec.id.as_str();
+        let spec = msg.entry.spec();
+        let camera = spec.id.as_str();
         let serving = in_service(msg.transition.to);
         let changed = self.book.camera(camera, serving);
         if !changed.is_empty() {

@@ -169,10 +169,10 @@ impl Parking {
             .devices
             .get(&area.camera_id)
             .ok_or_else(|| ParkingError::UnknownCamera(area.camera_id.clone()))?;
-        if camera.spec.kind != DeviceKind::GuidanceCamera {
+        if camera.spec().kind != DeviceKind::GuidanceCamera {
             return Err(ParkingError::NotAGuidanceCamera {
                 id: area.camera_id.clone(),
-                kind: camera.spec.kind.as_str(),
+                kind: camera.spec().kind.as_str(),
             });
         }
         if self.directory().get(area.id.as_str()).is_some() {
@@ -259,7 +259,7 @@ impl Parking {
             report::check(
                 &directory,
                 who,
-                |camera| self.devices.get(camera).map(|d| d.spec.client_id.to_string()),
+                |camera| self.devices.get(camera).map(|d| d.spec().client_id.to_string()),
                 report,
             )?
         };
@@ -343,23 +343,23 @@ impl Parking {
             .devices
             .get(&reading.camera_id)
             .ok_or_else(|| ParkingError::UnknownCamera(reading.camera_id.clone()))?;
-        if camera.spec.kind != DeviceKind::LprCamera {
+        if camera.spec().kind != DeviceKind::LprCamera {
             return Err(ParkingError::NotALaneCamera {
                 id: reading.camera_id.clone(),
-                kind: camera.spec.kind.as_str(),
+                kind: camera.spec().kind.as_str(),
             });
         }
         if let Reporter::Client(client) = who {
-            if camera.spec.client_id.as_str() != client {
+            if camera.spec().client_id.as_str() != client {
                 return Err(ParkingError::NotHosted {
                     camera: reading.camera_id.clone(),
-                    host: camera.spec.client_id.to_string(),
+                    host: camera.spec().client_id.to_string(),
                     client: client.to_owned(),
                 });
             }
         }
         let lane =
-            lane_of(&self.devices, &camera.spec).ok_or_else(|| ParkingError::NoLane(reading.camera_id.clone()))?;
+            lane_of(&self.devices, &camera.spec()).ok_or_else(|| ParkingError::NoLane(reading.camera_id.clone()))?;
         let gate = gate_of(&self.devices, &lane.site, &lane.lane);
         let sighting = Sighting {
             lane,
@@ -542,12 +542,12 @@ fn lane_of(devices: &Devices, spec: &crate::device::DeviceSpec) -> Option<Lane> 
             .all()
             .iter()
             .find(|d| {
-                d.spec
+                d.spec()
                     .standby_id
                     .as_ref()
                     .is_some_and(|s| s.as_str() == spec.id.as_str())
             })
-            .and_then(|primary| own(&primary.spec))
+            .and_then(|primary| own(&primary.spec()))
     })
 }
 
@@ -557,11 +557,11 @@ fn kiosks_of(devices: &Devices) -> Vec<Kiosk> {
         .registry()
         .all()
         .iter()
-        .filter(|d| d.spec.kind == DeviceKind::PaymentKiosk)
+        .filter(|d| d.spec().kind == DeviceKind::PaymentKiosk)
         .map(|d| Kiosk {
-            id: d.spec.id.to_string(),
-            site: d.spec.site.clone(),
-            zone: d.spec.zone.clone(),
+            id: d.spec().id.to_string(),
+            site: d.spec().site.clone(),
+            zone: d.spec().zone.clone(),
             working: d.state() == DeviceState::Up,
         })
         .collect()
@@ -573,10 +573,10 @@ fn gate_of(devices: &Devices, site: &str, lane: &str) -> Option<Gate> {
         .registry()
         .all()
         .iter()
-        .filter(|d| d.spec.kind == DeviceKind::Gate && d.spec.lane.as_deref() == Some(lane))
-        .find(|d| d.spec.site.as_deref().is_none_or(|s| s == site))
+        .filter(|d| d.spec().kind == DeviceKind::Gate && d.spec().lane.as_deref() == Some(lane))
+        .find(|d| d.spec().site.as_deref().is_none_or(|s| s == site))
         .map(|d| Gate {
-            device_id: d.spec.id.to_string(),
-            client_id: d.spec.client_id.to_string(),
+            device_id: d.spec().id.to_string(),
+            client_id: d.spec().client_id.to_string(),
         })
 }

@@ -31,6 +31,7 @@ diesel::table! {
         name -> Text,
         site -> Nullable<Text>,
         created_ms -> BigInt,
+        decommissioned_ms -> Nullable<BigInt>,
     }
 }
 
@@ -52,6 +53,7 @@ diesel::table! {
         restarts -> Integer,
         active -> Bool,
         created_ms -> BigInt,
+        decommissioned_ms -> Nullable<BigInt>,
     }
 }
 
@@ -140,6 +142,7 @@ diesel::table! {
         restarts -> Integer,
         created_ms -> BigInt,
         updated_ms -> BigInt,
+        decommissioned_ms -> Nullable<BigInt>,
     }
 }
 

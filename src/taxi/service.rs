@@ -41,7 +41,7 @@ use crate::ownership::Ownership;
 use crate::store::models::{audit, taxis};
 use crate::store::{Store, StoreError};
 use crate::supervision::{GetStats, RestartPolicy, StartChild, Supervisor, SupervisorStats};
-use crate::time::Clock;
+use crate::time::{Clock, Millis};
 
 /// How long an edge waits for a taxi or terminal actor to answer.
 pub const ASK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -269,18 +269,7 @@ impl Taxis {
             return Err(TaxiError::Conflict(format!("taxi {plate} is already registered")));
         }
         let now = self.shared.clock.now();
-        let row = taxis::Taxi {
-            plate: plate.to_string(),
-            license_region: card.licence_region.to_string(),
-            class: card.class.as_str().to_owned(),
-            service_region: None,
-            blacklisted: false,
-            reason: None,
-            terminal: None,
-            restarts: 0,
-            created_ms: now.0,
-            updated_ms: now.0,
-        };
+        let row = Self::row_of(&card, now);
         let audit = audit::AuditEntry {
             id: self.shared.ids.next(now),
             at_ms: now.0,
@@ -299,6 +288,23 @@ impl Taxis {
                 StoreError::Conflict(_) => TaxiError::Conflict(format!("taxi {plate} is already registered")),
                 other => TaxiError::Store(other),
             })?;
+        self.start_registered(card).await
+    }
+
+    /// The stored row of `card` registered at `now`.
+    pub fn row_of(card: &TaxiCard, now: Millis) -> taxis::Taxi {
+        taxis::Taxi::registered(
+            card.plate.as_str(),
+            &card.licence_region.to_string(),
+            card.class.as_str(),
+            now.0,
+        )
+    }
+
+    /// A taxi whose registration is stored (by [`Taxis::register`], or a provisioning sheet's
+    /// transaction): it joins the registry and its actor starts.
+    pub async fn start_registered(&self, card: TaxiCard) -> Result<Arc<Taxi>, TaxiError> {
+        let plate = card.plate.clone();
         let entry = Arc::new(Taxi::new(TaxiEntry::new(card), 0));
         if !self.registry.insert_taxi(entry.clone()) {
             return Err(TaxiError::Conflict(format!("taxi {plate} is already registered")));

@@ -71,9 +71,9 @@ pub fn device_state(entry: &DeviceEntry, transition: &Transition, restarts: u32)
     };
     let value = json!({
         "type": "device.state",
-        "id": entry.spec.id.as_str(),
-        "kind": entry.spec.kind.as_str(),
-        "client_id": entry.spec.client_id.as_str(),
+        "id": entry.spec().id.as_str(),
+        "kind": entry.spec().kind.as_str(),
+        "client_id": entry.spec().client_id.as_str(),
         "state": transition.to.as_str(),
         "from": transition.from.as_str(),
         "reason": transition.reason.name(),

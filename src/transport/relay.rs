@@ -84,7 +84,7 @@ impl Handler<DeviceChanged> for Relay {
     fn handle(&mut self, msg: DeviceChanged, _: &mut Context<Self>) {
         let body = device_state(&msg.entry, &msg.transition, msg.restarts);
         self.publish(DEVICES_TOPIC.to_owned(), body.clone());
-        self.publish(device_topic(msg.entry.spec.id.as_str()), body);
+        self.publish(device_topic(msg.entry.spec().id.as_str()), body);
     }
 }
 

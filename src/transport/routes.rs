@@ -242,7 +242,8 @@ fn beats_to(services: &Services, who: &Principal, kind: BatchKind, body: &[u8]) 
     };
     batch::read(kind, body, |beat| {
         let device = services.devices.get(&beat.id);
-        beats::check_host(who, &beat.id, device.as_deref().map(|d| d.spec.client_id.as_str())).map(drop)
+        let spec = device.as_deref().map(|d| d.spec());
+        beats::check_host(who, &beat.id, spec.as_ref().map(|s| s.client_id.as_str())).map(drop)
     })?;
     let sent = elsewhere.send(
         partition,

@@ -12,6 +12,7 @@ mod console_browser;
 mod devices;
 mod drill;
 mod durability;
+mod edits;
 mod fences;
 mod hardening;
 mod http_presence;

@@ -111,6 +111,7 @@ fn a_batch_of_state_changes_keeps_every_transition_and_each_devices_last_state()
                         name: "pc-1".into(),
                         site: None,
                         created_ms: 0,
+                        decommissioned_ms: None,
                     },
                 )?;
                 for i in 0..1_200 {

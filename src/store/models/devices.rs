@@ -24,6 +24,8 @@ pub struct Device {
     pub restarts: i32,
     pub active: bool,
     pub created_ms: i64,
+    /// When an admin took it out of service (its history stays); `None` while registered.
+    pub decommissioned_ms: Option<i64>,
 }
 
 impl Device {
@@ -47,6 +49,7 @@ impl Device {
             restarts: 0,
             active: true,
             created_ms: now_ms,
+            decommissioned_ms: None,
         }
     }
 }
@@ -66,8 +69,91 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Device>> {
         .optional()
 }
 
+/// Every device in service (not decommissioned), by id.
 pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<Device>> {
-    devices::table.select(Device::as_select()).order(devices::id).load(conn)
+    devices::table
+        .filter(devices::decommissioned_ms.is_null())
+        .select(Device::as_select())
+        .order(devices::id)
+        .load(conn)
+}
+
+/// What an edit changes in a device's row: its registered configuration (not its kind, not
+/// its state).
+#[derive(Debug, Clone, PartialEq, Eq, AsChangeset)]
+#[diesel(table_name = devices, treat_none_as_null = true)]
+pub struct SpecChange {
+    pub client_id: String,
+    pub site: Option<String>,
+    pub zone: Option<String>,
+    pub lane: Option<String>,
+    pub standby_id: Option<String>,
+    pub heartbeat_interval_ms: i64,
+    pub miss_tolerance: i32,
+    pub auto_failover: bool,
+}
+
+/// Edits the configuration of device `id` while it is in service; false when there is none.
+pub fn set_spec(conn: &mut DbConnection, id: &str, change: &SpecChange) -> QueryResult<bool> {
+    diesel::update(devices::table.find(id).filter(devices::decommissioned_ms.is_null()))
+        .set(change)
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
+/// Takes device `id` out of service at `at_ms`; false when it was not in service.
+pub fn decommission(conn: &mut DbConnection, id: &str, at_ms: i64) -> QueryResult<bool> {
+    diesel::update(devices::table.find(id).filter(devices::decommissioned_ms.is_null()))
+        .set(devices::decommissioned_ms.eq(Some(at_ms)))
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
+/// Registers `device` in place of a decommissioned row of the same id (its history stays);
+/// false when no decommissioned row has that id.
+pub fn revive(conn: &mut DbConnection, device: &Device) -> QueryResult<bool> {
+    diesel::update(
+        devices::table
+            .find(&device.id)
+            .filter(devices::decommissioned_ms.is_not_null()),
+    )
+    .set((
+        devices::kind.eq(&device.kind),
+        devices::state.eq(&device.state),
+        devices::state_since_ms.eq(device.state_since_ms),
+        devices::last_seen_ms.eq(device.last_seen_ms),
+        devices::restarts.eq(device.restarts),
+        devices::active.eq(device.active),
+        devices::created_ms.eq(device.created_ms),
+        devices::decommissioned_ms.eq(None::<i64>),
+        SpecChange::of(device),
+    ))
+    .execute(conn)
+    .map(|n| n > 0)
+}
+
+/// How many devices in service `client_id` hosts.
+pub fn count_hosted(conn: &mut DbConnection, client_id: &str) -> QueryResult<i64> {
+    devices::table
+        .filter(devices::client_id.eq(client_id))
+        .filter(devices::decommissioned_ms.is_null())
+        .count()
+        .get_result(conn)
+}
+
+impl SpecChange {
+    pub fn of(device: &Device) -> SpecChange {
+        SpecChange {
+            client_id: device.client_id.clone(),
+            site: device.site.clone(),
+            zone: device.zone.clone(),
+            lane: device.lane.clone(),
+            standby_id: device.standby_id.clone(),
+            heartbeat_interval_ms: device.heartbeat_interval_ms,
+            miss_tolerance: device.miss_tolerance,
+            auto_failover: device.auto_failover,
+        }
+    }
 }
 
 /// A device's stored state as one change leaves it (what [`set_states_pg`] writes).

@@ -19,6 +19,28 @@ pub struct Taxi {
     pub restarts: i32,
     pub created_ms: i64,
     pub updated_ms: i64,
+    /// When an admin took it out of service (its history stays); `None` while registered.
+    pub decommissioned_ms: Option<i64>,
+}
+
+impl Taxi {
+    /// The row of a taxi just registered at `now_ms`: no service region chosen, not
+    /// blacklisted, at no terminal, never restarted.
+    pub fn registered(plate: &str, license_region: &str, class: &str, now_ms: i64) -> Taxi {
+        Taxi {
+            plate: plate.to_owned(),
+            license_region: license_region.to_owned(),
+            class: class.to_owned(),
+            service_region: None,
+            blacklisted: false,
+            reason: None,
+            terminal: None,
+            restarts: 0,
+            created_ms: now_ms,
+            updated_ms: now_ms,
+            decommissioned_ms: None,
+        }
+    }
 }
 
 /// The part of a taxi's row its actor changes.

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod bus;
+mod edits;
 mod forward;
 mod taxis;
 

@@ -195,6 +195,7 @@ async fn an_alert_storm_reaches_a_console_whole() {
                     name: "pc".into(),
                     site: None,
                     created_ms: now,
+                    decommissioned_ms: None,
                 },
             )?;
             for i in 0..DEVICES {

@@ -1,0 +1,119 @@
+//! Edits across nodes: a device edited and decommissioned at the node that does not run it is
+//! taken up by the node that does (its owner): the live actor takes the new interval, and on
+//! decommissioning stops and has its open alert resolved by the admin with the reason.
+
+use std::time::{Duration, Instant};
+
+use kwanje::auth::Role;
+use serde_json::{json, Value};
+
+use super::{token, Node};
+
+fn wait(node: &Node, path: &str, what: &str, fact: impl Fn(&Value) -> bool) -> Value {
+    let admin = token(Role::Admin, None);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = node.call("GET", path, &admin, None);
+        if status == 200 && fact(&body) {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: {status} {body}\n{}",
+            node.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_device_edited_and_decommissioned_at_one_node_changes_at_its_owner() {
+    let Some((one, two, client)) = super::two_nodes_split() else {
+        return;
+    };
+    let admin = token(Role::Admin, None);
+    let (status, body) = one.call(
+        "POST",
+        "/api/v1/clients",
+        &admin,
+        Some(json!({"id": client, "name": client})),
+    );
+    assert_eq!(status, 201, "{body}");
+    // 10 s × 3: it would stay up for the whole test.
+    let (status, device) = one.call(
+        "POST",
+        "/api/v1/devices",
+        &admin,
+        Some(json!({"id": "cam-e", "kind": "lpr_camera", "client_id": client,
+            "heartbeat_interval_ms": 10_000, "miss_tolerance": 3})),
+    );
+    assert_eq!((status, &device["owner_node"]), (201, &json!(2)), "{device}");
+    let beat = token(Role::Client, Some(&client));
+    // Node 2 learns of it from node 1's announcement.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = two.call(
+            "POST",
+            "/api/v1/devices/cam-e/heartbeat",
+            &beat,
+            Some(json!({"status": "ok"})),
+        );
+        if status == 200 {
+            assert_eq!(body["state"], "up", "{body}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{status} {body}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // Edited at node 1; node 2 runs it and takes the 400 ms window.
+    let (status, edited) = one.call(
+        "PATCH",
+        "/api/v1/devices/cam-e",
+        &admin,
+        Some(json!({"heartbeat_interval_ms": 200, "miss_tolerance": 2, "lane": "7"})),
+    );
+    assert_eq!(status, 200, "{edited}");
+    let down = wait(&two, "/api/v1/devices/cam-e", "down at its owner", |d| {
+        d["state"] == "down"
+    });
+    assert_eq!((&down["restarts"], &down["lane"]), (&json!(0), &json!("7")), "{down}");
+    wait(&one, "/api/v1/devices/cam-e", "node 1 sees the edit", |d| {
+        d["heartbeat_interval_ms"] == 200
+    });
+    let open = wait(&one, "/api/v1/alerts?state=open", "its alert", |b| {
+        b["items"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|a| a["subject_id"] == "cam-e"))
+    });
+    let alert_id = open["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["subject_id"] == "cam-e")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+
+    // Decommissioned at node 1: node 2 stops it and resolves its alert, as the admin, saying why.
+    let (status, done) = one.call("DELETE", "/api/v1/devices/cam-e?reason=moved%20to%20T2", &admin, None);
+    assert_eq!(status, 200, "{done}");
+    let resolved = wait(&one, &format!("/api/v1/alerts/{alert_id}"), "resolved", |a| {
+        a["state"] == "resolved"
+    });
+    assert_eq!(resolved["resolved_by"], "cluster-test", "{resolved}");
+    assert!(
+        resolved["detail"].as_str().unwrap().contains("moved to T2"),
+        "{resolved}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while two.call("GET", "/api/v1/devices/cam-e", &admin, None).0 != 404 {
+        assert!(Instant::now() < deadline, "still listed at node 2\n{}", two.log_text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        two.log_text().contains("device retired id=cam-e alerts_resolved=1"),
+        "{}",
+        two.log_text()
+    );
+}
