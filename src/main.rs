@@ -1,4 +1,5 @@
-//! The `kwanje` command: `serve`, `token`, `migrate`, and the simulated site: `sim`, `drill`, `demo`.
+//! The `kwanje` command: `serve`, `token`, `migrate`, `backup`, `import` and `export` (provisioning
+//! sheets), and the simulated site: `sim`, `drill`, `demo`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -72,6 +73,22 @@ enum Command {
         #[arg(long, env = "DATABASE_URL", default_value = "sqlite://kwanje.db")]
         database_url: String,
     },
+    /// Provision a running server from a sheet (JSON, or CSV for a `.csv` FILE): clients,
+    /// devices and taxis registered or edited in one transaction, nothing when a row is bad.
+    Import {
+        file: PathBuf,
+        /// Change nothing; print what would change.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Write what a running server has registered to FILE, in the sheet `import` reads.
+    Export {
+        file: PathBuf,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
     /// Simulate a site's gate PCs, kiosks and taxis against a running server.
     Sim(Box<SimArgs>),
     /// Run one scripted incident against a server and print the verdict table.
@@ -91,15 +108,30 @@ enum Command {
     },
 }
 
-/// Where the server is, and who the tool is.
+/// Where the server is, and the admin token a provisioning tool acts with.
 #[derive(Debug, clap::Args)]
-struct ServerArgs {
+struct ApiArgs {
     /// The server's HTTP address.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     server: String,
     /// An admin's token (`POST /api/v1/auth/token`, or `kwanje token --role admin`).
     #[arg(long, env = "KWANJE_TOKEN", hide_env_values = true)]
     token: Option<String>,
+}
+
+impl ApiArgs {
+    fn token(&self) -> anyhow::Result<String> {
+        self.token
+            .clone()
+            .context("--token (or KWANJE_TOKEN) is needed: an admin's token")
+    }
+}
+
+/// Where the server is, and who the tool is.
+#[derive(Debug, clap::Args)]
+struct ServerArgs {
+    #[command(flatten)]
+    api: ApiArgs,
     /// `ws` (default), `sockjs` (SockJS's websocket transport at `/sockjs`) or `tcp` (with
     /// `--tcp-addr`, the server's `KWANJE_STOMP_TCP`).
     #[arg(long, default_value = "ws")]
@@ -110,9 +142,7 @@ struct ServerArgs {
 
 impl ServerArgs {
     fn token(&self) -> anyhow::Result<String> {
-        self.token
-            .clone()
-            .context("--token (or KWANJE_TOKEN) is needed: an admin's token")
+        self.api.token()
     }
 
     fn transport(&self) -> anyhow::Result<Transport> {
@@ -267,9 +297,27 @@ fn main() -> anyhow::Result<()> {
             log::info!("backup written file={} bytes={bytes}", file.display());
             Ok(())
         }
+        Command::Import { file, dry_run, api } => {
+            let token = api.token()?;
+            let summary = actix_web::rt::System::new().block_on(kwanje::provision::remote::import(
+                &api.server,
+                &token,
+                &file,
+                dry_run,
+            ))?;
+            write!(std::io::stdout(), "{summary}")?;
+            Ok(())
+        }
+        Command::Export { file, api } => {
+            let token = api.token()?;
+            let bytes =
+                actix_web::rt::System::new().block_on(kwanje::provision::remote::export(&api.server, &token, &file))?;
+            log::info!("site exported file={} bytes={bytes}", file.display());
+            Ok(())
+        }
         Command::Sim(args) => {
             let options = kwanje::sim::run::Options {
-                server: args.server.server.clone(),
+                server: args.server.api.server.clone(),
                 token: args.server.token()?,
                 site: args.site.site()?,
                 transport: args.server.transport()?,
@@ -312,7 +360,7 @@ fn drill(args: DrillArgs) -> anyhow::Result<()> {
         anyhow::bail!("name a scenario, or --list");
     };
     let server = args.server;
-    let mut options = kwanje::sim::drill::Options::new(&server.server, &server.token()?);
+    let mut options = kwanje::sim::drill::Options::new(&server.api.server, &server.token()?);
     options.transport = server.transport()?;
     options.expect_alerts = args.expect_alerts;
     options.storm_devices = args.storm_devices;

@@ -23,6 +23,7 @@ mod openapi;
 mod parking;
 mod parking_kiosks;
 mod parking_sessions;
+mod provision;
 mod realtime;
 mod sim;
 mod store_outage;

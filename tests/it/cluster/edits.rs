@@ -1,6 +1,7 @@
 //! Edits across nodes: a device edited and decommissioned at the node that does not run it is
 //! taken up by the node that does (its owner): the live actor takes the new interval, and on
-//! decommissioning stops and has its open alert resolved by the admin with the reason.
+//! decommissioning stops and has its open alert resolved by the admin with the reason; a
+//! provisioning sheet applied at one node starts its devices at their owner.
 
 use std::time::{Duration, Instant};
 
@@ -115,5 +116,50 @@ fn a_device_edited_and_decommissioned_at_one_node_changes_at_its_owner() {
         two.log_text().contains("device retired id=cam-e alerts_resolved=1"),
         "{}",
         two.log_text()
+    );
+}
+
+#[test]
+fn a_sheet_provisioned_at_one_node_starts_its_devices_at_their_owner() {
+    let Some((one, two, client)) = super::two_nodes_split() else {
+        return;
+    };
+    let admin = token(Role::Admin, None);
+    let sheet = json!({
+        "clients": [{"id": client, "name": "provisioned"}],
+        "devices": [{"id": "cam-p", "kind": "gate", "client_id": client, "heartbeat_interval_ms": 200, "miss_tolerance": 2}]
+    });
+    let (status, done) = one.call("POST", "/api/v1/provision", &admin, Some(sheet));
+    assert_eq!((status, &done["devices_created"]), (200, &json!(["cam-p"])), "{done}");
+    // Node 2 owns its gate PC's partition: it runs the device.
+    let beat = token(Role::Client, Some(&client));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = two.call(
+            "POST",
+            "/api/v1/devices/cam-p/heartbeat",
+            &beat,
+            Some(json!({"status": "ok"})),
+        );
+        if status == 200 {
+            assert_eq!(body["state"], "up", "{body}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{status} {body}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Silent, it leaves `up` at its owner (`unreachable`: its gate PC, heard over HTTP only,
+    // went quiet with it).
+    let silent = wait(&two, "/api/v1/devices/cam-p", "silent at its owner", |d| {
+        d["state"] != "up"
+    });
+    assert_eq!(silent["owner_node"], 2, "{silent}");
+
+    let taxis = json!({"taxis": [{"plate": "12가3456", "license_region": "seoul", "class": "standard"}]});
+    let (status, problem) = one.call("POST", "/api/v1/provision", &admin, Some(taxis));
+    assert_eq!(status, 422, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("POST /api/v1/taxis"),
+        "{problem}"
     );
 }
