@@ -74,6 +74,7 @@ struct Prepared {
     taxi_boot: TaxiBoot,
     parking_boot: ParkingBoot,
     revocations: crate::auth::Revocations,
+    receivers: Vec<crate::store::models::receivers::Receiver>,
 }
 
 /// Opens and migrates the store and reads what the services start from. Blocking.
@@ -94,7 +95,9 @@ fn prepare(config: &Config) -> Result<Prepared, StoreError> {
     let taxi_boot = TaxiBoot::read(&store)?;
     let parking_boot = ParkingBoot::read(&store)?;
     let revocations = crate::accounts::load_blocking(&store)?;
+    let receivers = store.read_blocking(crate::store::models::receivers::all)?;
     Ok(Prepared {
+        receivers,
         revocations,
         store,
         secret,
@@ -225,9 +228,23 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     let ids = Arc::new(IdGen::new(config.node_id));
     let store = prepared.store;
 
+    // Alert receivers (webhooks): routed in the alert service's transactions, delivered by the
+    // dispatcher from the store.
+    let receivers = Arc::new(crate::notify::Receivers::default());
+    receivers.replace(&prepared.receivers);
     let alerts = AlertService::new(store.clone(), ids.clone(), clock.clone(), prepared.open_alerts)
         .renotify_every(Duration::from_secs(config.renotify_secs.max(1)))
+        .with_fanout(receivers.clone())
         .start();
+    actix_web::rt::spawn(
+        crate::notify::dispatcher::Dispatcher {
+            store: store.clone(),
+            receivers: receivers.clone(),
+            ownership: ownership.clone(),
+            clock: clock.clone(),
+        }
+        .run(),
+    );
     let commands = CommandService::new(
         store.clone(),
         ids.clone(),
@@ -378,6 +395,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         ),
         parking,
         accounts: accounts.clone(),
+        receivers,
     });
     actix_web::rt::spawn(crate::accounts::sync::run(accounts, crate::accounts::SYNC_EVERY));
     let app_state = state.clone();

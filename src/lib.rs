@@ -58,6 +58,7 @@ pub mod ids;
 pub mod limit;
 pub mod listen;
 pub mod log_format;
+pub mod notify;
 pub mod ownership;
 pub mod parking;
 pub mod provision;

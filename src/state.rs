@@ -50,4 +50,6 @@ pub struct AppState {
     pub parking: Parking,
     /// Revoked tokens and disabled users.
     pub accounts: crate::accounts::Accounts,
+    /// The alert receivers (webhooks) this node routes alert changes to.
+    pub receivers: Arc<crate::notify::Receivers>,
 }

@@ -6,6 +6,7 @@
 //! knows nothing of devices or taxis.
 
 pub mod book;
+pub mod fanout;
 pub mod messages;
 pub mod model;
 pub mod service;

@@ -29,6 +29,7 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use super::book::{AlertBook, BookError};
+use super::fanout::Fanout;
 use super::messages::{
     Acknowledge, AlertChanged, AlertError, AlertStats, AlertsChanged, GetAlertStats, OpenAlertsOf, Record,
     ReplayOutbox, ResolveAlert,
@@ -38,6 +39,7 @@ use crate::ids::IdGen;
 use crate::listen::Listen;
 use crate::ownership::Fence;
 use crate::store::models::outbox::{self, OutboxRow};
+use crate::store::models::receivers::{self, Delivery};
 use crate::store::models::transitions::{self, StateChange};
 use crate::store::models::{alerts as alert_rows, audit};
 use crate::store::writer::{Owner, Settings, Writer};
@@ -84,6 +86,8 @@ pub struct Item {
     /// The outbox rows of the alerts that are told (not suppressed), in order, made when
     /// handed over so a retry writes the same ids.
     outbox: Vec<OutboxRow>,
+    /// What receivers (webhooks) are owed of these changes, written with them.
+    deliveries: Vec<Delivery>,
     audit: Option<audit::AuditEntry>,
     reply: Option<(Reply, Alert)>,
     committed: Option<Committed>,
@@ -114,6 +118,7 @@ pub struct AlertService {
     subscribers: Vec<Recipient<AlertsChanged>>,
     renotify_every: Duration,
     stats: AlertStats,
+    fanout: Option<Arc<dyn Fanout>>,
 }
 
 impl AlertService {
@@ -130,7 +135,14 @@ impl AlertService {
             subscribers: Vec::new(),
             renotify_every: DEFAULT_RENOTIFY_EVERY,
             stats: AlertStats::default(),
+            fanout: None,
         }
+    }
+
+    /// Alert changes are also owed to the receivers `fanout` routes them to (webhooks).
+    pub fn with_fanout(mut self, fanout: Arc<dyn Fanout>) -> Self {
+        self.fanout = Some(fanout);
+        self
     }
 
     /// Re-notify unacknowledged critical alerts every `every` instead of the default.
@@ -188,11 +200,21 @@ impl AlertService {
             .filter(|(a, _)| a.suppressed_by.is_none())
             .map(|(a, e)| self.outbox_row(a, *e, now))
             .collect();
+        let mut new_id = || self.ids.next(now);
+        let deliveries = match &self.fanout {
+            Some(fanout) => alerts
+                .iter()
+                .filter(|(a, _)| a.suppressed_by.is_none())
+                .flat_map(|(a, e)| fanout.deliveries(a, *e, now, &mut new_id))
+                .collect(),
+            None => Vec::new(),
+        };
         Item {
             writes,
             state: None,
             alerts,
             outbox,
+            deliveries,
             audit,
             reply,
             committed,
@@ -292,6 +314,14 @@ impl Owner for AlertService {
         let rows: Vec<_> = batch.iter().flat_map(|i| &i.alerts).map(|(a, _)| a.to_row()).collect();
         alert_rows::save_all(conn, &rows)?;
         outbox::insert_all(conn, batch.iter().flat_map(|i| &i.outbox))?;
+        let deliveries: Vec<Delivery> = batch
+            .iter()
+            .flat_map(|i| {
+                let part = i.fence.map(|f| i32::from(f.partition.0));
+                i.deliveries.iter().map(move |d| Delivery { part, ..d.clone() })
+            })
+            .collect();
+        receivers::insert_deliveries(conn, &deliveries)?;
         audit::insert_all(conn, batch.iter().filter_map(|i| i.audit.as_ref()))
     }
 

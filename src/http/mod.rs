@@ -34,6 +34,7 @@ pub mod parking_tariffs;
 pub mod passenger_requests;
 pub mod process_metrics;
 pub mod provision;
+pub mod receivers;
 pub mod request_metrics;
 pub mod taxis;
 pub mod to_owner;
@@ -129,6 +130,9 @@ route_table! {
     put "/api/v1/parking/tariffs/{zone}" => parking_tariffs::set;
     get "/api/v1/audit" => audit::list;
     post "/api/v1/provision" => provision::provision;
+    post "/api/v1/receivers" => receivers::create;
+    get "/api/v1/receivers" => receivers::list;
+    delete "/api/v1/receivers/{id}" => receivers::delete;
     get "/api/v1/provision" => provision::export;
     post "/api/v1/users" => users::create;
     get "/api/v1/users" => users::list;

@@ -27,7 +27,7 @@ use super::error::{ApiError, Problem, PROBLEM_CONTENT_TYPE};
 use super::{
     alerts, audit, client_edits, client_heartbeats, clients, commands, device_edits, devices, dispatch, field_tokens,
     health, metrics, parking_areas, parking_kiosks, parking_occupancy, parking_sessions, parking_tariffs,
-    passenger_requests, provision, taxis, tokens, transitions, users,
+    passenger_requests, provision, receivers, taxis, tokens, transitions, users,
 };
 
 /// The name of the bearer JWT scheme that operations refer to.
@@ -112,6 +112,9 @@ SockJS at `/sockjs`; see the README."
         parking_tariffs::set,
         audit::list,
         provision::provision,
+        receivers::create,
+        receivers::list,
+        receivers::delete,
         provision::export,
         users::create,
         users::list,

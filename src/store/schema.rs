@@ -265,3 +265,34 @@ diesel::table! {
 
 diesel::joinable!(parking_payments -> parking_sessions (session_id));
 diesel::allow_tables_to_appear_in_same_query!(parking_sessions, parking_payments);
+
+diesel::table! {
+    alert_receivers (id) {
+        id -> BigInt,
+        name -> Text,
+        url -> Text,
+        min_severity -> Nullable<Text>,
+        kinds -> Nullable<Text>,
+        created_ms -> BigInt,
+        last_success_ms -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        last_error_ms -> Nullable<BigInt>,
+        failures -> Integer,
+    }
+}
+
+diesel::table! {
+    alert_deliveries (id) {
+        id -> BigInt,
+        receiver_id -> BigInt,
+        alert_id -> BigInt,
+        version -> Integer,
+        idempotency_key -> Text,
+        part -> Nullable<Integer>,
+        payload -> Text,
+        created_ms -> BigInt,
+        attempts -> Integer,
+        next_attempt_ms -> BigInt,
+        delivered_ms -> Nullable<BigInt>,
+    }
+}

@@ -25,6 +25,7 @@ mod parking_kiosks;
 mod parking_sessions;
 mod provision;
 mod realtime;
+mod receivers;
 mod sim;
 mod store_outage;
 mod storm_writes;

@@ -17,6 +17,7 @@ pub mod parking;
 pub mod parking_payments;
 pub mod parking_sessions;
 pub mod parking_tariffs;
+pub mod receivers;
 pub mod revocations;
 pub mod settings;
 pub mod taxis;

@@ -19,7 +19,7 @@ use kwanje::time::Millis;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kwanje");
-const SECRET: &str = "cluster-test-secret";
+pub(crate) const SECRET: &str = "cluster-test-secret";
 const PARTITIONS: u16 = 16;
 
 fn nats_url() -> Option<String> {
@@ -37,16 +37,16 @@ fn cluster_name() -> String {
     format!("kwt{}", rand::random::<u32>())
 }
 
-fn token(role: Role, client: Option<&str>) -> String {
+pub(crate) fn token(role: Role, client: Option<&str>) -> String {
     let mut claims = Claims::new("cluster-test", role, Millis::now(), Duration::from_secs(3_600));
     claims.client = client.map(str::to_owned);
     Keys::hs256(SECRET.as_bytes()).issue(&claims).unwrap()
 }
 
 /// One node: the process, its address, and the log lines it wrote.
-struct Node {
+pub(crate) struct Node {
     child: Child,
-    addr: String,
+    pub(crate) addr: String,
     log: Arc<Mutex<Vec<String>>>,
 }
 
@@ -74,7 +74,7 @@ impl Node {
     }
 
     /// Starts a node and waits for its `serving` line; `Err` with its log when it exits first.
-    fn start(mut cmd: Command) -> Result<Node, (Child, String)> {
+    pub(crate) fn start(mut cmd: Command) -> Result<Node, (Child, String)> {
         let mut child = cmd.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -122,7 +122,7 @@ impl Node {
         (device, answer)
     }
 
-    fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
         let url = format!("http://{}{path}", self.addr);
         let token = token.to_owned();
         let method = method.to_owned();
@@ -149,14 +149,14 @@ impl Node {
         self.call("GET", "/api/v1/cluster", &token(Role::Viewer, None), None).1
     }
 
-    fn signal(&self, sig: &str) {
+    pub(crate) fn signal(&self, sig: &str) {
         Command::new("kill")
             .args([sig, &self.child.id().to_string()])
             .status()
             .unwrap();
     }
 
-    fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
 }

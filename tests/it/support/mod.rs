@@ -1,6 +1,7 @@
 //! Test support: start a server, mint tokens, call the API.
 
 pub mod proxy;
+pub mod receiver;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

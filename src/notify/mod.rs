@@ -1,0 +1,21 @@
+//! Alert receivers besides the live topics (issue #16): webhooks, told of every alert change
+//! routed to them, from the database, at least once and in order per alert.
+//!
+//! - [`route`] (pure): which changes a receiver is sent (by severity and kind);
+//! - [`payload`] (pure): the JSON body, shaped as an Alertmanager webhook, and its idempotency key;
+//! - [`retry`] (pure): how long a failed delivery waits before it is tried again;
+//! - [`receivers`]: the receivers this node knows, the [`crate::alert::fanout::Fanout`] the alert
+//!   service asks which rows to write with each change;
+//! - [`dispatcher`]: the task that sends what is owed, marks what was accepted and keeps each
+//!   receiver's health.
+//!
+//! Depends on `alert` (its model and its fanout seam), `store` and `ownership`; imported by `app`
+//! and `http` only.
+
+pub mod dispatcher;
+pub mod payload;
+pub mod receivers;
+pub mod retry;
+pub mod route;
+
+pub use receivers::Receivers;
