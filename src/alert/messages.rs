@@ -100,7 +100,7 @@ pub struct OpenAlertsOf {
 #[rtype(result = "AlertStats")]
 pub struct GetAlertStats;
 
-#[derive(Debug, Clone, Copy, Default, MessageResponse)]
+#[derive(Debug, Clone, Default, MessageResponse)]
 pub struct AlertStats {
     pub open: usize,
     pub queued: usize,
@@ -109,4 +109,10 @@ pub struct AlertStats {
     pub replayed: u64,
     /// Records refused by their partition's fence (another node owns the partition now).
     pub refused: u64,
+    /// Alerts stored as opened, and as resolved, by kind.
+    pub opened: std::collections::BTreeMap<&'static str, u64>,
+    pub resolved: std::collections::BTreeMap<&'static str, u64>,
+    /// The store writer's figures: retries (pauses while the store was away, batches split
+    /// after a failure) and the time its transactions took.
+    pub writer: crate::store::writer::WriterStats,
 }

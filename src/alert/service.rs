@@ -327,6 +327,14 @@ impl Owner for AlertService {
 
     fn stored(&mut self, mut batch: Vec<Item>, ctx: &mut Context<Self>) {
         self.stats.batches_written += 1;
+        for (alert, event) in batch.iter().flat_map(|i| &i.alerts) {
+            if *event == AlertEvent::Raised {
+                *self.stats.opened.entry(alert.kind.as_str()).or_default() += 1;
+            }
+            if alert.state == crate::alert::AlertState::Resolved {
+                *self.stats.resolved.entry(alert.kind.as_str()).or_default() += 1;
+            }
+        }
         let published: Vec<AlertChanged> = batch.iter_mut().flat_map(Item::published).collect();
         self.publish(published, ctx);
         for item in batch {
@@ -496,7 +504,8 @@ impl Handler<GetAlertStats> for AlertService {
             open: self.book.open_count(),
             queued: self.writer.len(),
             refused: self.writer.stats().refused,
-            ..self.stats
+            writer: self.writer.stats(),
+            ..self.stats.clone()
         }
     }
 }

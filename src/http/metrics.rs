@@ -17,6 +17,7 @@ use super::login_guard::GetLoginStats;
 use super::AppState;
 use crate::alert::messages::GetAlertStats;
 use crate::auth::Role;
+use crate::broker::messages::GetBrokerStats;
 use crate::supervision::GetStats;
 
 /// The content type of the Prometheus text exposition format.
@@ -34,10 +35,20 @@ fn counter(registry: &mut Registry, name: &str, help: &str, value: u64) {
     registry.register(name, help, c);
 }
 
+/// A counter family with one label (`label`), one series per `(value, count)`.
+fn labelled(registry: &mut Registry, name: &str, help: &str, label: &str, series: impl Iterator<Item = (String, u64)>) {
+    let family: Family<Vec<(String, String)>, Counter> = Family::default();
+    for (value, count) in series {
+        family.get_or_create(&vec![(label.to_owned(), value)]).inc_by(count);
+    }
+    registry.register(name, help, family);
+}
+
 /// Prometheus metrics.
 ///
-/// Text format: devices by state, actor restarts and escalations, open alerts, the alert
-/// writer's queue, refused and throttled logins.
+/// Text format: devices by state, actor restarts and escalations, open alerts and alerts opened
+/// and resolved by kind, the alert writer's queue, retries and transaction time, the broker's
+/// deliveries and evictions, webhook deliveries by receiver, refused and throttled logins.
 ///
 /// **Role:** none from loopback; admin from anywhere else.
 #[utoipa::path(
@@ -124,6 +135,89 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
         "alert_records_fenced",
         "Records refused by their partition's fence: another node owns the partition now",
         alerts.refused,
+    );
+    labelled(
+        &mut registry,
+        "alerts_opened",
+        "Alerts opened since start, by kind",
+        "kind",
+        alerts.opened.iter().map(|(k, n)| ((*k).to_owned(), *n)),
+    );
+    labelled(
+        &mut registry,
+        "alerts_resolved",
+        "Alerts resolved since start, by kind",
+        "kind",
+        alerts.resolved.iter().map(|(k, n)| ((*k).to_owned(), *n)),
+    );
+    counter(
+        &mut registry,
+        "alert_store_writes",
+        "Alert transactions attempted (committed or not)",
+        alerts.writer.writes,
+    );
+    let seconds: Counter<f64, std::sync::atomic::AtomicU64> = Counter::default();
+    seconds.inc_by(alerts.writer.write_micros as f64 / 1e6);
+    registry.register(
+        "alert_store_write_seconds",
+        "Time alert transactions took, in seconds (divide by kwanje_alert_store_writes_total for the mean)",
+        seconds,
+    );
+    counter(
+        &mut registry,
+        "alert_store_pauses",
+        "Times the store was unavailable and the alert writer paused to retry",
+        alerts.writer.pauses,
+    );
+    counter(
+        &mut registry,
+        "alert_store_splits",
+        "Alert batches that failed and were retried one record at a time",
+        alerts.writer.splits,
+    );
+    let broker = state
+        .broker
+        .send(GetBrokerStats)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    gauge(
+        &mut registry,
+        "broker_subscriptions",
+        "STOMP subscriptions held by this node's broker",
+        broker.subscriptions as i64,
+    );
+    counter(
+        &mut registry,
+        "broker_published",
+        "Messages published to topics and user destinations",
+        broker.published,
+    );
+    counter(
+        &mut registry,
+        "broker_delivered",
+        "Messages handed to subscribed sessions",
+        broker.delivered,
+    );
+    counter(
+        &mut registry,
+        "broker_evicted",
+        "Sessions evicted by the broker (slow consumers, revoked tokens)",
+        broker.evicted,
+    );
+    let deliveries = state.receivers.counts();
+    labelled(
+        &mut registry,
+        "receiver_deliveries",
+        "Webhook deliveries accepted since start, by receiver",
+        "receiver",
+        deliveries.iter().map(|(r, (ok, _))| (r.clone(), *ok)),
+    );
+    labelled(
+        &mut registry,
+        "receiver_failures",
+        "Webhook delivery attempts failed since start, by receiver",
+        "receiver",
+        deliveries.iter().map(|(r, (_, failed))| (r.clone(), *failed)),
     );
     let logins = state
         .logins

@@ -87,6 +87,7 @@ impl Dispatcher {
             };
             let at = self.clock.now().0;
             let (row_id, key) = (row.id, row.idempotency_key.clone());
+            self.receivers.count(&receiver.name, outcome.is_ok());
             match outcome {
                 Ok(()) => {
                     if let Err(e) = self.store.write(move |c| rows::delivered(c, row_id, id, at)).await {

@@ -39,15 +39,34 @@ impl Receiver {
     }
 }
 
+/// Deliveries accepted and attempts failed, by receiver name, since this node started.
+pub type DeliveryCounts = std::collections::BTreeMap<String, (u64, u64)>;
+
 #[derive(Debug, Default)]
 pub struct Receivers {
     known: RwLock<Arc<Vec<Receiver>>>,
+    counts: std::sync::Mutex<DeliveryCounts>,
 }
 
 impl Receivers {
     /// The receivers as of the last read.
     pub fn snapshot(&self) -> Arc<Vec<Receiver>> {
         self.known.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Counts one delivery attempt to `receiver`: accepted (`ok`) or failed.
+    pub fn count(&self, receiver: &str, ok: bool) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = counts.entry(receiver.to_owned()).or_default();
+        if ok {
+            entry.0 += 1;
+        } else {
+            entry.1 += 1;
+        }
+    }
+
+    pub fn counts(&self) -> DeliveryCounts {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Takes the stored rows as the receivers from now on.

@@ -68,6 +68,9 @@ pub struct WriterStats {
     pub dropped: u64,
     /// Items refused by their partition's fence (another node owns it now).
     pub refused: u64,
+    /// Transactions attempted (committed or not) and the time they took, in microseconds.
+    pub writes: u64,
+    pub write_micros: u64,
 }
 
 /// The queue and the timers' state of one owner's writer.
@@ -235,7 +238,11 @@ pub trait Owner: Actor<Context = Context<Self>> {
             return;
         };
         let job = write_on_blocking_pool(writer.store.clone(), batch, Self::write, Self::fence);
-        ctx.spawn(job.into_actor(self).map(|(batch, refused, result), act, ctx| {
+        let started = std::time::Instant::now();
+        ctx.spawn(job.into_actor(self).map(move |(batch, refused, result), act, ctx| {
+            let stats = &mut act.writer().stats;
+            stats.writes += 1;
+            stats.write_micros += u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
             act.turn_away(refused, ctx);
             act.settle(batch, result, ctx);
         }));

@@ -331,8 +331,29 @@ async fn metrics_parse_as_prometheus_text_and_count_requests_by_route_and_status
     // which Prometheus reads; the OpenMetrics parser checks it strictly.
     use openmetrics_parser::{openmetrics::parse_openmetrics, OpenMetricsValue as PrometheusValue};
     let s = Server::start(Backend::Sqlite).await;
-    s.register("pc-1", &["cam-1"], 5_000, 3).await;
+    let pager = crate::support::receiver::TestReceiver::start();
+    let (status, _) = s
+        .post(
+            "/api/v1/receivers",
+            serde_json::json!({"name": "pager", "url": pager.url}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    s.register("pc-1", &["cam-1", "cam-f"], 5_000, 3).await;
     s.heartbeat("pc-1", "cam-1", "ok").await;
+    // One device_fault alert opened and resolved, and told to the pager.
+    s.heartbeat("pc-1", "cam-f", "fault").await;
+    s.heartbeat("pc-1", "cam-f", "ok").await;
+    let within = std::time::Duration::from_secs(10);
+    s.wait_for("/api/v1/alerts?state=resolved", within, |b| {
+        b["items"].as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    let deadline = std::time::Instant::now() + within;
+    while pager.accepted_keys().len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "{:?}", pager.got());
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_eq!(s.get("/api/v1/devices/cam-1").await.0, 200);
     assert_eq!(s.get("/api/v1/devices/cam-1").await.0, 200);
     assert_eq!(s.get("/api/v1/devices/nope").await.0, 404);
@@ -371,10 +392,33 @@ async fn metrics_parse_as_prometheus_text_and_count_requests_by_route_and_status
     }
     assert_eq!(
         number(&values("kwanje_devices", &[("state", "up")])),
-        Some(1.0),
+        Some(2.0),
         "{text}"
     );
     assert_eq!(number(&values("kwanje_token_revocations", &[])), Some(0.0), "{text}");
+    // Alerts by kind, the alert writer's transactions, the broker, webhook deliveries.
+    let fault = [("kind", "device_fault")];
+    assert_eq!(number(&values("kwanje_alerts_opened", &fault)), Some(1.0), "{text}");
+    assert_eq!(number(&values("kwanje_alerts_resolved", &fault)), Some(1.0), "{text}");
+    assert!(
+        number(&values("kwanje_alert_store_writes", &[])).is_some_and(|n| n >= 2.0),
+        "{text}"
+    );
+    assert!(
+        number(&values("kwanje_alert_store_write_seconds", &[])).is_some_and(|s| s > 0.0),
+        "{text}"
+    );
+    assert_eq!(number(&values("kwanje_alert_store_pauses", &[])), Some(0.0), "{text}");
+    assert!(
+        number(&values("kwanje_broker_published", &[])).is_some_and(|n| n >= 2.0),
+        "{text}"
+    );
+    assert!(number(&values("kwanje_broker_delivered", &[])).is_some(), "{text}");
+    let pager_label = [("receiver", "pager")];
+    assert!(
+        number(&values("kwanje_receiver_deliveries", &pager_label)).is_some_and(|n| n >= 2.0),
+        "{text}"
+    );
     // The process's own figures, under the names stock dashboards use.
     let rss = number(&values("process_resident_memory_bytes", &[])).unwrap_or(0.0);
     assert!(rss > 1_000_000.0, "{text}");
