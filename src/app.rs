@@ -232,6 +232,30 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     // dispatcher from the store.
     let receivers = Arc::new(crate::notify::Receivers::default());
     receivers.replace(&prepared.receivers);
+    // Open alerts of devices no longer in service: a decommissioning whose resolutions a crash
+    // cut off. Resolved here once the service runs (on a single node: in a cluster each
+    // device's owner resolves them when told).
+    let orphaned: Vec<crate::alert::Intent> = if cluster.is_none() {
+        let in_service: std::collections::HashSet<&str> = prepared.device_rows.iter().map(|r| r.id.as_str()).collect();
+        prepared
+            .open_alerts
+            .iter()
+            .filter(|a| a.subject_type == "device" && !in_service.contains(a.subject_id.as_str()))
+            .filter_map(|a| {
+                Some(crate::alert::Intent::Retire {
+                    subject: crate::alert::Subject {
+                        kind: crate::alert::SubjectType::Device,
+                        id: a.subject_id.clone(),
+                    },
+                    kind: a.kind.parse().ok()?,
+                    by: "system".into(),
+                    why: "device decommissioned".into(),
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let alerts = AlertService::new(store.clone(), ids.clone(), clock.clone(), prepared.open_alerts)
         .renotify_every(Duration::from_secs(config.renotify_secs.max(1)))
         .with_fanout(receivers.clone())
@@ -352,6 +376,19 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     // Every subscriber of alert changes is wired above this line: replay what a crash left
     // unpublished only now, so nobody misses it.
     alerts.do_send(ReplayOutbox);
+    if !orphaned.is_empty() {
+        log::warn!(
+            "alerts of decommissioned devices resolved at start count={}",
+            orphaned.len()
+        );
+        alerts.do_send(crate::alert::Record {
+            writes: None,
+            state: None,
+            intents: orphaned,
+            committed: None,
+            fence: None,
+        });
+    }
     let logins = Logins {
         guard: LoginGuard::new(config.login_throttle(), clock.clone(), alerts.clone()).start(),
         checks: PasswordChecks::new(config.login_concurrency),

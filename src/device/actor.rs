@@ -223,6 +223,8 @@ impl Actor for DeviceActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         let now = self.shared.clock.now();
+        // The spec as it is now: an edit between this actor's build and its start counts.
+        self.core.set_window(self.entry.spec().deadline_window());
         self.entry.seen().restart();
         self.entry.set_state(self.core.state(), self.core.since());
         self.schedule(ctx, now);

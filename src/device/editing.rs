@@ -35,40 +35,56 @@ impl Devices {
     /// deadline window without a restart; a move to a gate PC whose partition another node
     /// owns stops it here, and its new owner starts it).
     pub async fn edit(&self, id: &str, change: Edit, by: &str) -> Result<Edited, DeviceError> {
-        let device = self.get(id).ok_or_else(|| DeviceError::NotFound(id.to_owned()))?;
-        let old = device.spec().as_ref().clone();
-        let new = change.apply(&old).map_err(DeviceError::Invalid)?;
-        let changed = edit::changed(&old, &new);
-        if changed.is_empty() {
-            return Ok(Edited { device, changed });
+        if self.get(id).is_none() {
+            return Err(DeviceError::NotFound(id.to_owned()));
         }
         let now = self.now();
-        let row = spec_change(&new);
-        let entry = audit::AuditEntry {
+        let mut entry = audit::AuditEntry {
             id: self.shared().ids.next(now),
             at_ms: now.0,
             principal: by.to_owned(),
             action: "device.update".into(),
             target: format!("device:{id}"),
-            detail: Some(changed.join(",")),
+            detail: None,
         };
         let key = id.to_owned();
+        // Read, edited and written in one transaction (the row locked on PostgreSQL), so two
+        // edits at once both count: each applies to what the other committed.
         let outcome = self
             .store()
             .write(move |conn| {
-                if clients::find(conn, &row.client_id)?.is_none() {
-                    return Ok(Err(DeviceError::UnknownClient(row.client_id.clone())));
+                let current = match devices::find_for_update(conn, &key)? {
+                    Some(row) if row.decommissioned_ms.is_none() => spec_from_row(&row),
+                    _ => return Ok(Err(DeviceError::NotFound(key.clone()))),
+                };
+                let Some(current) = current else {
+                    return Ok(Err(DeviceError::Invalid(format!(
+                        "device {key}'s stored row is unreadable"
+                    ))));
+                };
+                let new = match change.apply(&current) {
+                    Ok(new) => new,
+                    Err(e) => return Ok(Err(DeviceError::Invalid(e))),
+                };
+                let changed = edit::changed(&current, &new);
+                if changed.is_empty() {
+                    return Ok(Ok((new, changed)));
                 }
-                if !devices::set_spec(conn, &key, &row)? {
-                    return Ok(Err(DeviceError::NotFound(key.clone())));
+                if clients::find(conn, new.client_id.as_str())?.is_none() {
+                    return Ok(Err(DeviceError::UnknownClient(new.client_id.to_string())));
                 }
+                devices::set_spec(conn, &key, &spec_change(&new))?;
+                entry.detail = Some(changed.join(","));
                 audit::insert(conn, &entry)?;
-                Ok(Ok(()))
+                Ok(Ok((new, changed)))
             })
             .await?;
-        outcome?;
-        log::info!("device edited id={id} by={by} changed={}", changed.join(","));
-        self.reconcile_to(id, Stored::InService(new)).await;
+        let (new, changed) = outcome?;
+        if !changed.is_empty() {
+            log::info!("device edited id={id} by={by} changed={}", changed.join(","));
+            // What was committed, not what this request guessed.
+            self.reconcile_to(id, Stored::InService(new)).await;
+        }
         let device = self.get(id).ok_or_else(|| DeviceError::NotFound(id.to_owned()))?;
         Ok(Edited { device, changed })
     }
@@ -94,16 +110,23 @@ impl Devices {
         let done = self
             .store()
             .write(move |conn| {
-                let done = devices::decommission(conn, &key, now.0)?;
-                if done {
-                    audit::insert(conn, &entry)?;
+                // A device another names as its standby stays: its failover would have nowhere
+                // to go, and the site's sheet would no longer import.
+                let standing_in = devices::standing_in_for(conn, &key)?;
+                if !standing_in.is_empty() {
+                    return Ok(Err(DeviceError::InUse(format!(
+                        "device {key} is the standby of {}: give them another standby first (PATCH with standby_id)",
+                        standing_in.join(", ")
+                    ))));
                 }
-                Ok(done)
+                if !devices::decommission(conn, &key, now.0)? {
+                    return Ok(Err(DeviceError::NotFound(key.clone())));
+                }
+                audit::insert(conn, &entry)?;
+                Ok(Ok(()))
             })
             .await?;
-        if !done {
-            return Err(DeviceError::NotFound(id.to_owned()));
-        }
+        done?;
         log::info!("device decommissioned id={id} by={by}");
         let alerts_resolved = self.retire(id, by, why).await;
         Ok(Decommissioned {
@@ -250,7 +273,8 @@ impl Devices {
         }
         self.supervisor().do_send(StartChild {
             id: spec_id,
-            reset: false,
+            // New here: no restart history (a decommissioned device of this id may have left one).
+            reset: true,
         });
         log::info!("device adopted id={} client={} started=true", row.id, row.client_id);
         true
@@ -267,13 +291,15 @@ impl Devices {
         let Step::Retire { running, resolve } = step else {
             return 0;
         };
+        // Out of the registry first: a restart after a crash, or any start, finds nothing to
+        // start from now on.
+        self.registry().remove(id);
         if running {
             if let Some(addr) = device.slot.addr() {
                 // Waited for, so no transition of it is recorded after its alerts are resolved.
                 let _ = addr.send(Stop).await;
             }
         }
-        self.registry().remove(id);
         if !resolve {
             return 0;
         }

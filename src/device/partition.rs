@@ -39,6 +39,15 @@ impl Devices {
                         self.registry().refresh(Arc::new(device));
                     }
                 }
+                // Decommissioned meanwhile (an announcement this node missed): gone here too.
+                let in_service: std::collections::HashSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+                for device in members(partitions, partition, &self.registry().all()) {
+                    let id = device.spec().id.to_string();
+                    if !in_service.contains(id.as_str()) && device.slot.addr().is_none() {
+                        self.registry().remove(&id);
+                        log::info!("device dropped, no longer in service id={id}");
+                    }
+                }
             }
             Ok(Err(e)) => log::warn!("partition gained: devices unread partition={partition} error={e}"),
             Err(e) => log::warn!("partition gained: devices unread partition={partition} error={e}"),

@@ -40,6 +40,9 @@ pub enum DeviceError {
     Quarantined(String),
     #[error("device {0} is restarting; retry shortly")]
     Restarting(String),
+    /// Another part of the site depends on it (as its standby).
+    #[error("{0}")]
+    InUse(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -311,7 +314,9 @@ impl Devices {
         self.supervisor
             .send(StartChild {
                 id: id.clone(),
-                reset: false,
+                // A new device: no restart history, even one a decommissioned device of this
+                // id left with the supervisor.
+                reset: true,
             })
             .await
             .map_err(|e| DeviceError::Restarting(format!("{id}: {e}")))?

@@ -10,6 +10,8 @@ use super::clients::{text, ClientView};
 use super::error::ApiError;
 use super::extract::Caller;
 use super::{nullable, AppState};
+use crate::alert::messages::OpenAlertsOf;
+use crate::alert::{Intent, Record};
 use crate::auth::{Role, Subject};
 use crate::broker::messages::OnlineClients;
 use crate::store::models::{audit, clients, devices, revocations};
@@ -135,7 +137,8 @@ pub struct DecommissionedClient {
 ///
 /// Only once it hosts no device in service (409 says how many it still hosts). Every token
 /// issued to it is revoked, so its open STOMP sessions are closed with an ERROR saying why and
-/// its requests are refused. Its history is kept; registering the same id again brings it back
+/// its requests are refused; its own open alerts (`client_disconnected`) are resolved by the
+/// caller with the reason. Its history is kept; registering the same id again brings it back
 /// as new. Audited.
 ///
 /// **Role:** admin.
@@ -191,7 +194,40 @@ pub async fn decommission(
         })
         .await?
         .map_err(|r| r.into_api(&id))?;
-    state.accounts.revoked(subject, &id, before, why);
+    state.accounts.revoked(subject, &id, before, why.clone());
+    // Its own open alerts (a `client_disconnected` it can no longer resolve by coming back).
+    let alert_subject = crate::alert::Subject {
+        kind: crate::alert::SubjectType::Client,
+        id: id.to_string(),
+    };
+    if let (Ok(open), Some(fence)) = (
+        state
+            .alerts
+            .send(OpenAlertsOf {
+                subject: alert_subject.clone(),
+            })
+            .await,
+        state.devices.fence_of(&id),
+    ) {
+        let intents: Vec<Intent> = open
+            .iter()
+            .map(|a| Intent::Retire {
+                subject: alert_subject.clone(),
+                kind: a.kind,
+                by: caller.name.clone(),
+                why: why.clone(),
+            })
+            .collect();
+        if !intents.is_empty() {
+            state.alerts.do_send(Record {
+                writes: None,
+                state: None,
+                intents,
+                committed: None,
+                fence: Some(fence),
+            });
+        }
+    }
     log::info!("client decommissioned id={id} by={}", caller.name);
     Ok(HttpResponse::Ok().json(DecommissionedClient {
         id: id.into_inner(),

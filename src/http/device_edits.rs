@@ -167,6 +167,7 @@ pub struct DecommissionedDevice {
         (status = 200, description = "decommissioned", body = DecommissionedDevice),
         (status = 403, description = "the token is not an admin's"),
         (status = 404, description = "no such device in service"),
+        (status = 409, description = "another device names it as its standby"),
         (status = 422, description = "the reason is longer than 200 characters"),
         (status = 503, description = "the store is unavailable"),
     )

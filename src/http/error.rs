@@ -150,7 +150,9 @@ impl From<DeviceError> for ApiError {
     fn from(e: DeviceError) -> Self {
         match e {
             DeviceError::NotFound(_) => ApiError::NotFound(e.to_string()),
-            DeviceError::Exists(_) | DeviceError::Quarantined(_) => ApiError::Conflict(e.to_string()),
+            DeviceError::Exists(_) | DeviceError::Quarantined(_) | DeviceError::InUse(_) => {
+                ApiError::Conflict(e.to_string())
+            }
             DeviceError::UnknownClient(_) | DeviceError::Invalid(_) => ApiError::Unprocessable(e.to_string()),
             DeviceError::Restarting(_) => ApiError::Unavailable(e.to_string()),
             DeviceError::Store(s) => s.into(),

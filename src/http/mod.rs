@@ -36,6 +36,7 @@ pub mod process_metrics;
 pub mod provision;
 pub mod receivers;
 pub mod request_metrics;
+pub mod taxi_edits;
 pub mod taxis;
 pub mod to_owner;
 pub mod tokens;
@@ -99,6 +100,8 @@ route_table! {
     post "/api/v1/taxis" => taxis::create;
     post "/api/v1/taxis/arrivals" => taxis::arrival;
     get "/api/v1/taxis/{plate}" => taxis::show;
+    patch "/api/v1/taxis/{plate}" => taxi_edits::update;
+    delete "/api/v1/taxis/{plate}" => taxi_edits::decommission;
     post "/api/v1/taxis/{plate}/heartbeat" => taxis::heartbeat;
     put "/api/v1/taxis/{plate}/service-region" => taxis::service_region;
     post "/api/v1/taxis/{plate}/blacklist" => taxis::blacklist;
@@ -212,7 +215,7 @@ mod tests {
         assert_eq!(allowed_methods("/api/v1/taxis/12A3456/blacklist"), ["POST", "DELETE"]);
         // A route's own path: its methods only, not those of `/api/v1/taxis/{plate}`.
         assert_eq!(allowed_methods("/api/v1/taxis/arrivals"), ["POST"]);
-        assert_eq!(allowed_methods("/api/v1/taxis/12A3456"), ["GET"]);
+        assert_eq!(allowed_methods("/api/v1/taxis/12A3456"), ["GET", "PATCH", "DELETE"]);
         assert!(allowed_methods("/api/v1/nothing-here").is_empty());
         assert!(allowed_methods("/api/v1/devices/cam-1/extra").is_empty());
     }

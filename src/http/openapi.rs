@@ -27,7 +27,7 @@ use super::error::{ApiError, Problem, PROBLEM_CONTENT_TYPE};
 use super::{
     alerts, audit, client_edits, client_heartbeats, clients, commands, device_edits, devices, dispatch, field_tokens,
     health, metrics, parking_areas, parking_kiosks, parking_occupancy, parking_sessions, parking_tariffs,
-    passenger_requests, provision, receivers, taxis, tokens, transitions, users,
+    passenger_requests, provision, receivers, taxi_edits, taxis, tokens, transitions, users,
 };
 
 /// The name of the bearer JWT scheme that operations refer to.
@@ -81,6 +81,8 @@ SockJS at `/sockjs`; see the README."
         taxis::create,
         taxis::arrival,
         taxis::show,
+        taxi_edits::update,
+        taxi_edits::decommission,
         taxis::heartbeat,
         taxis::service_region,
         taxis::blacklist,

@@ -128,6 +128,11 @@ pub async fn create(
     let body = body.into_inner();
     crate::ids::validate("receiver name", &body.name).map_err(|e| ApiError::Unprocessable(e.to_string()))?;
     check_url(&body.url)?;
+    if body.kinds.as_ref().is_some_and(Vec::is_empty) {
+        return Err(ApiError::Unprocessable(
+            "kinds must name at least one kind; leave it out for every kind".into(),
+        ));
+    }
     let kinds = body.kinds.map(|k| k.join(","));
     let route = Route::parse(body.min_severity.as_deref(), kinds.as_deref()).map_err(ApiError::Unprocessable)?;
     let now = state.clock.now();

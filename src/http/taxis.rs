@@ -86,7 +86,7 @@ pub struct TaxiOut {
 }
 
 impl TaxiOut {
-    fn of(d: TaxiDetail) -> Self {
+    pub(super) fn of(d: TaxiDetail) -> Self {
         let actor = if d.running {
             "running"
         } else if d.quarantined {

@@ -51,12 +51,12 @@ impl Dispatcher {
         }
     }
 
-    /// Whether this node delivers `row`: the owner of its partition does.
+    /// Whether this node delivers `row`: the owner of its partition does; rows of no partition
+    /// (operators' acknowledgements and resolutions, re-notifications, node-wide alerts) the
+    /// owner of partition 0, so that one node sends each.
     fn ours(&self, row: &Delivery) -> bool {
-        match row.part.and_then(|p| u16::try_from(p).ok()) {
-            Some(p) => self.ownership.check.fence(Partition(p)).is_some(),
-            None => true,
-        }
+        let part = row.part.and_then(|p| u16::try_from(p).ok()).unwrap_or(0);
+        self.ownership.check.fence(Partition(part)).is_some()
     }
 
     /// Delivers `receiver`'s owed rows in order until one fails or is not due yet.

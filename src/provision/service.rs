@@ -211,7 +211,9 @@ impl Provisioner {
                         devices::set_spec(conn, id, change)?;
                     }
                     for row in &taxi_rows {
-                        taxis::insert(conn, row)?;
+                        if !taxis::revive(conn, row)? {
+                            taxis::insert(conn, row)?;
+                        }
                     }
                     audit::insert_all(conn, &entries)
                 })

@@ -214,6 +214,16 @@ impl<F: ChildFactory> fmt::Debug for Supervisor<F> {
 impl<F: ChildFactory> Handler<StartChild<F::Id>> for Supervisor<F> {
     type Result = Result<(), String>;
     fn handle(&mut self, msg: StartChild<F::Id>, ctx: &mut Context<Self>) -> Self::Result {
+        // A plain start of a child that runs already changes nothing (two parts asked at once:
+        // an edit and a restart after a crash); an operator's start (`reset`) replaces it.
+        if !msg.reset && self.factory.with_slot(&msg.id, |slot| slot.addr().is_some()) == Some(true) {
+            log::debug!(
+                "supervisor={} start of a running child skipped id={}",
+                self.name,
+                msg.id
+            );
+            return Ok(());
+        }
         // A child has a record only once it has exited: a fleet of healthy children costs the
         // supervisor nothing per child.
         let mut superseded = false;

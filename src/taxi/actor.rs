@@ -20,7 +20,7 @@ use super::entry::TaxiEntry;
 use super::error::TaxiError;
 use super::journal::Write;
 use super::messages::{
-    Arrive, Blacklist, ChooseServiceRegion, ClearHold, Crash, DriverPing, LeaveLot, Ping, SetBlacklist,
+    Amend, Arrive, Blacklist, ChooseServiceRegion, ClearHold, Crash, DriverPing, LeaveLot, Ping, SetBlacklist,
     SetServiceRegion, Stop, TaxiArrived,
 };
 use super::shared::TaxiShared;
@@ -99,6 +99,8 @@ impl TaxiActor {
         };
         let plate = self.card.plate.to_string();
         let change = taxis::TaxiChange {
+            license_region: self.card.licence_region.to_string(),
+            class: self.card.class.as_str().to_owned(),
             service_region: self.card.service_region.as_ref().map(ToString::to_string),
             blacklisted: self.card.blacklisted,
             reason: self.card.reason.clone(),
@@ -251,6 +253,20 @@ impl Handler<SetBlacklist> for TaxiActor {
             }
             Ok(changed)
         })
+    }
+}
+
+impl Handler<Amend> for TaxiActor {
+    type Result = Result<Vec<&'static str>, TaxiError>;
+    fn handle(&mut self, msg: Amend, ctx: &mut Context<Self>) -> Self::Result {
+        let done = guarded(self, ctx, |act, _| {
+            let changed = act.card.amend(msg.licence_region, msg.class)?;
+            if !changed.is_empty() {
+                act.save();
+            }
+            Ok(changed)
+        });
+        done.unwrap_or_else(|| Err(self.unavailable()))
     }
 }
 

@@ -40,7 +40,10 @@ impl From<DispatchError> for TaxiError {
 
 impl From<CardError> for TaxiError {
     fn from(e: CardError) -> Self {
-        TaxiError::Invalid(e.to_string())
+        match e {
+            CardError::AtTerminal(..) => TaxiError::Conflict(e.to_string()),
+            _ => TaxiError::Invalid(e.to_string()),
+        }
     }
 }
 

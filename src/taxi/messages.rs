@@ -8,7 +8,7 @@ use actix::Message;
 use super::core::curb::SlotPlan;
 use super::core::dispatch::{Arrival, PassengerRequest};
 use super::core::events::{ArrivalOutcome, Assignment, DispatchEvent, NoShowOutcome, TripOutcome};
-use super::core::model::{Plate, Region, RequestId, TerminalId};
+use super::core::model::{Plate, Region, RequestId, TaxiClass, TerminalId};
 use super::core::stats::StatsView;
 use super::core::view::{QueuesView, TaxiView};
 use super::error::TaxiError;
@@ -33,6 +33,15 @@ pub struct DriverPing;
 #[rtype(result = "Result<(), TaxiError>")]
 pub struct ChooseServiceRegion {
     pub region: Region,
+}
+
+/// An admin corrects the taxi's registration (licence region, class), off the lots only.
+/// Answers the fields changed.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<Vec<&'static str>, TaxiError>")]
+pub struct Amend {
+    pub licence_region: Option<Region>,
+    pub class: Option<TaxiClass>,
 }
 
 /// An operator blacklists the plate (`Some(reason)`) or lifts the blacklist (`None`).

@@ -13,13 +13,15 @@
 //!   entries beside their actors' slots, for the edges and the supervisors; [`shared`]: what
 //!   every actor shares;
 //! - [`supervise`]: how actors are rebuilt after a crash; [`boot`]: what the service starts
-//!   from, read from the store; [`service`]: the edges' handle.
+//!   from, read from the store; [`service`]: the edges' handle; [`editing`]: a registration
+//!   corrected and a taxi decommissioned, off the lots only.
 //!
 //! Depends on `supervision`, `alert` and `store`; nothing here is imported by them.
 
 pub mod actor;
 pub mod boot;
 pub mod core;
+pub mod editing;
 pub mod entry;
 pub mod error;
 pub mod journal;

@@ -47,6 +47,11 @@ impl Registry {
         true
     }
 
+    /// Takes taxi `plate` out (decommissioned).
+    pub fn remove_taxi(&self, plate: &Plate) -> Option<Arc<Taxi>> {
+        self.taxis.write().unwrap_or_else(|p| p.into_inner()).remove(plate)
+    }
+
     pub fn taxis(&self) -> Vec<Arc<Taxi>> {
         self.taxis
             .read()

@@ -175,6 +175,14 @@ impl Taxis {
         })
     }
 
+    pub(super) fn now(&self) -> Millis {
+        self.shared.clock.now()
+    }
+
+    pub(super) fn next_id(&self, now: Millis) -> i64 {
+        self.shared.ids.next(now)
+    }
+
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
     }
@@ -207,13 +215,13 @@ impl Taxis {
         self.shared.journal.send(GetJournalStats).await.ok()
     }
 
-    fn taxi_entry(&self, plate: &Plate) -> Result<Arc<Taxi>, TaxiError> {
+    pub(super) fn taxi_entry(&self, plate: &Plate) -> Result<Arc<Taxi>, TaxiError> {
         self.registry
             .taxi(plate)
             .ok_or_else(|| TaxiError::NotFound(format!("taxi {plate} is not registered")))
     }
 
-    fn taxi_actor(&self, plate: &Plate) -> Result<Addr<TaxiActor>, TaxiError> {
+    pub(super) fn taxi_actor(&self, plate: &Plate) -> Result<Addr<TaxiActor>, TaxiError> {
         let entry = self.taxi_entry(plate)?;
         match entry.slot.addr() {
             Some(addr) => Ok(addr),
@@ -280,7 +288,10 @@ impl Taxis {
         };
         self.store
             .write(move |conn| {
-                taxis::insert(conn, &row)?;
+                // A decommissioned taxi of this plate comes back as new, its history kept.
+                if !taxis::revive(conn, &row)? {
+                    taxis::insert(conn, &row)?;
+                }
                 audit::insert(conn, &audit)
             })
             .await

@@ -212,6 +212,24 @@ async fn a_decommissioned_device_has_its_alerts_resolved_and_its_history_kept() 
         let alert = items(&open).into_iter().find(|a| a["subject_id"] == "cam-1").unwrap();
         let alert_id = alert["id"].as_i64().unwrap();
 
+        // Not while another device names it as its standby.
+        assert_eq!(
+            patch(&s, "/api/v1/devices/cam-2", json!({"standby_id": "cam-1"}))
+                .await
+                .0,
+            200
+        );
+        let (status, problem) = delete(&s, "/api/v1/devices/cam-1").await;
+        assert_eq!(status, 409, "{problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("standby of cam-2"),
+            "{problem}"
+        );
+        assert_eq!(
+            patch(&s, "/api/v1/devices/cam-2", json!({"standby_id": null})).await.0,
+            200
+        );
+
         let (status, done) = delete(&s, "/api/v1/devices/cam-1?reason=replaced%20by%20cam-9").await;
         assert_eq!(status, 200, "{done}");
         assert_eq!((&done["id"], &done["alerts_resolved"]), (&json!("cam-1"), &json!(1)));

@@ -69,6 +69,20 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Device>> {
         .optional()
 }
 
+/// [`find`], with the row locked until the transaction ends on PostgreSQL (SQLite has one
+/// writer: its transactions never overlap).
+pub fn find_for_update(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Device>> {
+    match conn {
+        DbConnection::Pg(c) => devices::table
+            .find(id)
+            .select(Device::as_select())
+            .for_update()
+            .first(c)
+            .optional(),
+        DbConnection::Sqlite(c) => devices::table.find(id).select(Device::as_select()).first(c).optional(),
+    }
+}
+
 /// Every device in service (not decommissioned), by id.
 pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<Device>> {
     devices::table
@@ -130,6 +144,17 @@ pub fn revive(conn: &mut DbConnection, device: &Device) -> QueryResult<bool> {
     ))
     .execute(conn)
     .map(|n| n > 0)
+}
+
+/// The devices in service that name `id` as their standby.
+pub fn standing_in_for(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<String>> {
+    devices::table
+        .filter(devices::standby_id.eq(id))
+        .filter(devices::id.ne(id))
+        .filter(devices::decommissioned_ms.is_null())
+        .select(devices::id)
+        .order(devices::id)
+        .load(conn)
 }
 
 /// How many devices in service `client_id` hosts.

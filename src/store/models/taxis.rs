@@ -47,6 +47,8 @@ impl Taxi {
 #[derive(Debug, Clone, PartialEq, Eq, AsChangeset)]
 #[diesel(table_name = taxis, treat_none_as_null = true)]
 pub struct TaxiChange {
+    pub license_region: String,
+    pub class: String,
     pub service_region: Option<String>,
     pub blacklisted: bool,
     pub reason: Option<String>,
@@ -58,16 +60,55 @@ pub fn insert(conn: &mut DbConnection, taxi: &Taxi) -> QueryResult<()> {
     diesel::insert_into(taxis::table).values(taxi).execute(conn).map(|_| ())
 }
 
+/// Taxi `plate` while it is in service (not decommissioned).
 pub fn find(conn: &mut DbConnection, plate: &str) -> QueryResult<Option<Taxi>> {
     taxis::table
         .find(plate)
+        .filter(taxis::decommissioned_ms.is_null())
         .select(Taxi::as_select())
         .first(conn)
         .optional()
 }
 
+/// Every taxi in service, by plate.
 pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<Taxi>> {
-    taxis::table.select(Taxi::as_select()).order(taxis::plate).load(conn)
+    taxis::table
+        .filter(taxis::decommissioned_ms.is_null())
+        .select(Taxi::as_select())
+        .order(taxis::plate)
+        .load(conn)
+}
+
+/// Registers `taxi` in place of a decommissioned row of the same plate (its history stays);
+/// false when no decommissioned row has that plate.
+pub fn revive(conn: &mut DbConnection, taxi: &Taxi) -> QueryResult<bool> {
+    diesel::update(
+        taxis::table
+            .find(&taxi.plate)
+            .filter(taxis::decommissioned_ms.is_not_null()),
+    )
+    .set((
+        taxis::license_region.eq(&taxi.license_region),
+        taxis::class.eq(&taxi.class),
+        taxis::service_region.eq(None::<String>),
+        taxis::blacklisted.eq(false),
+        taxis::reason.eq(None::<String>),
+        taxis::terminal.eq(None::<String>),
+        taxis::restarts.eq(0),
+        taxis::created_ms.eq(taxi.created_ms),
+        taxis::updated_ms.eq(taxi.updated_ms),
+        taxis::decommissioned_ms.eq(None::<i64>),
+    ))
+    .execute(conn)
+    .map(|n| n > 0)
+}
+
+/// Takes taxi `plate` out of service at `at_ms`; false when it was not in service.
+pub fn decommission(conn: &mut DbConnection, plate: &str, at_ms: i64) -> QueryResult<bool> {
+    diesel::update(taxis::table.find(plate).filter(taxis::decommissioned_ms.is_null()))
+        .set(taxis::decommissioned_ms.eq(Some(at_ms)))
+        .execute(conn)
+        .map(|n| n > 0)
 }
 
 pub fn update(conn: &mut DbConnection, plate: &str, change: &TaxiChange) -> QueryResult<()> {

@@ -36,6 +36,9 @@ pub enum CardError {
     Rule(#[from] RuleError),
     #[error("a blacklist reason is required (1 to {MAX_REASON_CHARS} characters)")]
     BadReason,
+    /// Its registration is what its place in a line was given by: changed only off the lots.
+    #[error("taxi {0} is at terminal {1}'s lot; change or decommission it once it has left")]
+    AtTerminal(Plate, TerminalId),
 }
 
 impl TaxiCard {
@@ -134,6 +137,37 @@ impl TaxiCard {
         Ok(())
     }
 
+    /// Corrects the registration: its licence region and class. Refused while the taxi is at a
+    /// terminal (its place in line was given by them). A new licence region clears the chosen
+    /// service region, which the old licence allowed (the driver chooses again). Answers the
+    /// fields changed.
+    pub fn amend(
+        &mut self,
+        licence_region: Option<Region>,
+        class: Option<TaxiClass>,
+    ) -> Result<Vec<&'static str>, CardError> {
+        self.off_the_lots()?;
+        let mut changed = Vec::new();
+        if let Some(region) = licence_region.filter(|r| *r != self.licence_region) {
+            self.licence_region = region;
+            self.service_region = None;
+            changed.push("license_region");
+        }
+        if let Some(class) = class.filter(|c| *c != self.class) {
+            self.class = class;
+            changed.push("class");
+        }
+        Ok(changed)
+    }
+
+    /// `Err` while the taxi is at a terminal's lot.
+    pub fn off_the_lots(&self) -> Result<(), CardError> {
+        match &self.terminal {
+            Some(t) => Err(CardError::AtTerminal(self.plate.clone(), t.clone())),
+            None => Ok(()),
+        }
+    }
+
     /// Lifts the blacklist. Returns whether the plate was blacklisted.
     pub fn unblacklist(&mut self) -> bool {
         let was = self.blacklisted;
@@ -154,6 +188,25 @@ mod tests {
 
     fn card() -> TaxiCard {
         TaxiCard::new(Plate::parse("12가3456").unwrap(), r("gyeonggi"), TaxiClass::Standard)
+    }
+
+    #[test]
+    fn a_registration_is_amended_off_the_lots_only() {
+        let mut c = card();
+        c.service_region = Some(r("seoul"));
+        assert_eq!(c.amend(None, Some(TaxiClass::Standard)).unwrap(), Vec::<&str>::new());
+        assert_eq!(
+            c.amend(Some(r("incheon")), Some(TaxiClass::Jumbo)).unwrap(),
+            ["license_region", "class"]
+        );
+        assert_eq!(
+            (c.licence_region.clone(), c.class, c.service_region.clone()),
+            (r("incheon"), TaxiClass::Jumbo, None)
+        );
+        c.arrived(TerminalId::parse("T1").unwrap());
+        let refused = c.amend(None, Some(TaxiClass::Deluxe)).unwrap_err();
+        assert!(matches!(refused, CardError::AtTerminal(..)), "{refused}");
+        assert_eq!(c.class, TaxiClass::Jumbo, "nothing changed");
     }
 
     #[test]

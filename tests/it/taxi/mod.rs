@@ -4,6 +4,7 @@
 //! lifting a quarantine ([`lift`]), and a taxi moving between lots ([`lots`]).
 
 mod access;
+mod edits;
 mod fenced;
 mod lift;
 mod live;
