@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::receivers::{Receiver, Receivers};
 use super::retry;
 use crate::ownership::{Ownership, Partition};
-use crate::store::models::receivers::{self as rows, Delivery};
+use crate::store::models::receivers as rows;
 use crate::store::Store;
 use crate::time::Clock;
 
@@ -51,25 +51,37 @@ impl Dispatcher {
         }
     }
 
-    /// Whether this node delivers `row`: the owner of its partition does; rows of no partition
-    /// (operators' acknowledgements and resolutions, re-notifications, node-wide alerts) the
-    /// owner of partition 0, so that one node sends each.
-    fn ours(&self, row: &Delivery) -> bool {
-        let part = row.part.and_then(|p| u16::try_from(p).ok()).unwrap_or(0);
-        self.ownership.check.fence(Partition(part)).is_some()
+    /// The partitions whose rows this node delivers (the ones it owns), and whether it delivers
+    /// the rows of no partition (operators' acknowledgements and resolutions,
+    /// re-notifications, node-wide alerts): the owner of partition 0 does, so one node sends each.
+    fn ours(&self) -> (Vec<i32>, bool) {
+        let owned: Vec<i32> = self
+            .ownership
+            .partitions
+            .all()
+            .filter(|p| self.ownership.check.fence(*p).is_some())
+            .map(|p| i32::from(p.0))
+            .collect();
+        let unparted = self.ownership.check.fence(Partition(0)).is_some();
+        (owned, unparted)
     }
 
     /// Delivers `receiver`'s owed rows in order until one fails or is not due yet.
     async fn drain(&self, http: &awc::Client, receiver: &Receiver) {
         let id = receiver.id;
-        let owed = match self.store.read(move |c| rows::pending(c, id, PAGE)).await {
+        let (parts, unparted) = self.ours();
+        let owed = match self
+            .store
+            .read(move |c| rows::pending(c, id, &parts, unparted, PAGE))
+            .await
+        {
             Ok(owed) => owed,
             Err(e) => {
                 log::warn!("deliveries unread receiver={} error={e}", receiver.name);
                 return;
             }
         };
-        for row in owed.into_iter().filter(|r| self.ours(r)) {
+        for row in owed {
             let now = self.clock.now();
             if row.next_attempt_ms > now.0 {
                 return;

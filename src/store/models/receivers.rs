@@ -89,11 +89,29 @@ pub fn insert_deliveries<'a>(conn: &mut DbConnection, rows: impl IntoIterator<It
     Ok(())
 }
 
-/// The oldest undelivered rows of `receiver_id`, in id order.
-pub fn pending(conn: &mut DbConnection, receiver_id: i64, limit: i64) -> QueryResult<Vec<Delivery>> {
-    alert_deliveries::table
+/// The oldest undelivered rows of `receiver_id` among those of `parts` (and of no partition,
+/// when `unparted`), in id order.
+pub fn pending(
+    conn: &mut DbConnection,
+    receiver_id: i64,
+    parts: &[i32],
+    unparted: bool,
+    limit: i64,
+) -> QueryResult<Vec<Delivery>> {
+    let mut query = alert_deliveries::table
         .filter(alert_deliveries::receiver_id.eq(receiver_id))
         .filter(alert_deliveries::delivered_ms.is_null())
+        .into_boxed();
+    query = if unparted {
+        query.filter(
+            alert_deliveries::part
+                .eq_any(parts.to_vec())
+                .or(alert_deliveries::part.is_null()),
+        )
+    } else {
+        query.filter(alert_deliveries::part.eq_any(parts.to_vec()))
+    };
+    query
         .order(alert_deliveries::id)
         .limit(limit)
         .select(Delivery::as_select())

@@ -1,7 +1,8 @@
 //! Edits across nodes: a device edited and decommissioned at the node that does not run it is
 //! taken up by the node that does (its owner): the live actor takes the new interval, and on
 //! decommissioning stops and has its open alert resolved by the admin with the reason; a
-//! provisioning sheet applied at one node starts its devices at their owner.
+//! provisioning sheet applied at one node starts its devices at their owner; a webhook added at
+//! one node is told once of an alert raised at the other.
 
 use std::time::{Duration, Instant};
 
@@ -162,4 +163,70 @@ fn a_sheet_provisioned_at_one_node_starts_its_devices_at_their_owner() {
         problem["detail"].as_str().unwrap().contains("POST /api/v1/taxis"),
         "{problem}"
     );
+}
+
+#[test]
+fn a_webhook_added_at_one_node_is_told_once_of_an_alert_raised_at_the_other() {
+    let Some((one, two, client)) = super::two_nodes_split() else {
+        return;
+    };
+    let pager = crate::support::receiver::TestReceiver::start();
+    let admin = token(Role::Admin, None);
+    let (status, made) = one.call(
+        "POST",
+        "/api/v1/receivers",
+        &admin,
+        Some(json!({"name": "pager", "url": pager.url})),
+    );
+    assert_eq!(status, 201, "{made}");
+    let (status, _) = one.call(
+        "POST",
+        "/api/v1/clients",
+        &admin,
+        Some(json!({"id": client, "name": "c"})),
+    );
+    assert_eq!(status, 201);
+    let body =
+        json!({"id": "cam-w", "kind": "gate", "client_id": client, "heartbeat_interval_ms": 200, "miss_tolerance": 2});
+    assert_eq!(one.call("POST", "/api/v1/devices", &admin, Some(body)).0, 201);
+    // Node 2 reads the receivers every second: let it, then make the device (node 2's) fall
+    // silent. An admin's heartbeat says nothing of the gate PC, so the device's own alert is told.
+    std::thread::sleep(Duration::from_millis(1_500));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while two
+        .call(
+            "POST",
+            "/api/v1/devices/cam-w/heartbeat",
+            &admin,
+            Some(json!({"status": "ok"})),
+        )
+        .0
+        != 200
+    {
+        assert!(Instant::now() < deadline, "{}", two.log_text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let open = wait(&one, "/api/v1/alerts?state=open", "its alert", |b| {
+        b["items"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|a| a["subject_id"] == "cam-w"))
+    });
+    let alert_id = open["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["subject_id"] == "cam-w")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let key = format!("{alert_id}:1");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !pager.accepted_keys().contains(&key) {
+        assert!(Instant::now() < deadline, "{:?}\n{}", pager.got(), two.log_text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Sent by the owner only: once, not by both nodes.
+    std::thread::sleep(Duration::from_millis(1_000));
+    let sent = pager.got().iter().filter(|g| g.key == key).count();
+    assert_eq!(sent, 1, "{:?}", pager.got());
 }
