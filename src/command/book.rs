@@ -94,6 +94,15 @@ impl CommandBook {
         self.open.get(&id).map(|o| &o.command)
     }
 
+    /// Open commands by state (`pending`, `delivered`).
+    pub fn count_by_state(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        let mut counts = std::collections::BTreeMap::new();
+        for open in self.open.values() {
+            *counts.entry(open.command.state.as_str()).or_default() += 1;
+        }
+        counts
+    }
+
     pub fn open_count(&self) -> usize {
         self.open.len()
     }

@@ -83,3 +83,15 @@ pub struct CommandChanged {
     /// `command.issued` or `command.updated`.
     pub event: &'static str,
 }
+
+/// Ask what the command service holds and has finished.
+#[derive(Debug, Message)]
+#[rtype(result = "CommandStats")]
+pub struct GetCommandStats;
+
+/// Open commands by state, and commands finished since start by final state.
+#[derive(Debug, Clone, Default)]
+pub struct CommandStats {
+    pub open: std::collections::BTreeMap<&'static str, u64>,
+    pub finished: std::collections::BTreeMap<&'static str, u64>,
+}

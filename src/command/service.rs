@@ -15,7 +15,8 @@ use actix::prelude::*;
 
 use super::book::{CommandBook, CommandError};
 use super::messages::{
-    AckCommand, ClientOffline, ClientOnline, CommandChanged, CommandServiceError, DeliverCommand, Issue, Issued,
+    AckCommand, ClientOffline, ClientOnline, CommandChanged, CommandServiceError, CommandStats, DeliverCommand,
+    GetCommandStats, Issue, Issued,
 };
 use super::model::{Command, CommandMessage, CommandState};
 use crate::alert::Record;
@@ -53,6 +54,8 @@ pub struct CommandService {
     standby: std::collections::HashMap<i64, String>,
     /// A command is stored under the fence of its client's partition.
     ownership: Ownership,
+    /// Commands finished since start, by their final state.
+    finished: std::collections::BTreeMap<&'static str, u64>,
 }
 
 impl CommandService {
@@ -79,6 +82,7 @@ impl CommandService {
             timer: LazyTimer::default(),
             standby: std::collections::HashMap::new(),
             ownership: Ownership::default(),
+            finished: std::collections::BTreeMap::new(),
         }
     }
 
@@ -172,6 +176,7 @@ impl CommandService {
     /// Forgets what only an open command needs, and logs how it ended.
     fn finished(&mut self, command: &Command) {
         self.standby.remove(&command.id);
+        *self.finished.entry(command.state.as_str()).or_default() += 1;
         log::info!(
             "command finished id={} client={} state={}",
             command.id,
@@ -224,6 +229,16 @@ impl Actor for CommandService {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.schedule(ctx);
+    }
+}
+
+impl Handler<GetCommandStats> for CommandService {
+    type Result = MessageResult<GetCommandStats>;
+    fn handle(&mut self, _: GetCommandStats, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(CommandStats {
+            open: self.book.count_by_state(),
+            finished: self.finished.clone(),
+        })
     }
 }
 

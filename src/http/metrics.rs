@@ -18,6 +18,7 @@ use super::AppState;
 use crate::alert::messages::GetAlertStats;
 use crate::auth::Role;
 use crate::broker::messages::GetBrokerStats;
+use crate::command::messages::GetCommandStats;
 use crate::supervision::GetStats;
 
 /// The content type of the Prometheus text exposition format.
@@ -203,6 +204,25 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
         "broker_evicted",
         "Sessions evicted by the broker (slow consumers, revoked tokens)",
         broker.evicted,
+    );
+    let commands = state
+        .commands
+        .send(GetCommandStats)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let open_commands: Family<Vec<(String, String)>, Gauge> = Family::default();
+    for (command_state, count) in &commands.open {
+        open_commands
+            .get_or_create(&vec![("state".to_owned(), (*command_state).to_owned())])
+            .set(i64::try_from(*count).unwrap_or(i64::MAX));
+    }
+    registry.register("commands_open", "Commands not finished, by state", open_commands);
+    labelled(
+        &mut registry,
+        "commands_finished",
+        "Commands finished since start, by final state (acked, failed, timed_out, expired)",
+        "state",
+        commands.finished.iter().map(|(s, n)| ((*s).to_owned(), *n)),
     );
     let deliveries = state.receivers.counts();
     labelled(

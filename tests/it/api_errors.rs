@@ -354,6 +354,10 @@ async fn metrics_parse_as_prometheus_text_and_count_requests_by_route_and_status
         assert!(std::time::Instant::now() < deadline, "{:?}", pager.got());
         actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    let (status, command) = s
+        .post("/api/v1/devices/cam-1/commands", serde_json::json!({"kind": "restart"}))
+        .await;
+    assert_eq!(status, 202, "{command}");
     assert_eq!(s.get("/api/v1/devices/cam-1").await.0, 200);
     assert_eq!(s.get("/api/v1/devices/cam-1").await.0, 200);
     assert_eq!(s.get("/api/v1/devices/nope").await.0, 404);
@@ -414,6 +418,11 @@ async fn metrics_parse_as_prometheus_text_and_count_requests_by_route_and_status
         "{text}"
     );
     assert!(number(&values("kwanje_broker_delivered", &[])).is_some(), "{text}");
+    let open_commands: f64 = ["pending", "delivered"]
+        .iter()
+        .filter_map(|state| number(&values("kwanje_commands_open", &[("state", state)])))
+        .sum();
+    assert_eq!(open_commands, 1.0, "{text}");
     let pager_label = [("receiver", "pager")];
     assert!(
         number(&values("kwanje_receiver_deliveries", &pager_label)).is_some_and(|n| n >= 2.0),
