@@ -8,8 +8,8 @@ use crate::time::Millis;
 
 pub trait Fanout: Send + Sync + 'static {
     /// The deliveries `alert`'s change (`event`, at `now`) is owed, each with an id from `new_id`
-    /// (made once, so a retried batch writes the same rows). Their `part` is filled in by the
-    /// alert service from the record's fence.
+    /// (made once, so a retried batch writes the same rows). Their `part` is set by the alert
+    /// service from the record's fence.
     fn deliveries(
         &self,
         alert: &Alert,

@@ -314,14 +314,7 @@ impl Owner for AlertService {
         let rows: Vec<_> = batch.iter().flat_map(|i| &i.alerts).map(|(a, _)| a.to_row()).collect();
         alert_rows::save_all(conn, &rows)?;
         outbox::insert_all(conn, batch.iter().flat_map(|i| &i.outbox))?;
-        let deliveries: Vec<Delivery> = batch
-            .iter()
-            .flat_map(|i| {
-                let part = i.fence.map(|f| i32::from(f.partition.0));
-                i.deliveries.iter().map(move |d| Delivery { part, ..d.clone() })
-            })
-            .collect();
-        receivers::insert_deliveries(conn, &deliveries)?;
+        receivers::insert_deliveries(conn, batch.iter().flat_map(|i| &i.deliveries))?;
         audit::insert_all(conn, batch.iter().filter_map(|i| i.audit.as_ref()))
     }
 
@@ -410,6 +403,11 @@ impl Handler<Record> for AlertService {
         let mut item = self.item(msg.writes, alerts, None, None, msg.committed);
         item.state = msg.state;
         item.fence = msg.fence;
+        // A record's deliveries are sent by the owner of its partition (`Fanout::deliveries`).
+        let part = msg.fence.map(|f| i32::from(f.partition.0));
+        for delivery in &mut item.deliveries {
+            delivery.part = part;
+        }
         self.enqueue(item, ctx);
     }
 }

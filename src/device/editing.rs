@@ -155,12 +155,11 @@ impl Devices {
             })
         })
         .await;
-        let (row, retired) = match read {
-            Ok(Ok(read)) => read,
-            Ok(Err(e)) => {
-                log::warn!("device announced, unread id={id} error={e}");
-                return false;
-            }
+        let (row, retired) = match read
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+        {
+            Ok(read) => read,
             Err(e) => {
                 log::warn!("device announced, unread id={id} error={e}");
                 return false;

@@ -45,7 +45,8 @@ impl Dispatcher {
                 reloaded = Some(Instant::now());
             }
             let known = self.receivers.snapshot();
-            let rounds = known.iter().map(|r| self.drain(&http, r));
+            let (parts, unparted) = self.ours();
+            let rounds = known.iter().map(|r| self.drain(&http, r, &parts, unparted));
             futures_util::future::join_all(rounds).await;
             actix_web::rt::time::sleep(POLL).await;
         }
@@ -66,10 +67,11 @@ impl Dispatcher {
         (owned, unparted)
     }
 
-    /// Delivers `receiver`'s owed rows in order until one fails or is not due yet.
-    async fn drain(&self, http: &awc::Client, receiver: &Receiver) {
+    /// Delivers `receiver`'s owed rows of `parts` (and of no partition when `unparted`) in
+    /// order until one fails or is not due yet.
+    async fn drain(&self, http: &awc::Client, receiver: &Receiver, parts: &[i32], unparted: bool) {
         let id = receiver.id;
-        let (parts, unparted) = self.ours();
+        let parts = parts.to_vec();
         let owed = match self
             .store
             .read(move |c| rows::pending(c, id, &parts, unparted, PAGE))

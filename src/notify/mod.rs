@@ -19,3 +19,28 @@ pub mod retry;
 pub mod route;
 
 pub use receivers::Receivers;
+
+/// An open alert of `kind` and `severity` about device `cam-1`, for the tests here.
+#[cfg(test)]
+fn test_alert(kind: crate::alert::AlertKind, severity: crate::alert::Severity) -> crate::alert::Alert {
+    crate::alert::Alert {
+        id: 1,
+        subject_type: crate::alert::SubjectType::Device,
+        subject_id: "cam-1".into(),
+        kind,
+        severity,
+        state: crate::alert::AlertState::Open,
+        count: 1,
+        detail: None,
+        opened_ms: 0,
+        updated_ms: 0,
+        acked_by: None,
+        acked_ms: None,
+        ack_note: None,
+        resolved_by: None,
+        resolved_ms: None,
+        suppressed_by: None,
+        version: 1,
+        notified_ms: None,
+    }
+}

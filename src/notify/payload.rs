@@ -88,28 +88,15 @@ pub fn body(receiver: &str, alert: &Alert, event: AlertEvent) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::{AlertKind, Severity, SubjectType};
+    use crate::alert::{AlertKind, Severity};
 
     fn alert() -> Alert {
         Alert {
             id: 42,
-            subject_type: SubjectType::Device,
-            subject_id: "cam-1".into(),
-            kind: AlertKind::HeartbeatMissed,
-            severity: Severity::Major,
-            state: AlertState::Open,
-            count: 1,
             detail: Some("silent".into()),
             opened_ms: 1_796_000_000_000,
             updated_ms: 1_796_000_000_000,
-            acked_by: None,
-            acked_ms: None,
-            ack_note: None,
-            resolved_by: None,
-            resolved_ms: None,
-            suppressed_by: None,
-            version: 1,
-            notified_ms: None,
+            ..crate::notify::test_alert(AlertKind::HeartbeatMissed, Severity::Major)
         }
     }
 

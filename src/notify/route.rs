@@ -44,30 +44,8 @@ impl Route {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::{AlertState, SubjectType};
 
-    fn alert(kind: AlertKind, severity: Severity) -> Alert {
-        Alert {
-            id: 1,
-            subject_type: SubjectType::Device,
-            subject_id: "cam-1".into(),
-            kind,
-            severity,
-            state: AlertState::Open,
-            count: 1,
-            detail: None,
-            opened_ms: 0,
-            updated_ms: 0,
-            acked_by: None,
-            acked_ms: None,
-            ack_note: None,
-            resolved_by: None,
-            resolved_ms: None,
-            suppressed_by: None,
-            version: 1,
-            notified_ms: None,
-        }
-    }
+    use crate::notify::test_alert as alert;
 
     #[test]
     fn a_receiver_gets_what_is_at_least_as_severe_and_of_its_kinds() {

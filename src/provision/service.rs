@@ -3,7 +3,7 @@
 //! row; then the live devices and taxis take what was stored (actors started, edits applied as
 //! `PATCH` applies them).
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use diesel::Connection;
 use thiserror::Error;
@@ -246,12 +246,7 @@ impl Provisioner {
 
 /// The devices a summary names as created or updated (to announce in a cluster).
 pub fn devices_touched(summary: &Summary) -> Vec<String> {
-    let mut ids: BTreeMap<&str, ()> = BTreeMap::new();
-    for id in &summary.devices_created {
-        ids.insert(id, ());
-    }
-    for u in &summary.devices_updated {
-        ids.insert(&u.id, ());
-    }
-    ids.into_keys().map(str::to_owned).collect()
+    let created = summary.devices_created.iter();
+    let ids: BTreeSet<&String> = created.chain(summary.devices_updated.iter().map(|u| &u.id)).collect();
+    ids.into_iter().cloned().collect()
 }

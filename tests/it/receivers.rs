@@ -174,23 +174,6 @@ fn serve(db: &str) -> Node {
     Node::start(cmd).unwrap_or_else(|(_, log)| panic!("{log}"))
 }
 
-fn wait(node: &Node, path: &str, what: &str, fact: impl Fn(&Value) -> bool) -> Value {
-    let admin = token(Role::Admin, None);
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let (status, body) = node.call("GET", path, &admin, None);
-        if status == 200 && fact(&body) {
-            return body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: {status} {body}\n{}",
-            node.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn a_receiver_down_across_a_kill_9_still_gets_every_change() {
     let dir = tempfile::tempdir().unwrap();
@@ -225,9 +208,7 @@ fn a_receiver_down_across_a_kill_9_still_gets_every_change() {
         assert_eq!(node.call("POST", &path, &admin, Some(json!({"status": "ok"}))).0, 200);
     }
     // Two alerts open (both devices silent), the pager down: their changes wait in the store.
-    let open = wait(&node, "/api/v1/alerts?state=open", "two alerts", |b| {
-        items(b).len() >= 2
-    });
+    let open = node.wait_get("/api/v1/alerts?state=open", "two alerts", |b| items(b).len() >= 2);
     let ids: Vec<i64> = items(&open).iter().map(|a| a["id"].as_i64().unwrap()).collect();
     let (status, _) = node.call(
         "POST",
@@ -236,7 +217,7 @@ fn a_receiver_down_across_a_kill_9_still_gets_every_change() {
         Some(json!({})),
     );
     assert_eq!(status, 200);
-    wait(&node, "/api/v1/receivers", "owed three changes", |l| {
+    node.wait_get("/api/v1/receivers", "owed three changes", |l| {
         l[0]["pending"].as_i64() >= Some(3)
     });
     assert!(pager.accepted_keys().is_empty());
@@ -263,7 +244,7 @@ fn a_receiver_down_across_a_kill_9_still_gets_every_change() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    wait(&node, "/api/v1/receivers", "nothing owed", |l| {
+    node.wait_get("/api/v1/receivers", "nothing owed", |l| {
         l[0]["pending"] == 0 && l[0]["health"] == "healthy"
     });
 }

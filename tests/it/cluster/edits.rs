@@ -7,23 +7,22 @@
 use std::time::{Duration, Instant};
 
 use kwanje::auth::Role;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::{token, Node};
 
-fn wait(node: &Node, path: &str, what: &str, fact: impl Fn(&Value) -> bool) -> Value {
-    let admin = token(Role::Admin, None);
+/// Heartbeats `device` at `node` with `token` until the node takes them (it may not know the
+/// device yet: it learns of it from another node's announcement) and answers `up`.
+fn beat_until_up(node: &Node, device: &str, token: &str) {
+    let path = format!("/api/v1/devices/{device}/heartbeat");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let (status, body) = node.call("GET", path, &admin, None);
-        if status == 200 && fact(&body) {
-            return body;
+        let (status, body) = node.call("POST", &path, token, Some(json!({"status": "ok"})));
+        if status == 200 {
+            assert_eq!(body["state"], "up", "{body}");
+            return;
         }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: {status} {body}\n{}",
-            node.log_text()
-        );
+        assert!(Instant::now() < deadline, "{status} {body}");
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -52,21 +51,7 @@ fn a_device_edited_and_decommissioned_at_one_node_changes_at_its_owner() {
     assert_eq!((status, &device["owner_node"]), (201, &json!(2)), "{device}");
     let beat = token(Role::Client, Some(&client));
     // Node 2 learns of it from node 1's announcement.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (status, body) = two.call(
-            "POST",
-            "/api/v1/devices/cam-e/heartbeat",
-            &beat,
-            Some(json!({"status": "ok"})),
-        );
-        if status == 200 {
-            assert_eq!(body["state"], "up", "{body}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "{status} {body}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    beat_until_up(&two, "cam-e", &beat);
 
     // Edited at node 1; node 2 runs it and takes the 400 ms window.
     let (status, edited) = one.call(
@@ -76,14 +61,12 @@ fn a_device_edited_and_decommissioned_at_one_node_changes_at_its_owner() {
         Some(json!({"heartbeat_interval_ms": 200, "miss_tolerance": 2, "lane": "7"})),
     );
     assert_eq!(status, 200, "{edited}");
-    let down = wait(&two, "/api/v1/devices/cam-e", "down at its owner", |d| {
-        d["state"] == "down"
-    });
+    let down = two.wait_get("/api/v1/devices/cam-e", "down at its owner", |d| d["state"] == "down");
     assert_eq!((&down["restarts"], &down["lane"]), (&json!(0), &json!("7")), "{down}");
-    wait(&one, "/api/v1/devices/cam-e", "node 1 sees the edit", |d| {
+    one.wait_get("/api/v1/devices/cam-e", "node 1 sees the edit", |d| {
         d["heartbeat_interval_ms"] == 200
     });
-    let open = wait(&one, "/api/v1/alerts?state=open", "its alert", |b| {
+    let open = one.wait_get("/api/v1/alerts?state=open", "its alert", |b| {
         b["items"]
             .as_array()
             .is_some_and(|a| a.iter().any(|a| a["subject_id"] == "cam-e"))
@@ -100,7 +83,7 @@ fn a_device_edited_and_decommissioned_at_one_node_changes_at_its_owner() {
     // Decommissioned at node 1: node 2 stops it and resolves its alert, as the admin, saying why.
     let (status, done) = one.call("DELETE", "/api/v1/devices/cam-e?reason=moved%20to%20T2", &admin, None);
     assert_eq!(status, 200, "{done}");
-    let resolved = wait(&one, &format!("/api/v1/alerts/{alert_id}"), "resolved", |a| {
+    let resolved = one.wait_get(&format!("/api/v1/alerts/{alert_id}"), "resolved", |a| {
         a["state"] == "resolved"
     });
     assert_eq!(resolved["resolved_by"], "cluster-test", "{resolved}");
@@ -134,26 +117,10 @@ fn a_sheet_provisioned_at_one_node_starts_its_devices_at_their_owner() {
     assert_eq!((status, &done["devices_created"]), (200, &json!(["cam-p"])), "{done}");
     // Node 2 owns its gate PC's partition: it runs the device.
     let beat = token(Role::Client, Some(&client));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (status, body) = two.call(
-            "POST",
-            "/api/v1/devices/cam-p/heartbeat",
-            &beat,
-            Some(json!({"status": "ok"})),
-        );
-        if status == 200 {
-            assert_eq!(body["state"], "up", "{body}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "{status} {body}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    beat_until_up(&two, "cam-p", &beat);
     // Silent, it leaves `up` at its owner (`unreachable`: its gate PC, heard over HTTP only,
     // went quiet with it).
-    let silent = wait(&two, "/api/v1/devices/cam-p", "silent at its owner", |d| {
-        d["state"] != "up"
-    });
+    let silent = two.wait_get("/api/v1/devices/cam-p", "silent at its owner", |d| d["state"] != "up");
     assert_eq!(silent["owner_node"], 2, "{silent}");
 
     let taxis = json!({"taxis": [{"plate": "12가3456", "license_region": "seoul", "class": "standard"}]});
@@ -206,7 +173,7 @@ fn a_webhook_added_at_one_node_is_told_once_of_an_alert_raised_at_the_other() {
         assert!(Instant::now() < deadline, "{}", two.log_text());
         std::thread::sleep(Duration::from_millis(50));
     }
-    let open = wait(&one, "/api/v1/alerts?state=open", "its alert", |b| {
+    let open = one.wait_get("/api/v1/alerts?state=open", "its alert", |b| {
         b["items"]
             .as_array()
             .is_some_and(|a| a.iter().any(|a| a["subject_id"] == "cam-w"))

@@ -156,6 +156,25 @@ impl Node {
             .unwrap();
     }
 
+    /// Polls `GET path` as an admin until `fact` holds; after 15 s, panics saying `what`, with
+    /// the last answer and the node's log.
+    pub(crate) fn wait_get(&self, path: &str, what: &str, fact: impl Fn(&Value) -> bool) -> Value {
+        let admin = token(Role::Admin, None);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let (status, body) = self.call("GET", path, &admin, None);
+            if status == 200 && fact(&body) {
+                return body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: {status} {body}\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub(crate) fn log_text(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
