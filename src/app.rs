@@ -433,6 +433,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
         parking,
         accounts: accounts.clone(),
         receivers,
+        stomp: Arc::default(),
     });
     actix_web::rt::spawn(crate::accounts::sync::run(accounts, crate::accounts::SYNC_EVERY));
     let app_state = state.clone();

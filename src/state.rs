@@ -52,4 +52,6 @@ pub struct AppState {
     pub accounts: crate::accounts::Accounts,
     /// The alert receivers (webhooks) this node routes alert changes to.
     pub receivers: Arc<crate::notify::Receivers>,
+    /// STOMP frames in and out and sessions by transport, counted for `/metrics`.
+    pub stomp: Arc<crate::stomp::StompTally>,
 }

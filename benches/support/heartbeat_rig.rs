@@ -167,7 +167,7 @@ impl Rig {
             last: None,
             closed: false,
         };
-        let mut driver = Driver::new(Arc::new(Shared::new(&state)));
+        let mut driver = Driver::new(Arc::new(Shared::new(&state)), kwanje::stomp::Transport::WebSocket);
         driver.started(&mut link);
         let connect = stomp(
             "CONNECT",

@@ -49,7 +49,9 @@ fn labelled(registry: &mut Registry, name: &str, help: &str, label: &str, series
 ///
 /// Text format: devices by state, actor restarts and escalations, open alerts and alerts opened
 /// and resolved by kind, the alert writer's queue, retries and transaction time, the broker's
-/// deliveries and evictions, webhook deliveries by receiver, refused and throttled logins.
+/// deliveries and evictions, STOMP sessions by transport and frames by command, taxi dispatch
+/// (served, waits, lines) per terminal run here, webhook deliveries by receiver, refused and
+/// throttled logins.
 ///
 /// **Role:** none from loopback; admin from anywhere else.
 #[utoipa::path(
@@ -307,6 +309,8 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
         "CONNECTs refused because their principal held KWANJE_MAX_SESSIONS_PER_PRINCIPAL sessions",
         sessions.refused,
     );
+    stomp_metrics(&mut registry, &state.stomp.snapshot());
+    super::dispatch_metrics::register(&mut registry, &state).await;
     let (connect_failed, connect_throttled) = state.limits.connects.refused();
     counter(
         &mut registry,
@@ -348,6 +352,57 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
     encode_registry(&mut body, &process_registry()).map_err(|e| ApiError::Internal(e.to_string()))?;
     encode_eof(&mut body).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(HttpResponse::Ok().content_type(CONTENT_TYPE).body(body))
+}
+
+/// Sessions by transport and frames by command and direction.
+fn stomp_metrics(registry: &mut Registry, tally: &crate::stomp::tally::TallySnapshot) {
+    let open: Family<Vec<(String, String)>, Gauge> = Family::default();
+    let connected: Family<Vec<(String, String)>, Counter> = Family::default();
+    for (transport, now, since_start) in &tally.sessions {
+        let key = vec![("transport".to_owned(), transport.as_str().to_owned())];
+        open.get_or_create(&key).set(*now);
+        connected.get_or_create(&key).inc_by(*since_start);
+    }
+    registry.register("stomp_sessions", "Connected STOMP sessions now, by transport", open);
+    registry.register(
+        "stomp_sessions_connected",
+        "STOMP sessions connected since start, by transport",
+        connected,
+    );
+    let by_command = |counts: &crate::stomp::tally::FrameCounts| {
+        counts
+            .by_command
+            .iter()
+            .map(|(c, n)| ((*c).to_owned(), *n))
+            .collect::<Vec<_>>()
+            .into_iter()
+    };
+    labelled(
+        registry,
+        "stomp_frames_received",
+        "STOMP frames received from clients, by command (`other`: a command STOMP does not have)",
+        "command",
+        by_command(&tally.received),
+    );
+    labelled(
+        registry,
+        "stomp_frames_sent",
+        "STOMP frames queued for clients, by command",
+        "command",
+        by_command(&tally.sent),
+    );
+    counter(
+        registry,
+        "stomp_heart_beats_received",
+        "Heart-beats received from STOMP clients",
+        tally.received.heart_beats,
+    );
+    counter(
+        registry,
+        "stomp_heart_beats_sent",
+        "Heart-beats sent to STOMP clients",
+        tally.sent.heart_beats,
+    );
 }
 
 /// The process's own figures, unprefixed as Prometheus client libraries name them (empty off

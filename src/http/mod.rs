@@ -13,6 +13,7 @@ pub mod conn_guard;
 pub mod device_edits;
 pub mod devices;
 pub mod dispatch;
+pub mod dispatch_metrics;
 pub mod error;
 pub mod extract;
 pub mod field_tokens;

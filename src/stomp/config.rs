@@ -3,10 +3,12 @@
 //! Owns the defaults only; it must not read configuration itself (the server builds a
 //! [`SessionConfig`] from its own `Config`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::codec::Limits;
 use super::heartbeat::{HeartBeat, DEFAULT_HEART_BEAT_FLOOR_MS, DEFAULT_SERVER_HEART_BEAT};
+use super::tally::StompTally;
 
 /// How long a new connection may take to send CONNECT before it is closed.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -29,6 +31,8 @@ pub struct SessionConfig {
     pub connect_timeout: Duration,
     pub max_unacked: usize,
     pub limits: Limits,
+    /// Where the session counts the frames it receives and sends (none: not counted).
+    pub tally: Option<Arc<StompTally>>,
 }
 
 impl SessionConfig {
@@ -41,6 +45,7 @@ impl SessionConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_unacked: DEFAULT_MAX_UNACKED,
             limits: Limits::default(),
+            tally: None,
         }
     }
 }

@@ -18,6 +18,8 @@
 //! - [`session`]: the protocol state machine, built on all of the above; [`config`] holds its
 //!   settings and [`action`] what it returns.
 //! - [`error`]: `CodecError`, `FrameError`, `ProtocolError`.
+//! - [`tally`]: frames in and out by command and sessions by transport, server-wide, for
+//!   `/metrics`.
 //!
 //! Dependencies point down this list's reverse: `session` uses everything, `frame` uses nothing.
 //!
@@ -43,6 +45,7 @@ pub mod heartbeat;
 pub mod message;
 pub mod session;
 pub mod subscription;
+pub mod tally;
 pub mod transaction;
 
 #[cfg(test)]
@@ -59,3 +62,4 @@ pub use gate::{Authenticated, Denied, Gate};
 pub use heartbeat::{HeartBeat, Negotiated};
 pub use message::SharedMessage;
 pub use session::{Phase, Session};
+pub use tally::{StompTally, Transport};

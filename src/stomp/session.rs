@@ -31,6 +31,7 @@ use super::gate::{Denied, Gate};
 use super::heartbeat::{answer, negotiate, HeartBeat, Liveness, Negotiated};
 use super::message::{MessageId, SharedMessage};
 use super::subscription::Subscriptions;
+use super::tally::Counted;
 use super::transaction::{Transactions, TxOp};
 use crate::time::Millis;
 
@@ -164,6 +165,12 @@ impl<P: Clone + fmt::Debug, T: Clone + fmt::Debug> Session<P, T> {
         out: &mut Vec<Action<T>>,
     ) {
         self.liveness.received(now);
+        if let Some(tally) = &self.config.tally {
+            tally.received(match &item {
+                Inbound::HeartBeat => Counted::HeartBeat,
+                Inbound::Frame(frame) => Counted::Frame(&frame.command),
+            });
+        }
         match item {
             Inbound::HeartBeat => {}
             Inbound::Frame(frame) => self.on_frame(frame, now, gate, out),
@@ -226,6 +233,7 @@ impl<P: Clone + fmt::Debug, T: Clone + fmt::Debug> Session<P, T> {
                         bytes: Bytes::from_static(HEART_BEAT_EOL),
                         text: true,
                     });
+                    self.count_sent(Counted::HeartBeat);
                     self.liveness.sent(now);
                 }
             }
@@ -286,6 +294,7 @@ impl<P: Clone + fmt::Debug, T: Clone + fmt::Debug> Session<P, T> {
             bytes,
             text: message.is_text(),
         });
+        self.count_sent(Counted::Frame(&Command::Message));
         self.liveness.sent(now);
         Delivery::Sent
     }
@@ -580,7 +589,14 @@ impl<P: Clone + fmt::Debug, T: Clone + fmt::Debug> Session<P, T> {
             bytes: bytes.freeze(),
             text: std::str::from_utf8(&frame.body).is_ok(),
         });
+        self.count_sent(Counted::Frame(&frame.command));
         self.liveness.sent(now);
+    }
+
+    fn count_sent(&self, what: Counted<'_>) {
+        if let Some(tally) = &self.config.tally {
+            tally.sent(what);
+        }
     }
 }
 

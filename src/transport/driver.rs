@@ -38,7 +38,7 @@ use crate::ids::IdGen;
 use crate::limit::{Limits, Slot};
 use crate::ownership::Inbound;
 use crate::state::AppState;
-use crate::stomp::{Action, HeartBeat, Phase, ProtocolError, Session, SessionConfig};
+use crate::stomp::{Action, HeartBeat, Phase, ProtocolError, Session, SessionConfig, StompTally, Transport};
 use crate::time::{Clock, Millis};
 use crate::tls::CertifiedClient;
 
@@ -87,6 +87,7 @@ pub struct Shared {
     gate: StompGate,
     settings: Settings,
     limits: Limits,
+    tally: Arc<StompTally>,
 }
 
 impl Shared {
@@ -100,6 +101,7 @@ impl Shared {
             gate: StompGate::new(state.keys.clone()).with_revocations(state.accounts.revocations()),
             settings: Settings::from_config(&state.config),
             limits: state.limits.clone(),
+            tally: state.stomp.clone(),
         }
     }
 
@@ -155,14 +157,17 @@ pub struct Driver {
     peer: Option<IpAddr>,
     /// The client the connection's verified TLS certificate names, if any.
     certified: Option<Box<str>>,
+    /// What carries this session, for the count of sessions by transport.
+    transport: Transport,
 }
 
 impl Driver {
-    /// A new session for a connection that just opened.
-    pub fn new(shared: Arc<Shared>) -> Self {
+    /// A new session for a connection over `transport` that just opened.
+    pub fn new(shared: Arc<Shared>, transport: Transport) -> Self {
         let now = shared.clock.now();
         let key = SessionKey(shared.ids.next(now).unsigned_abs());
         let mut config = SessionConfig::new(key.to_string(), SERVER_NAME);
+        config.tally = Some(shared.tally.clone());
         config.heart_beat = shared.settings.heart_beat;
         config.heart_beat_floor_ms = shared.settings.heart_beat_floor_ms;
         Driver {
@@ -177,6 +182,7 @@ impl Driver {
             over_limit: false,
             peer: None,
             certified: None,
+            transport,
         }
     }
 
@@ -306,7 +312,9 @@ impl Driver {
         if self.registered {
             self.shared.broker.do_send(Deregister { session: self.key });
         }
-        self.slot = None;
+        if self.slot.take().is_some() {
+            self.shared.tally.closed(self.transport);
+        }
         let who = self.session.principal().map_or("-", |p| p.name.as_str());
         log::info!("stomp session ended session={} principal={who}", self.key);
     }
@@ -332,7 +340,10 @@ impl Driver {
         };
         let user = acl::user_of(principal).to_owned();
         match self.shared.limits.sessions.take(user) {
-            Ok(slot) => self.slot = Some(slot),
+            Ok(slot) => {
+                self.slot = Some(slot);
+                self.shared.tally.opened(self.transport);
+            }
             Err(over) => {
                 self.over_limit = true;
                 let principal = acl::user_of(principal).to_owned();

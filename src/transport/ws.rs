@@ -40,6 +40,7 @@ use super::meter::Meter;
 use super::reassembly::{Assembled, Fragment, Reassembler, ReassemblyError};
 use crate::broker::messages::{Deliver, Evict, Outlet};
 use crate::stomp::codec::MAX_FRAME_BYTES;
+use crate::stomp::Transport;
 use crate::supervision::LazyTimer;
 use crate::time::Millis;
 use crate::tls::CertifiedClient;
@@ -72,7 +73,7 @@ pub fn upgrade<F: Framing>(
 ) -> Result<HttpResponse, actix_web::Error> {
     let mut response = ws::handshake_with_protocols(req, &STOMP_SUBPROTOCOLS)?;
     let meter = Meter::default();
-    let driver = Driver::new(shared)
+    let driver = Driver::new(shared, F::TRANSPORT)
         .with_peer(req.peer_addr().map(|a| a.ip()))
         .with_certificate(req.conn_data::<CertifiedClient>().cloned());
     // The access log leaves WebSocket paths out (it would hold its state for the session's
@@ -162,6 +163,9 @@ pub enum Unwrapped {
 
 /// How STOMP frames ride on WebSocket messages.
 pub trait Framing: Unpin + 'static {
+    /// What the session is counted under in `/metrics`.
+    const TRANSPORT: Transport;
+
     /// Sent first, when the socket opens.
     fn opening(&self) -> Option<&'static str> {
         None
@@ -188,6 +192,8 @@ pub trait Framing: Unpin + 'static {
 pub struct Plain;
 
 impl Framing for Plain {
+    const TRANSPORT: Transport = Transport::WebSocket;
+
     fn outbound(&self, frame: Bytes, text: bool) -> Outbound {
         match text.then(|| ByteString::try_from(frame.clone()).ok()).flatten() {
             Some(text) => Outbound::Text(text),

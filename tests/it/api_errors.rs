@@ -327,9 +327,7 @@ async fn a_wrong_method_gets_405_with_allow_and_an_unknown_path_404() {
 /// are counted by route pattern (not raw path), method and status, with their latency.
 #[actix_web::test]
 async fn metrics_parse_as_prometheus_text_and_count_requests_by_route_and_status() {
-    // prometheus-client writes the OpenMetrics text form (counters `_total`, `# EOF` at the end),
-    // which Prometheus reads; the OpenMetrics parser checks it strictly.
-    use openmetrics_parser::{openmetrics::parse_openmetrics, OpenMetricsValue as PrometheusValue};
+    use openmetrics_parser::OpenMetricsValue as PrometheusValue;
     let s = Server::start(Backend::Sqlite).await;
     let pager = crate::support::receiver::TestReceiver::start();
     let (status, _) = s
@@ -361,89 +359,73 @@ async fn metrics_parse_as_prometheus_text_and_count_requests_by_route_and_status
     assert_eq!(s.get("/api/v1/devices/cam-1").await.0, 200);
     assert_eq!(s.get("/api/v1/devices/cam-1").await.0, 200);
     assert_eq!(s.get("/api/v1/devices/nope").await.0, 404);
-    let mut resp = awc::Client::default().get(s.url("/metrics")).send().await.unwrap();
-    let text = String::from_utf8(resp.body().await.unwrap().to_vec()).unwrap();
-    let scrape = parse_openmetrics(&text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
-    // Every sample of `family` whose labels include `labels`, as its value.
-    let values = |family: &str, labels: &[(&str, &str)]| -> Vec<PrometheusValue> {
-        let Some(f) = scrape.families.get(family) else {
-            return Vec::new();
-        };
-        f.iter_samples()
-            .filter(|sample| {
-                let set = sample.get_labelset().unwrap();
-                labels.iter().all(|(k, v)| set.get_label_value(k) == Some(*v))
-            })
-            .map(|sample| sample.value.clone())
-            .collect()
-    };
-    let number = |v: &[PrometheusValue]| -> Option<f64> {
-        match v {
-            [PrometheusValue::Counter(c)] => Some(c.value.as_f64()),
-            [PrometheusValue::Gauge(g)] | [PrometheusValue::Unknown(g)] => Some(g.as_f64()),
-            _ => None,
-        }
-    };
+    let scrape = crate::support::scrape::Scrape::of(&s).await;
+    let text = &scrape.text;
     let device = [("route", "/api/v1/devices/{id}"), ("method", "GET")];
-    let ok = values("kwanje_http_requests", &[device[0], device[1], ("status", "200")]);
-    assert_eq!(number(&ok), Some(2.0), "{text}");
-    let missing = values("kwanje_http_requests", &[device[0], device[1], ("status", "404")]);
-    assert_eq!(number(&missing), Some(1.0), "{text}");
+    let ok = scrape.number("kwanje_http_requests", &[device[0], device[1], ("status", "200")]);
+    assert_eq!(ok, Some(2.0), "{text}");
+    let missing = scrape.number("kwanje_http_requests", &[device[0], device[1], ("status", "404")]);
+    assert_eq!(missing, Some(1.0), "{text}");
     assert!(!text.contains("cam-1\""), "raw paths never become labels: {text}");
-    match values("kwanje_http_request_duration_seconds", &device).as_slice() {
+    match scrape
+        .values("kwanje_http_request_duration_seconds", &device)
+        .as_slice()
+    {
         [PrometheusValue::Histogram(h)] => assert_eq!(h.count, Some(3), "{text}"),
         other => panic!("{other:?}\n{text}"),
     }
-    assert_eq!(
-        number(&values("kwanje_devices", &[("state", "up")])),
-        Some(2.0),
-        "{text}"
-    );
-    assert_eq!(number(&values("kwanje_token_revocations", &[])), Some(0.0), "{text}");
+    assert_eq!(scrape.number("kwanje_devices", &[("state", "up")]), Some(2.0), "{text}");
+    assert_eq!(scrape.number("kwanje_token_revocations", &[]), Some(0.0), "{text}");
     // Alerts by kind, the alert writer's transactions, the broker, webhook deliveries.
     let fault = [("kind", "device_fault")];
-    assert_eq!(number(&values("kwanje_alerts_opened", &fault)), Some(1.0), "{text}");
-    assert_eq!(number(&values("kwanje_alerts_resolved", &fault)), Some(1.0), "{text}");
+    assert_eq!(scrape.number("kwanje_alerts_opened", &fault), Some(1.0), "{text}");
+    assert_eq!(scrape.number("kwanje_alerts_resolved", &fault), Some(1.0), "{text}");
     assert!(
-        number(&values("kwanje_alert_store_writes", &[])).is_some_and(|n| n >= 2.0),
+        scrape
+            .number("kwanje_alert_store_writes", &[])
+            .is_some_and(|n| n >= 2.0),
         "{text}"
     );
     assert!(
-        number(&values("kwanje_alert_store_write_seconds", &[])).is_some_and(|s| s > 0.0),
+        scrape
+            .number("kwanje_alert_store_write_seconds", &[])
+            .is_some_and(|s| s > 0.0),
         "{text}"
     );
-    assert_eq!(number(&values("kwanje_alert_store_pauses", &[])), Some(0.0), "{text}");
+    assert_eq!(scrape.number("kwanje_alert_store_pauses", &[]), Some(0.0), "{text}");
     assert!(
-        number(&values("kwanje_broker_published", &[])).is_some_and(|n| n >= 2.0),
+        scrape.number("kwanje_broker_published", &[]).is_some_and(|n| n >= 2.0),
         "{text}"
     );
-    assert!(number(&values("kwanje_broker_delivered", &[])).is_some(), "{text}");
+    assert!(scrape.number("kwanje_broker_delivered", &[]).is_some(), "{text}");
     let open_commands: f64 = ["pending", "delivered"]
         .iter()
-        .filter_map(|state| number(&values("kwanje_commands_open", &[("state", state)])))
+        .filter_map(|state| scrape.number("kwanje_commands_open", &[("state", state)]))
         .sum();
     assert_eq!(open_commands, 1.0, "{text}");
     let pager_label = [("receiver", "pager")];
     assert!(
-        number(&values("kwanje_receiver_deliveries", &pager_label)).is_some_and(|n| n >= 2.0),
+        scrape
+            .number("kwanje_receiver_deliveries", &pager_label)
+            .is_some_and(|n| n >= 2.0),
         "{text}"
     );
     // The process's own figures, under the names stock dashboards use.
-    let rss = number(&values("process_resident_memory_bytes", &[])).unwrap_or(0.0);
+    let rss = scrape.number("process_resident_memory_bytes", &[]).unwrap_or(0.0);
     assert!(rss > 1_000_000.0, "{text}");
     assert!(
-        number(&values("process_cpu_seconds", &[])).is_some_and(|s| s > 0.0),
+        scrape.number("process_cpu_seconds", &[]).is_some_and(|s| s > 0.0),
         "{text}"
     );
     assert!(
-        number(&values("process_open_fds", &[])).is_some_and(|n| n >= 3.0),
+        scrape.number("process_open_fds", &[]).is_some_and(|n| n >= 3.0),
         "{text}"
     );
     assert!(
-        number(&values("process_threads", &[])).is_some_and(|n| n >= 2.0),
+        scrape.number("process_threads", &[]).is_some_and(|n| n >= 2.0),
         "{text}"
     );
-    let started = number(&values("process_start_time_seconds", &[])).unwrap_or(0.0);
+    let started = scrape.number("process_start_time_seconds", &[]).unwrap_or(0.0);
     let now = kwanje::time::Millis::now().0 as f64 / 1_000.0;
     assert!(
         (now - 3_600.0..=now + 5.0).contains(&started),

@@ -224,6 +224,7 @@ export interface DispatchStatsRow {
   region: string;
   class: string;
   served: number;
+  wait_total_ms: number;
   wait_mean_ms: number | null;
   wait_p50_ms: number | null;
   wait_max_ms: number | null;

@@ -382,3 +382,39 @@ fn unknown_and_server_commands_are_errors() {
         assert_eq!(client.expect_error(&out).header("message"), Some(message));
     }
 }
+
+#[test]
+fn a_counted_session_tallies_what_it_receives_and_sends() {
+    let tally = std::sync::Arc::new(crate::stomp::StompTally::default());
+    let mut client = Client::counted(Some(tally.clone()));
+    let out = client.send(frame(
+        Command::Connect,
+        &[
+            ("passcode", "good"),
+            ("accept-version", "1.2"),
+            ("heart-beat", "1000,1000"),
+        ],
+    ));
+    assert_eq!(client.replies(&out)[0].command, Command::Connected);
+    subscribe(&mut client, "sub-0", "/topic/alerts", "auto");
+    client.send(frame(
+        Command::Subscribe,
+        &[("id", "sub-1"), ("destination", "/topic/x"), ("receipt", "r1")],
+    ));
+    delivered(&mut client, "sub-0");
+    delivered(&mut client, "sub-0");
+    client.bytes(b"\n");
+    client.advance(1_000);
+    client.tick();
+    let snap = tally.snapshot();
+    let of = |counts: &crate::stomp::tally::FrameCounts, name: &str| {
+        counts.by_command.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    };
+    assert_eq!(of(&snap.received, "CONNECT"), Some(1));
+    assert_eq!(of(&snap.received, "SUBSCRIBE"), Some(2));
+    assert_eq!(snap.received.heart_beats, 1);
+    assert_eq!(of(&snap.sent, "CONNECTED"), Some(1));
+    assert_eq!(of(&snap.sent, "RECEIPT"), Some(1));
+    assert_eq!(of(&snap.sent, "MESSAGE"), Some(2));
+    assert_eq!(snap.sent.heart_beats, 1);
+}

@@ -73,7 +73,13 @@ pub struct Client {
 
 impl Client {
     pub fn new() -> Self {
+        Client::counted(None)
+    }
+
+    /// A new session that counts its frames in `tally`.
+    pub fn counted(tally: Option<std::sync::Arc<crate::stomp::StompTally>>) -> Self {
         let mut config = SessionConfig::new("s1", "kwanje/0.1.0");
+        config.tally = tally;
         config.heart_beat = SERVER_BEAT;
         config.max_unacked = 4;
         Client {

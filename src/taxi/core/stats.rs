@@ -50,6 +50,8 @@ pub struct StatsRow {
     pub region: Region,
     pub class: TaxiClass,
     pub served: u64,
+    /// Every served taxi's wait added up (with `served`, what a rate of the mean is made from).
+    pub wait_total_ms: u64,
     pub wait_mean_ms: Option<u64>,
     pub wait_p50_ms: Option<u64>,
     pub wait_max_ms: Option<u64>,
@@ -172,6 +174,7 @@ impl DispatchStats {
                     region: region.clone(),
                     class: *class,
                     served: c.served,
+                    wait_total_ms: c.wait_sum_ms,
                     wait_mean_ms: c.wait_sum_ms.checked_div(c.served),
                     wait_p50_ms: sorted
                         .len()

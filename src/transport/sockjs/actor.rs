@@ -28,6 +28,7 @@ use super::ids::SessionId;
 use super::session::{Attach, Detach, Emit, ReceiverId, Session, Tick};
 use super::settings::Settings;
 use crate::broker::messages::{Deliver, Evict, Outlet};
+use crate::stomp::Transport;
 use crate::supervision::LazyTimer;
 use crate::time::{Clock, Millis};
 use crate::tls::CertifiedClient;
@@ -97,7 +98,7 @@ impl SockJsSession {
         SockJsSession {
             id,
             core: Session::new(settings, clock.now()),
-            driver: Driver::new(shared)
+            driver: Driver::new(shared, Transport::SockJs)
                 .with_peer(peer.addr)
                 .with_certificate(peer.certified),
             ended,

@@ -15,6 +15,7 @@ use super::frame::{self, Close};
 use super::inbound::decode_ws;
 use super::settings::Settings;
 use crate::stomp::codec::MAX_FRAME_BYTES;
+use crate::stomp::Transport;
 use crate::transport::driver::Shared;
 use crate::transport::reassembly::{Assembled, Reassembler};
 use crate::transport::ws::{self, Framing, Outbound, Piece, Unwrapped};
@@ -51,6 +52,8 @@ impl SockJsFraming {
 }
 
 impl Framing for SockJsFraming {
+    const TRANSPORT: Transport = Transport::SockJs;
+
     fn opening(&self) -> Option<&'static str> {
         Some(frame::OPEN)
     }

@@ -22,6 +22,7 @@ use tokio::sync::watch;
 use super::socket::{reads, tls_reads, Outbox, Socket};
 use crate::broker::messages::{Deliver, Evict, Outlet};
 use crate::limit::Slot;
+use crate::stomp::Transport;
 use crate::supervision::LazyTimer;
 use crate::time::Millis;
 use crate::transport::driver::{Driver, Link, Shared, SESSION_MAILBOX_CAPACITY};
@@ -115,7 +116,7 @@ impl TcpSession {
             }
         };
         TcpSession {
-            driver: Driver::new(shared)
+            driver: Driver::new(shared, Transport::Tcp)
                 .with_peer(Some(peer.ip()))
                 .with_certificate(certified),
             outbox,

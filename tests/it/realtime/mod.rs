@@ -7,6 +7,7 @@ mod echo;
 mod failover;
 mod heart_beat;
 mod messaging;
+mod metrics;
 mod runtime;
 mod security;
 mod slow;

@@ -2,6 +2,7 @@
 
 pub mod proxy;
 pub mod receiver;
+pub mod scrape;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

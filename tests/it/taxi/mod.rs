@@ -9,6 +9,7 @@ mod fenced;
 mod lift;
 mod live;
 mod lots;
+mod metrics;
 mod morning;
 mod outage;
 mod priority;
