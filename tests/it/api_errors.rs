@@ -356,6 +356,18 @@ async fn metrics_parse_as_prometheus_text_and_count_requests_by_route_and_status
         .post("/api/v1/devices/cam-1/commands", serde_json::json!({"kind": "restart"}))
         .await;
     assert_eq!(status, 202, "{command}");
+    // One more, for a gate PC that never comes: it expires after its second.
+    let (status, brief) = s
+        .post(
+            "/api/v1/devices/cam-f/commands",
+            serde_json::json!({"kind": "restart", "ttl_ms": 1_000}),
+        )
+        .await;
+    assert_eq!(status, 202, "{brief}");
+    s.wait_for(&format!("/api/v1/commands/{}", brief["id"]), within, |c| {
+        c["state"] == "expired"
+    })
+    .await;
     assert_eq!(s.get("/api/v1/devices/cam-1").await.0, 200);
     assert_eq!(s.get("/api/v1/devices/cam-1").await.0, 200);
     assert_eq!(s.get("/api/v1/devices/nope").await.0, 404);
@@ -403,6 +415,8 @@ async fn metrics_parse_as_prometheus_text_and_count_requests_by_route_and_status
         .filter_map(|state| scrape.number("kwanje_commands_open", &[("state", state)]))
         .sum();
     assert_eq!(open_commands, 1.0, "{text}");
+    let expired = scrape.number("kwanje_commands_finished", &[("state", "expired")]);
+    assert_eq!(expired, Some(1.0), "{text}");
     let pager_label = [("receiver", "pager")];
     assert!(
         scrape

@@ -342,3 +342,71 @@ async fn a_gate_pc_is_renamed_and_decommissioned_once_it_hosts_nothing() {
         assert_eq!((status, &back["name"]), (201, &json!("new pc")), "{back}");
     }
 }
+
+/// A gate PC that dropped leaves its own `client_disconnected` open; decommissioned once its
+/// devices are, that alert is resolved with the reason (it can never come back to resolve it).
+#[actix_web::test]
+async fn a_decommissioned_gate_pc_has_its_own_alert_resolved() {
+    for backend in backends() {
+        let s = Server::start(backend).await;
+        s.register("pc-2", &["cam-2"], 150, 2).await;
+        s.heartbeat("pc-2", "cam-2", "ok").await;
+        s.state.devices.client_presence("pc-2", false);
+        let open = s
+            .wait_for("/api/v1/alerts?state=open&kind=client_disconnected", WAIT, |b| {
+                !items(b).is_empty()
+            })
+            .await;
+        let id = items(&open)[0]["id"].clone();
+        assert_eq!(delete(&s, "/api/v1/devices/cam-2").await.0, 200);
+        let (_, still) = s.get(&format!("/api/v1/alerts/{id}")).await;
+        assert_eq!(still["state"], "open", "the gate PC is still registered: {still}");
+        assert_eq!(delete(&s, "/api/v1/clients/pc-2").await.0, 200);
+        let resolved = s
+            .wait_for(&format!("/api/v1/alerts/{id}"), WAIT, |a| a["state"] == "resolved")
+            .await;
+        assert!(
+            resolved["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("client pc-2 was decommissioned by admin")),
+            "{resolved}"
+        );
+    }
+}
+
+/// A crash between storing a decommissioning and resolving the device's alerts leaves them
+/// open on a device nobody supervises: the next start resolves them.
+#[actix_web::test]
+async fn alerts_a_crash_left_open_on_a_decommissioned_device_are_resolved_at_start() {
+    for backend in backends() {
+        let s = Server::start(backend).await;
+        s.register("pc-1", &["cam-1"], 100, 2).await;
+        let _gate_pc = s.gate_pc_online("pc-1").await;
+        s.heartbeat("pc-1", "cam-1", "ok").await;
+        let open = s
+            .wait_for("/api/v1/alerts?state=open", WAIT, |b| {
+                items(b).iter().any(|a| a["subject_id"] == "cam-1")
+            })
+            .await;
+        let alert_id = items(&open)[0]["id"].clone();
+        let (backend, url, clock, dir) = s.shut_down().await;
+        // The decommissioning was stored; the server died before it resolved anything.
+        let store = kwanje::store::Store::open(&url).unwrap();
+        store
+            .write_blocking(|c| kwanje::store::models::devices::decommission(c, "cam-1", 1).map(|_| ()))
+            .unwrap();
+        drop(store);
+        let s = Server::start_clocked_on(backend, &url, dir, clock, |_| {}).await;
+        let resolved = s
+            .wait_for(&format!("/api/v1/alerts/{alert_id}"), WAIT, |a| {
+                a["state"] == "resolved"
+            })
+            .await;
+        assert!(
+            resolved["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("decommissioned")),
+            "{resolved}"
+        );
+    }
+}

@@ -198,6 +198,21 @@ async fn a_csv_sheet_names_its_bad_lines_and_a_site_moves_between_servers() {
     assert_eq!(status, 200, "{csv}");
     assert!(csv.starts_with("type,id,name,site,kind,client_id"), "{csv}");
     assert_eq!(csv.lines().count(), 1 + 2 + 3 + 1, "{csv}");
+    let mut resp = awc::Client::default()
+        .get(s.url("/api/v1/provision"))
+        .bearer_auth(&s.admin)
+        .insert_header(("accept", "text/csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let asked = String::from_utf8(resp.body().await.unwrap().to_vec()).unwrap();
+    assert_eq!(asked, csv, "Accept: text/csv is ?format=csv");
+    // Larger than 32 MiB: refused unread, with what to do.
+    let huge = format!("{{\"clients\": [], \"pad\": \"{}\"}}", "x".repeat(33 << 20));
+    let (status, problem) = raw(&s, "POST", "/api/v1/provision", "application/json", huge).await;
+    assert_eq!(status, 400, "{problem}");
+    assert!(problem.contains("split it"), "{problem}");
 
     // Into a second server (PostgreSQL when there is one): the same site.
     let other = Server::start(*backends().last().unwrap()).await;

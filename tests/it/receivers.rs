@@ -62,6 +62,7 @@ async fn every_change_reaches_a_webhook_in_order_through_its_outage() {
             (json!({"name": "x", "url": "ftp://host/x"}), 422),
             (json!({"name": "x", "url": pager.url, "min_severity": "urgent"}), 422),
             (json!({"name": "x", "url": pager.url, "kinds": ["meteor"]}), 422),
+            (json!({"name": "x", "url": pager.url, "kinds": []}), 422),
             (json!({"name": "x", "url": pager.url, "colour": "red"}), 400),
         ] {
             let (status, problem) = s.post("/api/v1/receivers", body.clone()).await;
@@ -157,6 +158,10 @@ async fn every_change_reaches_a_webhook_in_order_through_its_outage() {
         assert_eq!(status, 204);
         let (_, list) = s.get("/api/v1/receivers").await;
         assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+        let (status, problem) = s
+            .call("DELETE", &format!("/api/v1/receivers/{id}"), Some(&s.admin), None)
+            .await;
+        assert_eq!(status, 404, "removed already: {problem}");
     }
 }
 

@@ -503,3 +503,22 @@ async fn a_child_runs_only_where_its_partition_is_owned() {
     h.sup.send(StartChild { id: 1, reset: false }).await.unwrap().unwrap();
     assert_eq!(h.starts_and_stops(), (3, 2));
 }
+
+/// Two parts asking at once (an edit and a restart after a crash) must not start a second
+/// actor beside the running one: a plain start of a running child changes nothing, and only an
+/// operator's start (`reset`) replaces it.
+#[actix_web::test]
+async fn a_plain_start_of_a_running_child_changes_nothing() {
+    let h = Harness::start(Duration::from_millis(10)).await;
+    let first = h.generation.load(Ordering::SeqCst);
+    h.sup.send(StartChild { id: 1, reset: false }).await.unwrap().unwrap();
+    h.wait(PAST_ANY_BACKOFF).await;
+    assert_eq!(h.starts_and_stops(), (1, 0), "still the one child");
+    assert_eq!(h.generation.load(Ordering::SeqCst), first);
+    assert_eq!(h.sup.send(GetStats).await.unwrap().starts, 1);
+
+    h.sup.send(StartChild { id: 1, reset: true }).await.unwrap().unwrap();
+    h.exited(1).await;
+    assert_eq!(h.starts_and_stops(), (2, 1), "the operator's start replaced it");
+    assert_ne!(h.generation.load(Ordering::SeqCst), first);
+}

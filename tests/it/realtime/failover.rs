@@ -230,6 +230,15 @@ async fn an_alert_storm_reaches_a_console_whole() {
 #[actix_web::test]
 async fn an_unacknowledged_critical_alert_is_renotified_until_acknowledged() {
     let s = Server::start_with(Backend::Sqlite, |c| c.renotify_secs = 1).await;
+    // A pager among the receivers is told again too.
+    let pager = crate::support::receiver::TestReceiver::start();
+    let (status, made) = s
+        .post(
+            "/api/v1/receivers",
+            serde_json::json!({"name": "pager", "url": pager.url}),
+        )
+        .await;
+    assert_eq!(status, 201, "{made}");
     register_pair(&s).await;
     let mut console = session(&s, "op-1", Role::Operator).await;
     console.subscribe("alerts", "/topic/alerts", "auto").await;
@@ -243,6 +252,16 @@ async fn an_unacknowledged_critical_alert_is_renotified_until_acknowledged() {
         .recv_json_until(|m| m["type"] == "alert.renotified" && m["id"] == raised["id"])
         .await;
     assert_eq!(again["version"], raised["version"]);
+    let renotified = format!("{}:{}:renotified:", raised["id"], raised["version"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !pager.accepted_keys().iter().any(|k| k.starts_with(&renotified)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{renotified}: {:?}",
+            pager.accepted_keys()
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
     let operator = s.token("kim", Role::Operator, None);
     let path = format!("/api/v1/alerts/{}/ack", raised["id"]);
     assert_eq!(s.call("POST", &path, Some(&operator), None).await.0, 200);

@@ -2,7 +2,7 @@
 //! both off the lots only, both audited; a decommissioned taxi's driver token is refused, its
 //! plate can be registered again, and the edit is still there after a restart.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::{Airport, WAIT};
 use crate::support::backends;
@@ -37,6 +37,20 @@ async fn a_taxi_is_corrected_and_decommissioned_off_the_lots_only() {
             assert_eq!(status, want, "{body}: {problem}");
         }
         assert_eq!(patch(&a, "S404", json!({"class": "jumbo"})).await.0, 404);
+        // A new licence region clears the service region its driver chose under the old one.
+        a.register("G1", "gyeonggi", "standard").await;
+        let (status, chosen) =
+            a.s.call(
+                "PUT",
+                "/api/v1/taxis/G1/service-region",
+                Some(&a.driver("G1")),
+                Some(json!({"region": "seoul"})),
+            )
+            .await;
+        assert_eq!((status, &chosen["service_region"]), (200, &json!("seoul")), "{chosen}");
+        let (status, moved) = patch(&a, "G1", json!({"license_region": "incheon"})).await;
+        assert_eq!(status, 200, "{moved}");
+        assert_eq!(a.taxi("G1").await["service_region"], Value::Null);
         let (status, _) =
             a.s.call(
                 "PATCH",
