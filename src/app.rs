@@ -452,6 +452,15 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     };
     // One registry of SockJS sessions for every worker: a session's requests land on any of them.
     let sockjs = web::Data::new(transport::sockjs::SockJs::start(&config));
+    // The SockJS test suite's services (conformance mode only), one registry each.
+    let sockjs_tests: Vec<(&'static str, web::Data<transport::sockjs::SockJs>)> = if conformance {
+        transport::sockjs::SockJs::conformance(&config)
+            .into_iter()
+            .map(|(name, service)| (name, web::Data::new(service)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
@@ -468,7 +477,7 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
                 middleware::Logger::new("http request=\"%r\" status=%s bytes=%b ms=%D")
                     .exclude_regex(transport::LONG_LIVED_PATHS),
             )
-            .configure(|cfg| transport::routes(cfg, conformance, &sockjs))
+            .configure(|cfg| transport::routes(cfg, conformance, &sockjs, &sockjs_tests))
             .configure(crate::console::routes)
             .configure(http::routes)
     })

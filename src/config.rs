@@ -86,7 +86,8 @@ pub struct Config {
     /// Seconds to finish in-flight requests at shutdown.
     #[arg(long, env = "KWANJE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10)]
     pub shutdown_timeout_secs: u64,
-    /// Also serves `/ws-echo`, a plain WebSocket echo for the Autobahn suite (never by default).
+    /// Also serves `/ws-echo`, a plain WebSocket echo for the Autobahn suite, and the SockJS test
+    /// suite's services under `/sockjs-test/` (never by default).
     #[arg(long, env = "KWANJE_CONFORMANCE", value_parser = parse_flag, default_value = "0")]
     pub conformance: bool,
     /// The airport's time zone (IANA name): the operator console shows times in it.

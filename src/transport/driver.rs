@@ -136,6 +136,11 @@ pub trait Link {
     /// Arms the session's one timer for `due` (none: disarm); when it fires the transport calls
     /// [`Driver::tick`].
     fn arm(&mut self, due: Option<Millis>, now: Millis);
+    /// Ends the connection as the server's own choice (SockJS's `c[3000,"Go away!"]`; the
+    /// SockJS test suite's `close` service). A plain normal close where there is no such frame.
+    fn go_away(&mut self) {
+        self.close(true);
+    }
 }
 
 /// The runtime side of one STOMP session.

@@ -2,6 +2,8 @@
 //!
 //! - [`driver`]: one STOMP session whatever carries it (the glue between the protocol core and
 //!   the runtime), shared by the transports;
+//! - [`carried`]: what a WebSocket or SockJS session carries (STOMP, or a SockJS test service
+//!   in conformance mode);
 //! - [`ws`]: the WebSocket session actor at `GET /ws` and on the SockJS WebSocket transport (and
 //!   the conformance echo); the only file that imports actix-web-actors;
 //! - [`sockjs`]: SockJS 0.3 at `/sockjs` (info, xhr-polling, xhr-streaming, eventsource; the
@@ -21,6 +23,7 @@
 //! Sits at the top with `http`: it may use the services, the broker, `stomp` and `auth`;
 //! nothing imports it but the wiring.
 
+pub mod carried;
 pub mod cert_gate;
 pub mod connect_guard;
 pub mod driver;
@@ -43,14 +46,24 @@ use actix_web::web;
 pub const STOMP_PATH: &str = "/ws";
 /// Paths whose responses live as long as a session (left out of the access log, which would
 /// otherwise hold its state per session until the end): `/ws` and SockJS's WebSocket transports.
-pub const LONG_LIVED_PATHS: &str = r"^/ws$|^/sockjs/(?:[^/]+/[^/]+/)?websocket$";
+pub const LONG_LIVED_PATHS: &str = r"^/ws$|^/sockjs(?:-test/[^/]+)?/(?:[^/]+/[^/]+/)?websocket$";
 
-/// Registers `GET /ws`, `/sockjs/...` (with the one SockJS session registry), and
-/// `GET /ws-echo` when `conformance` is on.
-pub fn routes(cfg: &mut web::ServiceConfig, conformance: bool, sockjs: &web::Data<sockjs::SockJs>) {
+/// Registers `GET /ws`, `/sockjs/...` (with the one SockJS session registry), and when
+/// `conformance` is on `GET /ws-echo` and the SockJS test suite's services `tests` under
+/// `/sockjs-test/`.
+pub fn routes(
+    cfg: &mut web::ServiceConfig,
+    conformance: bool,
+    sockjs: &web::Data<sockjs::SockJs>,
+    tests: &[(&'static str, web::Data<sockjs::SockJs>)],
+) {
     cfg.route(STOMP_PATH, web::get().to(ws::stomp));
     sockjs::routes(cfg, sockjs);
     if conformance {
         cfg.route("/ws-echo", web::get().to(ws::echo));
+        for (name, service) in tests {
+            let base = format!("{}/{name}", sockjs::service::CONFORMANCE_PREFIX);
+            sockjs::routes_at(cfg, &base, service);
+        }
     }
 }

@@ -35,6 +35,7 @@ use actix_web_actors::ws::{self, CloseCode, CloseReason, Message, ProtocolError 
 use bytes::Bytes;
 use bytestring::ByteString;
 
+use super::carried::Carried;
 use super::driver::{Driver, Link, Shared, SESSION_MAILBOX_CAPACITY};
 use super::meter::Meter;
 use super::reassembly::{Assembled, Fragment, Reassembler, ReassemblyError};
@@ -59,33 +60,39 @@ pub async fn stomp(
     shared: web::Data<Shared>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let codec = Codec::new().max_size(MAX_WS_FRAME_BYTES);
-    upgrade(&req, payload, shared.into_inner(), Plain, codec)
+    let carried = stomp_driver(&req, shared.into_inner(), Plain::TRANSPORT);
+    upgrade(&req, payload, carried, Plain, codec)
 }
 
-/// Upgrades `req` to a STOMP session whose frames ride on messages as `framing` says, with
-/// `codec`'s limits.
+/// A STOMP session for the connection `req` opened, over `transport`.
+pub fn stomp_driver(req: &HttpRequest, shared: Arc<Shared>, transport: Transport) -> Carried {
+    let driver = Driver::new(shared, transport)
+        .with_peer(req.peer_addr().map(|a| a.ip()))
+        .with_certificate(req.conn_data::<CertifiedClient>().cloned());
+    Carried::Stomp(Box::new(driver))
+}
+
+/// Upgrades `req` to a WebSocket carrying `carried` (a STOMP session, or a SockJS test
+/// service), its frames riding on messages as `framing` says, with `codec`'s limits.
 pub fn upgrade<F: Framing>(
     req: &HttpRequest,
     payload: web::Payload,
-    shared: Arc<Shared>,
+    carried: Carried,
     framing: F,
     codec: Codec,
 ) -> Result<HttpResponse, actix_web::Error> {
     let mut response = ws::handshake_with_protocols(req, &STOMP_SUBPROTOCOLS)?;
     let meter = Meter::default();
-    let driver = Driver::new(shared, F::TRANSPORT)
-        .with_peer(req.peer_addr().map(|a| a.ip()))
-        .with_certificate(req.conn_data::<CertifiedClient>().cloned());
     // The access log leaves WebSocket paths out (it would hold its state for the session's
     // whole life).
     log::info!(
         "stomp websocket accepted session={} path={} peer={}",
-        driver.key(),
+        carried.key(),
         req.path(),
         req.peer_addr().map_or_else(|| "-".to_owned(), |a| a.to_string())
     );
     let socket = StompSocket {
-        driver,
+        carried,
         meter: meter.clone(),
         timer: LazyTimer::default(),
         framing,
@@ -179,6 +186,12 @@ pub trait Framing: Unpin + 'static {
     /// One STOMP frame as a WebSocket message (`text`: the frame is UTF-8).
     fn outbound(&self, frame: Bytes, text: bool) -> Outbound;
 
+    /// Sent before the close frame when the server sends the peer away (see
+    /// [`Link::go_away`]).
+    fn going_away(&self) -> Option<String> {
+        None
+    }
+
     /// Sent before the close frame when the session ends (`normal`: after a DISCONNECT).
     fn closing(&self, _normal: bool) -> Option<String> {
         None
@@ -211,9 +224,9 @@ impl Framing for Plain {
     }
 }
 
-/// One STOMP session over one WebSocket.
+/// One STOMP session (or SockJS test service) over one WebSocket.
 pub struct StompSocket<F: Framing> {
-    driver: Driver,
+    carried: Carried,
     meter: Meter,
     timer: LazyTimer,
     framing: F,
@@ -228,15 +241,15 @@ struct WsLink<'a, F: Framing> {
 }
 
 impl<F: Framing> StompSocket<F> {
-    /// The driver and a link over `ctx`.
-    fn split<'a>(&'a mut self, ctx: &'a mut WebsocketContext<Self>) -> (&'a mut Driver, WsLink<'a, F>) {
+    /// What the socket carries and a link over `ctx`.
+    fn split<'a>(&'a mut self, ctx: &'a mut WebsocketContext<Self>) -> (&'a mut Carried, WsLink<'a, F>) {
         let link = WsLink {
             ctx,
             meter: &self.meter,
             timer: &mut self.timer,
             framing: &self.framing,
         };
-        (&mut self.driver, link)
+        (&mut self.carried, link)
     }
 }
 
@@ -269,6 +282,17 @@ impl<F: Framing> Link for WsLink<'_, F> {
         }
         let code = if normal { CloseCode::Normal } else { CloseCode::Policy };
         self.ctx.close(Some(code.into()));
+        self.ctx.stop();
+    }
+
+    fn go_away(&mut self) {
+        if let Some(text) = self.framing.going_away() {
+            self.text(text);
+        }
+        self.ctx.close(Some(CloseReason {
+            code: CloseCode::Other(3000),
+            description: Some("Go away!".to_owned()),
+        }));
         self.ctx.stop();
     }
 
@@ -305,7 +329,7 @@ impl<F: Framing> Actor for StompSocket<F> {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        self.driver.stopped();
+        self.carried.stopped();
     }
 }
 
@@ -329,8 +353,11 @@ impl<F: Framing> StompSocket<F> {
             }
             Ok(Unwrapped::Nothing) => {}
             Err(code) => {
-                log::info!("stomp socket framing error session={} code={code:?}", self.driver.key());
-                self.driver.closing();
+                log::info!(
+                    "stomp socket framing error session={} code={code:?}",
+                    self.carried.key()
+                );
+                self.carried.closing();
                 ctx.close(Some(code.into()));
                 ctx.stop();
             }
@@ -345,23 +372,23 @@ impl<F: Framing> StreamHandler<Result<Message, WsError>> for StompSocket<F> {
             Ok(Message::Binary(data)) => self.inbound(Piece::Whole(data), ctx),
             Ok(Message::Continuation(item)) => self.inbound(Piece::Fragment(item), ctx),
             Ok(Message::Ping(payload)) => {
-                self.driver.alive();
+                self.carried.alive();
                 self.meter.wrote(payload.len());
                 ctx.pong(&payload);
             }
-            Ok(Message::Pong(_)) => self.driver.alive(),
+            Ok(Message::Pong(_)) => self.carried.alive(),
             Ok(Message::Close(reason)) => {
                 log::debug!(
                     "stomp socket close received session={} reason={reason:?}",
-                    self.driver.key()
+                    self.carried.key()
                 );
-                self.driver.closing();
+                self.carried.closing();
                 answer_close(reason, ctx);
             }
             Ok(Message::Nop) => {}
             Err(err) => {
-                log::info!("stomp socket protocol error session={} error={err}", self.driver.key());
-                self.driver.closing();
+                log::info!("stomp socket protocol error session={} error={err}", self.carried.key());
+                self.carried.closing();
                 ctx.close(Some(close_code(&err).into()));
                 ctx.stop();
             }

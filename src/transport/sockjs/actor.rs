@@ -25,6 +25,7 @@ use thiserror::Error;
 use super::body::{self, Body, BodyWriter, ReceiverGone};
 use super::frame::{Carrier, Close};
 use super::ids::SessionId;
+use super::service::Inside;
 use super::session::{Attach, Detach, Emit, ReceiverId, Session, Tick};
 use super::settings::Settings;
 use crate::broker::messages::{Deliver, Evict, Outlet};
@@ -32,6 +33,7 @@ use crate::stomp::Transport;
 use crate::supervision::LazyTimer;
 use crate::time::{Clock, Millis};
 use crate::tls::CertifiedClient;
+use crate::transport::carried::Carried;
 use crate::transport::driver::{Driver, Link, Shared, SESSION_MAILBOX_CAPACITY};
 
 /// A receiving request: answered with its response body.
@@ -72,7 +74,8 @@ pub struct Peer {
 pub struct SockJsSession {
     id: SessionId,
     core: Session,
-    driver: Driver,
+    /// The STOMP session (or test service) inside.
+    carried: Carried,
     /// Told of the end, in `stopped`.
     ended: Recipient<SessionEnded>,
     clock: Arc<dyn Clock>,
@@ -87,20 +90,30 @@ pub struct SockJsSession {
 }
 
 impl SockJsSession {
+    /// A session carrying `inside`: a STOMP session for the client at `peer` when it is
+    /// [`Inside::Stomp`], a test service otherwise.
     pub fn new(
         id: SessionId,
         settings: Settings,
         shared: Arc<Shared>,
         ended: Recipient<SessionEnded>,
         peer: Peer,
+        inside: Inside,
     ) -> Self {
         let clock = shared.clock().clone();
+        let carried = match inside {
+            Inside::Stomp => Carried::Stomp(Box::new(
+                Driver::new(shared, Transport::SockJs)
+                    .with_peer(peer.addr)
+                    .with_certificate(peer.certified),
+            )),
+            Inside::Echo => Carried::Echo,
+            Inside::Close => Carried::Close,
+        };
         SockJsSession {
             id,
             core: Session::new(settings, clock.now()),
-            driver: Driver::new(shared, Transport::SockJs)
-                .with_peer(peer.addr)
-                .with_certificate(peer.certified),
+            carried,
             ended,
             clock,
             writer: None,
@@ -111,7 +124,7 @@ impl SockJsSession {
     }
 
     /// Runs `input` on the driver with a link over this session, then settles.
-    fn drive(&mut self, ctx: &mut Context<Self>, input: impl FnOnce(&mut Driver, &mut HttpLink<'_>)) {
+    fn drive(&mut self, ctx: &mut Context<Self>, input: impl FnOnce(&mut Carried, &mut HttpLink<'_>)) {
         if self.stomp_ended {
             return;
         }
@@ -121,7 +134,7 @@ impl SockJsSession {
             ctx,
             timer: &mut self.stomp_timer,
         };
-        input(&mut self.driver, &mut link);
+        input(&mut self.carried, &mut link);
         self.settle(ctx);
     }
 
@@ -163,7 +176,7 @@ impl SockJsSession {
                 log::info!(
                     "sockjs session expired id={} stomp_session={} closed_with={:?}",
                     self.id,
-                    self.driver.key(),
+                    self.carried.key(),
                     self.core.closed_with().map(|c| c.code)
                 );
                 ctx.stop();
@@ -176,8 +189,8 @@ impl SockJsSession {
     fn end_stomp(&mut self, ctx: &mut Context<Self>, now: Millis) {
         self.stomp_ended = true;
         self.stomp_timer.arm::<Self>(ctx, None, now, |_, _| {});
-        self.driver.closing();
-        self.driver.stopped();
+        self.carried.closing();
+        self.carried.stopped();
     }
 }
 
@@ -211,6 +224,10 @@ impl Link for HttpLink<'_> {
         self.core.close(if normal { Close::NORMAL } else { Close::POLICY });
     }
 
+    fn go_away(&mut self) {
+        self.core.close(Close::GO_AWAY);
+    }
+
     fn outlet(&mut self) -> Outlet {
         Outlet::of(self.ctx.address())
     }
@@ -231,7 +248,7 @@ impl Actor for SockJsSession {
         log::debug!(
             "sockjs session opened id={} stomp_session={}",
             self.id,
-            self.driver.key()
+            self.carried.key()
         );
         self.drive(ctx, |driver, link| driver.started(link));
     }
@@ -243,7 +260,7 @@ impl Actor for SockJsSession {
         });
         if !self.stomp_ended {
             self.stomp_ended = true;
-            self.driver.stopped();
+            self.carried.stopped();
         }
     }
 }
@@ -253,15 +270,22 @@ impl Handler<Receive> for SockJsSession {
 
     fn handle(&mut self, msg: Receive, ctx: &mut Self::Context) -> Self::Result {
         let now = self.clock.now();
+        // The prelude goes in a chunk of its own: a client that reads chunk by chunk (as the
+        // SockJS test suite does) takes it apart from the first frame.
+        let prelude_len = msg.carrier.prelude().len();
         let emit = match self.core.attach(msg.carrier, now) {
-            Attach::Refused { body } => {
+            Attach::Refused { mut body } => {
                 log::debug!("sockjs receiving request refused id={} reason=another-open", self.id);
-                return MessageResult(body::once(body));
+                let rest = body.split_off(prelude_len.min(body.len()));
+                return MessageResult(body::once([body, rest]));
             }
             Attach::Accepted(emit) => emit,
         };
         let (writer, body) = body::channel(emit.receiver, ctx.address().recipient());
-        writer.write(emit.body);
+        let mut prelude = emit.body;
+        let first = prelude.split_off(prelude_len.min(prelude.len()));
+        writer.write(prelude);
+        writer.write(first);
         self.writer = (!emit.end).then_some((emit.receiver, writer));
         self.settle(ctx);
         MessageResult(body)
@@ -278,7 +302,7 @@ impl Handler<ReceiverGone> for SockJsSession {
             Detach::Interrupted => log::info!(
                 "sockjs receiving request interrupted id={} stomp_session={}",
                 self.id,
-                self.driver.key()
+                self.carried.key()
             ),
         }
         if self.writer.as_ref().is_some_and(|(id, _)| *id == msg.receiver) {

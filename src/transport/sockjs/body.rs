@@ -61,10 +61,12 @@ pub fn channel(receiver: ReceiverId, gone: Recipient<ReceiverGone>) -> (BodyWrit
     (writer, body)
 }
 
-/// A one-off body: `text`, then the end.
-pub fn once(text: String) -> Body {
+/// A one-off body: `chunks`, each a chunk of its own, then the end.
+pub fn once(chunks: impl IntoIterator<Item = String>) -> Body {
     let (writer, body) = detached();
-    writer.write(text);
+    for chunk in chunks {
+        writer.write(chunk);
+    }
     body
 }
 
@@ -165,7 +167,7 @@ mod tests {
 
     #[test]
     fn a_one_off_body_is_its_text() {
-        let mut body = once("c[2010,\"x\"]\n".into());
+        let mut body = once(["c[2010,\"x\"]\n".into()]);
         let chunk = body.next().now_or_never().flatten().unwrap().unwrap();
         assert_eq!(&chunk[..], b"c[2010,\"x\"]\n");
         assert!(body.next().now_or_never().unwrap().is_none());

@@ -2,8 +2,8 @@
 //! served elsewhere) and caching (never for session traffic, a year for preflight answers).
 //!
 //! The request's `Origin` is echoed with `Access-Control-Allow-Credentials: true`, as SockJS
-//! clients send their XHRs with credentials; `*` when there is none or it is `null` (a page
-//! opened from a file). That is safe here because nothing under `/sockjs` trusts cookies: the
+//! clients send their XHRs with credentials (`null` too, a page opened from a file, as the
+//! SockJS test suite asks); `*` when there is none. That is safe here because nothing under `/sockjs` trusts cookies: the
 //! STOMP session inside authenticates with the JWT in its CONNECT frame.
 
 use std::time::{Duration, SystemTime};
@@ -13,12 +13,13 @@ use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 
 /// How long browsers may keep a preflight answer.
 pub const PREFLIGHT_MAX_AGE_SECS: u64 = 31_536_000;
-/// Session traffic must never come from a cache (iOS 6 even cached POSTs).
-pub const NO_CACHE: &str = "no-store, no-cache, must-revalidate, max-age=0";
+/// Session traffic must never come from a cache (iOS 6 even cached POSTs), nor be rewritten by
+/// a proxy on the way (`no-transform`).
+pub const NO_CACHE: &str = "no-store, no-cache, no-transform, must-revalidate, max-age=0";
 
 /// Adds the CORS headers for `req` to an answer.
 pub fn allow(req: &HttpRequest, res: &mut HttpResponseBuilder) {
-    match req.headers().get(header::ORIGIN).filter(|o| o.as_bytes() != b"null") {
+    match req.headers().get(header::ORIGIN) {
         Some(origin) => {
             res.insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone()));
             res.insert_header((header::ACCESS_CONTROL_ALLOW_CREDENTIALS, "true"));

@@ -19,10 +19,13 @@ use super::frame::Carrier;
 use super::ids::SessionId;
 use super::inbound::{decode_send, InboundError};
 use super::registry::{Claim, Find};
+use super::service::{self, Inside};
 use super::websocket;
 use super::SockJs;
 use crate::tls::CertifiedClient;
+use crate::transport::carried::Carried;
 use crate::transport::driver::Shared;
+use crate::transport::ws;
 
 /// `/sockjs/{server}/{session}/...`
 type Ids = web::Path<(String, String)>;
@@ -67,6 +70,17 @@ fn session_id(ids: &Ids) -> Result<SessionId, SockJsError> {
     SessionId::parse(&ids.0, &ids.1).map_err(|_| SockJsError::NotFound)
 }
 
+/// A method the transport at this session URL does not take: 405 with `allow`, or 404 when
+/// the session URL is not a valid one.
+pub async fn wrong_method(ids: Ids, allow: &'static str) -> HttpResponse {
+    if session_id(&ids).is_err() {
+        return SockJsError::NotFound.error_response();
+    }
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, allow))
+        .finish()
+}
+
 /// `GET /sockjs` and `/sockjs/`.
 pub async fn greeting() -> HttpResponse {
     HttpResponse::Ok()
@@ -83,10 +97,10 @@ struct Info {
 }
 
 /// `GET /sockjs/info`: what the server offers, and a random number for the client.
-pub async fn info(req: HttpRequest) -> HttpResponse {
+pub async fn info(req: HttpRequest, sockjs: Sessions) -> HttpResponse {
     let info = Info {
-        websocket: true,
-        cookie_needed: false,
+        websocket: sockjs.offer.websocket,
+        cookie_needed: sockjs.offer.cookie_needed,
         origins: ["*:*"],
         entropy: rand::random(),
     };
@@ -135,6 +149,17 @@ async fn receive(req: HttpRequest, ids: Ids, sockjs: Sessions, shared: Stomp, ca
     res.insert_header((header::CONTENT_TYPE, carrier.content_type()));
     cors::no_cache(&mut res);
     cors::allow(&req, &mut res);
+    if sockjs.offer.cookie_needed {
+        let sent = req.headers().get(header::COOKIE).and_then(|v| v.to_str().ok());
+        res.insert_header((header::SET_COOKIE, service::jsessionid(sent)));
+    }
+    if req.version() == actix_web::http::Version::HTTP_10 {
+        // HTTP/1.0 has no chunked encoding: the response ends when the connection closes.
+        res.force_close();
+        let mut res = res.streaming(body);
+        res.head_mut().no_chunking(true);
+        return res;
+    }
     res.streaming(body)
 }
 
@@ -175,6 +200,7 @@ async fn open(id: &SessionId, sockjs: &SockJs, shared: &Stomp, peer: Peer) -> Re
             shared.clone().into_inner(),
             sessions.clone().recipient(),
             peer,
+            sockjs.offer.inside,
         ));
     }
     Ok(session)
@@ -211,5 +237,33 @@ pub async fn websocket(
     shared: Stomp,
 ) -> Result<HttpResponse, actix_web::Error> {
     session_id(&ids)?;
-    websocket::upgrade(&req, payload, sockjs.settings, shared)
+    if !sockjs.offer.websocket {
+        return Err(SockJsError::NotFound.into());
+    }
+    let carried = carried(&req, &sockjs, shared);
+    websocket::upgrade(&req, payload, sockjs.settings, carried)
+}
+
+/// `GET {base}/websocket` of a test service: the service over a plain WebSocket.
+pub async fn raw_websocket(
+    req: HttpRequest,
+    payload: web::Payload,
+    sockjs: Sessions,
+    shared: Stomp,
+) -> Result<HttpResponse, actix_web::Error> {
+    if !sockjs.offer.websocket {
+        return Err(SockJsError::NotFound.into());
+    }
+    let carried = carried(&req, &sockjs, shared);
+    let codec = actix_http::ws::Codec::new().max_size(websocket::MAX_SOCKJS_WS_MESSAGE_BYTES);
+    ws::upgrade(&req, payload, carried, ws::Plain, codec)
+}
+
+/// What a new WebSocket of this service carries.
+fn carried(req: &HttpRequest, sockjs: &SockJs, shared: Stomp) -> Carried {
+    match sockjs.offer.inside {
+        Inside::Stomp => ws::stomp_driver(req, shared.into_inner(), crate::stomp::Transport::SockJs),
+        Inside::Echo => Carried::Echo,
+        Inside::Close => Carried::Close,
+    }
 }

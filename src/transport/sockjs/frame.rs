@@ -131,7 +131,7 @@ impl Carrier {
     pub fn content_type(self) -> &'static str {
         match self {
             Carrier::Polling | Carrier::Streaming => "application/javascript; charset=UTF-8",
-            Carrier::EventSource => "text/event-stream; charset=UTF-8",
+            Carrier::EventSource => "text/event-stream",
         }
     }
 
@@ -245,6 +245,6 @@ mod tests {
 
         assert!(Carrier::Polling.ends_after_frame());
         assert!(!Carrier::Streaming.ends_after_frame() && !Carrier::EventSource.ends_after_frame());
-        assert_eq!(Carrier::EventSource.content_type(), "text/event-stream; charset=UTF-8");
+        assert_eq!(Carrier::EventSource.content_type(), "text/event-stream");
     }
 }

@@ -23,6 +23,7 @@ pub mod frame;
 pub mod ids;
 pub mod inbound;
 pub mod registry;
+pub mod service;
 pub mod session;
 pub mod settings;
 pub mod websocket;
@@ -31,54 +32,97 @@ use actix::prelude::*;
 use actix_web::web;
 
 pub use registry::Registry;
+pub use service::Offer;
 pub use settings::Settings;
 
 use super::ws;
 use crate::config::Config;
 
-/// What every worker's SockJS endpoints share: the one session registry and the settings.
+/// What every worker's endpoints of one SockJS service share: the one session registry, the
+/// settings, and what the service carries.
 #[derive(Debug)]
 pub struct SockJs {
     pub sessions: Addr<Registry>,
     pub settings: Settings,
+    pub offer: Offer,
 }
 
 impl SockJs {
-    /// Starts the registry (call once per server, from inside the actix system).
+    /// `/sockjs`'s registry, started (call once per server, from inside the actix system).
     pub fn start(config: &Config) -> SockJs {
+        SockJs::serving(Settings::from_config(config), Offer::STOMP)
+    }
+
+    /// A service offering `offer` with `settings`, its registry started.
+    pub fn serving(settings: Settings, offer: Offer) -> SockJs {
         SockJs {
             sessions: Registry::default().start(),
-            settings: Settings::from_config(config),
+            settings,
+            offer,
         }
+    }
+
+    /// The SockJS test suite's four services (conformance mode), by their path segment; their
+    /// streaming responses end after 4,096 bytes, as the suite checks.
+    pub fn conformance(config: &Config) -> Vec<(&'static str, SockJs)> {
+        let settings = Settings {
+            stream_limit: service::CONFORMANCE_STREAM_LIMIT,
+            ..Settings::from_config(config)
+        };
+        service::CONFORMANCE
+            .iter()
+            .map(|(name, offer)| (*name, SockJs::serving(settings, *offer)))
+            .collect()
     }
 }
 
 /// Registers every `/sockjs` route, with `sockjs` (one for all workers).
 pub fn routes(cfg: &mut web::ServiceConfig, sockjs: &web::Data<SockJs>) {
-    let session_route = |transport: &str| format!("/sockjs/{{server}}/{{session}}/{transport}");
-    cfg.app_data(sockjs.clone())
-        .service(web::resource(["/sockjs", "/sockjs/"]).route(web::get().to(endpoints::greeting)))
-        .service(
-            web::resource("/sockjs/info")
-                .route(web::get().to(endpoints::info))
-                .route(web::method(actix_web::http::Method::OPTIONS).to(endpoints::info_preflight)),
-        )
-        .service(web::resource("/sockjs/websocket").route(web::get().to(ws::stomp)))
-        .service(web::resource(session_route("websocket")).route(web::get().to(endpoints::websocket)))
-        .service(
-            web::resource(session_route("xhr"))
-                .route(web::post().to(endpoints::xhr))
-                .route(web::method(actix_web::http::Method::OPTIONS).to(endpoints::xhr_preflight)),
-        )
-        .service(
-            web::resource(session_route("xhr_streaming"))
-                .route(web::post().to(endpoints::xhr_streaming))
-                .route(web::method(actix_web::http::Method::OPTIONS).to(endpoints::xhr_preflight)),
-        )
-        .service(
-            web::resource(session_route("xhr_send"))
-                .route(web::post().to(endpoints::xhr_send))
-                .route(web::method(actix_web::http::Method::OPTIONS).to(endpoints::xhr_preflight)),
-        )
-        .service(web::resource(session_route("eventsource")).route(web::get().to(endpoints::eventsource)));
+    routes_at(cfg, "/sockjs", sockjs);
+}
+
+/// Registers one SockJS service's routes under `base` (no trailing slash), each with
+/// `sockjs` as its data (several services may be registered, each with its own).
+pub fn routes_at(cfg: &mut web::ServiceConfig, base: &str, sockjs: &web::Data<SockJs>) {
+    use actix_web::http::Method;
+    let resource = |path: String| web::resource(path).app_data(sockjs.clone());
+    // A method a transport does not take is 405 with `Allow` and no body, as SockJS clients
+    // expect, or 404 when the session URL itself is invalid.
+    let session_route = |transport: &str, allow: &'static str| {
+        resource(format!("{base}/{{server}}/{{session}}/{transport}"))
+            .default_service(web::to(move |ids| endpoints::wrong_method(ids, allow)))
+    };
+    let raw_websocket = if sockjs.offer.inside == service::Inside::Stomp {
+        web::get().to(ws::stomp)
+    } else {
+        web::get().to(endpoints::raw_websocket)
+    };
+    cfg.service(
+        web::resource([base.to_owned(), format!("{base}/")])
+            .app_data(sockjs.clone())
+            .route(web::get().to(endpoints::greeting)),
+    )
+    .service(
+        resource(format!("{base}/info"))
+            .route(web::get().to(endpoints::info))
+            .route(web::method(Method::OPTIONS).to(endpoints::info_preflight)),
+    )
+    .service(resource(format!("{base}/websocket")).route(raw_websocket))
+    .service(session_route("websocket", "GET").route(web::get().to(endpoints::websocket)))
+    .service(
+        session_route("xhr", "OPTIONS, POST")
+            .route(web::post().to(endpoints::xhr))
+            .route(web::method(Method::OPTIONS).to(endpoints::xhr_preflight)),
+    )
+    .service(
+        session_route("xhr_streaming", "OPTIONS, POST")
+            .route(web::post().to(endpoints::xhr_streaming))
+            .route(web::method(Method::OPTIONS).to(endpoints::xhr_preflight)),
+    )
+    .service(
+        session_route("xhr_send", "OPTIONS, POST")
+            .route(web::post().to(endpoints::xhr_send))
+            .route(web::method(Method::OPTIONS).to(endpoints::xhr_preflight)),
+    )
+    .service(session_route("eventsource", "GET").route(web::get().to(endpoints::eventsource)));
 }

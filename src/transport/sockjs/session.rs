@@ -101,6 +101,8 @@ pub struct Session {
     idle_since: Millis,
     /// When the receiving request gets a heartbeat frame; read while there is one.
     heartbeat_due: Millis,
+    /// The open frame went out.
+    opened: bool,
 }
 
 impl Session {
@@ -114,6 +116,7 @@ impl Session {
             last_receiver: 0,
             idle_since: now,
             heartbeat_due: now,
+            opened: false,
         }
     }
 
@@ -130,8 +133,12 @@ impl Session {
             carrier,
             sent: 0,
         };
-        let mut emit = if self.phase == Phase::New {
-            self.phase = Phase::Open;
+        // The open frame goes first, even to a session the server closed at once.
+        let mut emit = if !self.opened {
+            self.opened = true;
+            if self.phase == Phase::New {
+                self.phase = Phase::Open;
+            }
             let mut body = String::new();
             carrier.push_frame(frame::OPEN, &mut body);
             self.emit(receiver, body, false, now)
@@ -302,6 +309,16 @@ mod tests {
         let emit = accepted(session.attach(Carrier::Polling, T0));
         assert_eq!((emit.body.as_str(), emit.end), ("o\n", true));
         session
+    }
+
+    #[test]
+    fn a_session_closed_before_its_first_poll_still_opens_first() {
+        let mut session = Session::new(settings(), T0);
+        session.close(Close::GO_AWAY);
+        let emit = accepted(session.attach(Carrier::Polling, T0));
+        assert_eq!((emit.body.as_str(), emit.end), ("o\n", true));
+        let emit = accepted(session.attach(Carrier::Polling, at(1)));
+        assert_eq!(emit.body, "c[3000,\"Go away!\"]\n");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::inbound::decode_ws;
 use super::settings::Settings;
 use crate::stomp::codec::MAX_FRAME_BYTES;
 use crate::stomp::Transport;
-use crate::transport::driver::Shared;
+use crate::transport::carried::Carried;
 use crate::transport::reassembly::{Assembled, Reassembler};
 use crate::transport::ws::{self, Framing, Outbound, Piece, Unwrapped};
 
@@ -24,16 +24,17 @@ use crate::transport::ws::{self, Framing, Outbound, Piece, Unwrapped};
 /// when escaped), with room to spare.
 pub const MAX_SOCKJS_WS_MESSAGE_BYTES: usize = 4 * MAX_FRAME_BYTES;
 
-/// Upgrades to a STOMP session inside SockJS frames (session ids checked by the caller).
+/// Upgrades to `carried` (a STOMP session, or a test service) inside SockJS frames (session
+/// ids checked by the caller).
 pub fn upgrade(
     req: &HttpRequest,
     payload: web::Payload,
     settings: Settings,
-    shared: web::Data<Shared>,
+    carried: Carried,
 ) -> Result<HttpResponse, actix_web::Error> {
     let framing = SockJsFraming::new(settings.heartbeat);
     let codec = Codec::new().max_size(MAX_SOCKJS_WS_MESSAGE_BYTES);
-    ws::upgrade(req, payload, shared.into_inner(), framing, codec)
+    ws::upgrade(req, payload, carried, framing, codec)
 }
 
 /// The SockJS WebSocket transport's framing.
@@ -70,6 +71,10 @@ impl Framing for SockJsFraming {
         }
         let message = String::from_utf8_lossy(&frame);
         Outbound::Text(ByteString::from(frame::messages([message.as_ref()])))
+    }
+
+    fn going_away(&self) -> Option<String> {
+        Some(Close::GO_AWAY.frame())
     }
 
     fn closing(&self, normal: bool) -> Option<String> {

@@ -13,6 +13,7 @@ mod security;
 mod slow;
 mod sockjs;
 pub mod sockjs_client;
+mod sockjs_conformance;
 mod tcp;
 
 use kwanje::auth::Role;

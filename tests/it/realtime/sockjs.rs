@@ -61,15 +61,15 @@ async fn info_greeting_and_preflights_answer_with_cors_and_cache_headers() {
         );
         assert_eq!(
             header(&resp, "cache-control"),
-            "no-store, no-cache, must-revalidate, max-age=0"
+            "no-store, no-cache, no-transform, must-revalidate, max-age=0"
         );
         assert!(resp.headers().get("set-cookie").is_none());
         match origin {
-            Some("http://console.example") => {
-                assert_eq!(header(&resp, "access-control-allow-origin"), "http://console.example");
+            Some(origin) => {
+                assert_eq!(header(&resp, "access-control-allow-origin"), origin);
                 assert_eq!(header(&resp, "access-control-allow-credentials"), "true");
             }
-            _ => assert_eq!(header(&resp, "access-control-allow-origin"), "*"),
+            None => assert_eq!(header(&resp, "access-control-allow-origin"), "*"),
         }
         let info: serde_json::Value = resp.json().await.unwrap();
         assert_eq!(info["websocket"], true);
@@ -186,7 +186,7 @@ async fn xhr_streaming_sends_its_prelude_heartbeats_and_frames_and_ends_at_its_b
     );
     assert_eq!(
         header(&resp, "cache-control"),
-        "no-store, no-cache, must-revalidate, max-age=0"
+        "no-store, no-cache, no-transform, must-revalidate, max-age=0"
     );
     assert_eq!(header(&resp, "access-control-allow-origin"), "http://console.example");
     drop(resp);
@@ -232,13 +232,10 @@ async fn eventsource_carries_each_frame_as_an_event() {
     let url = s.url(&format!("/sockjs/000/{}", new_session_id()));
     let resp = http().get(format!("{url}/eventsource")).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 200);
-    assert_eq!(
-        header(&resp, "content-type").replace(' ', ""),
-        "text/event-stream;charset=UTF-8"
-    );
+    assert_eq!(header(&resp, "content-type").replace(' ', ""), "text/event-stream");
     assert_eq!(
         header(&resp, "cache-control"),
-        "no-store, no-cache, must-revalidate, max-age=0"
+        "no-store, no-cache, no-transform, must-revalidate, max-age=0"
     );
     let mut body: std::pin::Pin<Box<dyn futures_util::Stream<Item = _>>> = Box::pin(resp);
     let mut buf = Vec::new();
