@@ -25,6 +25,7 @@ const row = (terminal: string, region: string, cls: string, more: Partial<Dispat
   region,
   class: cls,
   served: 1,
+  wait_total_ms: 60000,
   wait_mean_ms: 60000,
   wait_p50_ms: 90000,
   wait_max_ms: null,
