@@ -216,18 +216,8 @@ async fn blast(addr: &str, keys: &Keys, clients: &[usize], per_client: usize, se
     Ok(frames)
 }
 
-fn metric(text: &str, name: &str) -> u64 {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find_map(|l| {
-            let (k, v) = l.split_once(' ')?;
-            (k == name || k == format!("{name}_total")).then(|| v.trim().parse().ok())?
-        })
-        .unwrap_or(0)
-}
-
 async fn counter(addr: &str, name: &str) -> anyhow::Result<u64> {
-    Ok(metric(&http_get(addr, "/metrics", None).await?, name))
+    Ok(metric(&http_get(addr, "/metrics", None).await?, name) as u64)
 }
 
 /// Phase 2: heartbeats per second through node 1 for node 2's gate PCs, then at node 2 itself.

@@ -33,13 +33,6 @@ const FIRST_CONNECT_CONCURRENCY: usize = 64;
 /// How long each gate PC reads its command queue after it is back.
 const COMMAND_WINDOW: Duration = Duration::from_secs(5);
 
-/// One value of the `/metrics` scrape `text`: the sample line starting with `series`.
-fn metric(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
-        .unwrap_or(0.0)
-}
-
 /// A session of the storm: a gate PC (`Some(n)`) or a console (`None`).
 async fn open(addr: &str, token: &str, gate: Option<usize>) -> anyhow::Result<(Session, Instant)> {
     let mut session = Session::open(addr, token).await?;

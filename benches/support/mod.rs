@@ -446,6 +446,20 @@ impl Session {
     }
 }
 
+/// One sample of a `/metrics` scrape `text`: the line whose series is `series` exactly (labels
+/// included, as `kwanje_devices{state="up"}`), or `series` with `_total` (a counter); 0 when
+/// there is none.
+pub fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| {
+            let (k, v) = l.rsplit_once(' ')?;
+            let counter = k.strip_suffix("_total").is_some_and(|k| k == series);
+            (k == series || counter).then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0.0)
+}
+
 pub fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
         return 0;

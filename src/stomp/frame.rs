@@ -74,6 +74,47 @@ pub enum Command {
 }
 
 impl Command {
+    /// The command lines STOMP defines, each once, in a fixed order ([`Command::known_index`]).
+    pub const KNOWN: [&'static str; 15] = [
+        "CONNECT",
+        "STOMP",
+        "SEND",
+        "SUBSCRIBE",
+        "UNSUBSCRIBE",
+        "ACK",
+        "NACK",
+        "BEGIN",
+        "COMMIT",
+        "ABORT",
+        "DISCONNECT",
+        "CONNECTED",
+        "MESSAGE",
+        "RECEIPT",
+        "ERROR",
+    ];
+
+    /// This command's place in [`Command::KNOWN`]; `None` for a command STOMP does not have.
+    pub fn known_index(&self) -> Option<usize> {
+        Some(match self {
+            Command::Connect => 0,
+            Command::Stomp => 1,
+            Command::Send => 2,
+            Command::Subscribe => 3,
+            Command::Unsubscribe => 4,
+            Command::Ack => 5,
+            Command::Nack => 6,
+            Command::Begin => 7,
+            Command::Commit => 8,
+            Command::Abort => 9,
+            Command::Disconnect => 10,
+            Command::Connected => 11,
+            Command::Message => 12,
+            Command::Receipt => 13,
+            Command::Error => 14,
+            Command::Unknown(_) => return None,
+        })
+    }
+
     /// Maps a command line to a command; never fails.
     pub fn parse(text: &str) -> Command {
         match text {
@@ -187,26 +228,11 @@ mod tests {
 
     #[test]
     fn commands_round_trip_and_unknown_is_kept() {
-        for text in [
-            "CONNECT",
-            "STOMP",
-            "SEND",
-            "SUBSCRIBE",
-            "UNSUBSCRIBE",
-            "ACK",
-            "NACK",
-            "BEGIN",
-            "COMMIT",
-            "ABORT",
-            "DISCONNECT",
-            "CONNECTED",
-            "MESSAGE",
-            "RECEIPT",
-            "ERROR",
-        ] {
+        for (i, text) in Command::KNOWN.into_iter().enumerate() {
             let command = Command::parse(text);
             assert!(!matches!(command, Command::Unknown(_)), "{text}");
             assert_eq!(command.as_str(), text);
+            assert_eq!(command.known_index(), Some(i), "{text}");
         }
         assert_eq!(Command::parse("send"), Command::Unknown("send".into()));
     }

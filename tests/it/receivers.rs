@@ -11,20 +11,12 @@ use serde_json::{json, Value};
 
 use crate::cluster::{token, Node, SECRET};
 use crate::support::receiver::TestReceiver;
-use crate::support::{backends, Server};
+use crate::support::{backends, until, Server};
 
 const WAIT: Duration = Duration::from_secs(15);
 
 fn items(body: &Value) -> Vec<Value> {
     body["items"].as_array().cloned().unwrap_or_default()
-}
-
-async fn until(what: &str, fact: impl Fn() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !fact() {
-        assert!(Instant::now() < deadline, "timed out: {what}");
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// The keys of `alert_id`'s changes among `keys`, in order.
@@ -79,7 +71,7 @@ async fn every_change_reaches_a_webhook_in_order_through_its_outage() {
             .wait_for("/api/v1/alerts?state=open", WAIT, |b| !items(b).is_empty())
             .await;
         let alert_id = items(&open)[0]["id"].as_i64().unwrap();
-        until("the pager is told of the alert", || {
+        until("the pager is told of the alert", WAIT, || {
             pager.accepted_keys().contains(&format!("{alert_id}:1"))
         })
         .await;
@@ -122,7 +114,7 @@ async fn every_change_reaches_a_webhook_in_order_through_its_outage() {
 
         // Back up: it gets the acknowledgement and the resolution, in order, and is healthy.
         pager.set_up(true);
-        until("the pager catches up", || {
+        until("the pager catches up", WAIT, || {
             of_alert(&pager.accepted_keys(), alert_id).len() == 3
         })
         .await;

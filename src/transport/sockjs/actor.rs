@@ -272,7 +272,7 @@ impl Handler<Receive> for SockJsSession {
         let now = self.clock.now();
         // The prelude goes in a chunk of its own: a client that reads chunk by chunk (as the
         // SockJS test suite does) takes it apart from the first frame.
-        let prelude_len = msg.carrier.prelude().len();
+        let prelude_len = msg.carrier.prelude_len();
         let emit = match self.core.attach(msg.carrier, now) {
             Attach::Refused { mut body } => {
                 log::debug!("sockjs receiving request refused id={} reason=another-open", self.id);

@@ -135,6 +135,15 @@ impl Carrier {
         }
     }
 
+    /// The length of [`Carrier::prelude`], without making it.
+    pub fn prelude_len(self) -> usize {
+        match self {
+            Carrier::Polling => 0,
+            Carrier::Streaming => STREAMING_PRELUDE_BYTES + 1,
+            Carrier::EventSource => 2,
+        }
+    }
+
     /// What the response starts with, before any frame.
     pub fn prelude(self) -> String {
         match self {
@@ -246,5 +255,8 @@ mod tests {
         assert!(Carrier::Polling.ends_after_frame());
         assert!(!Carrier::Streaming.ends_after_frame() && !Carrier::EventSource.ends_after_frame());
         assert_eq!(Carrier::EventSource.content_type(), "text/event-stream");
+        for carrier in [Carrier::Polling, Carrier::Streaming, Carrier::EventSource] {
+            assert_eq!(carrier.prelude_len(), carrier.prelude().len(), "{carrier:?}");
+        }
     }
 }

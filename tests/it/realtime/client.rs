@@ -19,6 +19,18 @@ use tokio_tungstenite::WebSocketStream;
 /// How long a test waits for a frame it expects.
 pub const WAIT: Duration = Duration::from_secs(5);
 
+/// A raw WebSocket from `tokio_tungstenite::connect_async` (the echo, the SockJS test services).
+pub type Ws = WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+/// The next message on a raw WebSocket, within [`WAIT`].
+pub async fn next_message(ws: &mut Ws) -> Message {
+    tokio::time::timeout(WAIT, ws.next())
+        .await
+        .expect("an answer in time")
+        .expect("the socket is open")
+        .expect("a valid message")
+}
+
 /// Test logs (the server's panic hook logs panics, so without a logger a failed assertion in a
 /// test would print nothing): `RUST_LOG`, or errors only.
 pub fn logs() {

@@ -253,15 +253,10 @@ async fn an_unacknowledged_critical_alert_is_renotified_until_acknowledged() {
         .await;
     assert_eq!(again["version"], raised["version"]);
     let renotified = format!("{}:{}:renotified:", raised["id"], raised["version"]);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !pager.accepted_keys().iter().any(|k| k.starts_with(&renotified)) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{renotified}: {:?}",
-            pager.accepted_keys()
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
+    crate::support::until("the pager is told again", Duration::from_secs(10), || {
+        pager.accepted_keys().iter().any(|k| k.starts_with(&renotified))
+    })
+    .await;
     let operator = s.token("kim", Role::Operator, None);
     let path = format!("/api/v1/alerts/{}/ack", raised["id"]);
     assert_eq!(s.call("POST", &path, Some(&operator), None).await.0, 200);

@@ -5,11 +5,11 @@
 
 use std::io::{Read, Write};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::client::WAIT;
+use super::client::{next_message, WAIT};
 use super::sockjs_client::{http, new_session_id, read_exact};
 use crate::support::{Backend, Server};
 
@@ -19,16 +19,6 @@ async fn conformance() -> Server {
 
 fn session_url(s: &Server, service: &str) -> String {
     s.url(&format!("/sockjs-test/{service}/000/{}", new_session_id()))
-}
-
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn next(ws: &mut Ws) -> Message {
-    tokio::time::timeout(WAIT, ws.next())
-        .await
-        .expect("an answer in time")
-        .expect("the socket is open")
-        .expect("a valid message")
 }
 
 async fn post(url: &str, body: &str) -> (u16, String) {
@@ -58,15 +48,15 @@ async fn echo_sends_every_message_back_over_polling_and_the_websocket() {
 
     let ws_url = session_url(&s, "echo").replace("http://", "ws://") + "/websocket";
     let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
-    assert_eq!(next(&mut ws).await, Message::text("o"));
+    assert_eq!(next_message(&mut ws).await, Message::text("o"));
     ws.send(Message::text(r#"["hello"]"#)).await.unwrap();
-    assert_eq!(next(&mut ws).await, Message::text(r#"a["hello"]"#));
+    assert_eq!(next_message(&mut ws).await, Message::text(r#"a["hello"]"#));
 
     // The raw WebSocket: plain messages, no SockJS framing.
     let raw = s.url("/sockjs-test/echo/websocket").replace("http://", "ws://");
     let (mut ws, _) = tokio_tungstenite::connect_async(raw).await.unwrap();
     ws.send(Message::text("Hello world!\u{ffff}")).await.unwrap();
-    assert_eq!(next(&mut ws).await, Message::text("Hello world!\u{ffff}"));
+    assert_eq!(next_message(&mut ws).await, Message::text("Hello world!\u{ffff}"));
 }
 
 #[actix_web::test]
@@ -81,7 +71,7 @@ async fn close_opens_then_sends_the_client_away() {
 
     let raw = s.url("/sockjs-test/close/websocket").replace("http://", "ws://");
     let (mut ws, _) = tokio_tungstenite::connect_async(raw).await.unwrap();
-    match next(&mut ws).await {
+    match next_message(&mut ws).await {
         Message::Close(Some(close)) => {
             assert_eq!((close.code, close.reason.as_str()), (CloseCode::from(3000), "Go away!"));
         }
@@ -172,4 +162,24 @@ async fn an_http_1_0_streaming_response_is_not_chunked() {
         "{head}"
     );
     assert_eq!(body, format!("{}\no\nc[3000,\"Go away!\"]\n", "h".repeat(2048)));
+}
+
+/// A method a transport does not take is 405 with `Allow` and no body; on a session URL that is
+/// not a valid one it is 404 (at `/sockjs` as at the test services).
+#[actix_web::test]
+async fn a_wrong_method_is_405_and_an_invalid_session_url_404() {
+    let s = Server::start(Backend::Sqlite).await;
+    let mut resp = http()
+        .get(s.url(&format!("/sockjs/000/{}/xhr", new_session_id())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 405);
+    assert_eq!(resp.headers().get("allow").unwrap(), "OPTIONS, POST");
+    assert!(resp.headers().get("content-type").is_none());
+    assert!(resp.body().await.unwrap().is_empty());
+    for path in ["/sockjs/a./a/xhr", "/sockjs/a/a./xhr"] {
+        let resp = http().get(s.url(path)).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 404, "{path}");
+    }
 }

@@ -337,3 +337,12 @@ pub fn token_for(state: &AppState, sub: &str, role: Role, client: Option<&str>) 
     claims.client = client.map(str::to_owned);
     state.keys.issue(&claims).unwrap()
 }
+
+/// Waits until `fact` holds, checking every 50 ms; panics naming `what` after `within`.
+pub async fn until(what: &str, within: Duration, fact: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    while !fact() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -39,14 +39,7 @@ async fn a_taxi_is_corrected_and_decommissioned_off_the_lots_only() {
         assert_eq!(patch(&a, "S404", json!({"class": "jumbo"})).await.0, 404);
         // A new licence region clears the service region its driver chose under the old one.
         a.register("G1", "gyeonggi", "standard").await;
-        let (status, chosen) =
-            a.s.call(
-                "PUT",
-                "/api/v1/taxis/G1/service-region",
-                Some(&a.driver("G1")),
-                Some(json!({"region": "seoul"})),
-            )
-            .await;
+        let (status, chosen) = a.choose_region("G1", "seoul").await;
         assert_eq!((status, &chosen["service_region"]), (200, &json!("seoul")), "{chosen}");
         let (status, moved) = patch(&a, "G1", json!({"license_region": "incheon"})).await;
         assert_eq!(status, 200, "{moved}");

@@ -135,6 +135,15 @@ impl Airport {
         }
     }
 
+    /// The driver of `plate` chooses `region` for the shift.
+    pub async fn choose_region(&self, plate: &str, region: &str) -> (u16, Value) {
+        let path = format!("/api/v1/taxis/{plate}/service-region");
+        let token = self.driver(plate);
+        self.s
+            .call("PUT", &path, Some(&token), Some(json!({"region": region})))
+            .await
+    }
+
     pub async fn arrive(&self, plate: &str, terminal: &str) -> (u16, Value) {
         let body = json!({"plate": plate, "terminal": terminal, "camera_id": "lpr-lot-entry"});
         self.s

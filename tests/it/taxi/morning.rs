@@ -41,14 +41,7 @@ async fn morning(a: Airport) {
     let (status, body) = a.configure("T1", "regional", json!({"seoul": 1, "incheon": 1})).await;
     assert_eq!(status, 200, "{body}");
     // The gyeonggi driver chooses seoul for the shift (the joint zone allows it).
-    let (status, body) =
-        a.s.call(
-            "PUT",
-            "/api/v1/taxis/G1/service-region",
-            Some(&a.driver("G1")),
-            Some(json!({"region": "seoul"})),
-        )
-        .await;
+    let (status, body) = a.choose_region("G1", "seoul").await;
     assert_eq!((status, &body["service_region"]), (200, &json!("seoul")), "{body}");
     let (status, body) =
         a.s.call(
