@@ -309,7 +309,10 @@ pub async fn start_with_clock(config: Config, signals: bool, clock: Arc<dyn Cloc
     // The broker fans out to thousands of sessions: its own thread, off the HTTP workers.
     let broker_arbiter = Arbiter::new();
     let broker_clock = clock.clone();
-    let broker = Broker::start_in_arbiter(&broker_arbiter.handle(), move |_| Broker::new(broker_clock));
+    let grace = Duration::from_millis(config.client_disconnect_grace_ms);
+    let broker = Broker::start_in_arbiter(&broker_arbiter.handle(), move |_| {
+        Broker::new(broker_clock).with_disconnect_grace(grace)
+    });
     // One node: the bus is this node's broker. In a cluster it also reaches every other node's.
     let local = LocalBus::new(broker.clone());
     let bus: Arc<dyn Bus> = match &cluster {

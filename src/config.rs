@@ -24,6 +24,9 @@ pub const DEFAULT_KEEP_ALIVE_MS: u64 = 15_000;
 /// receiving request, a streaming response ended after 128 KiB.
 pub const DEFAULT_SOCKJS_HEARTBEAT_MS: u64 = 25_000;
 pub const DEFAULT_SOCKJS_DISCONNECT_DELAY_MS: u64 = 5_000;
+/// Long enough for a blink (the reconnect storm bench has 5,000 sessions back within 3.5 s),
+/// well under a device's heartbeat deadline.
+pub const DEFAULT_CLIENT_DISCONNECT_GRACE_MS: u64 = 5_000;
 pub const DEFAULT_SOCKJS_STREAM_LIMIT_BYTES: usize = 128 * 1024;
 
 /// `kwanje serve` settings. Every field has an environment variable and a default.
@@ -127,6 +130,11 @@ pub struct Config {
     /// Milliseconds a SockJS session lives with no receiving request (a browser that left).
     #[arg(long, env = "KWANJE_SOCKJS_DISCONNECT_DELAY_MS", default_value_t = DEFAULT_SOCKJS_DISCONNECT_DELAY_MS)]
     pub sockjs_disconnect_delay_ms: u64,
+    /// Milliseconds a gate PC or kiosk stays online after its last session closed: one that
+    /// reconnects within it (a network blink) never counts as disconnected, so no
+    /// `client_disconnected` alert and no unreachable devices; 0 ends presence at once.
+    #[arg(long, env = "KWANJE_CLIENT_DISCONNECT_GRACE_MS", default_value_t = DEFAULT_CLIENT_DISCONNECT_GRACE_MS)]
+    pub client_disconnect_grace_ms: u64,
     /// Bytes one SockJS xhr-streaming or eventsource response carries before the client reconnects.
     #[arg(long, env = "KWANJE_SOCKJS_STREAM_LIMIT_BYTES", default_value_t = DEFAULT_SOCKJS_STREAM_LIMIT_BYTES)]
     pub sockjs_stream_limit_bytes: usize,
@@ -331,6 +339,7 @@ impl Config {
             ws_outbound_limit_bytes: DEFAULT_WS_OUTBOUND_LIMIT,
             sockjs_heartbeat_ms: DEFAULT_SOCKJS_HEARTBEAT_MS,
             sockjs_disconnect_delay_ms: DEFAULT_SOCKJS_DISCONNECT_DELAY_MS,
+            client_disconnect_grace_ms: DEFAULT_CLIENT_DISCONNECT_GRACE_MS,
             sockjs_stream_limit_bytes: DEFAULT_SOCKJS_STREAM_LIMIT_BYTES,
             stomp_tcp: None,
             tls_cert: None,

@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::dev::SendError;
 use actix::prelude::*;
@@ -71,6 +72,12 @@ impl Broker {
             failed: Vec::new(),
             stats: BrokerStats::default(),
         }
+    }
+
+    /// Clients stay online `grace` after their last session closed (see [`Presence`]).
+    pub fn with_disconnect_grace(mut self, grace: Duration) -> Self {
+        self.presence = Presence::with_grace(grace);
+        self
     }
 
     /// Delivers `message` to each subscriber; notes failures in `self.failed`.
@@ -158,7 +165,7 @@ impl Broker {
         }
         let change = route
             .and_then(|route| route.client)
-            .and_then(|client| self.presence.session_closed(&client));
+            .and_then(|client| self.presence.session_closed(&client, self.clock.now()));
         if let Some(change) = change {
             self.presence_changed(change);
         }
@@ -263,25 +270,29 @@ impl Handler<Unsubscribe> for Broker {
 
 impl Handler<Deregister> for Broker {
     type Result = ();
-    fn handle(&mut self, msg: Deregister, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: Deregister, ctx: &mut Context<Self>) {
         self.close(msg.session);
+        // A last session's close leaves a grace lease: its end needs the timer.
+        self.schedule_sweep(ctx);
     }
 }
 
 impl Handler<Publish> for Broker {
     type Result = ();
-    fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: Publish, ctx: &mut Context<Self>) {
         if self.table.subscribers(&msg.destination).next().is_none() {
             self.stats.published += 1;
             return;
         }
         self.publish_to(None, SharedMessage::new(msg.destination, msg.headers, msg.body));
+        // A fan-out that dropped a slow consumer may have closed a client's last session.
+        self.schedule_sweep(ctx);
     }
 }
 
 impl Handler<PublishBatch> for Broker {
     type Result = ();
-    fn handle(&mut self, msg: PublishBatch, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: PublishBatch, ctx: &mut Context<Self>) {
         if self.table.subscribers(&msg.destination).next().is_none() {
             self.stats.published += msg.bodies.len() as u64;
             return;
@@ -292,14 +303,16 @@ impl Handler<PublishBatch> for Broker {
             .map(|body| Arc::new(SharedMessage::new(msg.destination.clone(), msg.headers.clone(), body)))
             .collect();
         self.publish_all(None, messages);
+        self.schedule_sweep(ctx);
     }
 }
 
 impl Handler<PublishToUser> for Broker {
     type Result = ();
-    fn handle(&mut self, msg: PublishToUser, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: PublishToUser, ctx: &mut Context<Self>) {
         let message = SharedMessage::new(msg.destination, msg.headers, msg.body);
         self.publish_to(Some(&msg.user), message);
+        self.schedule_sweep(ctx);
     }
 }
 

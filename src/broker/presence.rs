@@ -3,12 +3,15 @@
 //! A client is online while it holds at least one STOMP session, or while its HTTP heartbeats
 //! keep arriving: each one leases presence until a deadline (the device part says how long a
 //! batch vouches for its sender, [`crate::device::beats::presence_lease`]). It goes offline when
-//! its last session has ended and its lease has run out, whichever comes last. Pure: the broker
+//! its last session has ended and its lease has run out, whichever comes last. A last session
+//! that closes leaves a lease of its own, the disconnect grace: a client back within it (a
+//! network blink) was never offline. Pure: the broker
 //! actor feeds it (and wakes it at [`Presence::next_expiry`]) and publishes the changes on
 //! `/topic/presence`; it must not know sessions' addresses or publish anything.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -31,6 +34,8 @@ struct Holds {
 
 #[derive(Debug, Default)]
 pub struct Presence {
+    /// How long a client stays online after its last session closed.
+    grace: Duration,
     clients: HashMap<String, Holds>,
     /// Lease deadlines, earliest first; an entry whose client has renewed since is stale and
     /// skipped when it comes up.
@@ -38,6 +43,14 @@ pub struct Presence {
 }
 
 impl Presence {
+    /// Presence where a closed last session holds its client online `grace` longer.
+    pub fn with_grace(grace: Duration) -> Self {
+        Presence {
+            grace,
+            ..Presence::default()
+        }
+    }
+
     /// A session of `client` opened; `Some(Online)` when it is now online and was not.
     pub fn session_opened(&mut self, client: &str) -> Option<PresenceChange> {
         let holds = self.clients.entry(client.to_owned()).or_default();
@@ -45,10 +58,20 @@ impl Presence {
         (holds.sessions == 1 && holds.lease_until.is_none()).then(|| PresenceChange::Online(client.to_owned()))
     }
 
-    /// A session of `client` ended; `Some(Offline)` when it was the last thing holding it.
-    pub fn session_closed(&mut self, client: &str) -> Option<PresenceChange> {
+    /// A session of `client` ended at `now`; `Some(Offline)` when it was the last thing holding
+    /// it and there is no grace. With a grace its last session leases presence until
+    /// `now + grace` (or a later lease it already had), ended by [`Presence::expire`].
+    pub fn session_closed(&mut self, client: &str, now: Millis) -> Option<PresenceChange> {
         let holds = self.clients.get_mut(client)?;
         holds.sessions = holds.sessions.checked_sub(1)?;
+        if holds.sessions == 0 && !self.grace.is_zero() {
+            let until = now + self.grace;
+            if holds.lease_until.is_none_or(|lease| lease < until) {
+                holds.lease_until = Some(until);
+                self.leases.push(Reverse((until, client.to_owned())));
+            }
+            return None;
+        }
         self.release_if_free(client)
     }
 
@@ -151,15 +174,15 @@ mod tests {
             Some(PresenceChange::Online("kiosk-1".into()))
         );
         assert_eq!(p.online(), vec!["gate-1".to_owned(), "kiosk-1".to_owned()]);
-        assert_eq!(p.session_closed("gate-1"), None);
+        assert_eq!(p.session_closed("gate-1", Millis(0)), None);
         assert!(p.is_online("gate-1"));
         assert_eq!(
-            p.session_closed("gate-1"),
+            p.session_closed("gate-1", Millis(0)),
             Some(PresenceChange::Offline("gate-1".into()))
         );
         assert!(!p.is_online("gate-1"));
-        assert_eq!(p.session_closed("gate-1"), None);
-        assert_eq!(p.session_closed("never"), None);
+        assert_eq!(p.session_closed("gate-1", Millis(0)), None);
+        assert_eq!(p.session_closed("never", Millis(0)), None);
     }
 
     fn online(client: &str) -> Option<PresenceChange> {
@@ -176,7 +199,7 @@ mod tests {
         p.session_opened("gate-2");
         p.beat("gate-1", Millis(400));
         p.session_opened("gate-3");
-        p.session_closed("gate-3");
+        p.session_closed("gate-3", Millis(0));
         assert_eq!(p.with_sessions(), ["gate-2"]);
         assert_eq!(p.online(), ["gate-1", "gate-2"]);
     }
@@ -206,12 +229,40 @@ mod tests {
         assert_eq!(p.session_opened("gate-1"), online("gate-1"));
         assert_eq!(p.beat("gate-1", Millis(500)), None, "already online");
         assert_eq!(p.expire(Millis(500)), [], "the session still holds it");
-        assert_eq!(p.session_closed("gate-1"), offline("gate-1"));
+        assert_eq!(p.session_closed("gate-1", Millis(0)), offline("gate-1"));
 
         assert_eq!(p.beat("gate-2", Millis(500)), online("gate-2"));
         assert_eq!(p.session_opened("gate-2"), None);
-        assert_eq!(p.session_closed("gate-2"), None, "the lease still holds it");
+        assert_eq!(p.session_closed("gate-2", Millis(0)), None, "the lease still holds it");
         assert_eq!(p.expire(Millis(500)), [PresenceChange::Offline("gate-2".into())]);
-        assert_eq!(p.session_closed("gate-2"), None, "nothing left to close");
+        assert_eq!(p.session_closed("gate-2", Millis(0)), None, "nothing left to close");
+    }
+
+    #[test]
+    fn a_client_back_within_the_grace_was_never_offline() {
+        let mut p = Presence::with_grace(Duration::from_millis(1_000));
+        assert_eq!(p.session_opened("gate-1"), online("gate-1"));
+        assert_eq!(p.session_closed("gate-1", Millis(100)), None, "the grace holds it");
+        assert!(p.is_online("gate-1"));
+        assert_eq!(p.with_sessions(), Vec::<String>::new(), "no session to vouch for");
+        assert_eq!(p.session_opened("gate-1"), None, "back within the grace: no change");
+        assert_eq!(p.expire(Millis(1_100)), [], "the session holds it past the grace");
+        assert!(p.is_online("gate-1"));
+
+        // Gone for good: offline when the grace ends, not before.
+        assert_eq!(p.session_closed("gate-1", Millis(2_000)), None);
+        assert_eq!(p.next_expiry(), Some(Millis(3_000)));
+        assert_eq!(p.expire(Millis(2_999)), []);
+        assert_eq!(p.expire(Millis(3_000)), [PresenceChange::Offline("gate-1".into())]);
+    }
+
+    #[test]
+    fn the_grace_does_not_shorten_a_longer_heartbeat_lease() {
+        let mut p = Presence::with_grace(Duration::from_millis(1_000));
+        p.beat("gate-1", Millis(5_000));
+        p.session_opened("gate-1");
+        assert_eq!(p.session_closed("gate-1", Millis(100)), None);
+        assert_eq!(p.expire(Millis(1_100)), [], "the heartbeat lease still holds it");
+        assert_eq!(p.expire(Millis(5_000)), [PresenceChange::Offline("gate-1".into())]);
     }
 }

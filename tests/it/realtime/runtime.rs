@@ -243,3 +243,44 @@ async fn presence_follows_client_sessions_on_the_topic_and_in_the_api() {
         dropped_at.elapsed()
     );
 }
+
+#[actix_web::test]
+async fn a_gate_pc_back_within_the_disconnect_grace_was_never_offline() {
+    let s = Server::start_with(crate::support::Backend::Sqlite, |c| {
+        c.client_disconnect_grace_ms = 1_500;
+    })
+    .await;
+    s.register("gate-1", &["cam-1"], 60_000, 3).await;
+    let mut viewer = session(&s, "viewer-1", Role::Viewer).await;
+    viewer.subscribe("p", "/topic/presence", "auto").await;
+    let first = session(&s, "gate-1", Role::Client).await;
+    assert_eq!(viewer.recv_json().await.1["online"], true);
+
+    // A blink: the connection drops and the gate PC is back well within the grace.
+    first.drop_connection();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let second = session(&s, "gate-1", Role::Client).await;
+    viewer.expect_silence(Duration::from_millis(2_500)).await;
+    let (_, alerts) = s.get("/api/v1/alerts?kind=client_disconnected").await;
+    assert_eq!(alerts["items"], serde_json::json!([]), "{alerts}");
+    let (_, device) = s.get("/api/v1/devices/cam-1").await;
+    assert_ne!(device["state"], "unreachable", "{device}");
+
+    // Gone for good: offline once the grace has run out, and then one alert.
+    let dropped_at = std::time::Instant::now();
+    second.drop_connection();
+    let (_, json) = viewer.recv_json().await;
+    assert_eq!(
+        (json["client_id"].as_str(), json["online"].as_bool()),
+        (Some("gate-1"), Some(false))
+    );
+    assert!(
+        dropped_at.elapsed() >= Duration::from_millis(1_400),
+        "offline before the grace ended: {:?}",
+        dropped_at.elapsed()
+    );
+    s.wait_for("/api/v1/alerts?kind=client_disconnected", Duration::from_secs(5), |b| {
+        b["items"].as_array().map(Vec::len) == Some(1)
+    })
+    .await;
+}

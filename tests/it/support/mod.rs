@@ -111,6 +111,8 @@ impl Server {
         config.admin_password = Some("admin-pw".into());
         config.http_workers = Some(2);
         config.shutdown_timeout_secs = 1;
+        // Tests that close a gate PC's session expect it offline at once; the grace has its own.
+        config.client_disconnect_grace_ms = 0;
         tweak(&mut config);
         let running = kwanje::app::start_with_clock(config, false, clock.clone())
             .await
