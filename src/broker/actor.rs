@@ -105,13 +105,14 @@ impl Broker {
         delivered
     }
 
-    fn publish_to(&mut self, user: Option<&str>, message: SharedMessage) {
-        self.publish_all(user, vec![Arc::new(message)]);
+    fn publish_to(&mut self, user: Option<&str>, message: SharedMessage) -> usize {
+        self.publish_all(user, vec![Arc::new(message)])
     }
 
-    /// Fans `messages` (all to one destination) out to every subscriber in one delivery each.
-    fn publish_all(&mut self, user: Option<&str>, messages: Vec<Arc<SharedMessage>>) {
-        let Some(first) = messages.first() else { return };
+    /// Fans `messages` (all to one destination) out to every subscriber in one delivery each;
+    /// returns how many sessions it closed (slow or gone), each maybe a client's last.
+    fn publish_all(&mut self, user: Option<&str>, messages: Vec<Arc<SharedMessage>>) -> usize {
+        let Some(first) = messages.first() else { return 0 };
         self.stats.published += messages.len() as u64;
         let destination = first.destination().to_owned();
         let messages: Arc<[Arc<SharedMessage>]> = messages.into();
@@ -131,6 +132,7 @@ impl Broker {
         };
         self.stats.delivered += delivered;
         let failed = std::mem::take(&mut self.failed);
+        let mut closed = 0;
         for &(session, failure) in &failed {
             if !self.table.is_open(session) {
                 continue;
@@ -148,9 +150,11 @@ impl Broker {
                 Failure::Gone => log::debug!("broker session gone session={session}"),
             }
             self.close(session);
+            closed += 1;
         }
         self.failed = failed;
         self.failed.clear();
+        closed
     }
 
     fn close(&mut self, session: SessionKey) {
@@ -284,9 +288,10 @@ impl Handler<Publish> for Broker {
             self.stats.published += 1;
             return;
         }
-        self.publish_to(None, SharedMessage::new(msg.destination, msg.headers, msg.body));
-        // A fan-out that dropped a slow consumer may have closed a client's last session.
-        self.schedule_sweep(ctx);
+        if self.publish_to(None, SharedMessage::new(msg.destination, msg.headers, msg.body)) > 0 {
+            // A dropped slow consumer may have been a client's last session: its grace lease.
+            self.schedule_sweep(ctx);
+        }
     }
 }
 
@@ -302,8 +307,9 @@ impl Handler<PublishBatch> for Broker {
             .into_iter()
             .map(|body| Arc::new(SharedMessage::new(msg.destination.clone(), msg.headers.clone(), body)))
             .collect();
-        self.publish_all(None, messages);
-        self.schedule_sweep(ctx);
+        if self.publish_all(None, messages) > 0 {
+            self.schedule_sweep(ctx);
+        }
     }
 }
 
@@ -311,8 +317,9 @@ impl Handler<PublishToUser> for Broker {
     type Result = ();
     fn handle(&mut self, msg: PublishToUser, ctx: &mut Context<Self>) {
         let message = SharedMessage::new(msg.destination, msg.headers, msg.body);
-        self.publish_to(Some(&msg.user), message);
-        self.schedule_sweep(ctx);
+        if self.publish_to(Some(&msg.user), message) > 0 {
+            self.schedule_sweep(ctx);
+        }
     }
 }
 

@@ -357,6 +357,16 @@ impl Stomp {
         (frame, json)
     }
 
+    /// The next MESSAGE is a `/topic/presence` change of `client` to `online`.
+    pub async fn expect_presence(&mut self, client: &str, online: bool) {
+        let (_, json) = self.recv_json().await;
+        assert_eq!(
+            (json["client_id"].as_str(), json["online"].as_bool()),
+            (Some(client), Some(online)),
+            "{json}"
+        );
+    }
+
     /// MESSAGEs until one whose JSON satisfies `want`; panics after [`WAIT`].
     pub async fn recv_json_until(&mut self, want: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
         let deadline = tokio::time::Instant::now() + WAIT;
